@@ -1,0 +1,89 @@
+package api
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Node is a machine that runs an agent, as the master knows it.
+type Node struct {
+	Name          string            `json:"name"`
+	Address       string            `json:"address,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	CPU           resource.Quantity `json:"cpu"`
+	Memory        resource.Quantity `json:"memory"`
+	RegisteredAt  time.Time         `json:"registeredAt"`
+	LastHeartbeat time.Time         `json:"lastHeartbeat"`
+}
+
+// NodeReadyTimeout is how long a node may go without a heartbeat and still
+// count as Ready.
+const NodeReadyTimeout = 10 * time.Second
+
+// Ready reports whether the node has sent a heartbeat recently enough.
+func (n *Node) Ready(now time.Time) bool {
+	return now.Sub(n.LastHeartbeat) <= NodeReadyTimeout
+}
+
+// ToKube renders the node as a Kubernetes Node object for the CLI.
+func (n *Node) ToKube(now time.Time) corev1.Node {
+	ready := corev1.ConditionFalse
+	if n.Ready(now) {
+		ready = corev1.ConditionTrue
+	}
+	capacity := corev1.ResourceList{corev1.ResourceCPU: n.CPU, corev1.ResourceMemory: n.Memory}
+	return corev1.Node{
+		TypeMeta:   typeMeta("v1", "Node"),
+		ObjectMeta: objectMeta(n.Name, n.Labels, n.RegisteredAt),
+		Status: corev1.NodeStatus{
+			Capacity:    capacity,
+			Allocatable: capacity,
+			Addresses:   []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: n.Address}},
+			Conditions: []corev1.NodeCondition{{
+				Type: corev1.NodeReady, Status: ready,
+				LastHeartbeatTime: metaTime(n.LastHeartbeat),
+			}},
+		},
+	}
+}
+
+// Registration is what an agent sends when it starts.
+type Registration struct {
+	Name    string            `json:"name"`
+	Address string            `json:"address,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	CPU     resource.Quantity `json:"cpu"`
+	Memory  resource.Quantity `json:"memory"`
+	Time    time.Time         `json:"time"`
+}
+
+// Heartbeat says a node is alive at Time.
+type Heartbeat struct {
+	Name string    `json:"name"`
+	Time time.Time `json:"time"`
+}
+
+// PodReport is the status of one pod as its agent sees it.
+type PodReport struct {
+	Namespace string           `json:"namespace"`
+	Name      string           `json:"name"`
+	UID       string           `json:"uid"`
+	Status    corev1.PodStatus `json:"status"`
+	// Removed is set once the agent has stopped and deleted every container
+	// of a pod that was marked for deletion.
+	Removed bool `json:"removed,omitempty"`
+}
+
+// StatusBatch is a batch of pod reports from one node.
+type StatusBatch struct {
+	Node    string      `json:"node"`
+	Reports []PodReport `json:"reports"`
+}
+
+// Assignments is the answer of the blocking query for a node's pods.
+type Assignments struct {
+	Index uint64       `json:"index"`
+	Pods  []corev1.Pod `json:"pods"`
+}

@@ -1,0 +1,22 @@
+package api
+
+// Paths of the master's HTTP API.
+const (
+	PathStatus      = "/v1/status"
+	PathPods        = "/v1/pods"
+	PathDeployments = "/v1/deployments"
+	PathNodes       = "/v1/nodes"
+	PathRevisions   = "/v1/revisions"
+	PathRegister    = "/v1/agent/register"
+	PathHeartbeat   = "/v1/agent/heartbeat"
+	PathReport      = "/v1/agent/status"
+	// PathAssignments is followed by the node's name.
+	PathAssignments = "/v1/agent/assignments/"
+	// PathLogs is followed by "namespace/pod".
+	PathLogs = "/v1/logs/"
+	// AgentPathLogs is served by the agent, followed by "namespace/pod".
+	AgentPathLogs = "/logs/"
+)
+
+// DefaultServer is the master address the CLI uses when none is given.
+const DefaultServer = "http://127.0.0.1:7070"

@@ -1,0 +1,33 @@
+package api
+
+import corev1 "k8s.io/api/core/v1"
+
+// Plan is what the reconciler decided in one pass. It is committed to Raft
+// as one entry; applying it never decides anything again.
+type Plan struct {
+	// Create holds new pods, bound to a node or left Pending.
+	Create []corev1.Pod `json:"create,omitempty"`
+	// Bind assigns Pending pods to nodes.
+	Bind []Binding `json:"bind,omitempty"`
+	// Unschedulable records why Pending pods fit nowhere.
+	Unschedulable []PendingReason `json:"unschedulable,omitempty"`
+	// Delete marks pods for deletion by "namespace/name" key.
+	Delete []string `json:"delete,omitempty"`
+}
+
+// Binding puts a pod on a node.
+type Binding struct {
+	Pod  string `json:"pod"`
+	Node string `json:"node"`
+}
+
+// PendingReason says why a pod could not be scheduled.
+type PendingReason struct {
+	Pod     string `json:"pod"`
+	Message string `json:"message"`
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool {
+	return len(p.Create) == 0 && len(p.Bind) == 0 && len(p.Unschedulable) == 0 && len(p.Delete) == 0
+}

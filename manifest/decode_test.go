@@ -1,0 +1,113 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+)
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: kubia:v1
+`
+
+func TestDecodeMultiDocument(t *testing.T) {
+	files := []File{{Name: "app.yaml", Data: []byte("---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n" + deployment)}}
+	set, errs := Decode(files)
+	if len(errs) > 0 {
+		t.Fatalf("Decode: %v", errs)
+	}
+	if len(set.Namespaces) != 1 || len(set.Deployments) != 1 {
+		t.Fatalf("got %d namespaces, %d deployments; want 1, 1", len(set.Namespaces), len(set.Deployments))
+	}
+	d := set.Deployments[0]
+	if d.Namespace != "default" || *d.Spec.Replicas != 3 {
+		t.Errorf("namespace %q replicas %d; want default, 3", d.Namespace, *d.Spec.Replicas)
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	if c.ImagePullPolicy != "IfNotPresent" || d.Spec.Template.Spec.RestartPolicy != "Always" {
+		t.Errorf("defaults: pull %q restart %q", c.ImagePullPolicy, d.Spec.Template.Spec.RestartPolicy)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	cases := []struct {
+		name, data string
+		want       []string
+	}{
+		{"unknown field", strings.Replace(deployment, "image: kubia:v1", "image: kubia:v1\n        imagePolicy: x", 1),
+			[]string{"app.yaml: document 0: spec.template.spec.containers[0].imagePolicy: unknown field"}},
+		{"wrong type", strings.Replace(deployment, "replicas: 3", "replicas: three", 1),
+			[]string{"app.yaml: document 0: spec.replicas: cannot use string as int32"}},
+		{"invalid yaml", "---\n" + deployment + "---\nkind: [\n", []string{"app.yaml: document 1: invalid YAML"}},
+		{"unknown kind", "apiVersion: v1\nkind: Widget\nmetadata: {name: a}\n", []string{`app.yaml: document 0: kind: v1 "Widget" is not supported by berth (known: `}},
+		{"no kind", "apiVersion: v1\nmetadata: {name: a}\n", []string{"app.yaml: document 0: kind: required"}},
+		{"selector mismatch", strings.Replace(deployment, "labels: {app: web}", "labels: {app: other}", 1),
+			[]string{"Deployment default/web: spec.template.metadata.labels: `selector` does not match template `labels`"}},
+		{"bad name and duplicate container", strings.Replace(strings.Replace(deployment, "name: web\nspec", "name: Web_1\nspec", 1),
+			"      - name: web\n        image: kubia:v1\n", "      - name: web\n        image: kubia:v1\n      - name: web\n        image: \"\"\n", 1),
+			[]string{`metadata.name: "Web_1"`, `spec.template.spec.containers[1].name: duplicate container name "web"`, "spec.template.spec.containers[1].image: required"}},
+		{"duplicate object", deployment + "---\n" + deployment, []string{"Deployment default/web: metadata.name: defined more than once"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			set, errs := Decode([]File{{Name: "app.yaml", Data: []byte(tc.data)}})
+			if set != nil || len(errs) == 0 {
+				t.Fatalf("Decode accepted invalid input")
+			}
+			var all []string
+			for _, e := range errs {
+				all = append(all, e.Error())
+			}
+			joined := strings.Join(all, "\n")
+			for _, w := range tc.want {
+				if !strings.Contains(joined, w) {
+					t.Errorf("errors do not contain %q:\n%s", w, joined)
+				}
+			}
+			for _, e := range all {
+				if strings.Contains(e, "\n") {
+					t.Errorf("error is not one line: %q", e)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeJSON(t *testing.T) {
+	data := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"one","namespace":"shop"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}`
+	set, errs := Decode([]File{{Name: "pod.json", Data: []byte(data)}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if got := set.Pods[0].Spec.Containers[0].ImagePullPolicy; got != "Always" {
+		t.Errorf("pull policy for untagged image = %q, want Always", got)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(deployment))
+	f.Add([]byte("---\n---\napiVersion: v1\nkind: Pod\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		set, errs := Decode([]File{{Name: "f.yaml", Data: data}})
+		if set == nil && len(errs) == 0 {
+			t.Fatal("no objects and no errors")
+		}
+		for _, e := range errs {
+			if e.Error() == "" {
+				t.Fatal("empty error")
+			}
+		}
+	})
+}

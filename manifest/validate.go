@@ -1,0 +1,215 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// objectError is an error about one object after decoding; it names the
+// object instead of the file position.
+type objectError struct {
+	kind, namespace, name, field, msg string
+}
+
+func (e *objectError) Error() string {
+	return fmt.Sprintf("%s %s/%s: %s: %s", e.kind, e.namespace, e.name, e.field, e.msg)
+}
+
+// validateSet defaults and validates every object of the set in place.
+func validateSet(set *api.ObjectSet) []error {
+	var errs []error
+	seen := map[string]bool{}
+	dup := func(kind string, m *metav1.ObjectMeta) {
+		key := kind + "/" + m.Namespace + "/" + m.Name
+		if seen[key] {
+			errs = append(errs, &objectError{kind, m.Namespace, m.Name, "metadata.name", "defined more than once"})
+		}
+		seen[key] = true
+	}
+	for i := range set.Namespaces {
+		ns := &set.Namespaces[i]
+		errs = append(errs, validateName("Namespace", &ns.ObjectMeta, false)...)
+		dup("Namespace", &ns.ObjectMeta)
+	}
+	for i := range set.Pods {
+		p := &set.Pods[i]
+		defaultMeta(&p.ObjectMeta)
+		DefaultPodSpec(&p.Spec)
+		errs = append(errs, validateName("Pod", &p.ObjectMeta, true)...)
+		errs = append(errs, wrap("Pod", &p.ObjectMeta, validatePodSpec(&p.Spec, "spec"))...)
+		dup("Pod", &p.ObjectMeta)
+	}
+	for i := range set.Deployments {
+		d := &set.Deployments[i]
+		defaultMeta(&d.ObjectMeta)
+		defaultDeployment(d)
+		errs = append(errs, validateName("Deployment", &d.ObjectMeta, true)...)
+		errs = append(errs, wrap("Deployment", &d.ObjectMeta, validateDeployment(d))...)
+		dup("Deployment", &d.ObjectMeta)
+	}
+	return errs
+}
+
+func defaultMeta(m *metav1.ObjectMeta) {
+	if m.Namespace == "" {
+		m.Namespace = corev1.NamespaceDefault
+	}
+}
+
+func defaultDeployment(d *appsv1.Deployment) {
+	if d.Spec.Replicas == nil {
+		one := int32(1)
+		d.Spec.Replicas = &one
+	}
+	DefaultPodSpec(&d.Spec.Template.Spec)
+}
+
+// DefaultPodSpec fills the defaults Kubernetes applies to a pod spec.
+func DefaultPodSpec(s *corev1.PodSpec) {
+	if s.RestartPolicy == "" {
+		s.RestartPolicy = corev1.RestartPolicyAlways
+	}
+	if s.TerminationGracePeriodSeconds == nil {
+		g := int64(corev1.DefaultTerminationGracePeriodSeconds)
+		s.TerminationGracePeriodSeconds = &g
+	}
+	for i := range s.Containers {
+		c := &s.Containers[i]
+		if c.ImagePullPolicy == "" {
+			c.ImagePullPolicy = defaultPullPolicy(c.Image)
+		}
+		if c.TerminationMessagePath == "" {
+			c.TerminationMessagePath = corev1.TerminationMessagePathDefault
+		}
+		if c.TerminationMessagePolicy == "" {
+			c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+		}
+		for j := range c.Ports {
+			if c.Ports[j].Protocol == "" {
+				c.Ports[j].Protocol = corev1.ProtocolTCP
+			}
+		}
+	}
+}
+
+// defaultPullPolicy is Always for ":latest" or no tag, else IfNotPresent.
+func defaultPullPolicy(image string) corev1.PullPolicy {
+	if strings.Contains(image, "@") {
+		return corev1.PullIfNotPresent
+	}
+	last := image[strings.LastIndex(image, "/")+1:]
+	if i := strings.LastIndex(last, ":"); i < 0 || last[i+1:] == "latest" {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
+}
+
+func wrap(kind string, m *metav1.ObjectMeta, fes []*fieldError) []error {
+	var errs []error
+	for _, fe := range fes {
+		errs = append(errs, &objectError{kind, m.Namespace, m.Name, fe.field, fe.msg})
+	}
+	return errs
+}
+
+func validateName(kind string, m *metav1.ObjectMeta, namespaced bool) []error {
+	var fes []*fieldError
+	if m.Name == "" {
+		fes = append(fes, &fieldError{"metadata.name", "required"})
+	} else {
+		check := validation.IsDNS1123Subdomain
+		if kind == "Namespace" {
+			check = validation.IsDNS1123Label
+		}
+		for _, msg := range check(m.Name) {
+			fes = append(fes, &fieldError{"metadata.name", fmt.Sprintf("%q: %s", m.Name, msg)})
+		}
+	}
+	if namespaced {
+		for _, msg := range validation.IsDNS1123Label(m.Namespace) {
+			fes = append(fes, &fieldError{"metadata.namespace", fmt.Sprintf("%q: %s", m.Namespace, msg)})
+		}
+	}
+	fes = append(fes, validateLabels(m.Labels, "metadata.labels")...)
+	return wrap(kind, m, fes)
+}
+
+func validateLabels(l map[string]string, field string) []*fieldError {
+	var fes []*fieldError
+	for k, v := range l {
+		for _, msg := range validation.IsQualifiedName(k) {
+			fes = append(fes, &fieldError{field, fmt.Sprintf("key %q: %s", k, msg)})
+		}
+		for _, msg := range validation.IsValidLabelValue(v) {
+			fes = append(fes, &fieldError{field + "." + k, fmt.Sprintf("value %q: %s", v, msg)})
+		}
+	}
+	return fes
+}
+
+func validateDeployment(d *appsv1.Deployment) []*fieldError {
+	var fes []*fieldError
+	if *d.Spec.Replicas < 0 {
+		fes = append(fes, &fieldError{"spec.replicas", "must be greater than or equal to 0"})
+	}
+	fes = append(fes, validateLabels(d.Spec.Template.Labels, "spec.template.metadata.labels")...)
+	switch sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); {
+	case d.Spec.Selector == nil:
+		fes = append(fes, &fieldError{"spec.selector", "required"})
+	case err != nil:
+		fes = append(fes, &fieldError{"spec.selector", err.Error()})
+	case sel.Empty():
+		fes = append(fes, &fieldError{"spec.selector", "empty selector is invalid for deployment"})
+	case !sel.Matches(labels.Set(d.Spec.Template.Labels)):
+		fes = append(fes, &fieldError{"spec.template.metadata.labels", "`selector` does not match template `labels`"})
+	}
+	return append(fes, validatePodSpec(&d.Spec.Template.Spec, "spec.template.spec")...)
+}
+
+func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
+	var fes []*fieldError
+	if len(s.Containers) == 0 {
+		fes = append(fes, &fieldError{field + ".containers", "required: a pod needs at least one container"})
+	}
+	switch s.RestartPolicy {
+	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+	default:
+		fes = append(fes, &fieldError{field + ".restartPolicy", fmt.Sprintf("unsupported value %q: supported values: \"Always\", \"OnFailure\", \"Never\"", s.RestartPolicy)})
+	}
+	names := map[string]bool{}
+	for i, c := range s.Containers {
+		cf := fmt.Sprintf("%s.containers[%d]", field, i)
+		if c.Name == "" {
+			fes = append(fes, &fieldError{cf + ".name", "required"})
+		}
+		for _, msg := range validation.IsDNS1123Label(c.Name) {
+			if c.Name != "" {
+				fes = append(fes, &fieldError{cf + ".name", fmt.Sprintf("%q: %s", c.Name, msg)})
+			}
+		}
+		if names[c.Name] && c.Name != "" {
+			fes = append(fes, &fieldError{cf + ".name", fmt.Sprintf("duplicate container name %q", c.Name)})
+		}
+		names[c.Name] = true
+		if strings.TrimSpace(c.Image) == "" {
+			fes = append(fes, &fieldError{cf + ".image", "required"})
+		}
+		for j, e := range c.Env {
+			if e.Name == "" {
+				fes = append(fes, &fieldError{fmt.Sprintf("%s.env[%d].name", cf, j), "required"})
+			}
+			if e.ValueFrom != nil {
+				fes = append(fes, &fieldError{fmt.Sprintf("%s.env[%d].valueFrom", cf, j), "not supported by berth"})
+			}
+		}
+	}
+	return fes
+}
