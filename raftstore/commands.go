@@ -1,0 +1,44 @@
+package raftstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// MessageType is the first byte of every log entry. Values are only ever
+// appended, never renumbered.
+type MessageType uint8
+
+// The FSM's commands.
+const (
+	ApplyRevisionType MessageType = iota + 1
+	ApplyPlanType
+	RegisterNodeType
+	HeartbeatType
+	StatusBatchType
+)
+
+// RevisionCommand records a commit: applied when it has no errors,
+// rejected otherwise.
+type RevisionCommand struct {
+	Revision api.Revision `json:"revision"`
+	Time     time.Time    `json:"time"`
+}
+
+// PlanCommand commits one reconciler plan.
+type PlanCommand struct {
+	Plan api.Plan  `json:"plan"`
+	Time time.Time `json:"time"`
+}
+
+// encode renders a command as its type byte followed by its JSON body.
+func encode(t MessageType, body any) ([]byte, error) {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("encoding command %d: %w", t, err)
+	}
+	return append([]byte{byte(t)}, data...), nil
+}

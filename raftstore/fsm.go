@@ -1,0 +1,243 @@
+package raftstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hashicorp/raft"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// fsm is the Store seen by Raft; keeping Apply, Snapshot and Restore on this
+// type keeps them off the Store's public face.
+type fsm Store
+
+// Apply applies one log entry. An entry that cannot be decoded means the log
+// is corrupt or from a newer berth: that is the one place berth panics.
+func (f *fsm) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand || len(l.Data) == 0 {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.state
+	st.Index = l.Index
+	var err error
+	switch MessageType(l.Data[0]) {
+	case ApplyRevisionType:
+		var c RevisionCommand
+		mustDecode(l, &c)
+		st.applyRevision(&c, l.Index, f.maxLog)
+	case ApplyPlanType:
+		var c PlanCommand
+		mustDecode(l, &c)
+		st.applyPlan(&c, l.Index)
+	case RegisterNodeType:
+		var c api.Registration
+		mustDecode(l, &c)
+		st.registerNode(&c)
+	case HeartbeatType:
+		var c api.Heartbeat
+		mustDecode(l, &c)
+		err = st.heartbeat(&c)
+	case StatusBatchType:
+		var c api.StatusBatch
+		mustDecode(l, &c)
+		st.applyStatus(&c, l.Index)
+	default:
+		panic(fmt.Sprintf("raftstore: unknown command type %d at index %d", l.Data[0], l.Index))
+	}
+	(*Store)(f).notifyLocked()
+	return err
+}
+
+func mustDecode(l *raft.Log, v any) {
+	if err := json.Unmarshal(l.Data[1:], v); err != nil {
+		panic(fmt.Sprintf("raftstore: undecodable command type %d at index %d: %v", l.Data[0], l.Index, err))
+	}
+}
+
+func (st *state) applyRevision(c *RevisionCommand, index uint64, maxLog int) {
+	r := c.Revision
+	e := api.LogEntry{
+		Commit: r.Commit, Parents: r.Parents, Author: r.Author, AuthorEmail: r.AuthorEmail,
+		AuthorTime: r.AuthorTime, Message: r.Message, SeenAt: r.SeenAt, Errors: r.Errors,
+		Objects: r.Objects.Count(), RaftIndex: index,
+	}
+	st.SeenCommit = r.Commit
+	if len(r.Errors) > 0 {
+		e.Outcome = api.OutcomeRejected
+	} else {
+		e.Outcome = api.OutcomeApplied
+		e.AppliedAt = c.Time
+		st.LiveCommit = r.Commit
+		st.Desired = r.Objects
+		if st.Desired == nil {
+			st.Desired = &api.ObjectSet{}
+		}
+	}
+	st.Log = append(st.Log, e)
+	if maxLog > 0 && len(st.Log) > maxLog {
+		st.Log = append([]api.LogEntry(nil), st.Log[len(st.Log)-maxLog:]...)
+	}
+}
+
+func (st *state) applyPlan(c *PlanCommand, index uint64) {
+	now := metav1.NewTime(c.Time)
+	for i := range c.Plan.Create {
+		p := c.Plan.Create[i].DeepCopy()
+		key := api.PodKey(p)
+		if _, exists := st.Pods[key]; exists {
+			continue // a stale plan; the next pass sees the pod
+		}
+		p.CreationTimestamp = now
+		st.Pods[key] = p
+		st.touchNode(p.Spec.NodeName, index)
+	}
+	for _, b := range c.Plan.Bind {
+		p, ok := st.Pods[b.Pod]
+		if !ok || p.Spec.NodeName != "" {
+			continue
+		}
+		p.Spec.NodeName = b.Node
+		setCondition(&p.Status, corev1.PodScheduled, corev1.ConditionTrue, "", "", now)
+		st.touchNode(b.Node, index)
+	}
+	for _, u := range c.Plan.Unschedulable {
+		if p, ok := st.Pods[u.Pod]; ok && p.Spec.NodeName == "" {
+			setCondition(&p.Status, corev1.PodScheduled, corev1.ConditionFalse, corev1.PodReasonUnschedulable, u.Message, now)
+		}
+	}
+	for _, key := range c.Plan.Delete {
+		p, ok := st.Pods[key]
+		if !ok {
+			continue
+		}
+		if p.Spec.NodeName == "" || st.Nodes[p.Spec.NodeName] == nil {
+			delete(st.Pods, key)
+			continue
+		}
+		if p.DeletionTimestamp == nil {
+			p.DeletionTimestamp = &now
+			st.touchNode(p.Spec.NodeName, index)
+		}
+	}
+}
+
+func (st *state) touchNode(node string, index uint64) {
+	if node != "" {
+		st.NodeIndex[node] = index
+	}
+}
+
+func setCondition(s *corev1.PodStatus, t corev1.PodConditionType, status corev1.ConditionStatus, reason, msg string, now metav1.Time) {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == t {
+			c := &s.Conditions[i]
+			if c.Status != status {
+				c.LastTransitionTime = now
+			}
+			c.Status, c.Reason, c.Message = status, reason, msg
+			return
+		}
+	}
+	s.Conditions = append(s.Conditions, corev1.PodCondition{Type: t, Status: status, Reason: reason, Message: msg, LastTransitionTime: now})
+}
+
+func (st *state) registerNode(c *api.Registration) {
+	n := st.Nodes[c.Name]
+	if n == nil {
+		n = &api.Node{Name: c.Name, RegisteredAt: c.Time}
+		st.Nodes[c.Name] = n
+	}
+	n.Address, n.Labels, n.CPU, n.Memory = c.Address, c.Labels, c.CPU, c.Memory
+	n.LastHeartbeat = c.Time
+}
+
+func (st *state) heartbeat(c *api.Heartbeat) error {
+	n := st.Nodes[c.Name]
+	if n == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownNode, c.Name)
+	}
+	if c.Time.After(n.LastHeartbeat) {
+		n.LastHeartbeat = c.Time
+	}
+	return nil
+}
+
+// applyStatus stores the agent's view of its pods. A report for a pod that is
+// gone or was replaced (another UID) is ignored.
+func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
+	for _, r := range c.Reports {
+		key := api.Key(r.Namespace, r.Name)
+		p, ok := st.Pods[key]
+		if !ok || string(p.UID) != r.UID || p.Spec.NodeName != c.Node {
+			continue
+		}
+		if r.Removed {
+			delete(st.Pods, key)
+			st.touchNode(c.Node, index)
+			continue
+		}
+		scheduled := p.Status.Conditions
+		p.Status = r.Status
+		mergeScheduled(&p.Status, scheduled)
+	}
+}
+
+// mergeScheduled keeps the master's PodScheduled condition beside the
+// conditions the agent reports.
+func mergeScheduled(s *corev1.PodStatus, old []corev1.PodCondition) {
+	for _, c := range old {
+		if c.Type == corev1.PodScheduled {
+			s.Conditions = append([]corev1.PodCondition{c}, s.Conditions...)
+		}
+	}
+}
+
+// Snapshot copies the state under the lock; Persist writes the copy.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	data, err := json.Marshal(f.state)
+	if err != nil {
+		return nil, fmt.Errorf("encoding snapshot: %w", err)
+	}
+	return &snapshot{data: data}, nil
+}
+
+// Restore replaces the whole state with the snapshot's and wakes every
+// blocked query.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	st := newState()
+	if err := json.NewDecoder(rc).Decode(st); err != nil {
+		return fmt.Errorf("decoding snapshot: %w", err)
+	}
+	f.mu.Lock()
+	f.state = st
+	(*Store)(f).notifyLocked()
+	f.mu.Unlock()
+	return nil
+}
+
+type snapshot struct{ data []byte }
+
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s.data); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("writing snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() {}
+
+// commandTime is the time a leader stamps on a command; the FSM never reads
+// the clock.
+func commandTime() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

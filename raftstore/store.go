@@ -1,0 +1,283 @@
+// Package raftstore is berth's replicated state machine: hashicorp/raft with
+// raft-boltdb for the log and stable store and file snapshots. The FSM
+// stores facts (revisions, plans, nodes, pod status); it never decides.
+package raftstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrNotLeader is returned by writes on a master that is not the leader.
+	ErrNotLeader = errors.New("not the raft leader")
+	// ErrUnknownNode is returned for a heartbeat of a node that never registered.
+	ErrUnknownNode = errors.New("unknown node")
+	// ErrTimeout is returned when waiting for a leader takes too long.
+	ErrTimeout = errors.New("timed out waiting for a raft leader")
+)
+
+// Config configures a Store.
+type Config struct {
+	// Name is this master's Raft server ID.
+	Name string
+	// DataDir holds raft.db and the snapshots.
+	DataDir string
+	// RaftAddr is the address Raft listens on.
+	RaftAddr string
+	// Bootstrap makes this master the first member of a new cluster.
+	Bootstrap bool
+	// MaxLog is how many revision log entries are kept.
+	MaxLog int
+	// LogOutput receives Raft's own log lines (warnings and worse).
+	LogOutput io.Writer
+}
+
+// DefaultConfig returns a single-master config.
+func DefaultConfig() Config {
+	return Config{Name: "master-0", RaftAddr: "127.0.0.1:7071", Bootstrap: true, MaxLog: 10000, LogOutput: os.Stderr}
+}
+
+// Validate checks the config.
+func (c Config) Validate() error {
+	if c.Name == "" || c.DataDir == "" || c.RaftAddr == "" {
+		return errors.New("raftstore: name, data directory and raft address are required")
+	}
+	return nil
+}
+
+// Store is one master's copy of the replicated state.
+type Store struct {
+	mu      sync.RWMutex
+	state   *state
+	changed chan struct{} // closed and replaced on every change
+	maxLog  int
+
+	raft      *raft.Raft
+	bolt      *raftboltdb.BoltStore
+	transport *raft.NetworkTransport
+}
+
+// New opens (or bootstraps) the Raft node and its stores.
+func New(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.LogOutput == nil {
+		cfg.LogOutput = os.Stderr
+	}
+	s := &Store{state: newState(), changed: make(chan struct{}), maxLog: cfg.MaxLog}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating raft data directory: %w", err)
+	}
+	if err := s.open(cfg); err != nil {
+		s.closeStores()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) open(cfg Config) error {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.Name)
+	rc.HeartbeatTimeout = 500 * time.Millisecond
+	rc.ElectionTimeout = 500 * time.Millisecond
+	rc.LeaderLeaseTimeout = 250 * time.Millisecond
+	rc.BatchApplyCh = true
+	rc.MaxAppendEntries = 512
+	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Output: cfg.LogOutput, Level: hclog.Warn})
+
+	bolt, err := raftboltdb.NewBoltStore(filepath.Join(cfg.DataDir, "raft.db"))
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", filepath.Join(cfg.DataDir, "raft.db"), err)
+	}
+	s.bolt = bolt
+	snaps, err := raft.NewFileSnapshotStore(cfg.DataDir, 2, cfg.LogOutput)
+	if err != nil {
+		return fmt.Errorf("opening snapshot store in %s: %w", cfg.DataDir, err)
+	}
+	addr, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
+	if err != nil {
+		return fmt.Errorf("raft address %q: %w", cfg.RaftAddr, err)
+	}
+	s.transport, err = raft.NewTCPTransport(cfg.RaftAddr, addr, 3, 10*time.Second, cfg.LogOutput)
+	if err != nil {
+		return fmt.Errorf("listening for raft on %s: %w", cfg.RaftAddr, err)
+	}
+	existing, err := raft.HasExistingState(bolt, bolt, snaps)
+	if err != nil {
+		return fmt.Errorf("reading raft state: %w", err)
+	}
+	s.raft, err = raft.NewRaft(rc, (*fsm)(s), bolt, bolt, snaps, s.transport)
+	if err != nil {
+		return fmt.Errorf("starting raft: %w", err)
+	}
+	if cfg.Bootstrap && !existing {
+		servers := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: s.transport.LocalAddr()}}}
+		if err := s.raft.BootstrapCluster(servers).Error(); err != nil {
+			return fmt.Errorf("bootstrapping raft: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close shuts Raft down and closes the stores.
+func (s *Store) Close() error {
+	var err error
+	if s.raft != nil {
+		err = s.raft.Shutdown().Error()
+	}
+	s.closeStores()
+	return err
+}
+
+func (s *Store) closeStores() {
+	if s.transport != nil {
+		s.transport.Close()
+	}
+	if s.bolt != nil {
+		s.bolt.Close()
+	}
+}
+
+// IsLeader reports whether this master leads.
+func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// LeaderCh signals leadership changes (it may drop signals: re-check
+// IsLeader).
+func (s *Store) LeaderCh() <-chan bool { return s.raft.LeaderCh() }
+
+// Barrier waits until every entry committed before it is applied here.
+func (s *Store) Barrier(timeout time.Duration) error { return s.raft.Barrier(timeout).Error() }
+
+// Snapshot takes a snapshot now.
+func (s *Store) Snapshot() error { return s.raft.Snapshot().Error() }
+
+// WaitForLeader polls until this master knows a leader.
+func (s *Store) WaitForLeader(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if addr, _ := s.raft.LeaderWithID(); addr != "" {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return ErrTimeout
+}
+
+// apply commits one command and returns its index or the FSM's error.
+func (s *Store) apply(t MessageType, body any) (uint64, error) {
+	data, err := encode(t, body)
+	if err != nil {
+		return 0, err
+	}
+	f := s.raft.Apply(data, 10*time.Second)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return 0, fmt.Errorf("%w: %v", ErrNotLeader, err)
+		}
+		return 0, fmt.Errorf("raft apply: %w", err)
+	}
+	if err, ok := f.Response().(error); ok && err != nil {
+		return f.Index(), err
+	}
+	return f.Index(), nil
+}
+
+// ApplyRevision records a commit; it goes live when it has no errors.
+func (s *Store) ApplyRevision(r *api.Revision) (uint64, error) {
+	return s.apply(ApplyRevisionType, RevisionCommand{Revision: *r, Time: commandTime()})
+}
+
+// ApplyPlan commits a reconciler plan.
+func (s *Store) ApplyPlan(p *api.Plan) (uint64, error) {
+	return s.apply(ApplyPlanType, PlanCommand{Plan: *p, Time: commandTime()})
+}
+
+// RegisterNode records a node and its capacity.
+func (s *Store) RegisterNode(r *api.Registration) (uint64, error) {
+	r.Time = commandTime()
+	return s.apply(RegisterNodeType, r)
+}
+
+// Heartbeat records that a node is alive.
+func (s *Store) Heartbeat(name string) (uint64, error) {
+	return s.apply(HeartbeatType, api.Heartbeat{Name: name, Time: commandTime()})
+}
+
+// ReportStatus records a batch of pod status reports.
+func (s *Store) ReportStatus(b *api.StatusBatch) (uint64, error) {
+	return s.apply(StatusBatchType, b)
+}
+
+// notifyLocked wakes every blocked query; the caller holds the write lock.
+func (s *Store) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// View returns a copy of the state.
+func (s *Store) View(withLog bool) View {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.state.view(withLog)
+}
+
+// Index returns the last applied index.
+func (s *Store) Index() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.state.Index
+}
+
+// WaitIndex blocks until index returns a value above after, or ctx ends.
+// It returns the index it last saw.
+func (s *Store) WaitIndex(ctx context.Context, after uint64, index func(*state) uint64) uint64 {
+	for {
+		s.mu.RLock()
+		cur, ch := index(s.state), s.changed
+		s.mu.RUnlock()
+		if cur > after {
+			return cur
+		}
+		select {
+		case <-ctx.Done():
+			return cur
+		case <-ch:
+		}
+	}
+}
+
+// WaitChange blocks until the state passes index after (or ctx ends).
+func (s *Store) WaitChange(ctx context.Context, after uint64) uint64 {
+	return s.WaitIndex(ctx, after, func(st *state) uint64 { return st.Index })
+}
+
+// NodePods returns the pods bound to a node and the index of their last
+// change, waiting while that index is not above after.
+func (s *Store) NodePods(ctx context.Context, node string, after uint64) api.Assignments {
+	idx := s.WaitIndex(ctx, after, func(st *state) uint64 { return st.NodeIndex[node] })
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := api.Assignments{Index: idx}
+	for _, p := range s.state.Pods {
+		if p.Spec.NodeName == node {
+			out.Pods = append(out.Pods, *p.DeepCopy())
+		}
+	}
+	return out
+}
