@@ -1,0 +1,208 @@
+// Package client is the Go client of the master API, used by the CLI and
+// the agent. It takes a list of masters and fails over between them.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// Client talks to one of several masters.
+type Client struct {
+	servers []string
+	http    *http.Client
+}
+
+// New returns a client for the given master URLs (a bare host:port gets
+// http://).
+func New(servers []string) (*Client, error) {
+	c := &Client{http: &http.Client{}}
+	for _, s := range servers {
+		s = strings.TrimRight(strings.TrimSpace(s), "/")
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "://") {
+			s = "http://" + s
+		}
+		if _, err := url.Parse(s); err != nil {
+			return nil, fmt.Errorf("server address %q: %w", s, err)
+		}
+		c.servers = append(c.servers, s)
+	}
+	if len(c.servers) == 0 {
+		return nil, errors.New("no server address given")
+	}
+	return c, nil
+}
+
+// Servers returns the master URLs.
+func (c *Client) Servers() []string { return c.servers }
+
+// APIError is an error answer from a master.
+type APIError struct {
+	Status  int
+	Message string
+}
+
+func (e *APIError) Error() string { return fmt.Sprintf("server: %s (HTTP %d)", e.Message, e.Status) }
+
+// do sends the request to each master in turn until one answers.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in any) (*http.Response, error) {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return nil, fmt.Errorf("encoding request: %w", err)
+		}
+	}
+	var lastErr error
+	for _, s := range c.servers {
+		u := s + path
+		if len(query) > 0 {
+			u += "?" + query.Encode()
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		if in != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			lastErr = fmt.Errorf("%s %s: %w", method, u, err)
+			if ctx.Err() != nil {
+				return nil, lastErr
+			}
+			continue
+		}
+		if resp.StatusCode >= 300 {
+			defer resp.Body.Close()
+			var e struct{ Error string }
+			data, _ := io.ReadAll(resp.Body)
+			if json.Unmarshal(data, &e) != nil || e.Error == "" {
+				e.Error = strings.TrimSpace(string(data))
+			}
+			return nil, &APIError{Status: resp.StatusCode, Message: e.Error}
+		}
+		return resp, nil
+	}
+	return nil, lastErr
+}
+
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	resp, err := c.do(ctx, method, path, query, in)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decoding answer to %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// blocking returns the query of a blocking read.
+func blocking(index uint64, wait time.Duration) url.Values {
+	q := url.Values{}
+	if index > 0 {
+		q.Set("index", strconv.FormatUint(index, 10))
+		q.Set("wait", wait.String())
+	}
+	return q
+}
+
+// Status reads the cluster's status, waiting while its index is not above
+// index (0: answer at once).
+func (c *Client) Status(ctx context.Context, index uint64, wait time.Duration) (*api.Status, error) {
+	var s api.Status
+	return &s, c.call(ctx, http.MethodGet, api.PathStatus, blocking(index, wait), nil, &s)
+}
+
+// Pods lists pods; an empty namespace lists all of them.
+func (c *Client) Pods(ctx context.Context, namespace string) (*corev1.PodList, error) {
+	var l corev1.PodList
+	return &l, c.call(ctx, http.MethodGet, api.PathPods, nsQuery(namespace), nil, &l)
+}
+
+// Deployments lists deployments with their status.
+func (c *Client) Deployments(ctx context.Context, namespace string) (*appsv1.DeploymentList, error) {
+	var l appsv1.DeploymentList
+	return &l, c.call(ctx, http.MethodGet, api.PathDeployments, nsQuery(namespace), nil, &l)
+}
+
+// Nodes lists nodes.
+func (c *Client) Nodes(ctx context.Context) (*corev1.NodeList, error) {
+	var l corev1.NodeList
+	return &l, c.call(ctx, http.MethodGet, api.PathNodes, nil, nil, &l)
+}
+
+// Revisions returns the revision log, oldest first.
+func (c *Client) Revisions(ctx context.Context) ([]api.LogEntry, error) {
+	var l []api.LogEntry
+	return l, c.call(ctx, http.MethodGet, api.PathRevisions, nil, nil, &l)
+}
+
+func nsQuery(namespace string) url.Values {
+	q := url.Values{}
+	if namespace != "" {
+		q.Set("namespace", namespace)
+	}
+	return q
+}
+
+// Register registers a node.
+func (c *Client) Register(ctx context.Context, r *api.Registration) error {
+	return c.call(ctx, http.MethodPost, api.PathRegister, nil, r, nil)
+}
+
+// Heartbeat tells the master that a node is alive.
+func (c *Client) Heartbeat(ctx context.Context, node string) error {
+	return c.call(ctx, http.MethodPost, api.PathHeartbeat, nil, api.Heartbeat{Name: node}, nil)
+}
+
+// Report sends a batch of pod status reports.
+func (c *Client) Report(ctx context.Context, b *api.StatusBatch) error {
+	return c.call(ctx, http.MethodPost, api.PathReport, nil, b, nil)
+}
+
+// Assignments returns the pods bound to a node once their index passes
+// index, or after wait.
+func (c *Client) Assignments(ctx context.Context, node string, index uint64, wait time.Duration) (*api.Assignments, error) {
+	var a api.Assignments
+	return &a, c.call(ctx, http.MethodGet, api.PathAssignments+url.PathEscape(node), blocking(index, wait), nil, &a)
+}
+
+// Logs streams a container's log; follow keeps it open.
+func (c *Client) Logs(ctx context.Context, namespace, pod, container string, follow bool) (io.ReadCloser, error) {
+	q := url.Values{}
+	if container != "" {
+		q.Set("container", container)
+	}
+	if follow {
+		q.Set("follow", "true")
+	}
+	resp, err := c.do(ctx, http.MethodGet, api.PathLogs+url.PathEscape(namespace)+"/"+url.PathEscape(pod), q, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}

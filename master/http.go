@@ -1,0 +1,281 @@
+package master
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/raftstore"
+	"github.com/berth-dev/berth/reconciler"
+)
+
+// maxWait caps the wait of a blocking query.
+const maxWait = 5 * time.Minute
+
+func (m *Master) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+api.PathStatus, m.handleStatus)
+	mux.HandleFunc("GET "+api.PathPods, m.handlePods)
+	mux.HandleFunc("GET "+api.PathDeployments, m.handleDeployments)
+	mux.HandleFunc("GET "+api.PathNodes, m.handleNodes)
+	mux.HandleFunc("GET "+api.PathRevisions, m.handleRevisions)
+	mux.HandleFunc("POST "+api.PathRegister, m.handleRegister)
+	mux.HandleFunc("POST "+api.PathHeartbeat, m.handleHeartbeat)
+	mux.HandleFunc("POST "+api.PathReport, m.handleReport)
+	mux.HandleFunc("GET "+api.PathAssignments+"{node}", m.handleAssignments)
+	mux.HandleFunc("GET "+api.PathLogs+"{namespace}/{pod}", m.handleLogs)
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}
+
+// blockingQuery parses ?index=N&wait=D into a context that ends after the
+// wait plus a little jitter, so that many waiters do not wake at once.
+func blockingQuery(r *http.Request) (uint64, context.Context, context.CancelFunc, error) {
+	q := r.URL.Query()
+	if q.Get("index") == "" {
+		return 0, r.Context(), func() {}, nil
+	}
+	index, err := strconv.ParseUint(q.Get("index"), 10, 64)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("query parameter index=%q: not a number", q.Get("index"))
+	}
+	wait := 30 * time.Second
+	if s := q.Get("wait"); s != "" {
+		if wait, err = time.ParseDuration(s); err != nil {
+			return 0, nil, nil, fmt.Errorf("query parameter wait=%q: %v", s, err)
+		}
+	}
+	wait = min(wait, maxWait)
+	wait += time.Duration(rand.Int64N(int64(wait/16) + 1))
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	return index, ctx, cancel, nil
+}
+
+func (m *Master) handleStatus(w http.ResponseWriter, r *http.Request) {
+	index, ctx, cancel, err := blockingQuery(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	defer cancel()
+	if index > 0 {
+		m.store.WaitChange(ctx, index)
+	}
+	writeJSON(w, status(m.store.View(true), time.Now()))
+}
+
+// status summarises the state for `berth status`.
+func status(v raftstore.View, now time.Time) api.Status {
+	s := api.Status{LiveCommit: v.LiveCommit, SeenCommit: v.SeenCommit, Index: v.Index, Rejected: []api.Rejection{}}
+	s.Converged = v.LiveCommit != "" && v.LiveCommit == v.SeenCommit && reconciler.Converged(input(v), now)
+	for i := len(v.Log) - 1; i >= 0; i-- {
+		if e := v.Log[i]; e.Outcome == api.OutcomeRejected {
+			s.Rejected = append(s.Rejected, api.Rejection{Commit: e.Commit, Errors: e.Errors})
+		}
+	}
+	for i := range v.Pods {
+		s.Pods++
+		if reconciler.PodReady(&v.Pods[i]) {
+			s.ReadyPods++
+		}
+	}
+	for i := range v.Nodes {
+		s.Nodes++
+		if v.Nodes[i].Ready(now) {
+			s.ReadyNodes++
+		}
+	}
+	return s
+}
+
+func inNamespace(r *http.Request, ns string) bool {
+	want := r.URL.Query().Get("namespace")
+	return want == "" || want == ns
+}
+
+func (m *Master) handlePods(w http.ResponseWriter, r *http.Request) {
+	v := m.store.View(false)
+	list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}, Items: []corev1.Pod{}}
+	for _, p := range v.Pods {
+		if inNamespace(r, p.Namespace) {
+			p.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
+			list.Items = append(list.Items, p)
+		}
+	}
+	writeJSON(w, list)
+}
+
+func (m *Master) handleDeployments(w http.ResponseWriter, r *http.Request) {
+	v := m.store.View(false)
+	list := appsv1.DeploymentList{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "DeploymentList"}, Items: []appsv1.Deployment{}}
+	for _, d := range v.Desired.Deployments {
+		if inNamespace(r, d.Namespace) {
+			d.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
+			d.Status = reconciler.DeploymentStatus(&d, v.Pods)
+			list.Items = append(list.Items, d)
+		}
+	}
+	writeJSON(w, list)
+}
+
+func (m *Master) handleNodes(w http.ResponseWriter, r *http.Request) {
+	v := m.store.View(false)
+	now := time.Now()
+	list := corev1.NodeList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "NodeList"}, Items: []corev1.Node{}}
+	for i := range v.Nodes {
+		list.Items = append(list.Items, v.Nodes[i].ToKube(now))
+	}
+	writeJSON(w, list)
+}
+
+func (m *Master) handleRevisions(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, m.store.View(true).Log)
+}
+
+// decode reads a JSON body of at most 16 MiB.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<20)).Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("request body of %s: %w", r.URL.Path, err))
+		return false
+	}
+	return true
+}
+
+// writeResult answers a write: 503 when this master cannot write.
+func writeResult(w http.ResponseWriter, err error) {
+	switch {
+	case err == nil:
+		writeJSON(w, map[string]string{})
+	case errors.Is(err, raftstore.ErrNotLeader):
+		writeError(w, http.StatusServiceUnavailable, err)
+	case errors.Is(err, raftstore.ErrUnknownNode):
+		writeError(w, http.StatusNotFound, err)
+	default:
+		writeError(w, http.StatusInternalServerError, err)
+	}
+}
+
+func (m *Master) handleRegister(w http.ResponseWriter, r *http.Request) {
+	var reg api.Registration
+	if !decode(w, r, &reg) {
+		return
+	}
+	if reg.Name == "" {
+		writeError(w, http.StatusBadRequest, errors.New("registration: name is required"))
+		return
+	}
+	_, err := m.store.RegisterNode(&reg)
+	writeResult(w, err)
+}
+
+func (m *Master) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
+	var hb api.Heartbeat
+	if !decode(w, r, &hb) {
+		return
+	}
+	_, err := m.store.Heartbeat(hb.Name)
+	writeResult(w, err)
+}
+
+func (m *Master) handleReport(w http.ResponseWriter, r *http.Request) {
+	var b api.StatusBatch
+	if !decode(w, r, &b) {
+		return
+	}
+	_, err := m.store.ReportStatus(&b)
+	writeResult(w, err)
+}
+
+func (m *Master) handleAssignments(w http.ResponseWriter, r *http.Request) {
+	index, ctx, cancel, err := blockingQuery(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	defer cancel()
+	writeJSON(w, m.store.NodePods(ctx, r.PathValue("node"), index))
+}
+
+// handleLogs proxies a log request to the agent of the pod's node.
+func (m *Master) handleLogs(w http.ResponseWriter, r *http.Request) {
+	key := api.Key(r.PathValue("namespace"), r.PathValue("pod"))
+	v := m.store.View(false)
+	var nodeName string
+	for i := range v.Pods {
+		if api.PodKey(&v.Pods[i]) == key {
+			nodeName = v.Pods[i].Spec.NodeName
+		}
+	}
+	var addr string
+	for _, n := range v.Nodes {
+		if n.Name == nodeName {
+			addr = n.Address
+		}
+	}
+	switch {
+	case nodeName == "":
+		writeError(w, http.StatusNotFound, fmt.Errorf("pod %s not found or not scheduled", key))
+		return
+	case addr == "":
+		writeError(w, http.StatusBadGateway, fmt.Errorf("node %s of pod %s serves no logs (agent started without --listen)", nodeName, key))
+		return
+	}
+	target := "http://" + addr + api.AgentPathLogs + url.PathEscape(r.PathValue("namespace")) + "/" + url.PathEscape(r.PathValue("pod")) + "?" + r.URL.RawQuery
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, target, nil)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, fmt.Errorf("reading logs from node %s at %s: %w", nodeName, addr, err))
+		return
+	}
+	defer resp.Body.Close()
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	copyFlushing(w, resp.Body)
+}
+
+// copyFlushing copies a (possibly endless) stream, flushing each chunk.
+func copyFlushing(w http.ResponseWriter, r io.Reader) {
+	f, _ := w.(http.Flusher)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if f != nil {
+				f.Flush()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+

@@ -1,0 +1,165 @@
+// Package master is the control-plane process: it wires the Raft store, the
+// Git source, the leader loops and the HTTP API.
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/raftstore"
+)
+
+// Config configures a master.
+type Config struct {
+	Name      string
+	DataDir   string
+	RaftAddr  string
+	Listen    string
+	Bootstrap bool
+	Git       gitsource.Config
+	Logger    *slog.Logger
+}
+
+// Validate checks the config.
+func (c Config) Validate() error {
+	if c.Name == "" || c.DataDir == "" || c.RaftAddr == "" || c.Listen == "" {
+		return errors.New("master: --name, --data, --raft and --listen are required")
+	}
+	return c.Git.Validate()
+}
+
+// Master is one running master.
+type Master struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *raftstore.Store
+	src      *gitsource.Source
+	listener net.Listener
+	server   *http.Server
+}
+
+// New opens the repository, the Raft store and the API listener.
+func New(cfg Config) (*Master, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Git.DataDir == "" {
+		cfg.Git.DataDir = filepath.Join(cfg.DataDir, "git")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	src, err := gitsource.New(cfg.Git)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	store, err := raftstore.New(raftstore.Config{
+		Name: cfg.Name, DataDir: filepath.Join(cfg.DataDir, "raft"), RaftAddr: cfg.RaftAddr,
+		Bootstrap: cfg.Bootstrap, MaxLog: 10000, LogOutput: slogWriter{cfg.Logger},
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	m := &Master{cfg: cfg, log: cfg.Logger, store: store, src: src, listener: ln}
+	m.server = &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
+	return m, nil
+}
+
+// Addr is the API's listening address.
+func (m *Master) Addr() string { return m.listener.Addr().String() }
+
+// Run serves the API and runs the leader loops while this master leads,
+// until ctx ends; then it shuts everything down.
+func (m *Master) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- m.server.Serve(m.listener) }()
+	m.log.Info("master running", "api", m.Addr(), "raft", m.cfg.RaftAddr, "repo", m.cfg.Git.Repo, "branch", m.src.Branch())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); m.leadership(ctx) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m.server.Shutdown(shutdown)
+	wg.Wait()
+	if cerr := m.store.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// leadership starts the leader loops when this master gains leadership and
+// stops them when it loses it.
+func (m *Master) leadership(ctx context.Context) {
+	var stop context.CancelFunc
+	var wg sync.WaitGroup
+	revoke := func() {
+		if stop != nil {
+			stop()
+			wg.Wait()
+			stop = nil
+		}
+	}
+	defer revoke()
+	check := time.NewTicker(500 * time.Millisecond) // LeaderCh may drop signals
+	defer check.Stop()
+	for {
+		leading := m.store.IsLeader()
+		if leading && stop == nil {
+			if err := m.store.Barrier(10 * time.Second); err != nil {
+				m.log.Warn("barrier failed", "err", err)
+			} else {
+				lctx, cancel := context.WithCancel(ctx)
+				stop = cancel
+				m.log.Info("leadership gained: starting leader loops")
+				wg.Add(2)
+				go func() { defer wg.Done(); m.gitLoop(lctx) }()
+				go func() { defer wg.Done(); m.reconcileLoop(lctx) }()
+			}
+		} else if !leading && stop != nil {
+			m.log.Info("leadership lost: stopping leader loops")
+			revoke()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.store.LeaderCh():
+		case <-check.C:
+		}
+	}
+}
+
+// slogWriter sends Raft's log lines to slog.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.log.Warn(string(trimNewline(p)), "component", "raft")
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
