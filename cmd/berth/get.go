@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"sigs.k8s.io/yaml"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/client"
+)
+
+type getFlags struct {
+	namespace     string
+	allNamespaces bool
+	output        string
+}
+
+func newGetCmd(g *globals) *cobra.Command {
+	f := &getFlags{}
+	c := &cobra.Command{
+		Use:   "get pods|deployments|nodes",
+		Short: "list pods, deployments or nodes",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch f.output {
+			case "", "wide", "json", "yaml":
+			default:
+				return fmt.Errorf("--output %q: must be wide, json or yaml", f.output)
+			}
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			ns := f.namespace
+			if f.allNamespaces {
+				ns = ""
+			}
+			return get(cmd.Context(), cl, args[0], ns, f, cmd.OutOrStdout())
+		},
+	}
+	c.Flags().StringVarP(&f.namespace, "namespace", "n", "default", "namespace")
+	c.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "every namespace")
+	c.Flags().StringVarP(&f.output, "output", "o", "", "output format: wide, json or yaml")
+	return c
+}
+
+func get(ctx context.Context, cl *client.Client, what, ns string, f *getFlags, out io.Writer) error {
+	var items []any
+	var table func(*tabwriter.Writer)
+	switch strings.ToLower(what) {
+	case "pods", "pod", "po":
+		l, err := cl.Pods(ctx, ns)
+		if err != nil {
+			return err
+		}
+		for _, p := range l.Items {
+			items = append(items, p)
+		}
+		table = func(w *tabwriter.Writer) { podTable(w, l.Items, f) }
+	case "deployments", "deployment", "deploy":
+		l, err := cl.Deployments(ctx, ns)
+		if err != nil {
+			return err
+		}
+		for _, d := range l.Items {
+			items = append(items, d)
+		}
+		table = func(w *tabwriter.Writer) {
+			header(w, f, "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE")
+			for _, d := range l.Items {
+				row(w, f, d.Namespace, d.Name, fmt.Sprintf("%d/%d", d.Status.ReadyReplicas, *d.Spec.Replicas),
+					fmt.Sprint(d.Status.UpdatedReplicas), fmt.Sprint(d.Status.AvailableReplicas), "-")
+			}
+		}
+	case "nodes", "node", "no":
+		l, err := cl.Nodes(ctx)
+		if err != nil {
+			return err
+		}
+		for _, n := range l.Items {
+			items = append(items, n)
+		}
+		table = func(w *tabwriter.Writer) { nodeTable(w, l.Items) }
+	default:
+		return fmt.Errorf("unknown resource %q: berth get knows pods, deployments and nodes", what)
+	}
+	switch f.output {
+	case "json", "yaml":
+		return printList(out, f.output, items)
+	}
+	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
+	table(w)
+	return w.Flush()
+}
+
+// printList prints a Kubernetes List object, as kubectl does.
+func printList(out io.Writer, format string, items []any) error {
+	if items == nil {
+		items = []any{}
+	}
+	list := map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]string{"resourceVersion": ""}}
+	var data []byte
+	var err error
+	if format == "yaml" {
+		data, err = yaml.Marshal(list)
+	} else {
+		data, err = json.MarshalIndent(list, "", "    ")
+		data = append(data, '\n')
+	}
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(data)
+	return err
+}
+
+func header(w io.Writer, f *getFlags, cols ...string) {
+	if f.allNamespaces {
+		cols = append([]string{"NAMESPACE"}, cols...)
+	}
+	fmt.Fprintln(w, strings.Join(cols, "\t"))
+}
+
+func row(w io.Writer, f *getFlags, ns string, cols ...string) {
+	if f.allNamespaces {
+		cols = append([]string{ns}, cols...)
+	}
+	fmt.Fprintln(w, strings.Join(cols, "\t"))
+}
+
+func podTable(w io.Writer, pods []corev1.Pod, f *getFlags) {
+	cols := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
+	if f.output == "wide" {
+		cols = append(cols, "NODE", "COMMIT")
+	}
+	header(w, f, cols...)
+	for _, p := range pods {
+		ready, restarts := 0, int32(0)
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Ready {
+				ready++
+			}
+			restarts += cs.RestartCount
+		}
+		vals := []string{p.Name, fmt.Sprintf("%d/%d", ready, len(p.Spec.Containers)), podStatus(&p), fmt.Sprint(restarts), age(p.CreationTimestamp.Time)}
+		if f.output == "wide" {
+			nodeName := p.Spec.NodeName
+			if nodeName == "" {
+				nodeName = "<none>"
+			}
+			commit := p.Annotations[api.AnnotationCommit]
+			if len(commit) > 12 {
+				commit = commit[:12]
+			}
+			vals = append(vals, nodeName, commit)
+		}
+		row(w, f, p.Namespace, vals...)
+	}
+}
+
+// podStatus is the STATUS column as kubectl computes it, roughly: a
+// container's waiting or terminated reason wins over the phase.
+func podStatus(p *corev1.Pod) string {
+	if p.DeletionTimestamp != nil {
+		return "Terminating"
+	}
+	reason := string(p.Status.Phase)
+	for _, cs := range p.Status.ContainerStatuses {
+		switch {
+		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "":
+			reason = cs.State.Waiting.Reason
+		case cs.State.Terminated != nil && cs.State.Terminated.Reason != "":
+			reason = cs.State.Terminated.Reason
+		}
+	}
+	return reason
+}
+
+func age(t time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(time.Since(t))
+}
+
+func nodeTable(w io.Writer, nodes []corev1.Node) {
+	fmt.Fprintln(w, "NAME\tSTATUS\tCPU\tMEMORY\tADDRESS\tAGE")
+	for _, n := range nodes {
+		status := "NotReady"
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				status = "Ready"
+			}
+		}
+		addr := ""
+		if len(n.Status.Addresses) > 0 {
+			addr = n.Status.Addresses[0].Address
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, status, n.Status.Capacity.Cpu(), n.Status.Capacity.Memory(), addr, age(n.CreationTimestamp.Time))
+	}
+}
+

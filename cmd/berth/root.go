@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/client"
+)
+
+// exitCode is an error that ends berth with a given status and no message
+// (the command printed what it had to say).
+type exitCode int
+
+func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+
+func asExit(err error, code *exitCode) bool { return errors.As(err, code) }
+
+type globals struct {
+	server   string
+	logLevel string
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "berth",
+		Short:         "berth runs containers from a Git repository of Kubernetes manifests",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.server, "server", "", "master URL(s), comma-separated (default $BERTH_SERVER or "+api.DefaultServer+")")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.AddCommand(newMasterCmd(g), newAgentCmd(g), newUpCmd(g),
+		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g))
+	return root
+}
+
+func (g *globals) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// servers returns the master URLs from --server, $BERTH_SERVER or the
+// default.
+func (g *globals) servers() []string {
+	s := g.server
+	if s == "" {
+		s = os.Getenv("BERTH_SERVER")
+	}
+	if s == "" {
+		s = api.DefaultServer
+	}
+	return strings.Split(s, ",")
+}
+
+func (g *globals) client() (*client.Client, error) { return client.New(g.servers()) }
+
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}

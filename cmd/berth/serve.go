@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/master"
+	"github.com/berth-dev/berth/node"
+)
+
+type masterFlags struct {
+	name, data, raft, listen string
+	repo, path, branch       string
+	poll                     time.Duration
+	bootstrap                bool
+}
+
+func (f *masterFlags) config(log *slog.Logger) master.Config {
+	git := gitsource.DefaultConfig()
+	git.Repo, git.Path, git.Branch, git.Poll = f.repo, f.path, f.branch, f.poll
+	if f.repo != "" && !gitsource.IsRemote(f.repo) {
+		if abs, err := filepath.Abs(f.repo); err == nil {
+			git.Repo = abs
+		}
+	}
+	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap, Git: git, Logger: log}
+}
+
+func addRepoFlags(c *cobra.Command, f *masterFlags) {
+	c.Flags().StringVar(&f.repo, "repo", "", "Git repository: a local path or a URL (file:// counts as remote)")
+	c.Flags().StringVar(&f.path, "path", "", "folder of the manifests inside the repository (default: its root)")
+	c.Flags().StringVar(&f.branch, "branch", "", "branch to follow (default: the branch HEAD points to)")
+	c.Flags().DurationVar(&f.poll, "poll", 5*time.Second, "poll interval: fallback for a local repository, fetch interval for a remote one")
+}
+
+func newMasterCmd(g *globals) *cobra.Command {
+	f := &masterFlags{}
+	c := &cobra.Command{
+		Use:   "master",
+		Short: "run a master: Raft state, the Git watch, the reconciler and the API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := master.New(f.config(g.logger()))
+			if err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			return m.Run(ctx)
+		},
+	}
+	c.Flags().StringVar(&f.name, "name", "master-0", "this master's Raft server name")
+	c.Flags().StringVar(&f.data, "data", "", "data directory (required)")
+	c.Flags().StringVar(&f.raft, "raft", "127.0.0.1:7071", "Raft address")
+	c.Flags().StringVar(&f.listen, "listen", "127.0.0.1:7070", "API address")
+	c.Flags().BoolVar(&f.bootstrap, "bootstrap", false, "bootstrap a new cluster with this master as its first member")
+	addRepoFlags(c, f)
+	return c
+}
+
+type agentFlags struct {
+	name, data, listen, containerd string
+	labels                         []string
+	imports                        []string
+}
+
+func addAgentFlags(c *cobra.Command, f *agentFlags) {
+	c.Flags().StringVar(&f.containerd, "containerd", "", "containerd socket (default "+node.DefaultContainerdSocket+")")
+	c.Flags().StringSliceVar(&f.labels, "labels", nil, "node labels, k=v,…")
+	c.Flags().StringSliceVar(&f.imports, "import", nil, "image archives (OCI or docker save) to import into containerd at start")
+}
+
+func parseLabels(kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--labels: %q is not k=v", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func newAgentCmd(g *globals) *cobra.Command {
+	f := &agentFlags{}
+	c := &cobra.Command{
+		Use:   "agent",
+		Short: "run a node agent that runs its pods through containerd",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			if f.containerd == "" {
+				f.containerd = node.DefaultContainerdSocket
+			}
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			return runAgent(ctx, f, cl, g.logger())
+		},
+	}
+	c.Flags().StringVar(&f.name, "name", "", "node name (required)")
+	c.Flags().StringVar(&f.data, "data", "", "data directory (required)")
+	c.Flags().StringVar(&f.listen, "listen", "127.0.0.1:0", "address the agent serves logs on")
+	addAgentFlags(c, f)
+	return c
+}
+
+// runAgent connects to containerd, imports images and runs the agent.
+func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.Logger) error {
+	if f.name == "" || f.data == "" {
+		return errors.New("agent: --name and --data are required")
+	}
+	labels, err := parseLabels(f.labels)
+	if err != nil {
+		return err
+	}
+	rt, err := node.NewContainerd(ctx, f.containerd, f.name, filepath.Join(f.data, "runc"))
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	for _, archive := range f.imports {
+		names, err := rt.Import(ctx, archive)
+		if err != nil {
+			return err
+		}
+		log.Info("imported images", "archive", archive, "images", names)
+	}
+	a, err := node.New(node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, Logger: log}, cl, rt)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+func newUpCmd(g *globals) *cobra.Command {
+	mf := &masterFlags{}
+	af := &agentFlags{}
+	var data string
+	c := &cobra.Command{
+		Use:   "up",
+		Short: "run one master and one agent in one process, for a local repository",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			return runUp(ctx, g.logger(), data, mf, af)
+		},
+	}
+	c.Flags().StringVar(&data, "data", ".berth", "data directory")
+	c.Flags().StringVar(&mf.listen, "listen", "127.0.0.1:7070", "API address")
+	c.Flags().StringVar(&mf.raft, "raft", "127.0.0.1:7071", "Raft address")
+	c.Flags().StringVar(&af.name, "node-name", "node-0", "name of the local node")
+	addRepoFlags(c, mf)
+	addAgentFlags(c, af)
+	return c
+}
+
+func runUp(ctx context.Context, log *slog.Logger, data string, mf *masterFlags, af *agentFlags) error {
+	if mf.repo == "" {
+		return errors.New("up: --repo is required")
+	}
+	mf.name, mf.data, mf.bootstrap = "master-0", filepath.Join(data, "master"), true
+	af.data, af.listen = filepath.Join(data, "agent"), "127.0.0.1:0"
+	if af.containerd == "" {
+		if node.Answers(node.DefaultContainerdSocket) {
+			af.containerd = node.DefaultContainerdSocket
+		} else {
+			d, err := node.StartContainerd(ctx, filepath.Join(data, "containerd"))
+			if err != nil {
+				return err
+			}
+			defer d.Stop()
+			af.containerd = d.Socket
+			log.Info("started containerd", "socket", d.Socket)
+		}
+	}
+	m, err := master.New(mf.config(log.With("component", "master")))
+	if err != nil {
+		return err
+	}
+	cl, err := client.New([]string{m.Addr()})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var merr error
+	wg.Add(1)
+	go func() { defer wg.Done(); merr = m.Run(ctx); cancel() }()
+	aerr := runAgent(ctx, af, cl, log.With("component", "agent"))
+	cancel()
+	wg.Wait()
+	if aerr != nil && !errors.Is(aerr, context.Canceled) {
+		return aerr
+	}
+	return merr
+}

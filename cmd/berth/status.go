@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/client"
+)
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "show the live commit and whether the cluster converged",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "" && output != "json" {
+				return fmt.Errorf("--output %q: must be json", output)
+			}
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			s, err := cl.Status(cmd.Context(), 0, 0)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(s)
+			}
+			printStatus(cmd.OutOrStdout(), s)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	return c
+}
+
+func printStatus(w io.Writer, s *api.Status) {
+	fmt.Fprintf(w, "live commit:  %s\n", orNone(s.LiveCommit))
+	fmt.Fprintf(w, "seen commit:  %s\n", orNone(s.SeenCommit))
+	fmt.Fprintf(w, "converged:    %v\n", s.Converged)
+	fmt.Fprintf(w, "pods:         %d ready of %d\n", s.ReadyPods, s.Pods)
+	fmt.Fprintf(w, "nodes:        %d ready of %d\n", s.ReadyNodes, s.Nodes)
+	for _, r := range s.Rejected {
+		fmt.Fprintf(w, "rejected %s:\n", r.Commit)
+		for _, e := range r.Errors {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+func newWaitCmd(g *globals) *cobra.Command {
+	var commit string
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "wait",
+		Short: "wait until a commit is live and converged (exit 1: rejected, 2: timeout)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			return wait(ctx, cl, commit, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	c.Flags().StringVar(&commit, "commit", "", "commit SHA (full or abbreviated); default: the newest commit seen")
+	c.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "how long to wait")
+	return c
+}
+
+// wait polls the status with blocking queries until the commit converged
+// (nil), was rejected (exit 1) or the time ran out (exit 2).
+func wait(ctx context.Context, cl *client.Client, commit string, out, errOut io.Writer) error {
+	var index uint64
+	var last *api.Status
+	for {
+		s, err := cl.Status(ctx, index, 10*time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return timedOut(errOut, commit, last)
+			}
+			fmt.Fprintln(errOut, "berth wait:", err)
+			select {
+			case <-ctx.Done():
+				return timedOut(errOut, commit, last)
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		last, index = s, s.Index
+		want := commit
+		if want == "" {
+			want = s.SeenCommit
+		}
+		for _, r := range s.Rejected {
+			if want != "" && strings.HasPrefix(r.Commit, want) {
+				fmt.Fprintf(errOut, "commit %s was rejected:\n", r.Commit)
+				for _, e := range r.Errors {
+					fmt.Fprintln(errOut, "  "+e)
+				}
+				return exitCode(1)
+			}
+		}
+		if want != "" && strings.HasPrefix(s.LiveCommit, want) && s.Converged {
+			fmt.Fprintf(out, "commit %s is live and converged (%d pods ready)\n", s.LiveCommit, s.ReadyPods)
+			return nil
+		}
+	}
+}
+
+func timedOut(errOut io.Writer, commit string, last *api.Status) error {
+	if last == nil {
+		fmt.Fprintln(errOut, "berth wait: timed out: no master answered")
+	} else {
+		fmt.Fprintf(errOut, "berth wait: timed out waiting for %s (live %s, converged %v, %d/%d pods ready)\n",
+			orNone(commit), orNone(last.LiveCommit), last.Converged, last.ReadyPods, last.Pods)
+	}
+	return exitCode(2)
+}
+
+func newLogsCmd(g *globals) *cobra.Command {
+	var container, namespace string
+	var follow bool
+	c := &cobra.Command{
+		Use:   "logs POD",
+		Short: "print a container's log",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			rc, err := cl.Logs(cmd.Context(), namespace, args[0], container, follow)
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			_, err = io.Copy(cmd.OutOrStdout(), rc)
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		},
+	}
+	c.Flags().StringVarP(&container, "container", "c", "", "container (default: the first)")
+	c.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace")
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new lines")
+	return c
+}
+

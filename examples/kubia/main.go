@@ -1,0 +1,55 @@
+// Command kubia is the sample app of "Kubernetes in Action": an HTTP server
+// that answers with its hostname and version. Replicas on one host share the
+// port through SO_REUSEPORT, so they can run in the host's network.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	listen := flag.String("listen", ":8080", "address to listen on")
+	flag.Parse()
+	version := os.Getenv("VERSION")
+	if version == "" {
+		version = "v1"
+	}
+	host, _ := os.Hostname()
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", *listen)
+	if err != nil {
+		log.Fatalf("kubia: listen on %s: %v", *listen, err)
+	}
+	log.Printf("kubia %s on %s listening on %s", version, host, ln.Addr())
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.Printf("request from %s", r.RemoteAddr)
+		fmt.Fprintf(w, "You've hit %s (version %s)\n", host, version)
+	})}
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+		s := <-sig
+		log.Printf("kubia: %v, shutting down", s)
+		srv.Shutdown(context.Background())
+	}()
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,253 @@
+// Package node is the agent: it registers its node, long-polls the pods
+// bound to it, runs them through a Runtime (containerd), and reports their
+// status in batches.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/client"
+)
+
+// Config configures an agent.
+type Config struct {
+	Name    string
+	DataDir string
+	// Listen is where the agent serves logs; empty serves none.
+	Listen string
+	Labels map[string]string
+	// CPU and Memory are the node's capacity; zero means the machine's.
+	CPU, Memory resource.Quantity
+	Heartbeat   time.Duration
+	Logger      *slog.Logger
+}
+
+// Validate checks the config.
+func (c Config) Validate() error {
+	if c.Name == "" || c.DataDir == "" {
+		return errors.New("agent: --name and --data are required")
+	}
+	return nil
+}
+
+// Agent is one running node agent.
+type Agent struct {
+	cfg      Config
+	log      *slog.Logger
+	client   *client.Client
+	rt       Runtime
+	listener net.Listener
+
+	mu      sync.Mutex
+	workers map[string]*podWorker // by pod UID
+	adopted map[string][]Container
+	pending map[string]api.PodReport // reports not yet sent, by pod UID
+	sent    map[string]string        // last sent report digest, by pod UID
+	wake    chan struct{}            // signals the reporter
+}
+
+// New makes an agent; it does not contact the master until Run.
+func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 2 * time.Second
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.CPU.IsZero() {
+		cfg.CPU = *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI)
+	}
+	if cfg.Memory.IsZero() {
+		cfg.Memory = *resource.NewQuantity(machineMemory(), resource.BinarySI)
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger.With("node", cfg.Name), client: c, rt: rt,
+		workers: map[string]*podWorker{}, pending: map[string]api.PodReport{}, sent: map[string]string{},
+		wake: make(chan struct{}, 1)}
+	if cfg.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("agent: listening on %s: %w", cfg.Listen, err)
+		}
+		a.listener = ln
+	}
+	return a, nil
+}
+
+// Run registers the node and runs its loops until ctx ends. Containers keep
+// running when the agent stops; the next agent adopts them.
+func (a *Agent) Run(ctx context.Context) error {
+	existing, err := a.rt.List(ctx)
+	if err != nil {
+		return err
+	}
+	a.adopted = map[string][]Container{}
+	for _, c := range existing {
+		a.adopted[c.PodUID] = append(a.adopted[c.PodUID], c)
+	}
+	a.log.Info("agent starting", "containers found", len(existing))
+	if err := a.register(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	if a.listener != nil {
+		srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(a.listener)
+		defer srv.Close()
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); a.heartbeatLoop(ctx) }()
+	go func() { defer wg.Done(); a.reportLoop(ctx) }()
+	a.assignmentLoop(ctx)
+	wg.Wait()
+	a.mu.Lock()
+	for _, w := range a.workers {
+		w.detach()
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+// register announces the node, retrying until a master accepts it.
+func (a *Agent) register(ctx context.Context) error {
+	reg := &api.Registration{Name: a.cfg.Name, Labels: a.cfg.Labels, CPU: a.cfg.CPU, Memory: a.cfg.Memory}
+	if a.listener != nil {
+		reg.Address = a.listener.Addr().String()
+	}
+	delay := 100 * time.Millisecond
+	for {
+		err := a.client.Register(ctx, reg)
+		if err == nil {
+			a.log.Info("registered", "servers", a.client.Servers())
+			return nil
+		}
+		a.log.Warn("registration failed; retrying", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+func (a *Agent) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := a.client.Heartbeat(ctx, a.cfg.Name)
+		var apiErr *client.APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+			err = a.register(ctx) // the master forgot this node
+		}
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("heartbeat failed", "err", err)
+		}
+	}
+}
+
+// assignmentLoop long-polls the pods bound to this node and starts, updates
+// and stops pod workers to match.
+func (a *Agent) assignmentLoop(ctx context.Context) {
+	var index uint64
+	first := true
+	for ctx.Err() == nil {
+		as, err := a.client.Assignments(ctx, a.cfg.Name, index, 30*time.Second)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("reading assignments failed", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+			continue
+		}
+		if as.Index == index && !first {
+			continue
+		}
+		index = as.Index
+		a.sync(ctx, as.Pods, first)
+		first = false
+	}
+}
+
+// sync makes the workers match the assigned pods.
+func (a *Agent) sync(ctx context.Context, pods []corev1.Pod, first bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	assigned := map[string]bool{}
+	for i := range pods {
+		p := pods[i].DeepCopy()
+		uid := string(p.UID)
+		assigned[uid] = true
+		if w, ok := a.workers[uid]; ok {
+			w.update(p)
+			continue
+		}
+		w := newPodWorker(a, p, a.adopted[uid])
+		delete(a.adopted, uid)
+		a.workers[uid] = w
+		go w.run(ctx)
+	}
+	for uid, w := range a.workers {
+		if !assigned[uid] {
+			w.remove()
+			delete(a.workers, uid)
+		}
+	}
+	if first {
+		for uid, cs := range a.adopted { // containers of pods no longer here
+			go a.removeContainers(ctx, cs)
+			delete(a.adopted, uid)
+		}
+	}
+}
+
+func (a *Agent) removeContainers(ctx context.Context, cs []Container) {
+	for _, c := range cs {
+		if err := a.rt.Stop(ctx, c.ID, 2*time.Second); err != nil {
+			a.log.Warn("stopping orphan container", "id", c.ID, "err", err)
+		}
+		if err := a.rt.Remove(ctx, c.ID); err != nil {
+			a.log.Warn("removing orphan container", "id", c.ID, "err", err)
+		}
+	}
+}
+
+// logDir is where a pod's container logs live.
+func (a *Agent) logDir(p *corev1.Pod) string {
+	return filepath.Join(a.cfg.DataDir, "pods", fmt.Sprintf("%s_%s_%s", p.Namespace, p.Name, p.UID))
+}
+
+// workerFor finds the worker of a pod by namespace and name.
+func (a *Agent) workerFor(namespace, name string) *podWorker {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, w := range a.workers {
+		if w.key == api.Key(namespace, name) {
+			return w
+		}
+	}
+	return nil
+}

@@ -1,0 +1,373 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/containerd"
+	runcoptions "github.com/containerd/containerd/api/types/runc/options"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/containerd/namespaces"
+	"github.com/containerd/containerd/oci"
+	"github.com/containerd/containerd/plugin"
+	"github.com/containerd/containerd/remotes/docker"
+	"github.com/distribution/reference"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Namespace is the containerd namespace berth's containers live in.
+const Namespace = "berth"
+
+const snapshotter = "overlayfs"
+
+// InstallHint names the Debian packages that provide the container runtime.
+const InstallHint = "install them with: apt-get install containerd runc"
+
+// Containerd runs containers through the containerd Go client.
+type Containerd struct {
+	client   *containerd.Client
+	node     string
+	runcRoot string
+	pullMu   sync.Mutex
+}
+
+// NewContainerd connects to the containerd socket and checks that it
+// answers and that runc is installed.
+func NewContainerd(ctx context.Context, socket, node, runcRoot string) (*Containerd, error) {
+	if _, err := exec.LookPath("runc"); err != nil {
+		return nil, fmt.Errorf("runc not found in PATH: %s", InstallHint)
+	}
+	if _, err := os.Stat(socket); err != nil {
+		return nil, fmt.Errorf("containerd socket %s: %w (%s, or give --containerd)", socket, err, InstallHint)
+	}
+	client, err := containerd.New(socket, containerd.WithDefaultNamespace(Namespace), containerd.WithTimeout(5*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("containerd at %s does not answer: %w", socket, err)
+	}
+	vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := client.Version(vctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("containerd at %s does not answer: %w", socket, err)
+	}
+	if err := os.MkdirAll(runcRoot, 0o711); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("creating runc root %s: %w", runcRoot, err)
+	}
+	return &Containerd{client: client, node: node, runcRoot: runcRoot}, nil
+}
+
+// Client returns the containerd client.
+func (r *Containerd) Client() *containerd.Client { return r.client }
+
+// Close closes the connection.
+func (r *Containerd) Close() error { return r.client.Close() }
+
+func nsCtx(ctx context.Context) context.Context { return namespaces.WithNamespace(ctx, Namespace) }
+
+// NormalizeImage names an image as Docker does: busybox →
+// docker.io/library/busybox:latest.
+func NormalizeImage(image string) (string, error) {
+	named, err := reference.ParseDockerRef(image)
+	if err != nil {
+		return "", fmt.Errorf("image %q: %w", image, err)
+	}
+	return named.String(), nil
+}
+
+// List returns the containers labelled with this node.
+func (r *Containerd) List(ctx context.Context) ([]Container, error) {
+	ctx = nsCtx(ctx)
+	cs, err := r.client.Containers(ctx, fmt.Sprintf("labels.%q==%s", LabelNode, r.node))
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	var out []Container
+	for _, c := range cs {
+		info, err := c.Info(ctx, containerd.WithoutRefreshedMetadata)
+		if err != nil {
+			continue
+		}
+		attempt, _ := strconv.Atoi(info.Labels[LabelAttempt])
+		ct := Container{ID: c.ID(), PodUID: info.Labels[LabelPodUID], Name: info.Labels[LabelContainer],
+			Attempt: attempt, LogPath: info.Labels[LabelLogPath], StartedAt: info.CreatedAt}
+		r.taskState(ctx, c, &ct)
+		out = append(out, ct)
+	}
+	return out, nil
+}
+
+// taskState fills in whether the container runs, or how it ended.
+func (r *Containerd) taskState(ctx context.Context, c containerd.Container, ct *Container) {
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		ct.Exit = &Exit{Code: -1, At: ct.StartedAt} // created, never started
+		return
+	}
+	st, err := task.Status(ctx)
+	if err != nil || st.Status == containerd.Stopped {
+		ct.Exit = &Exit{Code: int(st.ExitStatus), At: st.ExitTime}
+		return
+	}
+	ct.Running = true
+}
+
+// Start creates and starts one container attempt.
+func (r *Containerd) Start(ctx context.Context, s StartSpec) (Container, <-chan Exit, error) {
+	ctx = nsCtx(ctx)
+	img, err := r.ensureImage(ctx, s.Container.Image, s.Container.ImagePullPolicy)
+	if err != nil {
+		return Container{}, nil, err
+	}
+	opts, err := specOpts(ctx, img, s)
+	if err != nil {
+		return Container{}, nil, err
+	}
+	labels := map[string]string{
+		LabelNode: r.node, LabelPodUID: string(s.Pod.UID), LabelPodName: s.Pod.Name, LabelNamespace: s.Pod.Namespace,
+		LabelContainer: s.Container.Name, LabelAttempt: strconv.Itoa(s.Attempt), LabelLogPath: s.LogPath,
+	}
+	c, err := r.client.NewContainer(ctx, s.ID,
+		containerd.WithImage(img),
+		containerd.WithNewSnapshot(s.ID, img),
+		containerd.WithRuntime(plugin.RuntimeRuncV2, &runcoptions.Options{Root: r.runcRoot}),
+		containerd.WithNewSpec(opts...),
+		containerd.WithContainerLabels(labels))
+	if err != nil {
+		return Container{}, nil, fmt.Errorf("creating container %s: %w", s.ID, err)
+	}
+	if err := os.MkdirAll(dirOf(s.LogPath), 0o755); err != nil {
+		return Container{}, nil, fmt.Errorf("creating log folder: %w", err)
+	}
+	task, err := c.NewTask(ctx, cio.LogFile(s.LogPath))
+	if err != nil {
+		return Container{}, nil, fmt.Errorf("creating task %s: %w", s.ID, err)
+	}
+	exits, err := r.waitTask(task)
+	if err != nil {
+		return Container{}, nil, err
+	}
+	if err := task.Start(ctx); err != nil {
+		return Container{}, nil, fmt.Errorf("starting %s: %w", s.ID, err)
+	}
+	ct := Container{ID: s.ID, PodUID: string(s.Pod.UID), Name: s.Container.Name, Attempt: s.Attempt,
+		Running: true, StartedAt: time.Now(), LogPath: s.LogPath}
+	return ct, exits, nil
+}
+
+func dirOf(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[:i]
+		}
+	}
+	return "."
+}
+
+// waitTask turns the task's exit into an Exit on a channel. Its context is
+// not the caller's: the wait outlives the call that started the task.
+func (r *Containerd) waitTask(task containerd.Task) (<-chan Exit, error) {
+	statusC, err := task.Wait(nsCtx(context.Background()))
+	if err != nil {
+		return nil, fmt.Errorf("waiting for task %s: %w", task.ID(), err)
+	}
+	out := make(chan Exit, 1)
+	go func() {
+		st := <-statusC
+		code, at, err := st.Result()
+		if err != nil {
+			code = 255
+		}
+		out <- Exit{Code: int(code), At: at}
+	}()
+	return out, nil
+}
+
+// Wait returns the exit channel of a running container.
+func (r *Containerd) Wait(ctx context.Context, id string) (<-chan Exit, error) {
+	ctx = nsCtx(ctx)
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("loading container %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("loading task %s: %w", id, err)
+	}
+	return r.waitTask(task)
+}
+
+// Stop sends SIGTERM and, after grace, SIGKILL.
+func (r *Containerd) Stop(ctx context.Context, id string, grace time.Duration) error {
+	ctx = nsCtx(ctx)
+	c, err := r.client.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("loading container %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("loading task %s: %w", id, err)
+	}
+	statusC, err := task.Wait(ctx)
+	if err != nil {
+		return fmt.Errorf("waiting for task %s: %w", id, err)
+	}
+	if err := task.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("SIGTERM to %s: %w", id, err)
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-statusC:
+		return nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	if err := task.Kill(ctx, syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("SIGKILL to %s: %w", id, err)
+	}
+	select {
+	case <-statusC:
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("container %s did not exit after SIGKILL", id)
+	}
+	return nil
+}
+
+// Remove deletes the task, the container and its snapshot.
+func (r *Containerd) Remove(ctx context.Context, id string) error {
+	ctx = nsCtx(ctx)
+	c, err := r.client.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("loading container %s: %w", id, err)
+	}
+	if task, err := c.Task(ctx, nil); err == nil {
+		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("deleting task %s: %w", id, err)
+		}
+	}
+	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("deleting container %s: %w", id, err)
+	}
+	return nil
+}
+
+// ensureImage returns the image, pulling it as the policy says, unpacked.
+func (r *Containerd) ensureImage(ctx context.Context, image string, policy corev1.PullPolicy) (containerd.Image, error) {
+	name, err := NormalizeImage(image)
+	if err != nil {
+		return nil, &ImageError{Reason: "InvalidImageName", Image: image, Err: err}
+	}
+	r.pullMu.Lock() // one pull at a time: parallel pulls of one image race on its content
+	defer r.pullMu.Unlock()
+	img, err := r.client.GetImage(ctx, name)
+	present := err == nil
+	if err != nil && !errdefs.IsNotFound(err) {
+		return nil, &ImageError{Reason: "ErrImagePull", Image: name, Err: err}
+	}
+	switch {
+	case policy == corev1.PullNever && !present:
+		return nil, &ImageError{Reason: "ErrImageNeverPull", Image: name, Err: errors.New("image is not present and imagePullPolicy is Never")}
+	case policy == corev1.PullAlways || !present:
+		resolver := docker.NewResolver(docker.ResolverOptions{
+			Hosts: docker.ConfigureDefaultRegistries(docker.WithPlainHTTP(docker.MatchLocalhost)),
+		})
+		img, err = r.client.Pull(ctx, name, containerd.WithPullUnpack, containerd.WithResolver(resolver), containerd.WithPullSnapshotter(snapshotter))
+		if err != nil {
+			return nil, &ImageError{Reason: "ErrImagePull", Image: name, Err: err}
+		}
+	}
+	if ok, _ := img.IsUnpacked(ctx, snapshotter); !ok {
+		if err := img.Unpack(ctx, snapshotter); err != nil {
+			return nil, &ImageError{Reason: "ErrImagePull", Image: name, Err: fmt.Errorf("unpacking: %w", err)}
+		}
+	}
+	return img, nil
+}
+
+// specOpts builds the OCI spec of a container: the image's config, then the
+// pod's command, args, env and working directory, in the host's network.
+func specOpts(ctx context.Context, img containerd.Image, s StartSpec) ([]oci.SpecOpts, error) {
+	cfg, err := img.Spec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading config of image %s: %w", img.Name(), err)
+	}
+	c := s.Container
+	opts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		oci.WithHostNamespace(specs.NetworkNamespace),
+		oci.WithHostHostsFile,
+		oci.WithHostResolvconf,
+		oci.WithHostname(s.Pod.Name),
+	}
+	if args := processArgs(cfg.Config.Entrypoint, cfg.Config.Cmd, c.Command, c.Args); len(args) > 0 {
+		opts = append(opts, oci.WithProcessArgs(args...))
+	} else {
+		return nil, fmt.Errorf("container %s: no command: the image has no entrypoint and the pod gives none", c.Name)
+	}
+	env := []string{"HOSTNAME=" + s.Pod.Name}
+	for _, e := range c.Env {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	opts = append(opts, oci.WithEnv(env))
+	if c.WorkingDir != "" {
+		opts = append(opts, oci.WithProcessCwd(c.WorkingDir))
+	}
+	return opts, nil
+}
+
+// processArgs applies Kubernetes' rules: command replaces the entrypoint
+// (and drops the image's cmd), args replace the cmd.
+func processArgs(entrypoint, cmd, command, args []string) []string {
+	switch {
+	case len(command) > 0:
+		return append(append([]string{}, command...), args...)
+	case len(args) > 0:
+		return append(append([]string{}, entrypoint...), args...)
+	default:
+		return append(append([]string{}, entrypoint...), cmd...)
+	}
+}
+
+// Import loads an image archive (OCI or docker save format) into berth's
+// namespace and unpacks it.
+func (r *Containerd) Import(ctx context.Context, path string) ([]string, error) {
+	ctx = nsCtx(ctx)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening image archive: %w", err)
+	}
+	defer f.Close()
+	imgs, err := r.client.Import(ctx, f, containerd.WithImageRefTranslator(func(ref string) string {
+		if n, err := NormalizeImage(ref); err == nil {
+			return n
+		}
+		return ref
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("importing %s: %w", path, err)
+	}
+	var names []string
+	for _, i := range imgs {
+		if err := containerd.NewImage(r.client, i).Unpack(ctx, snapshotter); err != nil {
+			return nil, fmt.Errorf("unpacking %s from %s: %w", i.Name, path, err)
+		}
+		names = append(names, i.Name)
+	}
+	return names, nil
+}

@@ -1,0 +1,105 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// reportInterval batches status changes: every report that changed within
+// it goes to the master in one request (and one Raft entry).
+const reportInterval = 100 * time.Millisecond
+
+// publish queues a pod's report if it differs from the last one sent.
+func (a *Agent) publish(r api.PodReport) {
+	data, _ := json.Marshal(r)
+	a.mu.Lock()
+	if a.sent[r.UID] == string(data) {
+		a.mu.Unlock()
+		return
+	}
+	a.pending[r.UID] = r
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// reportLoop sends queued reports in batches, keeping them on failure.
+func (a *Agent) reportLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.wake:
+		}
+		select { // let a burst of changes gather
+		case <-ctx.Done():
+			return
+		case <-time.After(reportInterval):
+		}
+		a.mu.Lock()
+		batch := &api.StatusBatch{Node: a.cfg.Name}
+		for _, r := range a.pending {
+			batch.Reports = append(batch.Reports, r)
+		}
+		a.pending = map[string]api.PodReport{}
+		a.mu.Unlock()
+		if len(batch.Reports) == 0 {
+			continue
+		}
+		if err := a.client.Report(ctx, batch); err != nil {
+			a.log.Warn("status report failed; will retry", "err", err, "pods", len(batch.Reports))
+			a.requeue(batch.Reports)
+			continue
+		}
+		a.mu.Lock()
+		for _, r := range batch.Reports {
+			data, _ := json.Marshal(r)
+			a.sent[r.UID] = string(data)
+			if r.Removed {
+				delete(a.sent, r.UID)
+			}
+		}
+		a.mu.Unlock()
+	}
+}
+
+func (a *Agent) requeue(rs []api.PodReport) {
+	a.mu.Lock()
+	for _, r := range rs {
+		if _, newer := a.pending[r.UID]; !newer {
+			a.pending[r.UID] = r
+		}
+	}
+	a.mu.Unlock()
+	go func() {
+		time.Sleep(time.Second) // retry back-off
+		select {
+		case a.wake <- struct{}{}:
+		default:
+		}
+	}()
+}
+
+// machineMemory reads MemTotal from /proc/meminfo (1 GiB if unreadable).
+func machineMemory() int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 1 << 30
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return 1 << 30
+}

@@ -1,0 +1,73 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Runtime runs containers for the agent. The containerd runtime is the one
+// users run; a hollow runtime for scale tests may implement it too.
+type Runtime interface {
+	// List returns every container this node owns, running or exited.
+	List(ctx context.Context) ([]Container, error)
+	// Start makes the image available, creates the container and starts
+	// it. The channel receives the container's exit.
+	Start(ctx context.Context, s StartSpec) (Container, <-chan Exit, error)
+	// Wait returns a channel that receives a running container's exit.
+	Wait(ctx context.Context, id string) (<-chan Exit, error)
+	// Stop sends SIGTERM, then SIGKILL once grace runs out.
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	// Remove deletes the container, its task and its snapshot.
+	Remove(ctx context.Context, id string) error
+}
+
+// StartSpec is one attempt of one container of a pod.
+type StartSpec struct {
+	ID        string
+	Pod       *corev1.Pod
+	Container *corev1.Container
+	Attempt   int
+	LogPath   string
+}
+
+// Container is a container the runtime knows.
+type Container struct {
+	ID        string
+	PodUID    string
+	Name      string
+	Attempt   int
+	Running   bool
+	StartedAt time.Time
+	Exit      *Exit
+	LogPath   string
+}
+
+// Exit is how a container ended.
+type Exit struct {
+	Code int
+	At   time.Time
+}
+
+// ImageError is a failure to make a container's image available; Reason
+// is the waiting reason Kubernetes shows (ErrImagePull, ErrImageNeverPull).
+type ImageError struct {
+	Reason string
+	Image  string
+	Err    error
+}
+
+func (e *ImageError) Error() string { return e.Reason + ": " + e.Image + ": " + e.Err.Error() }
+func (e *ImageError) Unwrap() error { return e.Err }
+
+// Labels berth puts on the containers it creates.
+const (
+	LabelNode      = "berth.dev/node"
+	LabelPodUID    = "berth.dev/pod-uid"
+	LabelPodName   = "berth.dev/pod-name"
+	LabelNamespace = "berth.dev/pod-namespace"
+	LabelContainer = "berth.dev/container"
+	LabelAttempt   = "berth.dev/attempt"
+	LabelLogPath   = "berth.dev/log-path"
+)

@@ -1,0 +1,322 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// Back-off between restarts, as the kubelet does it: the first restart is
+// at once, then 10 s doubling to 5 min, reset after 10 min of running.
+const (
+	backoffInitial = 10 * time.Second
+	backoffMax     = 5 * time.Minute
+	backoffReset   = 10 * time.Minute
+	resyncInterval = 5 * time.Second
+)
+
+// podWorker owns one pod on this node. Only its own goroutine touches ctrs;
+// the agent hands it new specs through update and ends it through remove.
+type podWorker struct {
+	a     *Agent
+	key   string
+	uid   string
+	exits chan exitEvent
+	kick  chan struct{}
+	quit  chan struct{}
+
+	mu       sync.Mutex
+	pod      *corev1.Pod
+	logPaths map[string]string // current log of each container
+
+	ctrs      map[string]*ctrState
+	stale     []Container // adopted older attempts, removed on start
+	started   time.Time
+	removedOK bool
+}
+
+type ctrState struct {
+	id        string
+	attempt   int
+	running   bool
+	startedAt time.Time
+	exit      *Exit
+	restarts  int
+	last      *corev1.ContainerStateTerminated
+	waiting   string // waiting reason when not running
+	message   string
+	backoff   time.Duration
+	nextStart time.Time
+}
+
+type exitEvent struct {
+	name    string
+	attempt int
+	exit    Exit
+}
+
+func newPodWorker(a *Agent, p *corev1.Pod, adopted []Container) *podWorker {
+	w := &podWorker{a: a, key: api.PodKey(p), uid: string(p.UID), pod: p,
+		exits: make(chan exitEvent, 8), kick: make(chan struct{}, 1), quit: make(chan struct{}),
+		logPaths: map[string]string{}, ctrs: map[string]*ctrState{}, started: time.Now()}
+	sort.Slice(adopted, func(i, j int) bool { return adopted[i].Attempt > adopted[j].Attempt })
+	for _, c := range adopted {
+		if _, seen := w.ctrs[c.Name]; seen {
+			w.stale = append(w.stale, c)
+			continue
+		}
+		st := &ctrState{id: c.ID, attempt: c.Attempt, running: c.Running, startedAt: c.StartedAt, exit: c.Exit, restarts: c.Attempt}
+		w.ctrs[c.Name] = st
+		w.logPaths[c.Name] = c.LogPath
+		if c.StartedAt.Before(w.started) {
+			w.started = c.StartedAt
+		}
+	}
+	return w
+}
+
+func (w *podWorker) update(p *corev1.Pod) {
+	w.mu.Lock()
+	w.pod = p
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *podWorker) poke() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// remove ends the worker: its containers are stopped and deleted.
+func (w *podWorker) remove() { close(w.quit) }
+
+// detach is called when the agent stops: containers keep running.
+func (w *podWorker) detach() {}
+
+func (w *podWorker) current() *corev1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pod
+}
+
+func (w *podWorker) run(ctx context.Context) {
+	for name, st := range w.ctrs {
+		if st.running {
+			w.watchAdopted(ctx, name, st)
+		}
+	}
+	for _, c := range w.stale {
+		w.a.rt.Remove(ctx, c.ID)
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.quit:
+			w.terminate(ctx)
+			return
+		case e := <-w.exits:
+			w.recordExit(e)
+		case <-w.kick:
+		case <-timer.C:
+		}
+		next := w.syncPod(ctx)
+		timer.Reset(next)
+	}
+}
+
+func (w *podWorker) watchAdopted(ctx context.Context, name string, st *ctrState) {
+	exits, err := w.a.rt.Wait(ctx, st.id)
+	if err != nil {
+		w.a.log.Warn("cannot watch adopted container", "id", st.id, "err", err)
+		st.running = false
+		st.exit = &Exit{Code: -1, At: time.Now()}
+		return
+	}
+	go w.forward(ctx, name, st.attempt, exits)
+}
+
+func (w *podWorker) forward(ctx context.Context, name string, attempt int, exits <-chan Exit) {
+	select {
+	case <-ctx.Done():
+	case e := <-exits:
+		select {
+		case w.exits <- exitEvent{name: name, attempt: attempt, exit: e}:
+		case <-ctx.Done():
+		}
+	}
+}
+
+func (w *podWorker) recordExit(e exitEvent) {
+	st := w.ctrs[e.name]
+	if st == nil || st.attempt != e.attempt {
+		return
+	}
+	st.running = false
+	st.exit = &e.exit
+	if e.exit.At.Sub(st.startedAt) > backoffReset {
+		st.backoff = 0
+	}
+	st.nextStart = e.exit.At.Add(st.backoff)
+	st.backoff = nextBackoff(st.backoff)
+}
+
+func nextBackoff(d time.Duration) time.Duration {
+	if d == 0 {
+		return backoffInitial
+	}
+	return min(2*d, backoffMax)
+}
+
+func shouldRestart(policy corev1.RestartPolicy, code int) bool {
+	switch policy {
+	case corev1.RestartPolicyAlways:
+		return true
+	case corev1.RestartPolicyOnFailure:
+		return code != 0
+	}
+	return false
+}
+
+// syncPod starts what should run and publishes the pod's status. It
+// returns when it wants to run again (a back-off ending).
+func (w *podWorker) syncPod(ctx context.Context) time.Duration {
+	pod := w.current()
+	if pod.DeletionTimestamp != nil {
+		if !w.removedOK {
+			w.terminate(ctx)
+		}
+		w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Removed: true})
+		return resyncInterval
+	}
+	next := resyncInterval
+	now := time.Now()
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		st := w.ctrs[c.Name]
+		switch {
+		case st == nil:
+			w.start(ctx, pod, c, 0, nil)
+		case st.running:
+		case st.exit != nil && !shouldRestart(pod.Spec.RestartPolicy, st.exit.Code):
+		case now.Before(st.nextStart):
+			if st.exit != nil {
+				st.waiting, st.message = "CrashLoopBackOff", fmt.Sprintf("back-off %v restarting failed container=%s pod=%s", st.backoff/2, c.Name, pod.Name)
+			}
+			next = min(next, st.nextStart.Sub(now))
+		default:
+			w.start(ctx, pod, c, st.attempt+1, st)
+		}
+		if st := w.ctrs[c.Name]; st != nil && !st.running && st.exit == nil {
+			next = min(next, max(st.nextStart.Sub(now), 10*time.Millisecond))
+		}
+	}
+	w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Status: w.status(pod)})
+	return next
+}
+
+// start runs one attempt of a container; prev is the state of the attempt
+// before it (nil for the first).
+func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Container, attempt int, prev *ctrState) {
+	st := &ctrState{attempt: attempt}
+	if prev != nil {
+		st.restarts, st.backoff, st.last = prev.restarts, prev.backoff, prev.last
+		if prev.exit != nil {
+			st.restarts = prev.restarts + 1
+			st.last = terminated(prev)
+		}
+		if prev.id != "" {
+			if err := w.a.rt.Remove(ctx, prev.id); err != nil {
+				w.a.log.Warn("removing exited container", "id", prev.id, "err", err)
+			}
+		}
+	}
+	st.id = containerID(w.uid, c.Name, attempt)
+	logPath := filepath.Join(w.a.logDir(pod), c.Name, fmt.Sprintf("%d.log", attempt))
+	w.ctrs[c.Name] = st
+	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: c, Attempt: attempt, LogPath: logPath})
+	if err != nil {
+		w.a.rt.Remove(ctx, st.id)
+		st.id = ""
+		st.waiting, st.message = "CreateContainerError", err.Error()
+		var ie *ImageError
+		if errors.As(err, &ie) {
+			st.waiting = ie.Reason
+			if prev != nil && prev.exit == nil && (prev.waiting == ie.Reason || prev.waiting == "ImagePullBackOff") {
+				st.waiting = "ImagePullBackOff"
+			}
+		}
+		st.backoff = nextBackoff(st.backoff)
+		st.nextStart = time.Now().Add(st.backoff)
+		w.a.log.Warn("container failed to start", "pod", w.key, "container", c.Name, "reason", st.waiting, "err", err)
+		return
+	}
+	st.running, st.startedAt = true, ct.StartedAt
+	w.mu.Lock()
+	w.logPaths[c.Name] = logPath
+	w.mu.Unlock()
+	go w.forward(ctx, c.Name, attempt, exits)
+}
+
+func containerID(uid, name string, attempt int) string {
+	if len(uid) > 13 {
+		uid = uid[:13]
+	}
+	if len(name) > 50 {
+		name = name[:50]
+	}
+	return fmt.Sprintf("%s-%s-%d", uid, name, attempt)
+}
+
+// terminate stops every container of the pod with its grace period, in
+// parallel, and deletes them.
+func (w *podWorker) terminate(ctx context.Context) {
+	pod := w.current()
+	grace := 30 * time.Second
+	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = time.Duration(*g) * time.Second
+	}
+	if pod.DeletionGracePeriodSeconds != nil {
+		grace = time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
+	}
+	var wg sync.WaitGroup
+	for name, st := range w.ctrs {
+		if st.id == "" {
+			continue
+		}
+		wg.Add(1)
+		go func(name, id string) {
+			defer wg.Done()
+			if err := w.a.rt.Stop(ctx, id, grace); err != nil {
+				w.a.log.Warn("stopping container", "pod", w.key, "container", name, "err", err)
+			}
+			if err := w.a.rt.Remove(ctx, id); err != nil {
+				w.a.log.Warn("removing container", "pod", w.key, "container", name, "err", err)
+			}
+		}(name, st.id)
+	}
+	wg.Wait()
+	w.removedOK = true
+}
+
+// logPath returns the current log file of a container ("" for the first).
+func (w *podWorker) logPath(container string) (string, string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if container == "" && len(w.pod.Spec.Containers) > 0 {
+		container = w.pod.Spec.Containers[0].Name
+	}
+	return container, w.logPaths[container]
+}
