@@ -167,7 +167,7 @@ func (s *Source) Fetch() error {
 func (s *Source) Head() (string, error) {
 	ref, err := s.repo.Reference(plumbing.NewBranchReferenceName(s.branch), true)
 	if err != nil {
-		return "", fmt.Errorf("branch %q of %s: %w", s.branch, s.cfg.Repo, err)
+		return "", fmt.Errorf("branch %q of %s: %w (does it exist and have a commit?)", s.branch, s.cfg.Repo, err)
 	}
 	return ref.Hash().String(), nil
 }

@@ -89,7 +89,7 @@ func (m *Master) handleStatus(w http.ResponseWriter, r *http.Request) {
 // status summarises the state for `berth status`.
 func status(v raftstore.View, now time.Time) api.Status {
 	s := api.Status{LiveCommit: v.LiveCommit, SeenCommit: v.SeenCommit, Index: v.Index, Rejected: []api.Rejection{}}
-	s.Converged = v.LiveCommit != "" && v.LiveCommit == v.SeenCommit && reconciler.Converged(input(v), now)
+	s.Converged = reconciler.Converged(input(v), now)
 	for i := len(v.Log) - 1; i >= 0; i-- {
 		if e := v.Log[i]; e.Outcome == api.OutcomeRejected {
 			s.Rejected = append(s.Rejected, api.Rejection{Commit: e.Commit, Errors: e.Errors})

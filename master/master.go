@@ -84,6 +84,10 @@ func (m *Master) Addr() string { return m.listener.Addr().String() }
 // Run serves the API and runs the leader loops while this master leads,
 // until ctx ends; then it shuts everything down.
 func (m *Master) Run(ctx context.Context) error {
+	if err := m.store.WaitReady(ctx); err != nil {
+		m.store.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- m.server.Serve(m.listener) }()
 	m.log.Info("master running", "api", m.Addr(), "raft", m.cfg.RaftAddr, "repo", m.cfg.Git.Repo, "branch", m.src.Branch())

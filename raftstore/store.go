@@ -68,6 +68,7 @@ type Store struct {
 	maxLog  int
 
 	raft      *raft.Raft
+	openIndex uint64 // the last log index when the store opened
 	bolt      *raftboltdb.BoltStore
 	transport *raft.NetworkTransport
 }
@@ -126,6 +127,7 @@ func (s *Store) open(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("starting raft: %w", err)
 	}
+	s.openIndex = s.raft.LastIndex()
 	if cfg.Bootstrap && !existing {
 		servers := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: s.transport.LocalAddr()}}}
 		if err := s.raft.BootstrapCluster(servers).Error(); err != nil {
@@ -177,6 +179,20 @@ func (s *Store) WaitForLeader(timeout time.Duration) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return ErrTimeout
+}
+
+// WaitReady waits until every entry that was in the log when the store
+// opened has been applied, so that reads do not see an empty state after a
+// restart.
+func (s *Store) WaitReady(ctx context.Context) error {
+	for s.raft.AppliedIndex() < s.openIndex {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("replaying the raft log up to index %d: %w", s.openIndex, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // apply commits one command and returns its index or the FSM's error.

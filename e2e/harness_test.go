@@ -1,0 +1,365 @@
+//go:build e2e
+
+// Package e2e runs berth as real processes against real Git repositories
+// and a real containerd + runc that the harness starts under a temporary
+// directory.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/namespaces"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/client"
+)
+
+var (
+	berthBin   string // the berth binary under test
+	imageTar   string // the sample app image archive
+	moduleRoot string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	for _, bin := range []string{"containerd", "runc", "git"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %s not found in PATH: apt-get install containerd runc git\n", bin)
+			return 1
+		}
+	}
+	tmp, err := os.MkdirTemp("", "berth-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	_, file, _, _ := runtime.Caller(0)
+	moduleRoot = filepath.Dir(filepath.Dir(file))
+	berthBin = filepath.Join(tmp, "berth")
+	imageTar = filepath.Join(tmp, "kubia.tar")
+	for _, args := range [][]string{
+		{"build", "-o", berthBin, "./cmd/berth"},
+		{"run", "./examples/imagebuild", "-out", imageTar},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = moduleRoot
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: go %v: %v\n%s", args, err, out)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// proc is a berth (or containerd) process the harness started.
+type proc struct {
+	t    testing.TB
+	name string
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+}
+
+func start(t testing.TB, dir, name, bin string, args ...string) *proc {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	p := &proc{t: t, name: name, cmd: cmd, log: logf, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }()
+	return p
+}
+
+// stop sends sig and waits for the process to exit.
+func (p *proc) stop(sig syscall.Signal) {
+	p.t.Helper()
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+		p.t.Errorf("%s did not exit within 20s of %v", p.name, sig)
+	}
+	p.log.Close()
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// logTail returns the end of the process's log, for failure messages.
+func (p *proc) logTail() string {
+	data, _ := os.ReadFile(p.log.Name())
+	if len(data) > 4000 {
+		data = data[len(data)-4000:]
+	}
+	return string(data)
+}
+
+// cluster is containerd, one master and one agent, and a Git repository.
+type cluster struct {
+	t          *testing.T
+	dir, repo  string
+	socket     string
+	api        string
+	raft       string
+	containerd *proc
+	master     *proc
+	agent      *proc
+	ctr        *containerd.Client
+	client     *client.Client
+}
+
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "berth-e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, dir: dir, repo: filepath.Join(dir, "repo"), api: freeAddr(t), raft: freeAddr(t)}
+	c.socket = filepath.Join(dir, "containerd", "containerd.sock")
+	os.MkdirAll(filepath.Join(dir, "containerd"), 0o755)
+	c.containerd = start(t, dir, "containerd", "containerd", "--root", filepath.Join(dir, "containerd", "root"),
+		"--state", filepath.Join(dir, "containerd", "state"), "--address", c.socket)
+	t.Cleanup(c.cleanup)
+	waitFor(t, 30*time.Second, "containerd socket", func() bool {
+		conn, err := net.Dial("unix", c.socket)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+	if c.ctr, err = containerd.New(c.socket); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(c.repo, 0o755)
+	c.git("init", "-q", "-b", "main")
+	c.commit("empty start", map[string]string{"README.md": "manifests\n"})
+	if c.client, err = client.New([]string{c.api}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *cluster) startMaster() {
+	c.t.Helper()
+	c.master = start(c.t, c.dir, "master", berthBin, "master", "--name", "m0", "--data", filepath.Join(c.dir, "master"),
+		"--raft", c.raft, "--listen", c.api, "--repo", c.repo, "--bootstrap")
+}
+
+func (c *cluster) startAgent() {
+	c.t.Helper()
+	c.agent = start(c.t, c.dir, "agent", berthBin, "agent", "--name", "n0", "--server", "http://"+c.api,
+		"--data", filepath.Join(c.dir, "agent"), "--containerd", c.socket, "--import", imageTar)
+	waitFor(c.t, 30*time.Second, "node n0 Ready", func() bool {
+		s, err := c.client.Status(context.Background(), 0, 0)
+		return err == nil && s.ReadyNodes == 1
+	})
+}
+
+// cleanup stops berth, kills every container and stops containerd.
+func (c *cluster) cleanup() {
+	for _, p := range []*proc{c.agent, c.master} {
+		if p != nil && !p.exited() {
+			p.stop(syscall.SIGKILL)
+		}
+	}
+	if c.t.Failed() {
+		for _, p := range []*proc{c.master, c.agent} {
+			if p != nil {
+				c.t.Logf("--- %s log ---\n%s", p.name, p.logTail())
+			}
+		}
+	}
+	if c.ctr != nil {
+		ctx := c.ctx()
+		cs, _ := c.ctr.Containers(ctx)
+		for _, ct := range cs {
+			if task, err := ct.Task(ctx, nil); err == nil {
+				task.Kill(ctx, syscall.SIGKILL)
+				task.Delete(ctx, containerd.WithProcessKill)
+			}
+			ct.Delete(ctx, containerd.WithSnapshotCleanup)
+		}
+		c.ctr.Close()
+	}
+	c.containerd.stop(syscall.SIGTERM)
+	exec.Command("pkill", "-9", "-f", "containerd-shim-runc-v2 .*-address "+c.socket).Run()
+	os.RemoveAll(c.dir)
+}
+
+func (c *cluster) ctx() context.Context {
+	return namespaces.WithNamespace(context.Background(), "berth")
+}
+
+// git runs the git CLI in the repository.
+func (c *cluster) git(args ...string) string {
+	c.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = c.repo
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=E2E", "GIT_AUTHOR_EMAIL=e2e@example.com",
+		"GIT_COMMITTER_NAME=E2E", "GIT_COMMITTER_EMAIL=e2e@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		c.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes (or, with data "", deletes) files and commits them.
+func (c *cluster) commit(msg string, files map[string]string) string {
+	c.t.Helper()
+	for name, data := range files {
+		p := filepath.Join(c.repo, name)
+		if data == "" {
+			os.Remove(p)
+			continue
+		}
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	c.git("add", "-A")
+	c.git("commit", "-q", "--allow-empty", "-m", msg)
+	return c.git("rev-parse", "HEAD")
+}
+
+// berth runs the CLI and returns its output and exit code.
+func (c *cluster) berth(args ...string) (string, int) {
+	c.t.Helper()
+	cmd := exec.Command(berthBin, append([]string{"--server", "http://" + c.api}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatalf("berth %v: %v", args, err)
+	}
+	return out.String(), 0
+}
+
+// waitCommit runs `berth wait` and fails the test unless it exits with want.
+func (c *cluster) waitCommit(sha string, want int) string {
+	c.t.Helper()
+	out, code := c.berth("wait", "--commit", sha, "--timeout", "90s")
+	if code != want {
+		c.t.Fatalf("berth wait --commit %s exited %d, want %d:\n%s", sha, code, want, out)
+	}
+	return out
+}
+
+// task is a running container as containerd sees it.
+type task struct {
+	id, pod string
+	pid     uint32
+}
+
+// running lists the containers whose task runs, in namespace berth.
+func (c *cluster) running() []task {
+	c.t.Helper()
+	ctx := c.ctx()
+	cs, err := c.ctr.Containers(ctx)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var out []task
+	for _, ct := range cs {
+		tk, err := ct.Task(ctx, nil)
+		if err != nil {
+			continue
+		}
+		st, err := tk.Status(ctx)
+		if err != nil || st.Status != containerd.Running {
+			continue
+		}
+		labels, _ := ct.Labels(ctx)
+		out = append(out, task{id: ct.ID(), pod: labels["berth.dev/pod-name"], pid: tk.Pid()})
+	}
+	return out
+}
+
+func (c *cluster) status() *api.Status {
+	c.t.Helper()
+	s, err := c.client.Status(context.Background(), 0, 0)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return s
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func deployment(name string, replicas int, version string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %s
+spec:
+  replicas: %d
+  selector:
+    matchLabels: {app: %s}
+  template:
+    metadata:
+      labels: {app: %s}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: app
+        image: kubia:v1
+        imagePullPolicy: IfNotPresent
+        args: ["-listen", "127.0.0.1:0"]
+        env:
+        - {name: VERSION, value: %q}
+`, name, replicas, name, name, version)
+}
