@@ -137,7 +137,7 @@ func (p *proc) logTail() string {
 
 // cluster is containerd, one master and one agent, and a Git repository.
 type cluster struct {
-	t          *testing.T
+	t          testing.TB
 	dir, repo  string
 	socket     string
 	api        string
@@ -149,7 +149,7 @@ type cluster struct {
 	client     *client.Client
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "berth-e2e")
 	if err != nil {

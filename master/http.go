@@ -278,4 +278,3 @@ func copyFlushing(w http.ResponseWriter, r io.Reader) {
 		}
 	}
 }
-

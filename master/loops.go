@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/berth-dev/berth/reconciler"
 	"github.com/berth-dev/berth/raftstore"
+	"github.com/berth-dev/berth/reconciler"
 )
 
 // reconcileDebounce lets a burst of state changes settle into one pass.

@@ -208,4 +208,3 @@ func nodeTable(w io.Writer, nodes []corev1.Node) {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, status, n.Status.Capacity.Cpu(), n.Status.Capacity.Memory(), addr, age(n.CreationTimestamp.Time))
 	}
 }
-

@@ -168,4 +168,3 @@ func newLogsCmd(g *globals) *cobra.Command {
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new lines")
 	return c
 }
-

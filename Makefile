@@ -1,0 +1,74 @@
+# berth: the quick start is `make run` and `make test` on a fresh Debian
+# machine, as root.
+
+GO        ?= go
+BIN       := bin/berth
+IMAGE     := examples/images/kubia.tar
+DATA      ?= .data
+DEMO_REPO := $(DATA)/demo-repo
+DEBS      := containerd runc git
+
+.PHONY: run test unit e2e build images bench deps fuzz clean
+
+build: $(BIN)
+
+$(BIN): $(shell find . -name '*.go' -not -path './.data/*') go.mod go.sum
+	$(GO) build -o $(BIN) ./cmd/berth
+
+images: $(IMAGE)
+
+$(IMAGE): $(wildcard examples/kubia/*.go examples/imagebuild/*.go)
+	$(GO) run ./examples/imagebuild -out $(IMAGE)
+
+# deps installs the Debian packages berth needs, when they are missing.
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# run starts a one-machine cluster (master + agent + its own containerd)
+# on a demo repository made from examples/repo.
+run: deps build images
+	@if [ ! -d $(DEMO_REPO)/.git ]; then \
+		mkdir -p $(DEMO_REPO) && cp examples/repo/*.yaml $(DEMO_REPO)/ && \
+		git -C $(DEMO_REPO) init -q -b main && git -C $(DEMO_REPO) add -A && \
+		git -C $(DEMO_REPO) -c user.name=berth -c user.email=berth@localhost commit -q -m "kubia: the sample app"; \
+	fi
+	@echo
+	@echo "berth is starting on the demo repository $(DEMO_REPO). In another shell:"
+	@echo "  $(BIN) get pods -o wide            # the pods of the live commit"
+	@echo "  curl localhost:8080                # the sample app answers"
+	@echo "  cd $(DEMO_REPO) && sed -i 's/replicas: 3/replicas: 5/' kubia.yaml && git commit -qam 'scale to 5'"
+	@echo "  $(BIN) wait && $(BIN) get pods     # the commit is live"
+	@echo "  $(BIN) status                      # live commit, rejected commits"
+	@echo "Stop with Ctrl-C."
+	@echo
+	$(BIN) up --repo $(DEMO_REPO) --data $(DATA)/berth --import $(IMAGE)
+
+# test runs everything: formatting, vet, unit tests with -race, and the
+# end-to-end tests on real containerd.
+test: deps
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e
+	$(GO) test -race -count=1 ./...
+	$(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+e2e: deps
+	$(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e
+
+# bench prints the figures: push-to-live on real containerd.
+bench: deps
+	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 5x -count=1 -timeout 30m ./e2e
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./manifest
+
+clean:
+	rm -rf bin $(IMAGE)
