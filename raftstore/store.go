@@ -127,7 +127,7 @@ func (s *Store) open(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("starting raft: %w", err)
 	}
-	s.openIndex = s.raft.LastIndex()
+	s.openIndex = lastCommandIndex(bolt)
 	if cfg.Bootstrap && !existing {
 		servers := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: s.transport.LocalAddr()}}}
 		if err := s.raft.BootstrapCluster(servers).Error(); err != nil {
@@ -185,14 +185,27 @@ func (s *Store) WaitForLeader(timeout time.Duration) error {
 // opened has been applied, so that reads do not see an empty state after a
 // restart.
 func (s *Store) WaitReady(ctx context.Context) error {
-	for s.raft.AppliedIndex() < s.openIndex {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("replaying the raft log up to index %d: %w", s.openIndex, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
+	if s.openIndex > 0 && s.WaitChange(ctx, s.openIndex-1) < s.openIndex {
+		return fmt.Errorf("replaying the raft log up to index %d: %w", s.openIndex, ctx.Err())
 	}
 	return nil
+}
+
+// lastCommandIndex finds the last FSM command in the log (raft's own
+// entries, such as no-ops, never reach the FSM).
+func lastCommandIndex(logs raft.LogStore) uint64 {
+	first, err1 := logs.FirstIndex()
+	last, err2 := logs.LastIndex()
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	for i := last; i >= first && i > 0; i-- {
+		var l raft.Log
+		if logs.GetLog(i, &l) == nil && l.Type == raft.LogCommand {
+			return i
+		}
+	}
+	return 0
 }
 
 // apply commits one command and returns its index or the FSM's error.

@@ -167,3 +167,24 @@ func TestNodePodsBlocksUntilChange(t *testing.T) {
 		t.Fatalf("timed-out query returned %d pods", len(a.Pods))
 	}
 }
+
+func TestWaitReadyAfterRestart(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	s := mustStore(t, dir, addr)
+	fill(t, s)
+	want := s.Index()
+	s.Close()
+	s2, err := New(Config{Name: "m0", DataDir: dir, RaftAddr: addr, Bootstrap: true, LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s2.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s2.Index(); got < want {
+		t.Fatalf("ready at index %d, before the last command %d", got, want)
+	}
+}
