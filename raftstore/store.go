@@ -170,21 +170,26 @@ func (s *Store) Barrier(timeout time.Duration) error { return s.raft.Barrier(tim
 func (s *Store) Snapshot() error { return s.raft.Snapshot().Error() }
 
 // WaitForLeader polls until this master knows a leader.
-func (s *Store) WaitForLeader(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+func (s *Store) WaitForLeader(ctx context.Context) error {
+	for {
 		if addr, _ := s.raft.LeaderWithID(); addr != "" {
 			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	return ErrTimeout
 }
 
-// WaitReady waits until every entry that was in the log when the store
-// opened has been applied, so that reads do not see an empty state after a
-// restart.
+// WaitReady waits until a leader is known and every entry that was in the
+// log when the store opened has been applied, so that reads do not see an
+// empty state after a restart.
 func (s *Store) WaitReady(ctx context.Context) error {
+	if err := s.WaitForLeader(ctx); err != nil {
+		return err
+	}
 	if s.openIndex > 0 && s.WaitChange(ctx, s.openIndex-1) < s.openIndex {
 		return fmt.Errorf("replaying the raft log up to index %d: %w", s.openIndex, ctx.Err())
 	}

@@ -1,0 +1,173 @@
+package master
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/gitsource"
+)
+
+const deployYAML = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: app
+        image: kubia:v1
+`
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func gitCommit(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	if data == "" {
+		os.Remove(filepath.Join(dir, name))
+	} else if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "--allow-empty", "-m", "change " + name}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// startMaster runs a master on a fresh repository and returns a client.
+func startMaster(t *testing.T) (*client.Client, string) {
+	t.Helper()
+	repo := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", "-b", "main", repo).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	gitCommit(t, repo, "README.md", "hi\n")
+	git := gitsource.DefaultConfig()
+	git.Repo = repo
+	m, err := New(Config{Name: "m0", DataDir: t.TempDir(), RaftAddr: freeAddr(t), Listen: "127.0.0.1:0",
+		Bootstrap: true, Git: git, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c, err := client.New([]string{m.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, repo
+}
+
+// waitStatus polls the status with blocking queries until cond holds.
+func waitStatus(t *testing.T, c *client.Client, cond func(*api.Status) bool) *api.Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var index uint64
+	for {
+		s, err := c.Status(ctx, index, 5*time.Second)
+		if err != nil {
+			t.Fatalf("status: %v", err)
+		}
+		if cond(s) {
+			return s
+		}
+		index = s.Index
+	}
+}
+
+func TestCommitsBecomeRevisionsAndPendingPods(t *testing.T) {
+	c, repo := startMaster(t)
+	sha := gitCommit(t, repo, "web.yaml", deployYAML)
+	s := waitStatus(t, c, func(s *api.Status) bool { return s.LiveCommit == sha && s.Pods == 2 })
+	if s.Converged {
+		t.Error("converged with no node to run the pods")
+	}
+	pods, err := c.Pods(context.Background(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		cond := p.Status.Conditions[0]
+		if p.Spec.NodeName != "" || cond.Reason != "Unschedulable" || !strings.Contains(cond.Message, "0/0 nodes are available") {
+			t.Errorf("pod %s: node %q condition %+v", p.Name, p.Spec.NodeName, cond)
+		}
+		if p.Annotations[api.AnnotationCommit] != sha {
+			t.Errorf("pod %s: commit annotation %q", p.Name, p.Annotations[api.AnnotationCommit])
+		}
+	}
+
+	bad := gitCommit(t, repo, "bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c, image: i, bogus: 1}]}\n")
+	s = waitStatus(t, c, func(s *api.Status) bool { return s.SeenCommit == bad })
+	if s.LiveCommit != sha || len(s.Rejected) != 1 || s.Rejected[0].Errors[0] != "bad.yaml: document 0: spec.containers[0].bogus: unknown field" {
+		t.Fatalf("status after a bad commit: %+v", s)
+	}
+
+	ctx := context.Background()
+	if err := c.Register(ctx, &api.Registration{Name: "n1", CPU: mustQ("2"), Memory: mustQ("1Gi")}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.Assignments(ctx, "n1", 0, 0)
+	for err == nil && len(a.Pods) < 2 {
+		a, err = c.Assignments(ctx, "n1", a.Index, 5*time.Second)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	revs, err := c.Revisions(ctx)
+	if err != nil || len(revs) != 2 || revs[0].Outcome != api.OutcomeApplied || revs[1].Outcome != api.OutcomeRejected || revs[0].Author != "T" {
+		t.Fatalf("revisions %+v, %v", revs, err)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	c, _ := startMaster(t)
+	ctx := context.Background()
+	if err := c.Heartbeat(ctx, "ghost"); err == nil || !strings.Contains(err.Error(), "unknown node: ghost") {
+		t.Errorf("heartbeat of an unregistered node: %v", err)
+	}
+	if err := c.Register(ctx, &api.Registration{}); err == nil || !strings.Contains(err.Error(), "name is required") {
+		t.Errorf("registration without a name: %v", err)
+	}
+	if _, err := c.Logs(ctx, "default", "nope", "", false); err == nil || !strings.Contains(err.Error(), "default/nope not found") {
+		t.Errorf("logs of a missing pod: %v", err)
+	}
+}
+
+func mustQ(s string) resource.Quantity { return resource.MustParse(s) }
