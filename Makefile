@@ -7,8 +7,9 @@ IMAGE     := examples/images/kubia.tar
 DATA      ?= .data
 DEMO_REPO := $(DATA)/demo-repo
 DEBS      := containerd runc git
+TEST_DEBS := $(DEBS) docker-registry
 
-.PHONY: run test unit e2e build images bench deps fuzz clean
+.PHONY: run test unit e2e build images bench deps test-deps fuzz clean
 
 build: $(BIN)
 
@@ -20,9 +21,10 @@ images: $(IMAGE)
 $(IMAGE): $(wildcard examples/kubia/*.go examples/imagebuild/*.go)
 	$(GO) run ./examples/imagebuild -out $(IMAGE)
 
-# deps installs the Debian packages berth needs, when they are missing.
-deps:
-	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# deps installs the Debian packages berth needs, when they are missing;
+# test-deps adds what the tests use (a real OCI registry).
+deps test-deps:
+	@missing=""; for p in $(if $(filter test-deps,$@),$(TEST_DEBS),$(DEBS)); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -49,7 +51,7 @@ run: deps build images
 
 # test runs everything: formatting, vet, unit tests with -race, and the
 # end-to-end tests on real containerd.
-test: deps
+test: test-deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -60,7 +62,7 @@ test: deps
 unit:
 	$(GO) test -race -count=1 ./...
 
-e2e: deps
+e2e: test-deps
 	$(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e
 
 # bench prints the figures: push-to-live on real containerd.
