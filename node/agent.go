@@ -114,12 +114,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.heartbeatLoop(ctx) }()
 	go func() { defer wg.Done(); a.reportLoop(ctx) }()
 	a.assignmentLoop(ctx)
-	wg.Wait()
-	a.mu.Lock()
-	for _, w := range a.workers {
-		w.detach()
-	}
-	a.mu.Unlock()
+	wg.Wait() // workers end with ctx; their containers keep running
 	return nil
 }
 

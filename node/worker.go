@@ -53,7 +53,8 @@ type ctrState struct {
 	last      *corev1.ContainerStateTerminated
 	waiting   string // waiting reason when not running
 	message   string
-	backoff   time.Duration
+	backoff   time.Duration // the delay before the restart after the next exit
+	delay     time.Duration // the delay before the pending restart
 	nextStart time.Time
 }
 
@@ -99,9 +100,6 @@ func (w *podWorker) poke() {
 
 // remove ends the worker: its containers are stopped and deleted.
 func (w *podWorker) remove() { close(w.quit) }
-
-// detach is called when the agent stops: containers keep running.
-func (w *podWorker) detach() {}
 
 func (w *podWorker) current() *corev1.Pod {
 	w.mu.Lock()
@@ -169,7 +167,8 @@ func (w *podWorker) recordExit(e exitEvent) {
 	if e.exit.At.Sub(st.startedAt) > backoffReset {
 		st.backoff = 0
 	}
-	st.nextStart = e.exit.At.Add(st.backoff)
+	st.delay = st.backoff
+	st.nextStart = e.exit.At.Add(st.delay)
 	st.backoff = nextBackoff(st.backoff)
 }
 
@@ -213,7 +212,7 @@ func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 		case st.exit != nil && !shouldRestart(pod.Spec.RestartPolicy, st.exit.Code):
 		case now.Before(st.nextStart):
 			if st.exit != nil {
-				st.waiting, st.message = "CrashLoopBackOff", fmt.Sprintf("back-off %v restarting failed container=%s pod=%s", st.backoff/2, c.Name, pod.Name)
+				st.waiting, st.message = "CrashLoopBackOff", fmt.Sprintf("back-off %v restarting failed container=%s pod=%s", st.delay, c.Name, pod.Name)
 			}
 			next = min(next, st.nextStart.Sub(now))
 		default:

@@ -17,7 +17,12 @@ import (
 
 func main() {
 	listen := flag.String("listen", ":8080", "address to listen on")
+	exit := flag.Int("exit", -1, "print a line and exit at once with this code (for tests of restart policies)")
 	flag.Parse()
+	if *exit >= 0 {
+		log.Printf("kubia: exiting with code %d", *exit)
+		os.Exit(*exit)
+	}
 	version := os.Getenv("VERSION")
 	if version == "" {
 		version = "v1"

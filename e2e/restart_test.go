@@ -1,0 +1,76 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+func exitingPod(name, policy string, code int) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+spec:
+  restartPolicy: %s
+  containers:
+  - name: app
+    image: kubia:v1
+    imagePullPolicy: Never
+    args: ["-exit", "%d"]
+`, name, policy, code)
+}
+
+// TestRestartPolicies runs containers that exit at once under each policy.
+func TestRestartPolicies(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent()
+	c.commit("exiting pods", map[string]string{
+		"never.yaml":     exitingPod("never-fails", "Never", 3),
+		"onfailure.yaml": exitingPod("onfailure-ok", "OnFailure", 0),
+		"always.yaml":    exitingPod("always-ok", "Always", 0),
+		"retry.yaml":     exitingPod("onfailure-fails", "OnFailure", 1),
+	})
+	byName := func() map[string]corev1.Pod {
+		m := map[string]corev1.Pod{}
+		for _, p := range c.pods() {
+			m[p.Name] = p
+		}
+		return m
+	}
+	cs := func(p corev1.Pod) corev1.ContainerStatus {
+		if len(p.Status.ContainerStatuses) == 0 {
+			return corev1.ContainerStatus{}
+		}
+		return p.Status.ContainerStatuses[0]
+	}
+	waitFor(t, 60*time.Second, "every pod to reach its state", func() bool {
+		m := byName()
+		never, okPod := m["never-fails"], m["onfailure-ok"]
+		always, retry := m["always-ok"], m["onfailure-fails"]
+		return never.Status.Phase == corev1.PodFailed && okPod.Status.Phase == corev1.PodSucceeded &&
+			cs(always).RestartCount >= 1 && cs(retry).RestartCount >= 1
+	})
+	m := byName()
+	if term := cs(m["never-fails"]).State.Terminated; term == nil || term.ExitCode != 3 || term.Reason != "Error" || cs(m["never-fails"]).RestartCount != 0 {
+		t.Errorf("Never, exit 3: %+v", cs(m["never-fails"]))
+	}
+	if term := cs(m["onfailure-ok"]).State.Terminated; term == nil || term.ExitCode != 0 || term.Reason != "Completed" || cs(m["onfailure-ok"]).RestartCount != 0 {
+		t.Errorf("OnFailure, exit 0: %+v", cs(m["onfailure-ok"]))
+	}
+	for _, name := range []string{"always-ok", "onfailure-fails"} {
+		if last := cs(m[name]).LastTerminationState.Terminated; last == nil {
+			t.Errorf("%s: no lastState after a restart: %+v", name, cs(m[name]))
+		}
+	}
+	// The second exit waits out a 10 s back-off, shown as CrashLoopBackOff.
+	c.waitingReason("always-ok", "CrashLoopBackOff")
+	if s := c.status(); s.Converged {
+		t.Error("converged with pods in CrashLoopBackOff")
+	}
+}
