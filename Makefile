@@ -35,8 +35,9 @@ deps test-deps:
 run: deps build images
 	@if [ ! -d $(DEMO_REPO)/.git ]; then \
 		mkdir -p $(DEMO_REPO) && cp examples/repo/*.yaml $(DEMO_REPO)/ && \
-		git -C $(DEMO_REPO) init -q -b main && git -C $(DEMO_REPO) add -A && \
-		git -C $(DEMO_REPO) -c user.name=berth -c user.email=berth@localhost commit -q -m "kubia: the sample app"; \
+		git -C $(DEMO_REPO) init -q -b main && \
+		git -C $(DEMO_REPO) config user.name "berth demo" && git -C $(DEMO_REPO) config user.email demo@berth.localhost && \
+		git -C $(DEMO_REPO) add -A && git -C $(DEMO_REPO) commit -q -m "kubia: the sample app"; \
 	fi
 	@echo
 	@echo "berth is starting on the demo repository $(DEMO_REPO). In another shell:"
@@ -65,8 +66,10 @@ unit:
 e2e: test-deps
 	$(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e
 
-# bench prints the figures: push-to-live on real containerd.
-bench: deps
+# bench prints the figures: commit-to-seen on a local repository, and
+# push-to-live on real containerd.
+bench: test-deps
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count=1 ./gitsource
 	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 5x -count=1 -timeout 30m ./e2e
 
 fuzz:

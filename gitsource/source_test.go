@@ -23,14 +23,16 @@ spec:
 `
 
 // initRepo makes a real repository with the git CLI.
-func initRepo(t *testing.T) string {
+func initRepo(t *testing.T) string { return initRepoTB(t) }
+
+func initRepoTB(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	gitRun(t, dir, "init", "-q", "-b", "main")
 	return dir
 }
 
-func gitRun(t *testing.T, dir string, args ...string) string {
+func gitRun(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -44,7 +46,9 @@ func gitRun(t *testing.T, dir string, args ...string) string {
 }
 
 // commitFile writes a file and commits it, returning the commit's SHA.
-func commitFile(t *testing.T, dir, name, data string) string {
+func commitFile(t *testing.T, dir, name, data string) string { return commitFileTB(t, dir, name, data) }
+
+func commitFileTB(t testing.TB, dir, name, data string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -115,7 +119,7 @@ func TestNewBadInput(t *testing.T) {
 	}
 }
 
-func watchHeads(t *testing.T, s *Source, last string) <-chan string {
+func watchHeads(t testing.TB, s *Source, last string) <-chan string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

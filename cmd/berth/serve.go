@@ -127,6 +127,9 @@ func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.L
 	if err != nil {
 		return err
 	}
+	if f.containerd, err = filepath.Abs(f.containerd); err != nil {
+		return fmt.Errorf("--containerd %q: %w", f.containerd, err)
+	}
 	rt, err := node.NewContainerd(ctx, f.containerd, f.name, filepath.Join(f.data, "runc"))
 	if err != nil {
 		return err
@@ -172,6 +175,10 @@ func newUpCmd(g *globals) *cobra.Command {
 func runUp(ctx context.Context, log *slog.Logger, data string, mf *masterFlags, af *agentFlags) error {
 	if mf.repo == "" {
 		return errors.New("up: --repo is required")
+	}
+	data, err := filepath.Abs(data)
+	if err != nil {
+		return fmt.Errorf("--data %q: %w", data, err)
 	}
 	mf.name, mf.data, mf.bootstrap = "master-0", filepath.Join(data, "master"), true
 	af.data, af.listen = filepath.Join(data, "agent"), "127.0.0.1:0"
