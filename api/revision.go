@@ -11,23 +11,8 @@ const (
 	OutcomeRejected Outcome = "rejected"
 )
 
-// Revision is one commit as berth saw it: who wrote it, what it holds, and
-// whether it could be applied.
-type Revision struct {
-	Commit      string     `json:"commit"`
-	Parents     []string   `json:"parents,omitempty"`
-	Author      string     `json:"author"`
-	AuthorEmail string     `json:"authorEmail"`
-	AuthorTime  time.Time  `json:"authorTime"`
-	Message     string     `json:"message"`
-	SeenAt      time.Time  `json:"seenAt"`
-	Objects     *ObjectSet `json:"objects,omitempty"`
-	Errors      []string   `json:"errors,omitempty"`
-}
-
-// LogEntry is a revision as kept in the revision log: its objects are not
-// kept, only their count.
-type LogEntry struct {
+// CommitInfo is what Git says about a commit, and when berth saw it.
+type CommitInfo struct {
 	Commit      string    `json:"commit"`
 	Parents     []string  `json:"parents,omitempty"`
 	Author      string    `json:"author"`
@@ -35,11 +20,25 @@ type LogEntry struct {
 	AuthorTime  time.Time `json:"authorTime"`
 	Message     string    `json:"message"`
 	SeenAt      time.Time `json:"seenAt"`
-	Outcome     Outcome   `json:"outcome"`
-	Errors      []string  `json:"errors,omitempty"`
-	Objects     int       `json:"objects"`
-	AppliedAt   time.Time `json:"appliedAt,omitempty"`
-	RaftIndex   uint64    `json:"raftIndex"`
+}
+
+// Revision is one commit as berth saw it: who wrote it, what it holds, and
+// whether it could be applied.
+type Revision struct {
+	CommitInfo
+	Objects *ObjectSet `json:"objects,omitempty"`
+	Errors  []string   `json:"errors,omitempty"`
+}
+
+// LogEntry is a revision as kept in the revision log: its objects are not
+// kept, only their count.
+type LogEntry struct {
+	CommitInfo
+	Outcome   Outcome   `json:"outcome"`
+	Errors    []string  `json:"errors,omitempty"`
+	Objects   int       `json:"objects"`
+	AppliedAt time.Time `json:"appliedAt,omitempty"`
+	RaftIndex uint64    `json:"raftIndex"`
 }
 
 // Rejection is a commit that berth refused, with every error.

@@ -180,13 +180,13 @@ func (s *Source) Load(sha string) (*api.Revision, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading commit %s: %w", sha, err)
 	}
-	rev := &api.Revision{
+	rev := &api.Revision{CommitInfo: api.CommitInfo{
 		Commit:      c.Hash.String(),
 		Author:      c.Author.Name,
 		AuthorEmail: c.Author.Email,
 		AuthorTime:  c.Author.When.UTC(),
 		Message:     strings.TrimSpace(c.Message),
-	}
+	}}
 	for _, p := range c.ParentHashes {
 		rev.Parents = append(rev.Parents, p.String())
 	}

@@ -64,11 +64,7 @@ func mustDecode(l *raft.Log, v any) {
 
 func (st *state) applyRevision(c *RevisionCommand, index uint64, maxLog int) {
 	r := c.Revision
-	e := api.LogEntry{
-		Commit: r.Commit, Parents: r.Parents, Author: r.Author, AuthorEmail: r.AuthorEmail,
-		AuthorTime: r.AuthorTime, Message: r.Message, SeenAt: r.SeenAt, Errors: r.Errors,
-		Objects: r.Objects.Count(), RaftIndex: index,
-	}
+	e := api.LogEntry{CommitInfo: r.CommitInfo, Errors: r.Errors, Objects: r.Objects.Count(), RaftIndex: index}
 	st.SeenCommit = r.Commit
 	if len(r.Errors) > 0 {
 		e.Outcome = api.OutcomeRejected

@@ -60,8 +60,8 @@ func fill(t *testing.T, s *Store) {
 	}
 	must(s.RegisterNode(&api.Registration{Name: "n1", Labels: map[string]string{"disk": "ssd"}}))
 	must(s.Heartbeat("n1"))
-	must(s.ApplyRevision(&api.Revision{Commit: "aaa", Objects: &api.ObjectSet{Pods: []corev1.Pod{pod("p", "")}}}))
-	must(s.ApplyRevision(&api.Revision{Commit: "bbb", Errors: []string{"x.yaml: document 0: kind: required"}}))
+	must(s.ApplyRevision(&api.Revision{CommitInfo: api.CommitInfo{Commit: "aaa"}, Objects: &api.ObjectSet{Pods: []corev1.Pod{pod("p", "")}}}))
+	must(s.ApplyRevision(&api.Revision{CommitInfo: api.CommitInfo{Commit: "bbb"}, Errors: []string{"x.yaml: document 0: kind: required"}}))
 	must(s.ApplyPlan(&api.Plan{Create: []corev1.Pod{pod("p1", "n1"), pod("p2", ""), pod("p3", "n1")}}))
 	must(s.ApplyPlan(&api.Plan{Bind: []api.Binding{{Pod: "default/p2", Node: "n1"}}, Delete: []string{"default/p3"}}))
 	must(s.ReportStatus(&api.StatusBatch{Node: "n1", Reports: []api.PodReport{
