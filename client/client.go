@@ -59,6 +59,7 @@ type APIError struct {
 	Message string
 }
 
+// Error renders the server's message and HTTP status.
 func (e *APIError) Error() string { return fmt.Sprintf("server: %s (HTTP %d)", e.Message, e.Status) }
 
 // do sends the request to each master in turn until one answers.
@@ -91,18 +92,27 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			}
 			continue
 		}
-		if resp.StatusCode >= 300 {
-			defer resp.Body.Close()
-			var e struct{ Error string }
-			data, _ := io.ReadAll(resp.Body)
-			if json.Unmarshal(data, &e) != nil || e.Error == "" {
-				e.Error = strings.TrimSpace(string(data))
-			}
-			return nil, &APIError{Status: resp.StatusCode, Message: e.Error}
+		if resp.StatusCode < 300 {
+			return resp, nil
 		}
-		return resp, nil
+		lastErr = apiError(resp)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			return nil, lastErr
+		}
+		// 503: this master cannot answer now (no leader yet); try the next.
 	}
 	return nil, lastErr
+}
+
+// apiError reads an error answer: {"error": "..."} or plain text.
+func apiError(resp *http.Response) error {
+	defer resp.Body.Close()
+	var e struct{ Error string }
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(data, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(data))
+	}
+	return &APIError{Status: resp.StatusCode, Message: e.Error}
 }
 
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, in, out any) error {

@@ -58,7 +58,10 @@ type ImageError struct {
 	Err    error
 }
 
+// Error renders the reason, the image and the cause.
 func (e *ImageError) Error() string { return e.Reason + ": " + e.Image + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
 func (e *ImageError) Unwrap() error { return e.Err }
 
 // Labels berth puts on the containers it creates.

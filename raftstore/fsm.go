@@ -224,6 +224,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 
 type snapshot struct{ data []byte }
 
+// Persist writes the snapshot, cancelling the sink on failure.
 func (s *snapshot) Persist(sink raft.SnapshotSink) error {
 	if _, err := sink.Write(s.data); err != nil {
 		sink.Cancel()
@@ -232,6 +233,7 @@ func (s *snapshot) Persist(sink raft.SnapshotSink) error {
 	return sink.Close()
 }
 
+// Release has nothing to free: the copy is garbage-collected.
 func (s *snapshot) Release() {}
 
 // commandTime is the time a leader stamps on a command; the FSM never reads

@@ -1,0 +1,63 @@
+package client
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/api"
+)
+
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestFailover(t *testing.T) {
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"liveCommit":"abc","converged":true}`))
+	}))
+	defer good.Close()
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"not the raft leader"}`, http.StatusServiceUnavailable)
+	}))
+	defer busy.Close()
+	c, err := New([]string{closedAddr(t), busy.URL, strings.TrimPrefix(good.URL, "http://")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Status(context.Background(), 0, 0)
+	if err != nil || s.LiveCommit != "abc" {
+		t.Fatalf("status %+v, %v; want the answer of the third server", s, err)
+	}
+}
+
+func TestErrorsNameTheServerAndMessage(t *testing.T) {
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"error":"pod default/x not found or not scheduled"}`))
+	}))
+	defer bad.Close()
+	c, _ := New([]string{bad.URL})
+	_, err := c.Logs(context.Background(), "default", "x", "", false)
+	if err == nil || err.Error() != "server: pod default/x not found or not scheduled (HTTP 404)" {
+		t.Fatalf("error %v", err)
+	}
+	addr := closedAddr(t)
+	c, _ = New([]string{addr})
+	if err := c.Heartbeat(context.Background(), "n"); err == nil || !strings.Contains(err.Error(), addr+api.PathHeartbeat) {
+		t.Fatalf("connection error %v does not name the address", err)
+	}
+	if _, err := New([]string{" ", ""}); err == nil {
+		t.Fatal("no server accepted")
+	}
+}
