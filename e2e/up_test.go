@@ -12,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd"
+
 	"github.com/berth-dev/berth/client"
 )
 
 // TestUpStartsItsOwnContainerd runs `berth up` where no containerd answers
 // on the default socket: it must start containerd under its data directory
-// and stop it on exit.
+// and stop it on exit, and a second berth up adopts the containers.
 func TestUpStartsItsOwnContainerd(t *testing.T) {
 	if conn, err := net.Dial("unix", "/run/containerd/containerd.sock"); err == nil {
 		conn.Close()
@@ -36,29 +38,59 @@ func TestUpStartsItsOwnContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")
-	up := start(t, dir, "up", berthBin, "up", "--repo", c.repo, "--data", data, "--listen", c.api, "--raft", c.raft, "--import", imageTar)
+	socket := filepath.Join(data, "containerd", "containerd.sock")
+	startUp := func() *proc {
+		return start(t, dir, "up", berthBin, "up", "--repo", c.repo, "--data", data, "--listen", c.api, "--import", imageTar)
+	}
+	up := startUp()
 	defer func() {
 		if !up.exited() {
 			up.stop(syscall.SIGKILL)
 		}
-		exec.Command("pkill", "-9", "-f", "containerd-shim-runc-v2 .*-address "+filepath.Join(data, "containerd")).Run()
+		if c.ctr != nil {
+			c.ctr.Close()
+		}
+		exec.Command("pkill", "-9", "-f", "containerd-shim-runc-v2 .*-address "+socket).Run()
 		if t.Failed() {
 			t.Logf("--- berth up log ---\n%s", up.logTail())
 		}
 	}()
-	c.waitCommit(c.git("rev-parse", "HEAD"), 0)
-	socket := filepath.Join(data, "containerd", "containerd.sock")
-	if _, err := os.Stat(socket); err != nil {
-		t.Fatalf("no containerd socket under the data directory: %v", err)
+	sha := c.git("rev-parse", "HEAD")
+	c.waitCommit(sha, 0)
+	connect := func() {
+		if c.ctr != nil {
+			c.ctr.Close()
+		}
+		var err error
+		if c.ctr, err = containerd.New(socket); err != nil {
+			t.Fatalf("no containerd under the data directory: %v", err)
+		}
 	}
-	c.waitCommit(c.commit("remove web", map[string]string{"web.yaml": ""}), 0)
-	waitFor(t, 30*time.Second, "no pods left", func() bool {
-		l, err := c.client.Pods(context.Background(), "")
-		return err == nil && len(l.Items) == 0
-	})
+	connect()
+	before := pidsOf(c.expectRunning(2))
+
+	// Stopping berth up stops its containerd; the containers keep running
+	// and the next berth up adopts them.
 	up.stop(syscall.SIGTERM)
 	if conn, err := net.Dial("unix", socket); err == nil {
 		conn.Close()
 		t.Fatal("containerd still answers after berth up stopped")
 	}
+	up = startUp()
+	c.waitCommit(sha, 0)
+	connect()
+	after := pidsOf(c.expectRunning(2))
+	for id, pid := range before {
+		if after[id] != pid {
+			t.Errorf("container %s: pid %d -> %d (restarted, not adopted)", id, pid, after[id])
+		}
+	}
+
+	c.waitCommit(c.commit("remove web", map[string]string{"web.yaml": ""}), 0)
+	waitFor(t, 30*time.Second, "no pods left", func() bool {
+		l, err := c.client.Pods(context.Background(), "")
+		return err == nil && len(l.Items) == 0
+	})
+	c.expectRunning(0)
+	up.stop(syscall.SIGTERM)
 }

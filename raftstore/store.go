@@ -115,7 +115,11 @@ func (s *Store) open(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("raft address %q: %w", cfg.RaftAddr, err)
 	}
-	s.transport, err = raft.NewTCPTransport(cfg.RaftAddr, addr, 3, 10*time.Second, cfg.LogOutput)
+	var advertise net.Addr = addr
+	if addr.Port == 0 {
+		advertise = nil // a free port: advertise the one the listener got
+	}
+	s.transport, err = raft.NewTCPTransport(cfg.RaftAddr, advertise, 3, 10*time.Second, cfg.LogOutput)
 	if err != nil {
 		return fmt.Errorf("listening for raft on %s: %w", cfg.RaftAddr, err)
 	}

@@ -188,3 +188,26 @@ func TestWaitReadyAfterRestart(t *testing.T) {
 		t.Fatalf("ready at index %d, before the last command %d", got, want)
 	}
 }
+
+// A single master may come back on another Raft port (berth up picks a free
+// one each start): it must still lead and keep its state.
+func TestRestartOnAnotherAddress(t *testing.T) {
+	dir := t.TempDir()
+	s := mustStore(t, dir, "127.0.0.1:0")
+	fill(t, s)
+	want := digest(t, s)
+	s.Close()
+	s2 := mustStore(t, dir, "127.0.0.1:0")
+	defer s2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s2.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if digest(t, s2) != want {
+		t.Fatal("state differs after a restart on another address")
+	}
+	if _, err := s2.Heartbeat("n1"); err != nil {
+		t.Fatalf("write after restart: %v", err)
+	}
+}

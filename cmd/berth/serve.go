@@ -165,7 +165,7 @@ func newUpCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&data, "data", ".berth", "data directory")
 	c.Flags().StringVar(&mf.listen, "listen", "127.0.0.1:7070", "API address")
-	c.Flags().StringVar(&mf.raft, "raft", "127.0.0.1:7071", "Raft address")
+	c.Flags().StringVar(&mf.raft, "raft", "127.0.0.1:0", "Raft address (default: a free port on loopback)")
 	c.Flags().StringVar(&af.name, "node-name", "node-0", "name of the local node")
 	addRepoFlags(c, mf)
 	addAgentFlags(c, af)
