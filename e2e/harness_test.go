@@ -180,10 +180,13 @@ func newCluster(t testing.TB) *cluster {
 	return c
 }
 
-func (c *cluster) startMaster() {
+// startMaster starts the master on the local repository; extra flags
+// (such as another --repo) come last and win.
+func (c *cluster) startMaster(extra ...string) {
 	c.t.Helper()
-	c.master = start(c.t, c.dir, "master", berthBin, "master", "--name", "m0", "--data", filepath.Join(c.dir, "master"),
-		"--raft", c.raft, "--listen", c.api, "--repo", c.repo, "--bootstrap")
+	args := append([]string{"master", "--name", "m0", "--data", filepath.Join(c.dir, "master"),
+		"--raft", c.raft, "--listen", c.api, "--repo", c.repo, "--bootstrap"}, extra...)
+	c.master = start(c.t, c.dir, "master", berthBin, args...)
 }
 
 func (c *cluster) startAgent() {
