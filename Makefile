@@ -9,7 +9,7 @@ DEMO_REPO := $(DATA)/demo-repo
 DEBS      := containerd runc git
 TEST_DEBS := $(DEBS) docker-registry
 
-.PHONY: run test unit e2e build images bench deps test-deps fuzz clean
+.PHONY: run test unit e2e build images bench deps test-deps docs fuzz clean
 
 build: $(BIN)
 
@@ -71,6 +71,10 @@ e2e: test-deps
 bench: test-deps
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count=1 ./gitsource
 	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 5x -count=1 -timeout 30m ./e2e
+
+# docs regenerates docs/manifests.md from the table of implemented fields.
+docs:
+	BERTH_UPDATE_DOCS=1 $(GO) test -count=1 -run TestDocsUpToDate ./manifest
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./manifest

@@ -84,9 +84,7 @@ func Decode(files []File) (*api.ObjectSet, []error) {
 	var errs []error
 	for _, f := range files {
 		for i, doc := range splitDocuments(f) {
-			if err := decodeDocument(set, f.Name, i, doc); err != nil {
-				errs = append(errs, err)
-			}
+			errs = append(errs, decodeDocument(set, f.Name, i, doc)...)
 		}
 	}
 	errs = append(errs, validateSet(set)...)
@@ -135,34 +133,71 @@ type typeMeta struct {
 	Kind       string `json:"kind"`
 }
 
-// kinds maps "apiVersion/Kind" to the decoder of that kind.
+// kinds maps each kind berth implements to its decoder.
 var kinds = map[string]func(set *api.ObjectSet, data []byte) error{
-	"v1/Namespace": func(set *api.ObjectSet, data []byte) error {
+	"Namespace": func(set *api.ObjectSet, data []byte) error {
 		var o corev1.Namespace
 		return decodeInto(data, &o, func() { set.Namespaces = append(set.Namespaces, o) })
 	},
-	"v1/Pod": func(set *api.ObjectSet, data []byte) error {
+	"Pod": func(set *api.ObjectSet, data []byte) error {
 		var o corev1.Pod
 		return decodeInto(data, &o, func() { set.Pods = append(set.Pods, o) })
 	},
-	"apps/v1/Deployment": func(set *api.ObjectSet, data []byte) error {
+	"Deployment": func(set *api.ObjectSet, data []byte) error {
 		var o appsv1.Deployment
 		return decodeInto(data, &o, func() { set.Deployments = append(set.Deployments, o) })
 	},
 }
 
+// kindVersions is the apiVersion of each kind berth implements.
+var kindVersions = map[string]string{"Namespace": "v1", "Pod": "v1", "Deployment": "apps/v1"}
+
+// plannedKinds are Kubernetes kinds berth will implement but does not yet.
+var plannedKinds = map[string]string{
+	"ReplicationController": "v1", "Service": "v1", "Endpoints": "v1", "ConfigMap": "v1", "Secret": "v1", "Node": "v1",
+	"ReplicaSet": "apps/v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1",
+}
+
+// retiredVersions are API versions Kubernetes removed, with what to use.
+var retiredVersions = map[string]map[string]string{
+	"extensions/v1beta1": {"Deployment": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1",
+		"Ingress": "networking.k8s.io/v1", "NetworkPolicy": "networking.k8s.io/v1"},
+	"apps/v1beta1": {"Deployment": "apps/v1", "StatefulSet": "apps/v1"},
+	"apps/v1beta2": {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1"},
+	"batch/v1beta1": {"CronJob": "batch/v1"},
+}
+
 func knownKinds() string {
 	var names []string
-	for k := range kinds {
-		names = append(names, k)
+	for k, v := range kindVersions {
+		names = append(names, v+" "+k)
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
 }
 
-func decodeDocument(set *api.ObjectSet, file string, index int, doc []byte) error {
-	fail := func(field, format string, args ...any) error {
-		return &Error{File: file, Document: index, Field: field, Message: fmt.Sprintf(format, args...)}
+// checkKind returns why berth cannot take an apiVersion and kind, or "".
+func checkKind(tm typeMeta) (field, msg string) {
+	if use, ok := retiredVersions[tm.APIVersion][tm.Kind]; ok {
+		return "apiVersion", fmt.Sprintf("%s %s was removed from Kubernetes: use apiVersion %s", tm.APIVersion, tm.Kind, use)
+	}
+	if want, ok := kindVersions[tm.Kind]; ok {
+		if tm.APIVersion != want {
+			return "apiVersion", fmt.Sprintf("%s %s is not supported: use apiVersion %s", tm.APIVersion, tm.Kind, want)
+		}
+		return "", ""
+	}
+	if v, ok := plannedKinds[tm.Kind]; ok {
+		return "kind", fmt.Sprintf("%s %s is not implemented by berth yet (berth knows: %s)", v, tm.Kind, knownKinds())
+	}
+	return "kind", fmt.Sprintf("%s %q is not a kind berth knows (berth knows: %s)", tm.APIVersion, tm.Kind, knownKinds())
+}
+
+// decodeDocument decodes one document into the set and returns every
+// problem with it.
+func decodeDocument(set *api.ObjectSet, file string, index int, doc []byte) []error {
+	fail := func(field, format string, args ...any) []error {
+		return []error{&Error{File: file, Document: index, Field: field, Message: fmt.Sprintf(format, args...)}}
 	}
 	if isBlank(doc) {
 		return nil
@@ -184,18 +219,25 @@ func decodeDocument(set *api.ObjectSet, file string, index int, doc []byte) erro
 	if tm.APIVersion == "" {
 		return fail("apiVersion", "required")
 	}
-	decode, ok := kinds[tm.APIVersion+"/"+tm.Kind]
-	if !ok {
-		return fail("kind", "%s %q is not supported by berth (known: %s)", tm.APIVersion, tm.Kind, knownKinds())
+	if field, msg := checkKind(tm); msg != "" {
+		return fail(field, "%s", msg)
 	}
-	if err := decode(set, data); err != nil {
+	if err := kinds[tm.Kind](set, data); err != nil {
 		var fe *fieldError
 		if errors.As(err, &fe) {
 			return fail(fe.field, "%s", fe.msg)
 		}
 		return fail("", "%v", err)
 	}
-	return nil
+	unsupported, err := unsupportedFields(tm.Kind, data)
+	if err != nil {
+		return fail("", "%v", err)
+	}
+	var errs []error
+	for _, f := range unsupported {
+		errs = append(errs, fail(f, "not supported by berth")...)
+	}
+	return errs
 }
 
 type fieldError struct{ field, msg string }

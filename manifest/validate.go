@@ -206,9 +206,6 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 			if e.Name == "" {
 				fes = append(fes, &fieldError{fmt.Sprintf("%s.env[%d].name", cf, j), "required"})
 			}
-			if e.ValueFrom != nil {
-				fes = append(fes, &fieldError{fmt.Sprintf("%s.env[%d].valueFrom", cf, j), "not supported by berth"})
-			}
 		}
 	}
 	return fes

@@ -1,0 +1,189 @@
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// The implemented fields, per kind. A pattern is a field path with "[]" for
+// any list index and ending in ".*" for a map whose keys are free (labels).
+// Any other field set in a manifest is refused by name: berth never
+// silently ignores what it does not do.
+var (
+	metadataFields = []string{
+		"apiVersion", "kind",
+		"metadata.name", "metadata.namespace", "metadata.labels.*", "metadata.annotations.*",
+	}
+	// containerFields are relative to a container.
+	containerFields = []string{
+		"name", "image", "imagePullPolicy", "command[]", "args[]", "workingDir",
+		"env[].name", "env[].value",
+		"ports[].containerPort", "ports[].name", "ports[].protocol",
+		"resources.requests.*", "resources.limits.*",
+		"terminationMessagePath", "terminationMessagePolicy",
+	}
+	// podSpecFields are relative to a pod spec.
+	podSpecFields = append([]string{
+		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds",
+	}, prefixed("containers[].", containerFields)...)
+
+	supported = map[string][]string{
+		"Namespace": metadataFields,
+		"Pod":       concat(metadataFields, prefixed("spec.", podSpecFields)),
+		"Deployment": concat(metadataFields, []string{
+			"spec.replicas",
+			"spec.selector.matchLabels.*",
+			"spec.selector.matchExpressions[].key", "spec.selector.matchExpressions[].operator", "spec.selector.matchExpressions[].values[]",
+			"spec.template.metadata.labels.*", "spec.template.metadata.annotations.*",
+		}, prefixed("spec.template.spec.", podSpecFields)),
+	}
+)
+
+func prefixed(prefix string, fields []string) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = prefix + f
+	}
+	return out
+}
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// fieldTree is the supported patterns of one kind as a tree of path steps.
+type fieldTree map[string]fieldTree
+
+// anyKey is the step of a map whose keys are free.
+const anyKey = "*"
+
+func treeOf(patterns []string) fieldTree {
+	root := fieldTree{}
+	for _, p := range patterns {
+		node := root
+		for _, step := range splitPath(p) {
+			if node[step] == nil {
+				node[step] = fieldTree{}
+			}
+			node = node[step]
+		}
+	}
+	return root
+}
+
+// splitPath splits "a.b[].c" into "a", "b", "[]", "c".
+func splitPath(p string) []string {
+	var steps []string
+	for _, part := range strings.Split(p, ".") {
+		if name, ok := strings.CutSuffix(part, "[]"); ok {
+			steps = append(steps, name, "[]")
+		} else {
+			steps = append(steps, part)
+		}
+	}
+	return steps
+}
+
+var supportedTrees = func() map[string]fieldTree {
+	m := map[string]fieldTree{}
+	for kind, patterns := range supported {
+		m[kind] = treeOf(patterns)
+	}
+	return m
+}()
+
+// unsupportedFields returns the paths of the fields set in the JSON
+// document that berth does not implement: the first step off the tree of
+// supported fields. "status" is ignored, as Kubernetes ignores it on create.
+func unsupportedFields(kind string, data []byte) ([]string, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	delete(doc, "status")
+	var out []string
+	walkUnsupported(supportedTrees[kind], doc, "", &out)
+	sort.Strings(out)
+	return out, nil
+}
+
+func walkUnsupported(tree fieldTree, v any, path string, out *[]string) {
+	switch v := v.(type) {
+	case nil:
+		return // an explicit null sets nothing
+	case map[string]any:
+		for key, child := range v {
+			sub, ok := tree[key]
+			if !ok {
+				sub, ok = tree[anyKey]
+			}
+			p := join(path, key)
+			if !ok {
+				if !isEmpty(child) {
+					*out = append(*out, p)
+				}
+				continue
+			}
+			walkUnsupported(sub, child, p, out)
+		}
+	case []any:
+		sub, ok := tree["[]"]
+		for i, child := range v {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if !ok {
+				*out = append(*out, p)
+				continue
+			}
+			walkUnsupported(sub, child, p, out)
+		}
+	}
+}
+
+// isEmpty reports whether a value sets nothing: null, {} or [].
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	}
+	return false
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// FieldsMarkdown renders the table of implemented fields as the body of
+// docs/manifests.md.
+func FieldsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("# Manifest fields berth implements\n\n")
+	b.WriteString("Generated from `manifest/fields.go` by `make docs`; a test fails when this file is stale.\n\n")
+	b.WriteString("Any other field set in a manifest is refused with its path, for example\n")
+	b.WriteString("`spec.template.spec.containers[0].livenessProbe: not supported by berth`.\n")
+	b.WriteString("`[]` stands for any list index, `*` for any key of a map. `status` is ignored.\n")
+	var kindNames []string
+	for k := range supported {
+		kindNames = append(kindNames, k)
+	}
+	sort.Strings(kindNames)
+	for _, k := range kindNames {
+		fmt.Fprintf(&b, "\n## %s (%s)\n\n", k, kindVersions[k])
+		for _, f := range supported[k] {
+			fmt.Fprintf(&b, "- `%s`\n", f)
+		}
+	}
+	return b.String()
+}
