@@ -162,8 +162,8 @@ var plannedKinds = map[string]string{
 var retiredVersions = map[string]map[string]string{
 	"extensions/v1beta1": {"Deployment": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1",
 		"Ingress": "networking.k8s.io/v1", "NetworkPolicy": "networking.k8s.io/v1"},
-	"apps/v1beta1": {"Deployment": "apps/v1", "StatefulSet": "apps/v1"},
-	"apps/v1beta2": {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1"},
+	"apps/v1beta1":  {"Deployment": "apps/v1", "StatefulSet": "apps/v1"},
+	"apps/v1beta2":  {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1"},
 	"batch/v1beta1": {"CronJob": "batch/v1"},
 }
 
