@@ -58,6 +58,7 @@ test: test-deps
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e
 	$(GO) test -race -count=1 ./...
+	$(MAKE) fuzz FUZZTIME=10s
 	$(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e
 
 unit:
@@ -76,8 +77,11 @@ bench: test-deps
 docs:
 	BERTH_UPDATE_DOCS=1 $(GO) test -count=1 -run TestDocsUpToDate ./manifest
 
+# fuzz runs each fuzz target for FUZZTIME (seed corpora in testdata/fuzz).
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./manifest
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./manifest
+	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME) ./manifest
 
 clean:
 	rm -rf bin $(IMAGE)

@@ -110,7 +110,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		before = pidsOf(c.expectRunning(3))
 		bad := c.commit("broken", map[string]string{"apps/broken.yaml": "apiVersion: v1\nkind: [\n"})
 		out := c.waitCommit(bad, 1)
-		if !strings.Contains(out, "apps/broken.yaml: document 0: invalid YAML") {
+		if !strings.Contains(out, "apps/broken.yaml:2: invalid YAML: did not find expected node content (document 0)") {
 			t.Errorf("berth wait does not name the file and document:\n%s", out)
 		}
 		s := c.status()

@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/berth-dev/berth/api"
@@ -35,15 +36,20 @@ type Config struct {
 	DataDir string
 	// Poll is the fallback poll interval (and the fetch interval of a remote).
 	Poll time.Duration
+	// Limits bound the manifests of one commit.
+	Limits manifest.Limits
 }
 
 // DefaultConfig returns a Config with a 5 s poll.
-func DefaultConfig() Config { return Config{Poll: 5 * time.Second} }
+func DefaultConfig() Config { return Config{Poll: 5 * time.Second, Limits: manifest.DefaultLimits()} }
 
 // Validate checks the config.
 func (c Config) Validate() error {
 	if c.Repo == "" {
 		return errors.New("gitsource: --repo is required")
+	}
+	if l := c.Limits; l != (manifest.Limits{}) && (l.MaxFileBytes <= 0 || l.MaxCommitBytes <= 0 || l.MaxObjects <= 0) {
+		return fmt.Errorf("gitsource: manifest limits %+v must be positive", l)
 	}
 	if c.Poll <= 0 {
 		return fmt.Errorf("gitsource: poll interval %v must be positive", c.Poll)
@@ -72,6 +78,9 @@ type Source struct {
 func New(cfg Config) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Limits == (manifest.Limits{}) {
+		cfg.Limits = manifest.DefaultLimits()
 	}
 	s := &Source{cfg: cfg}
 	var err error
@@ -190,49 +199,87 @@ func (s *Source) Load(sha string) (*api.Revision, error) {
 	for _, p := range c.ParentHashes {
 		rev.Parents = append(rev.Parents, p.String())
 	}
-	files, err := s.treeFiles(c)
-	if err != nil {
-		rev.Errors = []string{err.Error()}
-		return rev, nil
+	files, errs := TreeFiles(c, s.cfg.Path)
+	if len(errs) == 0 {
+		rev.Objects, errs = manifest.DecodeWithLimits(files, s.cfg.Limits)
 	}
-	set, errs := manifest.Decode(files)
 	for _, e := range errs {
 		rev.Errors = append(rev.Errors, e.Error())
 	}
-	rev.Objects = set
 	return rev, nil
 }
 
-// treeFiles reads every manifest file under the configured path of a
-// commit's tree.
-func (s *Source) treeFiles(c *object.Commit) ([]manifest.File, error) {
-	tree, err := c.Tree()
+// TreeFiles reads every manifest file under dir in a commit's tree,
+// skipping dot folders. A symlink is followed inside the repository and
+// refused when it leaves it.
+func TreeFiles(c *object.Commit, dir string) ([]manifest.File, []error) {
+	root, err := c.Tree()
 	if err != nil {
-		return nil, fmt.Errorf("reading tree of %s: %w", c.Hash, err)
+		return nil, []error{fmt.Errorf("reading tree of %s: %w", c.Hash, err)}
 	}
-	root := strings.Trim(path.Clean("/"+s.cfg.Path), "/")
-	if root != "" {
-		tree, err = tree.Tree(root)
-		if err != nil {
-			return nil, fmt.Errorf("path %q in commit %s: %w", s.cfg.Path, c.Hash, err)
+	prefix := strings.Trim(path.Clean("/"+dir), "/")
+	tree := root
+	if prefix != "" {
+		if tree, err = root.Tree(prefix); err != nil {
+			return nil, []error{fmt.Errorf("path %q in commit %s: %w", dir, c.Hash, err)}
 		}
 	}
 	var files []manifest.File
+	var errs []error
 	err = tree.Files().ForEach(func(f *object.File) error {
-		if !manifest.IsManifest(f.Name) {
+		name := path.Join(prefix, f.Name)
+		if !manifest.IsManifest(f.Name) || manifest.InDotDir(f.Name) {
 			return nil
 		}
-		r, err := f.Reader()
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", f.Name, err)
+		if f.Mode == filemode.Symlink {
+			target, err := symlinkTarget(root, f, name)
+			if err != nil {
+				errs = append(errs, err)
+				return nil
+			}
+			f = target
 		}
-		defer r.Close()
-		data, err := io.ReadAll(r)
+		data, err := readBlob(f)
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", f.Name, err)
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			return nil
 		}
-		files = append(files, manifest.File{Name: path.Join(root, f.Name), Data: data})
+		files = append(files, manifest.File{Name: name, Data: data})
 		return nil
 	})
-	return files, err
+	if err != nil {
+		errs = append(errs, fmt.Errorf("walking the tree of %s: %w", c.Hash, err))
+	}
+	return files, errs
+}
+
+// symlinkTarget resolves a symlinked manifest to the file it points to,
+// which must lie inside the repository.
+func symlinkTarget(root *object.Tree, link *object.File, name string) (*object.File, error) {
+	data, err := readBlob(link)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	dest := string(data)
+	target := path.Clean(path.Join(path.Dir(name), dest))
+	if path.IsAbs(dest) || target == ".." || strings.HasPrefix(target, "../") {
+		return nil, fmt.Errorf("%s: symlink to %q leaves the repository", name, dest)
+	}
+	f, err := root.File(target)
+	if err != nil {
+		return nil, fmt.Errorf("%s: symlink to %q: %w", name, dest, err)
+	}
+	if f.Mode == filemode.Symlink {
+		return nil, fmt.Errorf("%s: symlink to %q is a symlink to a symlink", name, dest)
+	}
+	return f, nil
+}
+
+func readBlob(f *object.File) ([]byte, error) {
+	r, err := f.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }

@@ -67,7 +67,7 @@ func TestLoadReadsTreeNotWorkTree(t *testing.T) {
 	sha := commitFile(t, dir, "apps/pod.yaml", podYAML)
 	os.WriteFile(filepath.Join(dir, "apps", "junk.yaml"), []byte("kind: [\n"), 0o644) // uncommitted
 	commitFile(t, dir, "README.md", "not a manifest")
-	s, err := New(Config{Repo: dir, Path: "apps", Poll: time.Second})
+	s, err := New(Config{Repo: dir, Path: "apps", Poll: time.Second, Limits: DefaultConfig().Limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestLoadReadsTreeNotWorkTree(t *testing.T) {
 func TestLoadRejectsBadCommit(t *testing.T) {
 	dir := initRepo(t)
 	sha := commitFile(t, dir, "pod.yaml", podYAML+"---\nkind: [\n")
-	s, err := New(Config{Repo: dir, Poll: time.Second})
+	s, err := New(Config{Repo: dir, Poll: time.Second, Limits: DefaultConfig().Limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestLoadRejectsBadCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rev.Errors) != 1 || !strings.HasPrefix(rev.Errors[0], "pod.yaml: document 1: invalid YAML") {
+	if len(rev.Errors) != 1 || rev.Errors[0] != "pod.yaml:10: invalid YAML: did not find expected node content (document 1)" {
 		t.Fatalf("errors %q", rev.Errors)
 	}
 }
@@ -144,7 +144,7 @@ func TestWatchLocalSeesCommitByFsnotify(t *testing.T) {
 	dir := initRepo(t)
 	first := commitFile(t, dir, "pod.yaml", podYAML)
 	// A poll interval far beyond the deadline: only fsnotify can see it.
-	s, err := New(Config{Repo: dir, Poll: time.Hour})
+	s, err := New(Config{Repo: dir, Poll: time.Hour, Limits: DefaultConfig().Limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestWatchLocalSeesCommitByFsnotify(t *testing.T) {
 func TestWatchRemoteFetchesOnPoll(t *testing.T) {
 	origin := initRepo(t)
 	first := commitFile(t, origin, "pod.yaml", podYAML)
-	s, err := New(Config{Repo: "file://" + origin, DataDir: t.TempDir(), Poll: 50 * time.Millisecond})
+	s, err := New(Config{Repo: "file://" + origin, DataDir: t.TempDir(), Poll: 50 * time.Millisecond, Limits: DefaultConfig().Limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,5 +171,36 @@ func TestWatchRemoteFetchesOnPoll(t *testing.T) {
 	rev, err := s.Load(sha)
 	if err != nil || len(rev.Errors) > 0 || rev.Objects.Pods[0].Spec.Containers[0].Image != "busybox:2" {
 		t.Fatalf("load after fetch: %v %v", err, rev)
+	}
+}
+
+func TestTreeFilesSkipsDotFoldersAndChecksSymlinks(t *testing.T) {
+	dir := initRepo(t)
+	commitFile(t, dir, "apps/pod.yaml", podYAML)
+	commitFile(t, dir, ".github/ci.yaml", "kind: [\n")
+	if err := os.Symlink("pod.yaml", filepath.Join(dir, "apps", "same.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	sha := commitFile(t, dir, "apps/other.txt", "x")
+	s, err := New(Config{Repo: dir, Poll: time.Second, Limits: DefaultConfig().Limits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := s.Load(sha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// apps/same.yaml is a second copy of the same pod: the only error.
+	if len(rev.Errors) != 1 || !strings.Contains(rev.Errors[0], "apps/same.yaml:4: Pod/default/one: metadata.name: defined twice: also at apps/pod.yaml:4 (document 0)") {
+		t.Fatalf("errors %q", rev.Errors)
+	}
+	if err := os.Symlink("../../../etc/passwd.yaml", filepath.Join(dir, "apps", "escape.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "apps", "same.yaml"))
+	sha = commitFile(t, dir, "apps/other.txt", "y")
+	rev, _ = s.Load(sha)
+	if len(rev.Errors) != 1 || rev.Errors[0] != `apps/escape.yaml: symlink to "../../../etc/passwd.yaml" leaves the repository` {
+		t.Fatalf("errors %q", rev.Errors)
 	}
 }

@@ -13,7 +13,7 @@ import (
 func BenchmarkCommitSeen(b *testing.B) {
 	dir := initRepoTB(b)
 	first := commitFileTB(b, dir, "pod.yaml", podYAML)
-	s, err := New(Config{Repo: dir, Poll: time.Hour})
+	s, err := New(Config{Repo: dir, Poll: time.Hour, Limits: DefaultConfig().Limits})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,41 +6,38 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/berth-dev/berth/api"
 )
 
-// File is one manifest file: its path relative to the manifest root and its
-// contents.
+// File is one manifest file: its path relative to the repository root and
+// its contents.
 type File struct {
 	Name string
 	Data []byte
 }
 
-// Error is one problem with one document of one file.
-type Error struct {
-	File     string
-	Document int // index of the document in the file, from 0
-	Field    string
-	Message  string
+// Limits bound what one commit may hold.
+type Limits struct {
+	MaxFileBytes   int64
+	MaxCommitBytes int64
+	MaxObjects     int
 }
 
-// Error renders as "FILE: document N: FIELD: MESSAGE".
-func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: document %d", e.File, e.Document)
-	if e.Field != "" {
-		fmt.Fprintf(&b, ": %s", e.Field)
-	}
-	fmt.Fprintf(&b, ": %s", e.Message)
-	return b.String()
+// DefaultLimits are 1 MiB per file, 64 MiB and 10,000 objects per commit.
+func DefaultLimits() Limits {
+	return Limits{MaxFileBytes: 1 << 20, MaxCommitBytes: 64 << 20, MaxObjects: 10000}
 }
 
 // IsManifest reports whether a file name has a manifest extension.
@@ -52,14 +49,33 @@ func IsManifest(name string) bool {
 	return false
 }
 
-// ReadFS reads every manifest file under root in fsys.
+// InDotDir reports whether a path lies under a folder whose name starts
+// with a dot (.git, .github, …); such folders are skipped.
+func InDotDir(p string) bool {
+	parts := strings.Split(p, "/")
+	for _, part := range parts[:len(parts)-1] {
+		if strings.HasPrefix(part, ".") && part != "." && part != ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadFS reads every manifest file under root in fsys, skipping dot
+// folders.
 func ReadFS(fsys fs.FS, root string) ([]File, error) {
 	var files []File
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || !IsManifest(p) {
+		if d.IsDir() {
+			if p != root && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !IsManifest(p) {
 			return nil
 		}
 		data, err := fs.ReadFile(fsys, p)
@@ -75,47 +91,167 @@ func ReadFS(fsys fs.FS, root string) ([]File, error) {
 	return files, nil
 }
 
-// Decode decodes, defaults and validates every document of every file. It
-// returns the objects, or every error found; a commit with any error is
-// rejected whole.
-func Decode(files []File) (*api.ObjectSet, []error) {
+// object is one decoded document, with where it came from.
+type object struct {
+	file  string
+	index int // the document's index in the file
+	line  int // first line of the document in the file
+	doc   []byte
+	kind  string
+	meta  *metav1.ObjectMeta
+	value any // *corev1.Pod, *appsv1.Deployment, …
+}
+
+func (o *object) id() string { return objectID(o.kind, o.meta.Namespace, o.meta.Name) }
+
+// objectID is "Kind/namespace/name", or "Kind/name" for a Namespace.
+func objectID(kind, namespace, name string) string {
+	if kind == "Namespace" {
+		return kind + "/" + name
+	}
+	if namespace == "" {
+		namespace = corev1.NamespaceDefault
+	}
+	return kind + "/" + namespace + "/" + name
+}
+
+// errorAt locates a field error of the object in its file.
+func (o *object) errorAt(fe *fieldError) error {
+	line := o.line
+	if l := lineOf(o.doc, fe.field); l > 0 {
+		line = o.line + l - 1
+	}
+	return &Error{File: o.file, Line: line, Document: o.index, Object: o.id(), Field: fe.field, Message: fe.msg}
+}
+
+// Decode decodes, defaults and validates every document of every file with
+// the default limits.
+func Decode(files []File) (*api.ObjectSet, []error) { return DecodeWithLimits(files, DefaultLimits()) }
+
+// DecodeWithLimits decodes, defaults and validates every document of every
+// file. It returns the objects, or every error found: a commit with any
+// error is refused whole.
+func DecodeWithLimits(files []File, limits Limits) (*api.ObjectSet, []error) {
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-	set := &api.ObjectSet{}
+	var objs []*object
 	var errs []error
+	var total int64
 	for _, f := range files {
-		for i, doc := range splitDocuments(f) {
-			errs = append(errs, decodeDocument(set, f.Name, i, doc)...)
+		total += int64(len(f.Data))
+		if err := checkFile(f, limits); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for i, d := range splitDocuments(f) {
+			o, derrs := decodeDocument(f.Name, i, d)
+			errs = append(errs, derrs...)
+			if o != nil {
+				objs = append(objs, o)
+			}
 		}
 	}
-	errs = append(errs, validateSet(set)...)
+	if total > limits.MaxCommitBytes {
+		errs = append(errs, &Error{File: "(commit)", Message: fmt.Sprintf("manifests total %d bytes, over the limit of %d", total, limits.MaxCommitBytes)})
+	}
+	if len(objs) > limits.MaxObjects {
+		errs = append(errs, &Error{File: "(commit)", Message: fmt.Sprintf("%d objects, over the limit of %d", len(objs), limits.MaxObjects)})
+	}
+	for _, o := range objs {
+		for _, fe := range validateObject(o) {
+			errs = append(errs, o.errorAt(fe))
+		}
+	}
+	errs = append(errs, crossCheck(objs)...)
 	if len(errs) > 0 {
+		sortErrors(errs)
 		return nil, errs
 	}
-	return set, nil
+	return buildSet(objs), nil
+}
+
+// sortErrors orders errors by file and line, keeping the order of errors
+// on the same line.
+func sortErrors(errs []error) {
+	key := func(e error) (string, int) {
+		var me *Error
+		if errors.As(e, &me) {
+			return me.File, me.Line
+		}
+		return "", 0
+	}
+	sort.SliceStable(errs, func(i, j int) bool {
+		fi, li := key(errs[i])
+		fj, lj := key(errs[j])
+		if fi != fj {
+			return fi < fj
+		}
+		return li < lj
+	})
+}
+
+func checkFile(f File, limits Limits) error {
+	if int64(len(f.Data)) > limits.MaxFileBytes {
+		return &Error{File: f.Name, Message: fmt.Sprintf("file is %d bytes, over the limit of %d", len(f.Data), limits.MaxFileBytes)}
+	}
+	if !utf8.Valid(f.Data) {
+		line := 1 + bytes.Count(f.Data[:firstInvalidUTF8(f.Data)], []byte("\n"))
+		return &Error{File: f.Name, Line: line, Message: "invalid UTF-8"}
+	}
+	return nil
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+// document is one YAML document of a file and the line it starts on.
+type document struct {
+	data []byte
+	line int
 }
 
 // splitDocuments splits a YAML stream at "---" lines. A JSON file is one
-// document. Empty documents are kept so that indexes match the file.
-func splitDocuments(f File) [][]byte {
+// document.
+func splitDocuments(f File) []document {
 	if strings.EqualFold(path.Ext(f.Name), ".json") {
-		return [][]byte{f.Data}
+		return []document{{data: f.Data, line: 1}}
 	}
-	var docs [][]byte
+	var docs []document
 	var cur bytes.Buffer
-	for _, line := range bytes.SplitAfter(f.Data, []byte("\n")) {
+	start := 1
+	for n, line := range bytes.SplitAfter(f.Data, []byte("\n")) {
 		trimmed := bytes.TrimRight(line, " \t\r\n")
 		if bytes.Equal(trimmed, []byte("---")) || bytes.HasPrefix(trimmed, []byte("--- ")) {
-			docs = append(docs, bytes.Clone(cur.Bytes()))
+			docs = append(docs, document{data: bytes.Clone(cur.Bytes()), line: start})
 			cur.Reset()
+			start = n + 2
 			continue
 		}
 		cur.Write(line)
 	}
-	docs = append(docs, cur.Bytes())
-	if len(docs) > 1 && isBlank(docs[0]) {
+	docs = append(docs, document{data: cur.Bytes(), line: start})
+	if len(docs) > 1 && isBlank(docs[0].data) {
 		docs = docs[1:] // a leading "---" opens the first document
 	}
 	return docs
+}
+
+// firstLine is the line of the document's first non-blank, non-comment line.
+func (d document) firstLine() int {
+	for i, line := range bytes.Split(d.data, []byte("\n")) {
+		t := bytes.TrimSpace(line)
+		if len(t) > 0 && t[0] != '#' {
+			return d.line + i
+		}
+	}
+	return d.line
 }
 
 func isBlank(doc []byte) bool {
@@ -129,24 +265,17 @@ func isBlank(doc []byte) bool {
 }
 
 type typeMeta struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Metadata   metav1.ObjectMeta `json:"metadata"`
 }
 
-// kinds maps each kind berth implements to its decoder.
-var kinds = map[string]func(set *api.ObjectSet, data []byte) error{
-	"Namespace": func(set *api.ObjectSet, data []byte) error {
-		var o corev1.Namespace
-		return decodeInto(data, &o, func() { set.Namespaces = append(set.Namespaces, o) })
-	},
-	"Pod": func(set *api.ObjectSet, data []byte) error {
-		var o corev1.Pod
-		return decodeInto(data, &o, func() { set.Pods = append(set.Pods, o) })
-	},
-	"Deployment": func(set *api.ObjectSet, data []byte) error {
-		var o appsv1.Deployment
-		return decodeInto(data, &o, func() { set.Deployments = append(set.Deployments, o) })
-	},
+// kinds maps each kind berth implements to a constructor of its value and
+// the way to reach its metadata.
+var kinds = map[string]func() (any, *metav1.ObjectMeta){
+	"Namespace":  func() (any, *metav1.ObjectMeta) { o := &corev1.Namespace{}; return o, &o.ObjectMeta },
+	"Pod":        func() (any, *metav1.ObjectMeta) { o := &corev1.Pod{}; return o, &o.ObjectMeta },
+	"Deployment": func() (any, *metav1.ObjectMeta) { o := &appsv1.Deployment{}; return o, &o.ObjectMeta },
 }
 
 // kindVersions is the apiVersion of each kind berth implements.
@@ -193,107 +322,137 @@ func checkKind(tm typeMeta) (field, msg string) {
 	return "kind", fmt.Sprintf("%s %q is not a kind berth knows (berth knows: %s)", tm.APIVersion, tm.Kind, knownKinds())
 }
 
-// decodeDocument decodes one document into the set and returns every
-// problem with it.
-func decodeDocument(set *api.ObjectSet, file string, index int, doc []byte) []error {
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// decodeDocument decodes one document strictly; it returns the object, or
+// every problem with it.
+func decodeDocument(file string, index int, d document) (*object, []error) {
+	if isBlank(d.data) {
+		return nil, nil
+	}
+	at := &Error{File: file, Line: d.firstLine(), Document: index}
 	fail := func(field, format string, args ...any) []error {
-		return []error{&Error{File: file, Document: index, Field: field, Message: fmt.Sprintf(format, args...)}}
+		e := *at
+		e.Field, e.Message = field, fmt.Sprintf(format, args...)
+		if l := lineOf(d.data, field); field != "" && l > 0 {
+			e.Line = d.line + l - 1
+		}
+		return []error{&e}
 	}
-	if isBlank(doc) {
-		return nil
-	}
-	data, err := yaml.YAMLToJSON(doc)
+	data, err := yaml.YAMLToJSON(d.data)
 	if err != nil {
-		return fail("", "invalid YAML: %s", cleanYAMLError(err))
+		msg := cleanYAMLError(err)
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			at.Line = d.line + n - 1
+			msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
+		}
+		return nil, fail("", "invalid YAML: %s", msg)
 	}
-	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
-		return nil
+	if t := bytes.TrimSpace(data); bytes.Equal(t, []byte("null")) {
+		return nil, nil
+	} else if len(t) == 0 || t[0] != '{' {
+		return nil, fail("", "not a Kubernetes object: a document must be a mapping")
 	}
 	var tm typeMeta
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, &tm); err != nil {
-		return fail("", "not a Kubernetes object: %v", err)
+		return nil, fail("", "not a Kubernetes object: %v", typeError(err))
 	}
-	if tm.Kind == "" {
-		return fail("kind", "required")
+	if tm.Metadata.Name != "" && tm.Kind != "" {
+		at.Object = objectID(tm.Kind, tm.Metadata.Namespace, tm.Metadata.Name)
 	}
-	if tm.APIVersion == "" {
-		return fail("apiVersion", "required")
+	switch {
+	case tm.Kind == "":
+		return nil, fail("kind", "required")
+	case tm.APIVersion == "":
+		return nil, fail("apiVersion", "required")
 	}
 	if field, msg := checkKind(tm); msg != "" {
-		return fail(field, "%s", msg)
+		return nil, fail(field, "%s", msg)
 	}
-	if err := kinds[tm.Kind](set, data); err != nil {
+	value, meta := kinds[tm.Kind]()
+	strict, err := kjson.UnmarshalStrict(data, value, kjson.DisallowUnknownFields)
+	var errs []error
+	if err != nil {
 		var fe *fieldError
-		if errors.As(err, &fe) {
-			return fail(fe.field, "%s", fe.msg)
+		if errors.As(typeError(err), &fe) {
+			return nil, fail(fe.field, "%s", fe.msg)
 		}
-		return fail("", "%v", err)
+		return nil, fail("", "%v", err)
+	}
+	for _, se := range strict {
+		fe := strictError(se)
+		errs = append(errs, fail(fe.field, "%s", fe.msg)...)
+	}
+	if len(errs) > 0 {
+		return nil, errs // unknown fields: the check of supported ones would repeat them
 	}
 	unsupported, err := unsupportedFields(tm.Kind, data)
 	if err != nil {
-		return fail("", "%v", err)
+		return nil, fail("", "%v", err)
 	}
-	var errs []error
 	for _, f := range unsupported {
 		errs = append(errs, fail(f, "not supported by berth")...)
 	}
-	return errs
-}
-
-type fieldError struct{ field, msg string }
-
-func (e *fieldError) Error() string { return e.field + ": " + e.msg }
-
-// decodeInto decodes data strictly into o and calls add on success.
-func decodeInto(data []byte, o any, add func()) error {
-	strict, err := kjson.UnmarshalStrict(data, o, kjson.DisallowUnknownFields)
-	if err != nil {
-		return typeError(err)
-	}
-	if len(strict) > 0 {
-		return strictError(strict[0])
-	}
-	add()
-	return nil
+	// With unsupported fields the object is still validated, so that every
+	// error of the commit is reported at once.
+	return &object{file: file, index: index, line: d.line, doc: d.data, kind: tm.Kind, meta: meta, value: value}, errs
 }
 
 // strictError turns `unknown field "spec.foo"` into a field error.
-func strictError(err error) error {
+func strictError(err error) *fieldError {
 	msg := err.Error()
 	for _, prefix := range []string{"unknown field ", "duplicate field "} {
 		if rest, ok := strings.CutPrefix(msg, prefix); ok {
-			field := strings.Trim(rest, `"`)
-			return &fieldError{field: field, msg: strings.TrimSpace(prefix)}
+			return &fieldError{field: strings.Trim(rest, `"`), msg: strings.TrimSpace(prefix)}
 		}
 	}
-	return err
+	return &fieldError{msg: msg}
 }
 
 // typeError names the field of a JSON type mismatch.
 func typeError(err error) error {
-	var ute interface{ Error() string }
-	ute = err
-	msg := ute.Error()
-	if i := strings.Index(msg, "json: cannot unmarshal "); i >= 0 {
-		rest := msg[i+len("json: cannot unmarshal "):]
-		if j := strings.Index(rest, " into Go struct field "); j >= 0 {
-			what := rest[:j]
-			field := rest[j+len(" into Go struct field "):]
-			if k := strings.Index(field, " of type "); k >= 0 {
-				typ := field[k+len(" of type "):]
-				field = field[:k]
-				if dot := strings.Index(field, "."); dot >= 0 {
-					field = field[dot+1:]
-				}
-				return &fieldError{field: field, msg: fmt.Sprintf("cannot use %s as %s", what, typ)}
-			}
-		}
+	msg := err.Error()
+	i := strings.Index(msg, "json: cannot unmarshal ")
+	if i < 0 {
+		return err
 	}
-	return err
+	rest := msg[i+len("json: cannot unmarshal "):]
+	j := strings.Index(rest, " into Go struct field ")
+	if j < 0 {
+		return err
+	}
+	what, field := rest[:j], rest[j+len(" into Go struct field "):]
+	k := strings.Index(field, " of type ")
+	if k < 0 {
+		return err
+	}
+	typ := field[k+len(" of type "):]
+	field = field[:k]
+	if dot := strings.Index(field, "."); dot >= 0 {
+		field = field[dot+1:]
+	}
+	return &fieldError{field: field, msg: fmt.Sprintf("cannot use %s as %s", what, typ)}
 }
 
 func cleanYAMLError(err error) string {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
 	return strings.TrimPrefix(msg, "yaml: ")
+}
+
+// buildSet gathers the objects, in file order, into an ObjectSet.
+func buildSet(objs []*object) *api.ObjectSet {
+	set := &api.ObjectSet{}
+	for _, o := range objs {
+		switch v := o.value.(type) {
+		case *corev1.Namespace:
+			set.Namespaces = append(set.Namespaces, *v)
+		case *corev1.Pod:
+			set.Pods = append(set.Pods, *v)
+		case *appsv1.Deployment:
+			set.Deployments = append(set.Deployments, *v)
+		}
+	}
+	return set
 }

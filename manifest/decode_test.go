@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -47,29 +48,29 @@ func TestDecodeErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown field", strings.Replace(deployment, "image: kubia:v1", "image: kubia:v1\n        imagePolicy: x", 1),
-			[]string{"app.yaml: document 0: spec.template.spec.containers[0].imagePolicy: unknown field"}},
+			[]string{"app.yaml:16: Deployment/default/web: spec.template.spec.containers[0].imagePolicy: unknown field (document 0)"}},
 		{"wrong type", strings.Replace(deployment, "replicas: 3", "replicas: three", 1),
-			[]string{"app.yaml: document 0: spec.replicas: cannot use string as int32"}},
-		{"invalid yaml", "---\n" + deployment + "---\nkind: [\n", []string{"app.yaml: document 1: invalid YAML"}},
-		{"unknown kind", "apiVersion: v1\nkind: Widget\nmetadata: {name: a}\n", []string{`app.yaml: document 0: kind: v1 "Widget" is not a kind berth knows (berth knows: apps/v1 Deployment, v1 Namespace, v1 Pod)`}},
+			[]string{"app.yaml:6: Deployment/default/web: spec.replicas: cannot use string as int32 (document 0)"}},
+		{"invalid yaml", "---\n" + deployment + "---\nkind: [\n", []string{"app.yaml:18: invalid YAML: did not find expected node content (document 1)"}},
+		{"unknown kind", "apiVersion: v1\nkind: Widget\nmetadata: {name: a}\n", []string{`app.yaml:2: Widget/default/a: kind: v1 "Widget" is not a kind berth knows (berth knows: apps/v1 Deployment, v1 Namespace, v1 Pod) (document 0)`}},
 		{"retired version", strings.Replace(deployment, "apps/v1", "extensions/v1beta1", 1),
-			[]string{"app.yaml: document 0: apiVersion: extensions/v1beta1 Deployment was removed from Kubernetes: use apiVersion apps/v1"}},
+			[]string{"app.yaml:1: Deployment/default/web: apiVersion: extensions/v1beta1 Deployment was removed from Kubernetes: use apiVersion apps/v1"}},
 		{"wrong version", strings.Replace(deployment, "apps/v1", "v1", 1),
-			[]string{"app.yaml: document 0: apiVersion: v1 Deployment is not supported: use apiVersion apps/v1"}},
+			[]string{"app.yaml:1: Deployment/default/web: apiVersion: v1 Deployment is not supported: use apiVersion apps/v1"}},
 		{"planned kind", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n",
-			[]string{"app.yaml: document 0: kind: v1 Service is not implemented by berth yet (berth knows: "}},
+			[]string{"app.yaml:2: Service/default/a: kind: v1 Service is not implemented by berth yet (berth knows: "}},
 		{"unsupported fields", strings.Replace(deployment, "image: kubia:v1", "image: kubia:v1\n        livenessProbe: {tcpSocket: {port: 80}}\n        securityContext:\n          runAsUser: 1000\n        env:\n        - name: A\n          valueFrom: {fieldRef: {fieldPath: metadata.name}}", 1) + "  strategy: {type: Recreate}\n",
-			[]string{"app.yaml: document 0: spec.template.spec.containers[0].livenessProbe: not supported by berth",
-				"app.yaml: document 0: spec.template.spec.containers[0].securityContext: not supported by berth",
-				"app.yaml: document 0: spec.template.spec.containers[0].env[0].valueFrom: not supported by berth",
-				"app.yaml: document 0: spec.strategy: not supported by berth"}},
-		{"no kind", "apiVersion: v1\nmetadata: {name: a}\n", []string{"app.yaml: document 0: kind: required"}},
+			[]string{"app.yaml:16: Deployment/default/web: spec.template.spec.containers[0].livenessProbe: not supported by berth",
+				"app.yaml:17: Deployment/default/web: spec.template.spec.containers[0].securityContext: not supported by berth",
+				"app.yaml:21: Deployment/default/web: spec.template.spec.containers[0].env[0].valueFrom: not supported by berth",
+				"app.yaml:22: Deployment/default/web: spec.strategy: not supported by berth"}},
+		{"no kind", "apiVersion: v1\nmetadata: {name: a}\n", []string{"app.yaml:1: kind: required (document 0)"}},
 		{"selector mismatch", strings.Replace(deployment, "labels: {app: web}", "labels: {app: other}", 1),
-			[]string{"Deployment default/web: spec.template.metadata.labels: `selector` does not match template `labels`"}},
+			[]string{"app.yaml:11: Deployment/default/web: spec.template.metadata.labels: `selector` does not match template `labels` (document 0)"}},
 		{"bad name and duplicate container", strings.Replace(strings.Replace(deployment, "name: web\nspec", "name: Web_1\nspec", 1),
 			"      - name: web\n        image: kubia:v1\n", "      - name: web\n        image: kubia:v1\n      - name: web\n        image: \"\"\n", 1),
 			[]string{`metadata.name: "Web_1"`, `spec.template.spec.containers[1].name: duplicate container name "web"`, "spec.template.spec.containers[1].image: required"}},
-		{"duplicate object", deployment + "---\n" + deployment, []string{"Deployment default/web: metadata.name: defined more than once"}},
+		{"duplicate object", deployment + "---\n" + deployment, []string{"app.yaml:20: Deployment/default/web: metadata.name: defined twice: also at app.yaml:4 (document 1)"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,13 +99,38 @@ func TestDecodeErrors(t *testing.T) {
 
 func TestDecodeJSON(t *testing.T) {
 	data := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"one","namespace":"shop"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}`
-	set, errs := Decode([]File{{Name: "pod.json", Data: []byte(data)}})
+	set, errs := Decode([]File{{Name: "pod.json", Data: []byte(data)}, {Name: "ns.yaml", Data: []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")}})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	if got := set.Pods[0].Spec.Containers[0].ImagePullPolicy; got != "Always" {
 		t.Errorf("pull policy for untagged image = %q, want Always", got)
 	}
+}
+
+// FuzzValidate varies the values of a Deployment's fields, which reach the
+// validator (names, labels, replicas, images, policies).
+func FuzzValidate(f *testing.F) {
+	f.Add("web", "app", "web", int64(3), "kubia:v1", "Always", "c")
+	f.Add("Web_1", "a/b/c", "", int64(-1), "", "Sometimes", "")
+	f.Fuzz(func(t *testing.T, name, labelKey, labelValue string, replicas int64, image, policy, container string) {
+		doc := fmt.Sprintf(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":%q},
+"spec":{"replicas":%d,"selector":{"matchLabels":{%q:%q}},"template":{"metadata":{"labels":{%q:%q}},
+"spec":{"restartPolicy":%q,"containers":[{"name":%q,"image":%q}]}}}}`,
+			name, replicas, labelKey, labelValue, labelKey, labelValue, policy, container, image)
+		set, errs := Decode([]File{{Name: "d.json", Data: []byte(doc)}})
+		if set == nil && len(errs) == 0 {
+			t.Fatal("no objects and no errors")
+		}
+		for _, e := range errs {
+			if e.Error() == "" || strings.Contains(e.Error(), "\n") {
+				t.Fatalf("bad error %q", e)
+			}
+		}
+		if set != nil && (len(set.Deployments) != 1 || *set.Deployments[0].Spec.Replicas < 0) {
+			t.Fatalf("accepted %+v", set)
+		}
+	})
 }
 
 func FuzzDecode(f *testing.F) {

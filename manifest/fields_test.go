@@ -6,7 +6,13 @@ import (
 )
 
 // everyField sets every field the table says berth implements.
-const everyField = `apiVersion: apps/v1
+const everyField = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels: {team: a}
+---
+apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web

@@ -9,51 +9,48 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
-
-	"github.com/berth-dev/berth/api"
 )
 
-// objectError is an error about one object after decoding; it names the
-// object instead of the file position.
-type objectError struct {
-	kind, namespace, name, field, msg string
+// validateObject fills in the defaults of an object, as Kubernetes does,
+// and returns every problem with its fields.
+func validateObject(o *object) []*fieldError {
+	switch v := o.value.(type) {
+	case *corev1.Namespace:
+		return validateName("Namespace", &v.ObjectMeta, false)
+	case *corev1.Pod:
+		defaultMeta(&v.ObjectMeta)
+		DefaultPodSpec(&v.Spec)
+		return append(validateName("Pod", &v.ObjectMeta, true), validatePodSpec(&v.Spec, "spec")...)
+	case *appsv1.Deployment:
+		defaultMeta(&v.ObjectMeta)
+		defaultDeployment(v)
+		return append(validateName("Deployment", &v.ObjectMeta, true), validateDeployment(v)...)
+	}
+	return nil
 }
 
-func (e *objectError) Error() string {
-	return fmt.Sprintf("%s %s/%s: %s: %s", e.kind, e.namespace, e.name, e.field, e.msg)
-}
-
-// validateSet defaults and validates every object of the set in place.
-func validateSet(set *api.ObjectSet) []error {
+// crossCheck finds problems between objects: the same kind, namespace and
+// name twice (naming both places), and objects in a namespace that no
+// manifest declares (other than "default").
+func crossCheck(objs []*object) []error {
 	var errs []error
-	seen := map[string]bool{}
-	dup := func(kind string, m *metav1.ObjectMeta) {
-		key := kind + "/" + m.Namespace + "/" + m.Name
-		if seen[key] {
-			errs = append(errs, &objectError{kind, m.Namespace, m.Name, "metadata.name", "defined more than once"})
+	first := map[string]*object{}
+	declared := map[string]bool{corev1.NamespaceDefault: true}
+	for _, o := range objs {
+		if o.kind == "Namespace" {
+			declared[o.meta.Name] = true
 		}
-		seen[key] = true
 	}
-	for i := range set.Namespaces {
-		ns := &set.Namespaces[i]
-		errs = append(errs, validateName("Namespace", &ns.ObjectMeta, false)...)
-		dup("Namespace", &ns.ObjectMeta)
-	}
-	for i := range set.Pods {
-		p := &set.Pods[i]
-		defaultMeta(&p.ObjectMeta)
-		DefaultPodSpec(&p.Spec)
-		errs = append(errs, validateName("Pod", &p.ObjectMeta, true)...)
-		errs = append(errs, wrap("Pod", &p.ObjectMeta, validatePodSpec(&p.Spec, "spec"))...)
-		dup("Pod", &p.ObjectMeta)
-	}
-	for i := range set.Deployments {
-		d := &set.Deployments[i]
-		defaultMeta(&d.ObjectMeta)
-		defaultDeployment(d)
-		errs = append(errs, validateName("Deployment", &d.ObjectMeta, true)...)
-		errs = append(errs, wrap("Deployment", &d.ObjectMeta, validateDeployment(d))...)
-		dup("Deployment", &d.ObjectMeta)
+	for _, o := range objs {
+		key := o.id()
+		if prev, ok := first[key]; ok {
+			errs = append(errs, o.errorAt(&fieldError{"metadata.name", fmt.Sprintf("defined twice: also at %s:%d", prev.file, prev.line+lineOf(prev.doc, "metadata.name")-1)}))
+		} else {
+			first[key] = o
+		}
+		if o.kind != "Namespace" && !declared[o.meta.Namespace] {
+			errs = append(errs, o.errorAt(&fieldError{"metadata.namespace", fmt.Sprintf("namespace %q is not declared: add a Namespace manifest", o.meta.Namespace)}))
+		}
 	}
 	return errs
 }
@@ -112,15 +109,7 @@ func defaultPullPolicy(image string) corev1.PullPolicy {
 	return corev1.PullIfNotPresent
 }
 
-func wrap(kind string, m *metav1.ObjectMeta, fes []*fieldError) []error {
-	var errs []error
-	for _, fe := range fes {
-		errs = append(errs, &objectError{kind, m.Namespace, m.Name, fe.field, fe.msg})
-	}
-	return errs
-}
-
-func validateName(kind string, m *metav1.ObjectMeta, namespaced bool) []error {
+func validateName(kind string, m *metav1.ObjectMeta, namespaced bool) []*fieldError {
 	var fes []*fieldError
 	if m.Name == "" {
 		fes = append(fes, &fieldError{"metadata.name", "required"})
@@ -138,8 +127,7 @@ func validateName(kind string, m *metav1.ObjectMeta, namespaced bool) []error {
 			fes = append(fes, &fieldError{"metadata.namespace", fmt.Sprintf("%q: %s", m.Namespace, msg)})
 		}
 	}
-	fes = append(fes, validateLabels(m.Labels, "metadata.labels")...)
-	return wrap(kind, m, fes)
+	return append(fes, validateLabels(m.Labels, "metadata.labels")...)
 }
 
 func validateLabels(l map[string]string, field string) []*fieldError {
@@ -149,7 +137,7 @@ func validateLabels(l map[string]string, field string) []*fieldError {
 			fes = append(fes, &fieldError{field, fmt.Sprintf("key %q: %s", k, msg)})
 		}
 		for _, msg := range validation.IsValidLabelValue(v) {
-			fes = append(fes, &fieldError{field + "." + k, fmt.Sprintf("value %q: %s", v, msg)})
+			fes = append(fes, &fieldError{field, fmt.Sprintf("key %q: value %q: %s", k, v, msg)})
 		}
 	}
 	return fes

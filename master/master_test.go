@@ -135,7 +135,7 @@ func TestCommitsBecomeRevisionsAndPendingPods(t *testing.T) {
 
 	bad := gitCommit(t, repo, "bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c, image: i, bogus: 1}]}\n")
 	s = waitStatus(t, c, func(s *api.Status) bool { return s.SeenCommit == bad })
-	if s.LiveCommit != sha || len(s.Rejected) != 1 || s.Rejected[0].Errors[0] != "bad.yaml: document 0: spec.containers[0].bogus: unknown field" {
+	if s.LiveCommit != sha || len(s.Rejected) != 1 || s.Rejected[0].Errors[0] != "bad.yaml:4: Pod/default/x: spec.containers[0].bogus: unknown field (document 0)" {
 		t.Fatalf("status after a bad commit: %+v", s)
 	}
 

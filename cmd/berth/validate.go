@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/manifest"
+)
+
+func newValidateCmd() *cobra.Command {
+	var repo, commit, path string
+	c := &cobra.Command{
+		Use:   "validate [DIR]",
+		Short: "check manifests offline, as a master would (exit 1 with every error)",
+		Long: "validate decodes and validates the manifests of a folder (default: the current one), or of a commit\n" +
+			"of a repository (--repo DIR --commit SHA), with the same checks a master runs. No master is needed.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var files []manifest.File
+			var errs []error
+			switch {
+			case repo != "" && len(args) > 0:
+				return errors.New("validate: give a folder or --repo, not both")
+			case repo != "":
+				files, errs = commitFiles(repo, commit, path)
+			default:
+				dir := "."
+				if len(args) > 0 {
+					dir = args[0]
+				}
+				fi, err := os.Stat(dir)
+				if err != nil || !fi.IsDir() {
+					return fmt.Errorf("validate: %s is not a folder", dir)
+				}
+				var err2 error
+				if files, err2 = manifest.ReadFS(os.DirFS(dir), "."); err2 != nil {
+					return err2
+				}
+			}
+			if len(errs) == 0 {
+				_, errs = manifest.Decode(files)
+			}
+			for _, e := range errs {
+				fmt.Fprintln(cmd.OutOrStdout(), e)
+			}
+			if len(errs) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s in %s\n", plural(len(errs), "error"), plural(len(files), "file"))
+				return exitCode(1)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s valid\n", plural(len(files), "file"))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&repo, "repo", "", "a local Git repository to read a commit of")
+	c.Flags().StringVar(&commit, "commit", "HEAD", "with --repo: the commit (SHA, branch or tag)")
+	c.Flags().StringVar(&path, "path", "", "with --repo: the folder of the manifests in the repository")
+	return c
+}
+
+// commitFiles reads the manifests of one commit of a local repository.
+func commitFiles(repo, rev, dir string) ([]manifest.File, []error) {
+	r, err := git.PlainOpen(repo)
+	if err != nil {
+		return nil, []error{fmt.Errorf("opening repository %s: %w", repo, err)}
+	}
+	hash, err := r.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return nil, []error{fmt.Errorf("commit %q in %s: %w", rev, repo, err)}
+	}
+	c, err := r.CommitObject(*hash)
+	if err != nil {
+		return nil, []error{fmt.Errorf("commit %s in %s: %w", hash, repo, err)}
+	}
+	return gitsource.TreeFiles(c, dir)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

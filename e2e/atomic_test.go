@@ -1,0 +1,61 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestCommitIsAtomic adds 20 valid manifests and 1 invalid one in one
+// commit: the commit is refused whole, the live revision and its containers
+// are untouched, and `berth validate` on the same tree prints the same
+// error as the master.
+func TestCommitIsAtomic(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent()
+	good := c.commit("web", map[string]string{"apps/web.yaml": deployment("web", 2, "v1")})
+	c.waitCommit(good, 0)
+	before := pidsOf(c.expectRunning(2))
+
+	files := map[string]string{}
+	for i := 0; i < 20; i++ {
+		files[fmt.Sprintf("apps/svc%02d.yaml", i)] = deployment(fmt.Sprintf("svc%02d", i), 1, "v1")
+	}
+	files["apps/zz-bad.yaml"] = strings.Replace(deployment("bad", 1, "v1"), "replicas: 1", "replicas: 1\n  paused: true", 1)
+	bad := c.commit("21 manifests, one bad", files)
+	out := c.waitCommit(bad, 1)
+	const want = "apps/zz-bad.yaml:7: Deployment/default/bad: spec.paused: not supported by berth (document 0)"
+	if !strings.Contains(out, want) {
+		t.Fatalf("berth wait does not print %q:\n%s", want, out)
+	}
+	s := c.status()
+	if s.LiveCommit != good || len(s.Rejected) != 1 || len(s.Rejected[0].Errors) != 1 {
+		t.Fatalf("status %+v", s)
+	}
+	if n := len(c.pods()); n != 2 {
+		t.Errorf("%d pods, want the 2 of the live revision", n)
+	}
+	after := pidsOf(c.running())
+	if len(after) != len(before) {
+		t.Fatalf("containers changed: %v -> %v", before, after)
+	}
+	for id, pid := range before {
+		if after[id] != pid {
+			t.Errorf("container %s: pid %d -> %d", id, pid, after[id])
+		}
+	}
+
+	// The same check offline, on the working tree and on the commit.
+	for _, args := range [][]string{{"validate", c.repo}, {"validate", "--repo", c.repo, "--commit", bad}} {
+		out, code := c.berth(args...)
+		if code != 1 || strings.TrimSpace(strings.Split(out, "\n")[0]) != want {
+			t.Errorf("berth %v exited %d:\n%s", args, code, out)
+		}
+	}
+	if out, code := c.berth("validate", "--repo", c.repo, "--commit", good); code != 0 {
+		t.Errorf("berth validate of the good commit exited %d:\n%s", code, out)
+	}
+}
