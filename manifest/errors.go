@@ -9,11 +9,11 @@ import (
 // the file, the line, the object and the field.
 type Error struct {
 	File     string
-	Line     int // 1-based line in the file; 0 when unknown
-	Document int // index of the document in the file, from 0
-	Object  string // "Kind/namespace/name", when known
-	Field   string // field path, when the problem is one field
-	Message string
+	Line     int    // 1-based line in the file; 0 when unknown
+	Document int    // index of the document in the file, from 0
+	Object   string // "Kind/namespace/name", when known
+	Field    string // field path, when the problem is one field
+	Message  string
 }
 
 // Error renders as "FILE:LINE: Kind/namespace/name: field.path: message
