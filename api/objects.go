@@ -1,6 +1,10 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"sort"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -37,3 +41,51 @@ func Key(namespace, name string) string { return namespace + "/" + name }
 
 // PodKey returns the "namespace/name" key of a pod.
 func PodKey(p *corev1.Pod) string { return Key(p.Namespace, p.Name) }
+
+// keyedObjects maps "Kind/namespace/name" to each object of the set.
+func (s *ObjectSet) keyedObjects() map[string]any {
+	m := map[string]any{}
+	if s == nil {
+		return m
+	}
+	for i := range s.Namespaces {
+		m["Namespace/"+s.Namespaces[i].Name] = &s.Namespaces[i]
+	}
+	for i := range s.Pods {
+		m["Pod/"+Key(s.Pods[i].Namespace, s.Pods[i].Name)] = &s.Pods[i]
+	}
+	for i := range s.Deployments {
+		m["Deployment/"+Key(s.Deployments[i].Namespace, s.Deployments[i].Name)] = &s.Deployments[i]
+	}
+	return m
+}
+
+// Summarize lists what next adds, changes and removes against prev.
+func Summarize(prev, next *ObjectSet) *Summary {
+	before, after := prev.keyedObjects(), next.keyedObjects()
+	sum := &Summary{}
+	for k, v := range after {
+		old, ok := before[k]
+		switch {
+		case !ok:
+			sum.Added = append(sum.Added, k)
+		case !equalJSON(old, v):
+			sum.Changed = append(sum.Changed, k)
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			sum.Removed = append(sum.Removed, k)
+		}
+	}
+	sort.Strings(sum.Added)
+	sort.Strings(sum.Changed)
+	sort.Strings(sum.Removed)
+	return sum
+}
+
+func equalJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}

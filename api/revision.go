@@ -9,17 +9,25 @@ type Outcome string
 const (
 	OutcomeApplied  Outcome = "applied"
 	OutcomeRejected Outcome = "rejected"
+	// OutcomeSuperseded is a commit seen between two looks at the branch:
+	// a newer commit was applied in its place.
+	OutcomeSuperseded Outcome = "superseded"
 )
 
 // CommitInfo is what Git says about a commit, and when berth saw it.
 type CommitInfo struct {
-	Commit      string    `json:"commit"`
-	Parents     []string  `json:"parents,omitempty"`
-	Author      string    `json:"author"`
-	AuthorEmail string    `json:"authorEmail"`
-	AuthorTime  time.Time `json:"authorTime"`
-	Message     string    `json:"message"`
-	SeenAt      time.Time `json:"seenAt"`
+	Commit         string    `json:"commit"`
+	Parents        []string  `json:"parents,omitempty"`
+	Author         string    `json:"author"`
+	AuthorEmail    string    `json:"authorEmail"`
+	AuthorTime     time.Time `json:"authorTime"`
+	Committer      string    `json:"committer"`
+	CommitterEmail string    `json:"committerEmail"`
+	CommitTime     time.Time `json:"commitTime"`
+	Message        string    `json:"message"`
+	// RevertOf is the commit this one reverts, from "This reverts commit X".
+	RevertOf string    `json:"revertOf,omitempty"`
+	SeenAt   time.Time `json:"seenAt"`
 }
 
 // Revision is one commit as berth saw it: who wrote it, what it holds, and
@@ -28,6 +36,39 @@ type Revision struct {
 	CommitInfo
 	Objects *ObjectSet `json:"objects,omitempty"`
 	Errors  []string   `json:"errors,omitempty"`
+	// Superseded are the commits between the last one seen and this one,
+	// oldest first: recorded, not applied.
+	Superseded []CommitInfo `json:"superseded,omitempty"`
+	// Rewrite is set when this commit does not descend from the last one
+	// seen (a force push).
+	Rewrite bool `json:"rewrite,omitempty"`
+	// Summary is what the commit changes against the live revision.
+	Summary *Summary `json:"summary,omitempty"`
+}
+
+// Summary lists the objects a revision adds, changes and removes, as
+// "Kind/namespace/name".
+type Summary struct {
+	Added   []string `json:"added,omitempty"`
+	Changed []string `json:"changed,omitempty"`
+	Removed []string `json:"removed,omitempty"`
+}
+
+// RolloutState is how the rollout of an applied revision ended.
+type RolloutState string
+
+// The ends of a rollout.
+const (
+	RolloutConverged RolloutState = "converged"
+	RolloutReplaced  RolloutState = "replaced"
+)
+
+// Rollout is the end of an applied revision's rollout.
+type Rollout struct {
+	State RolloutState `json:"state"`
+	At    time.Time    `json:"at"`
+	// By is the commit that replaced this one.
+	By string `json:"by,omitempty"`
 }
 
 // LogEntry is a revision as kept in the revision log: its objects are not
@@ -37,8 +78,11 @@ type LogEntry struct {
 	Outcome   Outcome   `json:"outcome"`
 	Errors    []string  `json:"errors,omitempty"`
 	Objects   int       `json:"objects"`
+	Rewrite   bool      `json:"rewrite,omitempty"`
+	Summary   *Summary  `json:"summary,omitempty"`
 	AppliedAt time.Time `json:"appliedAt,omitempty"`
 	RaftIndex uint64    `json:"raftIndex"`
+	Rollout   *Rollout  `json:"rollout,omitempty"`
 }
 
 // Rejection is a commit that berth refused, with every error.

@@ -189,16 +189,7 @@ func (s *Source) Load(sha string) (*api.Revision, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading commit %s: %w", sha, err)
 	}
-	rev := &api.Revision{CommitInfo: api.CommitInfo{
-		Commit:      c.Hash.String(),
-		Author:      c.Author.Name,
-		AuthorEmail: c.Author.Email,
-		AuthorTime:  c.Author.When.UTC(),
-		Message:     strings.TrimSpace(c.Message),
-	}}
-	for _, p := range c.ParentHashes {
-		rev.Parents = append(rev.Parents, p.String())
-	}
+	rev := &api.Revision{CommitInfo: commitInfo(c)}
 	files, errs := TreeFiles(c, s.cfg.Path)
 	if len(errs) == 0 {
 		rev.Objects, errs = manifest.DecodeWithLimits(files, s.cfg.Limits)

@@ -2,8 +2,10 @@ package master
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/raftstore"
 	"github.com/berth-dev/berth/reconciler"
 )
@@ -11,27 +13,66 @@ import (
 // reconcileDebounce lets a burst of state changes settle into one pass.
 const reconcileDebounce = 20 * time.Millisecond
 
-// gitLoop turns each new head of the branch into one revision entry.
+// gitLoop turns each new head of the branch into one revision entry, with
+// the commits in between recorded as superseded.
 func (m *Master) gitLoop(ctx context.Context) {
 	seen := m.store.View(false).SeenCommit
 	m.src.Watch(ctx, seen, m.log, func(sha string) {
 		seenAt := time.Now().UTC()
-		rev, err := m.src.Load(sha)
+		rev, err := m.revision(sha, seenAt)
 		if err != nil {
 			m.log.Error("cannot read commit", "commit", sha, "err", err)
 			return
 		}
-		rev.SeenAt = seenAt
 		if _, err := m.store.ApplyRevision(rev); err != nil {
 			m.log.Error("cannot record revision", "commit", sha, "err", err)
 			return
 		}
-		if len(rev.Errors) > 0 {
+		switch {
+		case len(rev.Errors) > 0:
 			m.log.Warn("commit rejected", "commit", sha, "errors", len(rev.Errors), "first", rev.Errors[0])
-		} else {
-			m.log.Info("commit applied", "commit", sha, "objects", rev.Objects.Count(), "decode", time.Since(seenAt))
+		default:
+			m.log.Info("commit applied", "commit", sha, "objects", rev.Objects.Count(),
+				"superseded", len(rev.Superseded), "rewrite", rev.Rewrite, "decode", time.Since(seenAt))
 		}
 	})
+}
+
+// revision loads a new head: its objects or errors, the commits between
+// the last one seen and it, whether it rewrites history, and what it
+// changes against the live revision.
+func (m *Master) revision(sha string, seenAt time.Time) (*api.Revision, error) {
+	v := m.store.View(false)
+	chain, rewrite, err := m.src.Chain(v.SeenCommit, sha)
+	if err != nil {
+		return nil, err
+	}
+	if v.LiveCommit != "" && v.LiveCommit != v.SeenCommit && !rewrite {
+		descends, err := m.src.Descends(v.LiveCommit, sha)
+		if err != nil {
+			return nil, err
+		}
+		rewrite = !descends
+	}
+	rev, err := m.src.Load(sha)
+	if err != nil {
+		return nil, err
+	}
+	rev.SeenAt = seenAt
+	rev.Rewrite = rewrite
+	for i := range chain[:len(chain)-1] {
+		chain[i].SeenAt = seenAt
+		rev.Superseded = append(rev.Superseded, chain[i])
+	}
+	if rewrite && !m.cfg.AllowRewrites {
+		rev.Objects = nil
+		rev.Errors = append([]string{fmt.Sprintf("history rewrite: %s does not descend from the live commit %s (a force push?); "+
+			"refused: start the master with --allow-rewrites to apply it", sha, v.LiveCommit)}, rev.Errors...)
+	}
+	if len(rev.Errors) == 0 {
+		rev.Summary = api.Summarize(v.Desired, rev.Objects)
+	}
+	return rev, nil
 }
 
 // reconcileLoop runs the reconciler whenever the state changes (debounced)
@@ -57,8 +98,10 @@ func (m *Master) reconcileLoop(ctx context.Context) {
 
 func (m *Master) reconcileOnce() {
 	v := m.store.View(false)
-	plan := reconciler.Reconcile(input(v), time.Now())
+	now := time.Now()
+	plan := reconciler.Reconcile(input(v), now)
 	if plan.Empty() {
+		m.endRollout(v, now)
 		return
 	}
 	if _, err := m.store.ApplyPlan(&plan); err != nil {
@@ -70,4 +113,15 @@ func (m *Master) reconcileOnce() {
 
 func input(v raftstore.View) reconciler.Input {
 	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: v.Nodes, Pods: v.Pods}
+}
+
+// endRollout records the moment the live commit's rollout converged.
+func (m *Master) endRollout(v raftstore.View, now time.Time) {
+	if v.LiveEntry == nil || v.LiveEntry.Rollout != nil || !reconciler.Converged(input(v), now) {
+		return
+	}
+	r := api.Rollout{State: api.RolloutConverged, At: now.UTC().Truncate(time.Millisecond)}
+	if _, err := m.store.EndRollout(v.LiveCommit, r); err != nil {
+		m.log.Warn("cannot record the end of a rollout", "commit", v.LiveCommit, "err", err)
+	}
 }

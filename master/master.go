@@ -24,8 +24,11 @@ type Config struct {
 	RaftAddr  string
 	Listen    string
 	Bootstrap bool
-	Git       gitsource.Config
-	Logger    *slog.Logger
+	// AllowRewrites applies a new head that does not descend from the
+	// live commit (a force push) instead of refusing it.
+	AllowRewrites bool
+	Git           gitsource.Config
+	Logger        *slog.Logger
 }
 
 // Validate checks the config.
@@ -88,6 +91,11 @@ func (m *Master) Run(ctx context.Context) error {
 		m.store.Close()
 		return err
 	}
+	// Blocking queries end with serveCtx, so shutdown does not wait out
+	// the agents' long polls.
+	serveCtx, endQueries := context.WithCancel(context.Background())
+	defer endQueries()
+	m.server.BaseContext = func(net.Listener) context.Context { return serveCtx }
 	errc := make(chan error, 1)
 	go func() { errc <- m.server.Serve(m.listener) }()
 	m.log.Info("master running", "api", m.Addr(), "raft", m.cfg.RaftAddr, "repo", m.cfg.Git.Repo, "branch", m.src.Branch())
@@ -99,6 +107,7 @@ func (m *Master) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	endQueries()
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	m.server.Shutdown(shutdown)

@@ -19,6 +19,7 @@ const (
 	RegisterNodeType
 	HeartbeatType
 	StatusBatchType
+	RolloutType
 )
 
 // RevisionCommand records a commit: applied when it has no errors,
@@ -41,4 +42,10 @@ func encode(t MessageType, body any) ([]byte, error) {
 		return nil, fmt.Errorf("encoding command %d: %w", t, err)
 	}
 	return append([]byte{byte(t)}, data...), nil
+}
+
+// RolloutCommand records how the rollout of an applied commit ended.
+type RolloutCommand struct {
+	Commit  string      `json:"commit"`
+	Rollout api.Rollout `json:"rollout"`
 }

@@ -49,6 +49,10 @@ func (f *fsm) Apply(l *raft.Log) any {
 		var c api.StatusBatch
 		mustDecode(l, &c)
 		st.applyStatus(&c, l.Index)
+	case RolloutType:
+		var c RolloutCommand
+		mustDecode(l, &c)
+		st.applyRollout(&c)
 	default:
 		panic(fmt.Sprintf("raftstore: unknown command type %d at index %d", l.Data[0], l.Index))
 	}
@@ -62,15 +66,25 @@ func mustDecode(l *raft.Log, v any) {
 	}
 }
 
+// applyRevision records the commits in between as superseded, then the
+// revision itself: applied (it goes live, and the rollout of the previous
+// live commit ends as replaced) or rejected.
 func (st *state) applyRevision(c *RevisionCommand, index uint64, maxLog int) {
 	r := c.Revision
-	e := api.LogEntry{CommitInfo: r.CommitInfo, Errors: r.Errors, Objects: r.Objects.Count(), RaftIndex: index}
+	for _, info := range r.Superseded {
+		st.Log = append(st.Log, api.LogEntry{CommitInfo: info, Outcome: api.OutcomeSuperseded, RaftIndex: index})
+	}
+	e := api.LogEntry{CommitInfo: r.CommitInfo, Errors: r.Errors, Objects: r.Objects.Count(),
+		Rewrite: r.Rewrite, Summary: r.Summary, RaftIndex: index}
 	st.SeenCommit = r.Commit
 	if len(r.Errors) > 0 {
 		e.Outcome = api.OutcomeRejected
 	} else {
 		e.Outcome = api.OutcomeApplied
 		e.AppliedAt = c.Time
+		if prev := st.liveEntry(); prev != nil && prev.Rollout == nil {
+			prev.Rollout = &api.Rollout{State: api.RolloutReplaced, At: c.Time, By: r.Commit}
+		}
 		st.LiveCommit = r.Commit
 		st.Desired = r.Objects
 		if st.Desired == nil {
@@ -80,6 +94,24 @@ func (st *state) applyRevision(c *RevisionCommand, index uint64, maxLog int) {
 	st.Log = append(st.Log, e)
 	if maxLog > 0 && len(st.Log) > maxLog {
 		st.Log = append([]api.LogEntry(nil), st.Log[len(st.Log)-maxLog:]...)
+	}
+}
+
+// liveEntry is the log entry of the live commit (nil when none).
+func (st *state) liveEntry() *api.LogEntry {
+	for i := len(st.Log) - 1; i >= 0; i-- {
+		if e := &st.Log[i]; e.Commit == st.LiveCommit && e.Outcome == api.OutcomeApplied {
+			return e
+		}
+	}
+	return nil
+}
+
+// applyRollout ends the rollout of the live commit, once.
+func (st *state) applyRollout(c *RolloutCommand) {
+	if e := st.liveEntry(); e != nil && e.Commit == c.Commit && e.Rollout == nil {
+		r := c.Rollout
+		e.Rollout = &r
 	}
 }
 

@@ -41,6 +41,8 @@ type View struct {
 	Nodes      []api.Node
 	Pods       []corev1.Pod
 	Log        []api.LogEntry
+	// LiveEntry is the log entry of the live commit (nil when none).
+	LiveEntry *api.LogEntry
 }
 
 // view copies the state; the caller holds the read lock.
@@ -57,6 +59,10 @@ func (st *state) view(withLog bool) View {
 	sort.Slice(v.Pods, func(i, j int) bool { return api.PodKey(&v.Pods[i]) < api.PodKey(&v.Pods[j]) })
 	if withLog {
 		v.Log = append([]api.LogEntry(nil), st.Log...)
+	}
+	if e := st.liveEntry(); e != nil {
+		cp := *e
+		v.LiveEntry = &cp
 	}
 	return v
 }

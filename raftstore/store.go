@@ -257,6 +257,11 @@ func (s *Store) Heartbeat(name string) (uint64, error) {
 	return s.apply(HeartbeatType, api.Heartbeat{Name: name, Time: commandTime()})
 }
 
+// EndRollout records how the rollout of the live commit ended.
+func (s *Store) EndRollout(commit string, r api.Rollout) (uint64, error) {
+	return s.apply(RolloutType, RolloutCommand{Commit: commit, Rollout: r})
+}
+
 // ReportStatus records a batch of pod status reports.
 func (s *Store) ReportStatus(b *api.StatusBatch) (uint64, error) {
 	return s.apply(StatusBatchType, b)

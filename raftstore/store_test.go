@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,5 +210,41 @@ func TestRestartOnAnotherAddress(t *testing.T) {
 	}
 	if _, err := s2.Heartbeat("n1"); err != nil {
 		t.Fatalf("write after restart: %v", err)
+	}
+}
+
+func TestRevisionLogOutcomesAndRollouts(t *testing.T) {
+	s := mustStore(t, t.TempDir(), freeAddr(t))
+	defer s.Close()
+	info := func(sha string) api.CommitInfo { return api.CommitInfo{Commit: sha} }
+	steps := []func() (uint64, error){
+		func() (uint64, error) { return s.ApplyRevision(&api.Revision{CommitInfo: info("a"), Objects: &api.ObjectSet{}}) },
+		func() (uint64, error) { return s.EndRollout("a", api.Rollout{State: api.RolloutConverged}) },
+		func() (uint64, error) {
+			return s.ApplyRevision(&api.Revision{CommitInfo: info("d"), Objects: &api.ObjectSet{}, Superseded: []api.CommitInfo{info("b"), info("c")}})
+		},
+		func() (uint64, error) { return s.ApplyRevision(&api.Revision{CommitInfo: info("e"), Objects: &api.ObjectSet{}}) },
+		func() (uint64, error) { return s.EndRollout("d", api.Rollout{State: api.RolloutConverged}) }, // not live: ignored
+	}
+	for _, step := range steps {
+		if _, err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := s.View(true)
+	var got []string
+	for _, e := range v.Log {
+		r := "-"
+		if e.Rollout != nil {
+			r = string(e.Rollout.State) + e.Rollout.By
+		}
+		got = append(got, e.Commit+":"+string(e.Outcome)+":"+r)
+	}
+	want := "a:applied:converged b:superseded:- c:superseded:- d:applied:replacede e:applied:-"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("log %q\nwant %q", strings.Join(got, " "), want)
+	}
+	if v.LiveEntry == nil || v.LiveEntry.Commit != "e" {
+		t.Fatalf("live entry %+v", v.LiveEntry)
 	}
 }

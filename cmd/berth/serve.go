@@ -22,7 +22,7 @@ type masterFlags struct {
 	name, data, raft, listen string
 	repo, path, branch       string
 	poll                     time.Duration
-	bootstrap                bool
+	bootstrap, allowRewrites bool
 }
 
 func (f *masterFlags) config(log *slog.Logger) master.Config {
@@ -33,7 +33,8 @@ func (f *masterFlags) config(log *slog.Logger) master.Config {
 			git.Repo = abs
 		}
 	}
-	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap, Git: git, Logger: log}
+	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
+		AllowRewrites: f.allowRewrites, Git: git, Logger: log}
 }
 
 func addRepoFlags(c *cobra.Command, f *masterFlags) {
@@ -41,6 +42,7 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().StringVar(&f.path, "path", "", "folder of the manifests inside the repository (default: its root)")
 	c.Flags().StringVar(&f.branch, "branch", "", "branch to follow (default: the branch HEAD points to)")
 	c.Flags().DurationVar(&f.poll, "poll", 5*time.Second, "poll interval: fallback for a local repository, fetch interval for a remote one")
+	c.Flags().BoolVar(&f.allowRewrites, "allow-rewrites", false, "apply a new head that does not descend from the live commit (a force push) instead of refusing it")
 }
 
 func newMasterCmd(g *globals) *cobra.Command {
