@@ -218,12 +218,16 @@ func TestRevisionLogOutcomesAndRollouts(t *testing.T) {
 	defer s.Close()
 	info := func(sha string) api.CommitInfo { return api.CommitInfo{Commit: sha} }
 	steps := []func() (uint64, error){
-		func() (uint64, error) { return s.ApplyRevision(&api.Revision{CommitInfo: info("a"), Objects: &api.ObjectSet{}}) },
+		func() (uint64, error) {
+			return s.ApplyRevision(&api.Revision{CommitInfo: info("a"), Objects: &api.ObjectSet{}})
+		},
 		func() (uint64, error) { return s.EndRollout("a", api.Rollout{State: api.RolloutConverged}) },
 		func() (uint64, error) {
 			return s.ApplyRevision(&api.Revision{CommitInfo: info("d"), Objects: &api.ObjectSet{}, Superseded: []api.CommitInfo{info("b"), info("c")}})
 		},
-		func() (uint64, error) { return s.ApplyRevision(&api.Revision{CommitInfo: info("e"), Objects: &api.ObjectSet{}}) },
+		func() (uint64, error) {
+			return s.ApplyRevision(&api.Revision{CommitInfo: info("e"), Objects: &api.ObjectSet{}})
+		},
 		func() (uint64, error) { return s.EndRollout("d", api.Rollout{State: api.RolloutConverged}) }, // not live: ignored
 	}
 	for _, step := range steps {
