@@ -173,4 +173,34 @@ func TestRevisionLog(t *testing.T) {
 			t.Errorf("berth show:\n%s", out)
 		}
 	})
+	t.Run("berth rollback and berth revert on a local repository", func(t *testing.T) {
+		out, code := c.berth("rollback", quick[0], "--repo", c.repo, "--author", "Ops <ops@example.com>")
+		if code != 0 {
+			t.Fatalf("berth rollback: exit %d\n%s", code, out)
+		}
+		rollback := c.git("rev-parse", "HEAD")
+		if !strings.Contains(out, "wrote "+rollback) {
+			t.Errorf("berth rollback did not name its commit:\n%s", out)
+		}
+		c.waitCommit(rollback, 0)
+		c.expectRunning(2)
+		for _, p := range c.pods() {
+			if v := p.Spec.Containers[0].Env[0].Value; v != "v1" {
+				t.Errorf("pod %s runs %s after the rollback", p.Name, v)
+			}
+		}
+		if e := entry(c.history(), rollback); e == nil || !strings.HasPrefix(e.Message, "Roll back to "+quick[0][:12]) || e.Author != "Ops" {
+			t.Fatalf("rollback entry %+v", e)
+		}
+		out, code = c.berth("revert", rollback, "--repo", c.repo)
+		if code != 0 {
+			t.Fatalf("berth revert: exit %d\n%s", code, out)
+		}
+		revert := c.git("rev-parse", "HEAD")
+		c.waitCommit(revert, 0)
+		c.expectRunning(1)
+		if e := entry(c.history(), revert); e == nil || e.RevertOf != rollback {
+			t.Fatalf("revert entry %+v", e)
+		}
+	})
 }
