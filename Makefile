@@ -7,7 +7,7 @@ IMAGE     := examples/images/kubia.tar
 DATA      ?= .data
 DEMO_REPO := $(DATA)/demo-repo
 DEBS      := containerd runc git
-TEST_DEBS := $(DEBS) docker-registry
+TEST_DEBS := $(DEBS) docker-registry gnupg
 
 .PHONY: run test unit e2e build images bench deps test-deps docs fuzz clean
 

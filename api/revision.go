@@ -26,8 +26,11 @@ type CommitInfo struct {
 	CommitTime     time.Time `json:"commitTime"`
 	Message        string    `json:"message"`
 	// RevertOf is the commit this one reverts, from "This reverts commit X".
-	RevertOf string    `json:"revertOf,omitempty"`
-	SeenAt   time.Time `json:"seenAt"`
+	RevertOf string `json:"revertOf,omitempty"`
+	// Signature is "unsigned", "verified <key id>", "bad: <why>", or
+	// "signed" when no trusted keys were given to check it against.
+	Signature string    `json:"signature,omitempty"`
+	SeenAt    time.Time `json:"seenAt"`
 }
 
 // Revision is one commit as berth saw it: who wrote it, what it holds, and

@@ -47,17 +47,22 @@ func (s *Source) Chain(from, to string) (chain []api.CommitInfo, rewrite bool, e
 	if err != nil {
 		return nil, false, fmt.Errorf("reading commit %s: %w", to, err)
 	}
+	only := func(rewrite bool) ([]api.CommitInfo, bool, error) {
+		info := commitInfo(head)
+		info.Signature = signature(head, s.cfg.TrustedKeys)
+		return []api.CommitInfo{info}, rewrite, nil
+	}
 	if from == "" || from == to {
-		return []api.CommitInfo{commitInfo(head)}, false, nil
+		return only(false)
 	}
 	base, err := s.repo.CommitObject(plumbing.NewHash(from))
 	if err != nil { // the old commit is gone from the repository: rewritten
-		return []api.CommitInfo{commitInfo(head)}, true, nil
+		return only(true)
 	}
 	if ok, err := base.IsAncestor(head); err != nil {
 		return nil, false, fmt.Errorf("is %s an ancestor of %s: %w", from, to, err)
 	} else if !ok {
-		return []api.CommitInfo{commitInfo(head)}, true, nil
+		return only(true)
 	}
 	// Invariant: base is an ancestor of c. A commit with one parent keeps it
 	// for that parent; at a merge, the first parent may not descend from
@@ -80,6 +85,9 @@ func (s *Source) Chain(from, to string) (chain []api.CommitInfo, rewrite bool, e
 	}
 	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
 		chain[i], chain[j] = chain[j], chain[i]
+	}
+	for i := range chain {
+		chain[i].Signature = s.commitSignature(chain[i].Commit)
 	}
 	return chain, false, nil
 }

@@ -38,6 +38,9 @@ type Config struct {
 	Poll time.Duration
 	// Limits bound the manifests of one commit.
 	Limits manifest.Limits
+	// TrustedKeys is an armored OpenPGP key ring; when set, every commit
+	// from the live one to a new head must be signed by one of its keys.
+	TrustedKeys string
 }
 
 // DefaultConfig returns a Config with a 5 s poll.
@@ -190,6 +193,7 @@ func (s *Source) Load(sha string) (*api.Revision, error) {
 		return nil, fmt.Errorf("reading commit %s: %w", sha, err)
 	}
 	rev := &api.Revision{CommitInfo: commitInfo(c)}
+	rev.Signature = signature(c, s.cfg.TrustedKeys)
 	files, errs := TreeFiles(c, s.cfg.Path)
 	if len(errs) == 0 {
 		rev.Objects, errs = manifest.DecodeWithLimits(files, s.cfg.Limits)

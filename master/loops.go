@@ -69,10 +69,27 @@ func (m *Master) revision(sha string, seenAt time.Time) (*api.Revision, error) {
 		rev.Errors = append([]string{fmt.Sprintf("history rewrite: %s does not descend from the live commit %s (a force push?); "+
 			"refused: start the master with --allow-rewrites to apply it", sha, v.LiveCommit)}, rev.Errors...)
 	}
+	if msg := m.signatureError(v, sha, chain, rewrite); msg != "" {
+		rev.Objects = nil
+		rev.Errors = append([]string{msg}, rev.Errors...)
+	}
 	if len(rev.Errors) == 0 {
 		rev.Summary = api.Summarize(v.Desired, rev.Objects)
 	}
 	return rev, nil
+}
+
+// signatureError checks, when trusted keys are configured, that every
+// commit from the live one to the new head is signed by a trusted key.
+func (m *Master) signatureError(v raftstore.View, sha string, chain []api.CommitInfo, rewrite bool) string {
+	if v.LiveCommit != "" && v.LiveCommit != v.SeenCommit && !rewrite {
+		fromLive, _, err := m.src.Chain(v.LiveCommit, sha)
+		if err != nil {
+			return fmt.Sprintf("checking signatures from %s to %s: %v", v.LiveCommit, sha, err)
+		}
+		chain = fromLive
+	}
+	return m.src.SignatureError(chain)
 }
 
 // reconcileLoop runs the reconciler whenever the state changes (debounced)

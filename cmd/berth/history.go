@@ -122,6 +122,9 @@ func printEntry(out io.Writer, e *api.LogEntry) {
 	if e.RevertOf != "" {
 		fmt.Fprintf(out, "reverts    %s\n", e.RevertOf)
 	}
+	if e.Signature != "" {
+		fmt.Fprintf(out, "signature  %s\n", e.Signature)
+	}
 	fmt.Fprintf(out, "seen       %s\n", e.SeenAt.Format("2006-01-02 15:04:05.000Z07:00"))
 	fmt.Fprintf(out, "outcome    %s", e.Outcome)
 	if e.Rewrite {

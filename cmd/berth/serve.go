@@ -23,18 +23,26 @@ type masterFlags struct {
 	repo, path, branch       string
 	poll                     time.Duration
 	bootstrap, allowRewrites bool
+	trustedKeys              string
 }
 
-func (f *masterFlags) config(log *slog.Logger) master.Config {
+func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 	git := gitsource.DefaultConfig()
 	git.Repo, git.Path, git.Branch, git.Poll = f.repo, f.path, f.branch, f.poll
+	if f.trustedKeys != "" {
+		keys, err := gitsource.ReadKeyRing(f.trustedKeys)
+		if err != nil {
+			return master.Config{}, fmt.Errorf("--trusted-keys: %w", err)
+		}
+		git.TrustedKeys = keys
+	}
 	if f.repo != "" && !gitsource.IsRemote(f.repo) {
 		if abs, err := filepath.Abs(f.repo); err == nil {
 			git.Repo = abs
 		}
 	}
 	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
-		AllowRewrites: f.allowRewrites, Git: git, Logger: log}
+		AllowRewrites: f.allowRewrites, Git: git, Logger: log}, nil
 }
 
 func addRepoFlags(c *cobra.Command, f *masterFlags) {
@@ -42,6 +50,7 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().StringVar(&f.path, "path", "", "folder of the manifests inside the repository (default: its root)")
 	c.Flags().StringVar(&f.branch, "branch", "", "branch to follow (default: the branch HEAD points to)")
 	c.Flags().DurationVar(&f.poll, "poll", 5*time.Second, "poll interval: fallback for a local repository, fetch interval for a remote one")
+	c.Flags().StringVar(&f.trustedKeys, "trusted-keys", "", "armored OpenPGP public keys: every commit from the live one to a new head must be signed by one of them")
 	c.Flags().BoolVar(&f.allowRewrites, "allow-rewrites", false, "apply a new head that does not descend from the live commit (a force push) instead of refusing it")
 }
 
@@ -52,7 +61,11 @@ func newMasterCmd(g *globals) *cobra.Command {
 		Short: "run a master: Raft state, the Git watch, the reconciler and the API",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := master.New(f.config(g.logger()))
+			cfg, err := f.config(g.logger())
+			if err != nil {
+				return err
+			}
+			m, err := master.New(cfg)
 			if err != nil {
 				return err
 			}
@@ -197,7 +210,11 @@ func runUp(ctx context.Context, log *slog.Logger, data string, mf *masterFlags, 
 			log.Info("started containerd", "socket", d.Socket)
 		}
 	}
-	m, err := master.New(mf.config(log.With("component", "master")))
+	cfg, err := mf.config(log.With("component", "master"))
+	if err != nil {
+		return err
+	}
+	m, err := master.New(cfg)
 	if err != nil {
 		return err
 	}
