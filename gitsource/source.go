@@ -74,7 +74,8 @@ type Source struct {
 	repo   *git.Repository
 	gitDir string // the local repository's git directory; empty for a remote
 	branch string
-	mu     sync.Mutex // serialises fetches
+	mu     sync.Mutex    // serialises fetches
+	poke   chan struct{} // Trigger asks the watch to look now
 }
 
 // New opens a local repository or clones a remote one into cfg.DataDir.
@@ -85,7 +86,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Limits == (manifest.Limits{}) {
 		cfg.Limits = manifest.DefaultLimits()
 	}
-	s := &Source{cfg: cfg}
+	s := &Source{cfg: cfg, poke: make(chan struct{}, 1)}
 	var err error
 	if IsRemote(cfg.Repo) {
 		err = s.openRemote()
@@ -149,6 +150,15 @@ func (s *Source) resolveBranch() error {
 		return err
 	}
 	return nil
+}
+
+// Trigger makes a running Watch fetch (for a remote) and read the branch
+// at once, as a webhook asks.
+func (s *Source) Trigger() {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
 }
 
 // Branch returns the followed branch.

@@ -51,6 +51,8 @@ func (s *Source) Watch(ctx context.Context, last string, log *slog.Logger, onHea
 			return
 		case <-poll.C:
 			check()
+		case <-s.poke:
+			check()
 		case <-events:
 			timer := time.NewTimer(debounce)
 			select {

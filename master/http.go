@@ -36,6 +36,7 @@ func (m *Master) routes() http.Handler {
 	mux.HandleFunc("POST "+api.PathReport, m.handleReport)
 	mux.HandleFunc("GET "+api.PathAssignments+"{node}", m.handleAssignments)
 	mux.HandleFunc("GET "+api.PathLogs+"{namespace}/{pod}", m.handleLogs)
+	mux.HandleFunc("POST "+PathWebhook, m.handleWebhook)
 	return mux
 }
 

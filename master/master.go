@@ -27,6 +27,8 @@ type Config struct {
 	// AllowRewrites applies a new head that does not descend from the
 	// live commit (a force push) instead of refusing it.
 	AllowRewrites bool
+	// WebhookSecret checks push notifications; empty accepts any.
+	WebhookSecret string
 	Git           gitsource.Config
 	Logger        *slog.Logger
 }

@@ -69,7 +69,8 @@ func gitCommit(t *testing.T, dir, name, data string) string {
 }
 
 // startMaster runs a master on a fresh repository and returns a client.
-func startMaster(t *testing.T) (*client.Client, string) {
+// edit may change the config (the repository is already set).
+func startMaster(t *testing.T, edit ...func(*Config)) (*client.Client, string) {
 	t.Helper()
 	repo := t.TempDir()
 	if out, err := exec.Command("git", "init", "-q", "-b", "main", repo).CombinedOutput(); err != nil {
@@ -78,8 +79,12 @@ func startMaster(t *testing.T) (*client.Client, string) {
 	gitCommit(t, repo, "README.md", "hi\n")
 	git := gitsource.DefaultConfig()
 	git.Repo = repo
-	m, err := New(Config{Name: "m0", DataDir: t.TempDir(), RaftAddr: freeAddr(t), Listen: "127.0.0.1:0",
-		Bootstrap: true, Git: git, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := Config{Name: "m0", DataDir: t.TempDir(), RaftAddr: freeAddr(t), Listen: "127.0.0.1:0",
+		Bootstrap: true, Git: git, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

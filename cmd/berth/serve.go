@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ type masterFlags struct {
 	poll                     time.Duration
 	bootstrap, allowRewrites bool
 	trustedKeys              string
+	webhookSecret            string
 }
 
 func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
@@ -42,7 +44,7 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 		}
 	}
 	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
-		AllowRewrites: f.allowRewrites, Git: git, Logger: log}, nil
+		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, Git: git, Logger: log}, nil
 }
 
 func addRepoFlags(c *cobra.Command, f *masterFlags) {
@@ -51,6 +53,7 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().StringVar(&f.branch, "branch", "", "branch to follow (default: the branch HEAD points to)")
 	c.Flags().DurationVar(&f.poll, "poll", 5*time.Second, "poll interval: fallback for a local repository, fetch interval for a remote one")
 	c.Flags().StringVar(&f.trustedKeys, "trusted-keys", "", "armored OpenPGP public keys: every commit from the live one to a new head must be signed by one of them")
+	c.Flags().StringVar(&f.webhookSecret, "webhook-secret", os.Getenv("BERTH_WEBHOOK_SECRET"), "secret of push webhooks (POST /berth/v1/hooks/git); default $BERTH_WEBHOOK_SECRET")
 	c.Flags().BoolVar(&f.allowRewrites, "allow-rewrites", false, "apply a new head that does not descend from the live commit (a force push) instead of refusing it")
 }
 
