@@ -31,3 +31,45 @@ type PendingReason struct {
 func (p *Plan) Empty() bool {
 	return len(p.Create) == 0 && len(p.Bind) == 0 && len(p.Unschedulable) == 0 && len(p.Delete) == 0
 }
+
+// PathPlan takes manifests and answers what applying them would do.
+const PathPlan = "/v1/plan"
+
+// PlanRequest is the body of a dry run: manifest files, as in a commit.
+type PlanRequest struct {
+	Files []PlanFile `json:"files"`
+}
+
+// PlanFile is one manifest file of a dry run.
+type PlanFile struct {
+	Name string `json:"name"`
+	Data []byte `json:"data"`
+}
+
+// DryRun is what applying manifests to the live cluster would do.
+type DryRun struct {
+	// Errors are the manifests' errors: the commit would be refused.
+	Errors  []string     `json:"errors,omitempty"`
+	Summary *Summary     `json:"summary,omitempty"`
+	Create  []PlannedPod `json:"create,omitempty"`
+	Delete  []string     `json:"delete,omitempty"`
+}
+
+// PlannedPod is a pod a dry run would create: the node it would run on,
+// or why it fits nowhere.
+type PlannedPod struct {
+	Pod    string `json:"pod"`
+	Node   string `json:"node,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Unplaceable counts the pods that would fit nowhere.
+func (d *DryRun) Unplaceable() int {
+	n := 0
+	for _, p := range d.Create {
+		if p.Node == "" {
+			n++
+		}
+	}
+	return n
+}

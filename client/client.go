@@ -201,6 +201,12 @@ func (c *Client) Assignments(ctx context.Context, node string, index uint64, wai
 	return &a, c.call(ctx, http.MethodGet, api.PathAssignments+url.PathEscape(node), blocking(index, wait), nil, &a)
 }
 
+// Plan asks what applying the manifest files would do (a dry run).
+func (c *Client) Plan(ctx context.Context, req *api.PlanRequest) (*api.DryRun, error) {
+	var d api.DryRun
+	return &d, c.call(ctx, http.MethodPost, api.PathPlan, nil, req, &d)
+}
+
 // Logs streams a container's log; follow keeps it open.
 func (c *Client) Logs(ctx context.Context, namespace, pod, container string, follow bool) (io.ReadCloser, error) {
 	q := url.Values{}

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,5 +59,18 @@ func TestCommitIsAtomic(t *testing.T) {
 	}
 	if out, code := c.berth("validate", "--repo", c.repo, "--commit", good); code != 0 {
 		t.Errorf("berth validate of the good commit exited %d:\n%s", code, out)
+	}
+
+	// berth plan: a dry run of a folder that asks for more CPU than the node has.
+	planDir := filepath.Join(c.dir, "plan")
+	os.MkdirAll(planDir, 0o755)
+	huge := strings.Replace(deployment("web", 2, "v1"), "        env:", "        resources:\n          requests: {cpu: \"500\"}\n        env:", 1)
+	os.WriteFile(filepath.Join(planDir, "web.yaml"), []byte(huge), 0o644)
+	out, code := c.berth("plan", planDir)
+	if code != 2 || !strings.Contains(out, "~ Deployment/default/web") || !strings.Contains(out, "cannot be placed: 0/1 nodes are available: 1 Insufficient cpu.") {
+		t.Errorf("berth plan exited %d:\n%s", code, out)
+	}
+	if s := c.status(); s.LiveCommit != good {
+		t.Errorf("berth plan changed the live commit to %s", s.LiveCommit)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
 	"github.com/berth-dev/berth/reconciler"
 )
@@ -37,6 +38,7 @@ func (m *Master) routes() http.Handler {
 	mux.HandleFunc("GET "+api.PathAssignments+"{node}", m.handleAssignments)
 	mux.HandleFunc("GET "+api.PathLogs+"{namespace}/{pod}", m.handleLogs)
 	mux.HandleFunc("POST "+PathWebhook, m.handleWebhook)
+	mux.HandleFunc("POST "+api.PathPlan, m.handlePlan)
 	return mux
 }
 
@@ -278,4 +280,27 @@ func copyFlushing(w http.ResponseWriter, r io.Reader) {
 			return
 		}
 	}
+}
+
+// handlePlan decodes manifests as a commit would be and answers what
+// applying them would do, without applying anything.
+func (m *Master) handlePlan(w http.ResponseWriter, r *http.Request) {
+	var req api.PlanRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	files := make([]manifest.File, len(req.Files))
+	for i, f := range req.Files {
+		files[i] = manifest.File{Name: f.Name, Data: f.Data}
+	}
+	set, errs := manifest.DecodeWithLimits(files, m.cfg.Git.Limits)
+	if len(errs) > 0 {
+		out := api.DryRun{}
+		for _, e := range errs {
+			out.Errors = append(out.Errors, e.Error())
+		}
+		writeJSON(w, out)
+		return
+	}
+	writeJSON(w, reconciler.DryRun(input(m.store.View(false)), set, time.Now()))
 }

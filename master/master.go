@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
 )
 
@@ -55,6 +56,9 @@ type Master struct {
 func New(cfg Config) (*Master, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Git.Limits == (manifest.Limits{}) {
+		cfg.Git.Limits = manifest.DefaultLimits()
 	}
 	if cfg.Git.DataDir == "" {
 		cfg.Git.DataDir = filepath.Join(cfg.DataDir, "git")

@@ -22,26 +22,9 @@ func newValidateCmd() *cobra.Command {
 			"of a repository (--repo DIR --commit SHA), with the same checks a master runs. No master is needed.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var files []manifest.File
-			var errs []error
-			switch {
-			case repo != "" && len(args) > 0:
-				return errors.New("validate: give a folder or --repo, not both")
-			case repo != "":
-				files, errs = commitFiles(repo, commit, path)
-			default:
-				dir := "."
-				if len(args) > 0 {
-					dir = args[0]
-				}
-				fi, err := os.Stat(dir)
-				if err != nil || !fi.IsDir() {
-					return fmt.Errorf("validate: %s is not a folder", dir)
-				}
-				var err2 error
-				if files, err2 = manifest.ReadFS(os.DirFS(dir), "."); err2 != nil {
-					return err2
-				}
+			files, errs, err := readManifests(args, repo, commit, path)
+			if err != nil {
+				return fmt.Errorf("validate: %w", err)
 			}
 			if len(errs) == 0 {
 				_, errs = manifest.Decode(files)
@@ -61,6 +44,28 @@ func newValidateCmd() *cobra.Command {
 	c.Flags().StringVar(&commit, "commit", "HEAD", "with --repo: the commit (SHA, branch or tag)")
 	c.Flags().StringVar(&path, "path", "", "with --repo: the folder of the manifests in the repository")
 	return c
+}
+
+// readManifests reads the manifest files of a folder (args[0], default ".")
+// or, with repo set, of a commit of a local repository. errs are problems
+// with the files (a commit's symlinks); err is a usage error.
+func readManifests(args []string, repo, commit, path string) ([]manifest.File, []error, error) {
+	if repo != "" {
+		if len(args) > 0 {
+			return nil, nil, errors.New("give a folder or --repo, not both")
+		}
+		files, errs := commitFiles(repo, commit, path)
+		return files, errs, nil
+	}
+	dir := "."
+	if len(args) > 0 {
+		dir = args[0]
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	files, err := manifest.ReadFS(os.DirFS(dir), ".")
+	return files, nil, err
 }
 
 // commitFiles reads the manifests of one commit of a local repository.
