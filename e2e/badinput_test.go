@@ -111,6 +111,11 @@ func TestGetOutputsKubernetesLists(t *testing.T) {
 	if !strings.Contains(out, "n0") || !strings.Contains(out, sha[:12]) || !strings.Contains(out, "Running") {
 		t.Errorf("get pods -o wide does not show node, commit and status:\n%s", out)
 	}
+	pods := c.pods()
+	out, code := c.berth("describe", "pod", pods[0].Name)
+	if code != 0 || !strings.Contains(out, "Commit:        "+sha) || !strings.Contains(out, "Node:          n0") || !strings.Contains(out, "Running since") {
+		t.Errorf("berth describe pod exited %d:\n%s", code, out)
+	}
 	out, _ = c.berth("get", "deployments")
 	if !strings.Contains(out, "web") || !strings.Contains(out, "2/2") {
 		t.Errorf("get deployments:\n%s", out)

@@ -168,7 +168,11 @@ func TestRevisionLog(t *testing.T) {
 		if e := entry(c.history(), sha); e == nil || !e.Rewrite || e.Outcome != api.OutcomeApplied {
 			t.Fatalf("entry %+v", e)
 		}
-		out, code := c.berth("show", sha[:10])
+		out, code := c.berth("diff", quick[2], sha, "--repo", c.repo)
+		if code != 0 || !strings.Contains(out, `~ Deployment/default/web spec.template.spec.containers[0].env[0].value: "v2" -> "forced"`) {
+			t.Errorf("berth diff exited %d:\n%s", code, out)
+		}
+		out, code = c.berth("show", sha[:10])
 		if code != 0 || !strings.Contains(out, "outcome    applied (history rewrite)") || !strings.Contains(out, "~ Deployment/default/web") {
 			t.Errorf("berth show:\n%s", out)
 		}

@@ -28,6 +28,8 @@ type Config struct {
 	// AllowRewrites applies a new head that does not descend from the
 	// live commit (a force push) instead of refusing it.
 	AllowRewrites bool
+	// MaxLog is how many revision log entries are kept (at least).
+	MaxLog int
 	// WebhookSecret checks push notifications; empty accepts any.
 	WebhookSecret string
 	Git           gitsource.Config
@@ -57,6 +59,9 @@ func New(cfg Config) (*Master, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxLog == 0 {
+		cfg.MaxLog = 10000
+	}
 	if cfg.Git.Limits == (manifest.Limits{}) {
 		cfg.Git.Limits = manifest.DefaultLimits()
 	}
@@ -76,7 +81,7 @@ func New(cfg Config) (*Master, error) {
 	}
 	store, err := raftstore.New(raftstore.Config{
 		Name: cfg.Name, DataDir: filepath.Join(cfg.DataDir, "raft"), RaftAddr: cfg.RaftAddr,
-		Bootstrap: cfg.Bootstrap, MaxLog: 10000, LogOutput: slogWriter{cfg.Logger},
+		Bootstrap: cfg.Bootstrap, MaxLog: cfg.MaxLog, LogOutput: slogWriter{cfg.Logger},
 	})
 	if err != nil {
 		ln.Close()

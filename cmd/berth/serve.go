@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/master"
 	"github.com/berth-dev/berth/node"
 )
@@ -26,11 +27,13 @@ type masterFlags struct {
 	bootstrap, allowRewrites bool
 	trustedKeys              string
 	webhookSecret            string
+	maxLog                   int
+	limits                   manifest.Limits
 }
 
 func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 	git := gitsource.DefaultConfig()
-	git.Repo, git.Path, git.Branch, git.Poll = f.repo, f.path, f.branch, f.poll
+	git.Repo, git.Path, git.Branch, git.Poll, git.Limits = f.repo, f.path, f.branch, f.poll, f.limits
 	if f.trustedKeys != "" {
 		keys, err := gitsource.ReadKeyRing(f.trustedKeys)
 		if err != nil {
@@ -44,7 +47,7 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 		}
 	}
 	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
-		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, Git: git, Logger: log}, nil
+		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, MaxLog: f.maxLog, Git: git, Logger: log}, nil
 }
 
 func addRepoFlags(c *cobra.Command, f *masterFlags) {
@@ -52,6 +55,11 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().StringVar(&f.path, "path", "", "folder of the manifests inside the repository (default: its root)")
 	c.Flags().StringVar(&f.branch, "branch", "", "branch to follow (default: the branch HEAD points to)")
 	c.Flags().DurationVar(&f.poll, "poll", 5*time.Second, "poll interval: fallback for a local repository, fetch interval for a remote one")
+	def := manifest.DefaultLimits()
+	c.Flags().IntVar(&f.maxLog, "max-log", 10000, "revision log entries to keep")
+	c.Flags().Int64Var(&f.limits.MaxFileBytes, "max-file-bytes", def.MaxFileBytes, "largest manifest file")
+	c.Flags().Int64Var(&f.limits.MaxCommitBytes, "max-commit-bytes", def.MaxCommitBytes, "most manifest bytes in one commit")
+	c.Flags().IntVar(&f.limits.MaxObjects, "max-objects", def.MaxObjects, "most objects in one commit")
 	c.Flags().StringVar(&f.trustedKeys, "trusted-keys", "", "armored OpenPGP public keys: every commit from the live one to a new head must be signed by one of them")
 	c.Flags().StringVar(&f.webhookSecret, "webhook-secret", os.Getenv("BERTH_WEBHOOK_SECRET"), "secret of push webhooks (POST /berth/v1/hooks/git); default $BERTH_WEBHOOK_SECRET")
 	c.Flags().BoolVar(&f.allowRewrites, "allow-rewrites", false, "apply a new head that does not descend from the live commit (a force push) instead of refusing it")
