@@ -64,6 +64,9 @@ type RolloutState string
 const (
 	RolloutConverged RolloutState = "converged"
 	RolloutReplaced  RolloutState = "replaced"
+	// RolloutFailed is a rollout that did not converge within the
+	// master's rollout deadline.
+	RolloutFailed RolloutState = "failed"
 )
 
 // Rollout is the end of an applied revision's rollout.
@@ -72,6 +75,8 @@ type Rollout struct {
 	At    time.Time    `json:"at"`
 	// By is the commit that replaced this one.
 	By string `json:"by,omitempty"`
+	// Reason says why a rollout failed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // LogEntry is a revision as kept in the revision log: its objects are not

@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/berth-dev/berth/api"
 )
 
 // startRegistry runs Debian's docker-registry on loopback and returns its
@@ -101,7 +103,7 @@ func TestImages(t *testing.T) {
 	c := newCluster(t)
 	registry := startRegistry(t, c.dir)
 	ref := push(t, registry, "team/kubia:v7")
-	c.startMaster()
+	c.startMaster("--rollout-deadline", "3s")
 	c.startAgent()
 
 	t.Run("pulled from a registry", func(t *testing.T) {
@@ -119,6 +121,15 @@ func TestImages(t *testing.T) {
 		}
 		if s := c.status(); s.Converged {
 			t.Error("converged with a pod that cannot pull its image")
+		}
+		sha := c.git("rev-parse", "HEAD")
+		waitFor(t, 30*time.Second, "the rollout to fail after the 3s deadline", func() bool {
+			e := entry(c.history(), sha)
+			return e != nil && e.Rollout != nil
+		})
+		if r := entry(c.history(), sha).Rollout; r.State != api.RolloutFailed || !strings.Contains(r.Reason, "ProgressDeadlineExceeded") ||
+			!strings.Contains(r.Reason, "default/missing ") {
+			t.Errorf("rollout %+v", r)
 		}
 		if n := len(c.running()); n != 1 {
 			t.Errorf("%d containers run, want the pulled one only", n)

@@ -132,12 +132,26 @@ func input(v raftstore.View) reconciler.Input {
 	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: v.Nodes, Pods: v.Pods}
 }
 
-// endRollout records the moment the live commit's rollout converged.
+// endRollout records the moment the live commit's rollout converged, or
+// that it failed: not converged within the rollout deadline after it was
+// applied (Kubernetes' progressDeadlineSeconds, 600 s, for the whole
+// commit).
 func (m *Master) endRollout(v raftstore.View, now time.Time) {
-	if v.LiveEntry == nil || v.LiveEntry.Rollout != nil || !reconciler.Converged(input(v), now) {
+	e := v.LiveEntry
+	if e == nil || e.Rollout != nil {
 		return
 	}
-	r := api.Rollout{State: api.RolloutConverged, At: now.UTC().Truncate(time.Millisecond)}
+	r := api.Rollout{At: now.UTC().Truncate(time.Millisecond)}
+	switch {
+	case reconciler.Converged(input(v), now):
+		r.State = api.RolloutConverged
+	case m.cfg.RolloutDeadline > 0 && now.Sub(e.AppliedAt) > m.cfg.RolloutDeadline:
+		r.State = api.RolloutFailed
+		r.Reason = fmt.Sprintf("ProgressDeadlineExceeded: not converged %v after it was applied: %s",
+			m.cfg.RolloutDeadline, reconciler.NotReadyReasons(input(v), 3))
+	default:
+		return
+	}
 	if _, err := m.store.EndRollout(v.LiveCommit, r); err != nil {
 		m.log.Warn("cannot record the end of a rollout", "commit", v.LiveCommit, "err", err)
 	}

@@ -28,6 +28,9 @@ type Config struct {
 	// AllowRewrites applies a new head that does not descend from the
 	// live commit (a force push) instead of refusing it.
 	AllowRewrites bool
+	// RolloutDeadline is how long an applied commit may take to converge
+	// before its rollout is recorded as failed (0: never).
+	RolloutDeadline time.Duration
 	// MaxLog is how many revision log entries are kept (at least).
 	MaxLog int
 	// WebhookSecret checks push notifications; empty accepts any.

@@ -139,6 +139,9 @@ func printEntry(out io.Writer, e *api.LogEntry) {
 		if r.By != "" {
 			fmt.Fprintf(out, " by %s", r.By)
 		}
+		if r.Reason != "" {
+			fmt.Fprintf(out, ": %s", r.Reason)
+		}
 		fmt.Fprintln(out)
 	}
 	for _, err := range e.Errors {

@@ -29,6 +29,7 @@ type masterFlags struct {
 	webhookSecret            string
 	maxLog                   int
 	limits                   manifest.Limits
+	rolloutDeadline          time.Duration
 }
 
 func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
@@ -47,7 +48,8 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 		}
 	}
 	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
-		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, MaxLog: f.maxLog, Git: git, Logger: log}, nil
+		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, MaxLog: f.maxLog,
+		RolloutDeadline: f.rolloutDeadline, Git: git, Logger: log}, nil
 }
 
 func addRepoFlags(c *cobra.Command, f *masterFlags) {
@@ -57,6 +59,7 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().DurationVar(&f.poll, "poll", 5*time.Second, "poll interval: fallback for a local repository, fetch interval for a remote one")
 	def := manifest.DefaultLimits()
 	c.Flags().IntVar(&f.maxLog, "max-log", 10000, "revision log entries to keep")
+	c.Flags().DurationVar(&f.rolloutDeadline, "rollout-deadline", 10*time.Minute, "a commit not converged this long after it was applied has its rollout recorded as failed")
 	c.Flags().Int64Var(&f.limits.MaxFileBytes, "max-file-bytes", def.MaxFileBytes, "largest manifest file")
 	c.Flags().Int64Var(&f.limits.MaxCommitBytes, "max-commit-bytes", def.MaxCommitBytes, "most manifest bytes in one commit")
 	c.Flags().IntVar(&f.limits.MaxObjects, "max-objects", def.MaxObjects, "most objects in one commit")
