@@ -12,6 +12,8 @@ import (
 // ObjectSet is the set of typed objects decoded from one commit.
 type ObjectSet struct {
 	Namespaces  []corev1.Namespace  `json:"namespaces,omitempty"`
+	ConfigMaps  []corev1.ConfigMap  `json:"configMaps,omitempty"`
+	Secrets     []corev1.Secret     `json:"secrets,omitempty"`
 	Pods        []corev1.Pod        `json:"pods,omitempty"`
 	Deployments []appsv1.Deployment `json:"deployments,omitempty"`
 }
@@ -21,7 +23,7 @@ func (s *ObjectSet) Count() int {
 	if s == nil {
 		return 0
 	}
-	return len(s.Namespaces) + len(s.Pods) + len(s.Deployments)
+	return len(s.Namespaces) + len(s.ConfigMaps) + len(s.Secrets) + len(s.Pods) + len(s.Deployments)
 }
 
 // Annotations and labels berth puts on the objects it creates.
@@ -50,6 +52,12 @@ func (s *ObjectSet) keyedObjects() map[string]any {
 	}
 	for i := range s.Namespaces {
 		m["Namespace/"+s.Namespaces[i].Name] = &s.Namespaces[i]
+	}
+	for i := range s.ConfigMaps {
+		m["ConfigMap/"+Key(s.ConfigMaps[i].Namespace, s.ConfigMaps[i].Name)] = &s.ConfigMaps[i]
+	}
+	for i := range s.Secrets {
+		m["Secret/"+Key(s.Secrets[i].Namespace, s.Secrets[i].Name)] = &s.Secrets[i]
 	}
 	for i := range s.Pods {
 		m["Pod/"+Key(s.Pods[i].Namespace, s.Pods[i].Name)] = &s.Pods[i]

@@ -274,16 +274,18 @@ type typeMeta struct {
 // the way to reach its metadata.
 var kinds = map[string]func() (any, *metav1.ObjectMeta){
 	"Namespace":  func() (any, *metav1.ObjectMeta) { o := &corev1.Namespace{}; return o, &o.ObjectMeta },
+	"ConfigMap":  func() (any, *metav1.ObjectMeta) { o := &corev1.ConfigMap{}; return o, &o.ObjectMeta },
+	"Secret":     func() (any, *metav1.ObjectMeta) { o := &corev1.Secret{}; return o, &o.ObjectMeta },
 	"Pod":        func() (any, *metav1.ObjectMeta) { o := &corev1.Pod{}; return o, &o.ObjectMeta },
 	"Deployment": func() (any, *metav1.ObjectMeta) { o := &appsv1.Deployment{}; return o, &o.ObjectMeta },
 }
 
 // kindVersions is the apiVersion of each kind berth implements.
-var kindVersions = map[string]string{"Namespace": "v1", "Pod": "v1", "Deployment": "apps/v1"}
+var kindVersions = map[string]string{"Namespace": "v1", "ConfigMap": "v1", "Secret": "v1", "Pod": "v1", "Deployment": "apps/v1"}
 
 // plannedKinds are Kubernetes kinds berth will implement but does not yet.
 var plannedKinds = map[string]string{
-	"ReplicationController": "v1", "Service": "v1", "Endpoints": "v1", "ConfigMap": "v1", "Secret": "v1", "Node": "v1",
+	"ReplicationController": "v1", "Service": "v1", "Endpoints": "v1", "Node": "v1",
 	"ReplicaSet": "apps/v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1",
 }
 
@@ -448,6 +450,10 @@ func buildSet(objs []*object) *api.ObjectSet {
 		switch v := o.value.(type) {
 		case *corev1.Namespace:
 			set.Namespaces = append(set.Namespaces, *v)
+		case *corev1.ConfigMap:
+			set.ConfigMaps = append(set.ConfigMaps, *v)
+		case *corev1.Secret:
+			set.Secrets = append(set.Secrets, *v)
 		case *corev1.Pod:
 			set.Pods = append(set.Pods, *v)
 		case *appsv1.Deployment:

@@ -20,17 +20,29 @@ var (
 	containerFields = []string{
 		"name", "image", "imagePullPolicy", "command[]", "args[]", "workingDir",
 		"env[].name", "env[].value",
+		"env[].valueFrom.configMapKeyRef.name", "env[].valueFrom.configMapKeyRef.key", "env[].valueFrom.configMapKeyRef.optional",
+		"env[].valueFrom.secretKeyRef.name", "env[].valueFrom.secretKeyRef.key", "env[].valueFrom.secretKeyRef.optional",
+		"envFrom[].prefix", "envFrom[].configMapRef.name", "envFrom[].configMapRef.optional",
+		"envFrom[].secretRef.name", "envFrom[].secretRef.optional",
+		"volumeMounts[].name", "volumeMounts[].mountPath", "volumeMounts[].readOnly",
 		"ports[].containerPort", "ports[].name", "ports[].protocol",
 		"resources.requests.*", "resources.limits.*",
 		"terminationMessagePath", "terminationMessagePolicy",
 	}
 	// podSpecFields are relative to a pod spec.
-	podSpecFields = append([]string{
+	podSpecFields = concat([]string{
 		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds",
-	}, prefixed("containers[].", containerFields)...)
+		"volumes[].name", "volumes[].emptyDir",
+		"volumes[].configMap.name", "volumes[].configMap.items[].key", "volumes[].configMap.items[].path",
+		"volumes[].configMap.items[].mode", "volumes[].configMap.defaultMode", "volumes[].configMap.optional",
+		"volumes[].secret.secretName", "volumes[].secret.items[].key", "volumes[].secret.items[].path",
+		"volumes[].secret.items[].mode", "volumes[].secret.defaultMode", "volumes[].secret.optional",
+	}, prefixed("containers[].", containerFields))
 
 	supported = map[string][]string{
 		"Namespace": metadataFields,
+		"ConfigMap": concat(metadataFields, []string{"data.*", "binaryData.*", "immutable"}),
+		"Secret":    concat(metadataFields, []string{"data.*", "stringData.*", "type", "immutable"}),
 		"Pod":       concat(metadataFields, prefixed("spec.", podSpecFields)),
 		"Deployment": concat(metadataFields, []string{
 			"spec.replicas",

@@ -17,6 +17,13 @@ func validateObject(o *object) []*fieldError {
 	switch v := o.value.(type) {
 	case *corev1.Namespace:
 		return validateName("Namespace", &v.ObjectMeta, false)
+	case *corev1.ConfigMap:
+		defaultMeta(&v.ObjectMeta)
+		return validateConfigMap(v)
+	case *corev1.Secret:
+		defaultMeta(&v.ObjectMeta)
+		defaultSecret(v)
+		return validateSecret(v)
 	case *corev1.Pod:
 		defaultMeta(&v.ObjectMeta)
 		DefaultPodSpec(&v.Spec)
@@ -52,6 +59,12 @@ func crossCheck(objs []*object) []error {
 			errs = append(errs, o.errorAt(&fieldError{"metadata.namespace", fmt.Sprintf("namespace %q is not declared: add a Namespace manifest", o.meta.Namespace)}))
 		}
 	}
+	refs := newRefIndex(objs)
+	for _, o := range objs {
+		for _, fe := range refs.check(o) {
+			errs = append(errs, o.errorAt(fe))
+		}
+	}
 	return errs
 }
 
@@ -71,6 +84,7 @@ func defaultDeployment(d *appsv1.Deployment) {
 
 // DefaultPodSpec fills the defaults Kubernetes applies to a pod spec.
 func DefaultPodSpec(s *corev1.PodSpec) {
+	defaultVolumes(s)
 	if s.RestartPolicy == "" {
 		s.RestartPolicy = corev1.RestartPolicyAlways
 	}
@@ -172,6 +186,7 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 	default:
 		fes = append(fes, &fieldError{field + ".restartPolicy", fmt.Sprintf("unsupported value %q: supported values: \"Always\", \"OnFailure\", \"Never\"", s.RestartPolicy)})
 	}
+	fes = append(fes, validateVolumes(s, field)...)
 	names := map[string]bool{}
 	for i, c := range s.Containers {
 		cf := fmt.Sprintf("%s.containers[%d]", field, i)
@@ -190,6 +205,7 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 		if strings.TrimSpace(c.Image) == "" {
 			fes = append(fes, &fieldError{cf + ".image", "required"})
 		}
+		fes = append(fes, validateEnvSources(&s.Containers[i], cf)...)
 		for j, e := range c.Env {
 			if e.Name == "" {
 				fes = append(fes, &fieldError{fmt.Sprintf("%s.env[%d].name", cf, j), "required"})

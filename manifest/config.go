@@ -1,0 +1,227 @@
+package manifest
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// maxDataBytes is the most a ConfigMap or Secret may hold, as in
+// Kubernetes (1 MiB).
+const maxDataBytes = corev1.MaxSecretSize
+
+// defaultMode is the file mode of projected keys, as in Kubernetes (0644).
+const defaultMode = int32(corev1.ConfigMapVolumeSourceDefaultMode)
+
+func validateConfigMap(cm *corev1.ConfigMap) []*fieldError {
+	fes := validateName("ConfigMap", &cm.ObjectMeta, true)
+	size := 0
+	for k, v := range cm.Data {
+		fes = append(fes, validateKey("data", k)...)
+		if _, dup := cm.BinaryData[k]; dup {
+			fes = append(fes, &fieldError{"data", fmt.Sprintf("key %q is also in binaryData", k)})
+		}
+		size += len(k) + len(v)
+	}
+	for k, v := range cm.BinaryData {
+		fes = append(fes, validateKey("binaryData", k)...)
+		size += len(k) + len(v)
+	}
+	if size > maxDataBytes {
+		fes = append(fes, &fieldError{"data", fmt.Sprintf("holds %d bytes, over the limit of %d", size, maxDataBytes)})
+	}
+	return fes
+}
+
+// defaultSecret merges stringData into data (stringData wins) and sets the
+// type to Opaque, as the API server does on write.
+func defaultSecret(s *corev1.Secret) {
+	if s.Type == "" {
+		s.Type = corev1.SecretTypeOpaque
+	}
+	if len(s.StringData) > 0 && s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
+}
+
+// secretRequiredKeys are the keys Kubernetes requires of typed secrets.
+var secretRequiredKeys = map[corev1.SecretType][]string{
+	corev1.SecretTypeTLS:              {corev1.TLSCertKey, corev1.TLSPrivateKeyKey},
+	corev1.SecretTypeDockerConfigJson: {corev1.DockerConfigJsonKey},
+	corev1.SecretTypeSSHAuth:          {corev1.SSHAuthPrivateKey},
+}
+
+func validateSecret(s *corev1.Secret) []*fieldError {
+	fes := validateName("Secret", &s.ObjectMeta, true)
+	size := 0
+	for k, v := range s.Data {
+		fes = append(fes, validateKey("data", k)...)
+		size += len(k) + len(v)
+	}
+	if size > maxDataBytes {
+		fes = append(fes, &fieldError{"data", fmt.Sprintf("holds %d bytes, over the limit of %d", size, maxDataBytes)})
+	}
+	for _, k := range secretRequiredKeys[s.Type] {
+		if _, ok := s.Data[k]; !ok {
+			fes = append(fes, &fieldError{"data", fmt.Sprintf("a secret of type %s needs the key %q", s.Type, k)})
+		}
+	}
+	return fes
+}
+
+func validateKey(field, key string) []*fieldError {
+	var fes []*fieldError
+	for _, msg := range validation.IsConfigMapKey(key) {
+		fes = append(fes, &fieldError{field, fmt.Sprintf("key %q: %s", key, msg)})
+	}
+	return fes
+}
+
+// defaultVolumes makes a volume with no source an emptyDir and fills in the
+// default file modes, as Kubernetes does.
+func defaultVolumes(s *corev1.PodSpec) {
+	for i := range s.Volumes {
+		v := &s.Volumes[i].VolumeSource
+		switch {
+		case v.ConfigMap != nil:
+			if v.ConfigMap.DefaultMode == nil {
+				m := defaultMode
+				v.ConfigMap.DefaultMode = &m
+			}
+		case v.Secret != nil:
+			if v.Secret.DefaultMode == nil {
+				m := defaultMode
+				v.Secret.DefaultMode = &m
+			}
+		case v.EmptyDir == nil:
+			v.EmptyDir = &corev1.EmptyDirVolumeSource{}
+		}
+	}
+}
+
+// validateVolumes checks the pod's volumes and every container's mounts.
+func validateVolumes(s *corev1.PodSpec, field string) []*fieldError {
+	var fes []*fieldError
+	names := map[string]bool{}
+	for i, v := range s.Volumes {
+		vf := fmt.Sprintf("%s.volumes[%d]", field, i)
+		for _, msg := range validation.IsDNS1123Label(v.Name) {
+			fes = append(fes, &fieldError{vf + ".name", fmt.Sprintf("%q: %s", v.Name, msg)})
+		}
+		if names[v.Name] {
+			fes = append(fes, &fieldError{vf + ".name", fmt.Sprintf("duplicate volume name %q", v.Name)})
+		}
+		names[v.Name] = true
+		sources := 0
+		for _, set := range []bool{v.EmptyDir != nil, v.ConfigMap != nil, v.Secret != nil} {
+			if set {
+				sources++
+			}
+		}
+		if sources > 1 {
+			fes = append(fes, &fieldError{vf, "may not specify more than 1 volume type"})
+		}
+		switch {
+		case v.ConfigMap != nil:
+			if v.ConfigMap.Name == "" {
+				fes = append(fes, &fieldError{vf + ".configMap.name", "required"})
+			}
+			fes = append(fes, validateItems(v.ConfigMap.Items, v.ConfigMap.DefaultMode, vf+".configMap")...)
+		case v.Secret != nil:
+			if v.Secret.SecretName == "" {
+				fes = append(fes, &fieldError{vf + ".secret.secretName", "required"})
+			}
+			fes = append(fes, validateItems(v.Secret.Items, v.Secret.DefaultMode, vf+".secret")...)
+		}
+	}
+	for i, c := range s.Containers {
+		paths := map[string]bool{}
+		for j, m := range c.VolumeMounts {
+			mf := fmt.Sprintf("%s.containers[%d].volumeMounts[%d]", field, i, j)
+			if !names[m.Name] {
+				fes = append(fes, &fieldError{mf + ".name", fmt.Sprintf("no volume named %q in the pod", m.Name)})
+			}
+			if !path.IsAbs(m.MountPath) {
+				fes = append(fes, &fieldError{mf + ".mountPath", fmt.Sprintf("%q must be an absolute path", m.MountPath)})
+			}
+			if paths[m.MountPath] {
+				fes = append(fes, &fieldError{mf + ".mountPath", fmt.Sprintf("%q is mounted twice", m.MountPath)})
+			}
+			paths[m.MountPath] = true
+		}
+	}
+	return fes
+}
+
+func validateItems(items []corev1.KeyToPath, mode *int32, field string) []*fieldError {
+	var fes []*fieldError
+	if mode != nil && (*mode < 0 || *mode > 0o777) {
+		fes = append(fes, &fieldError{field + ".defaultMode", fmt.Sprintf("%#o must be a number between 0 and 0777", *mode)})
+	}
+	for i, it := range items {
+		f := fmt.Sprintf("%s.items[%d]", field, i)
+		fes = append(fes, validateKey(f+".key", it.Key)...)
+		if it.Path == "" || path.IsAbs(it.Path) || strings.HasPrefix(path.Clean(it.Path), "..") {
+			fes = append(fes, &fieldError{f + ".path", fmt.Sprintf("%q must be a relative path without '..'", it.Path)})
+		}
+		if it.Mode != nil && (*it.Mode < 0 || *it.Mode > 0o777) {
+			fes = append(fes, &fieldError{f + ".mode", fmt.Sprintf("%#o must be a number between 0 and 0777", *it.Mode)})
+		}
+	}
+	return fes
+}
+
+// validateEnvSources checks env valueFrom and envFrom.
+func validateEnvSources(c *corev1.Container, cf string) []*fieldError {
+	var fes []*fieldError
+	for j, e := range c.Env {
+		if e.ValueFrom == nil {
+			continue
+		}
+		ef := fmt.Sprintf("%s.env[%d]", cf, j)
+		if e.Value != "" {
+			fes = append(fes, &fieldError{ef + ".valueFrom", "may not be set when `value` is not empty"})
+		}
+		cm, sec := e.ValueFrom.ConfigMapKeyRef, e.ValueFrom.SecretKeyRef
+		switch {
+		case cm != nil && sec != nil:
+			fes = append(fes, &fieldError{ef + ".valueFrom", "may not have more than one field specified at a time"})
+		case cm != nil:
+			fes = append(fes, refFields(cm.Name, cm.Key, ef+".valueFrom.configMapKeyRef")...)
+		case sec != nil:
+			fes = append(fes, refFields(sec.Name, sec.Key, ef+".valueFrom.secretKeyRef")...)
+		case e.ValueFrom.FieldRef == nil && e.ValueFrom.ResourceFieldRef == nil: // those are refused as unsupported
+			fes = append(fes, &fieldError{ef + ".valueFrom", "must specify one of: `configMapKeyRef` or `secretKeyRef`"})
+		}
+	}
+	for j, e := range c.EnvFrom {
+		ef := fmt.Sprintf("%s.envFrom[%d]", cf, j)
+		if (e.ConfigMapRef == nil) == (e.SecretRef == nil) {
+			fes = append(fes, &fieldError{ef, "must specify exactly one of: `configMapRef` or `secretRef`"})
+		}
+		if e.ConfigMapRef != nil && e.ConfigMapRef.Name == "" || e.SecretRef != nil && e.SecretRef.Name == "" {
+			fes = append(fes, &fieldError{ef, "name is required"})
+		}
+	}
+	return fes
+}
+
+func refFields(name, key, field string) []*fieldError {
+	var fes []*fieldError
+	if name == "" {
+		fes = append(fes, &fieldError{field + ".name", "required"})
+	}
+	if key == "" {
+		fes = append(fes, &fieldError{field + ".key", "required"})
+	} else {
+		fes = append(fes, validateKey(field+".key", key)...)
+	}
+	return fes
+}

@@ -1,0 +1,115 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+)
+
+const configObjects = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data:
+  greeting: hello
+  app.conf: |
+    a = 1
+binaryData:
+  logo.png: iVBORw0K
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data:
+  user: YWRtaW4=
+stringData:
+  password: s3cret
+  user: root
+`
+
+const podWithRefs = `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  volumes:
+  - name: conf
+    configMap:
+      name: settings
+      defaultMode: 0600
+      items: [{key: app.conf, path: conf/app.conf}]
+  - name: creds
+    secret: {secretName: creds}
+  - name: scratch
+  containers:
+  - name: c
+    image: kubia:v1
+    env:
+    - name: GREETING
+      valueFrom: {configMapKeyRef: {name: settings, key: greeting}}
+    - name: MAYBE
+      valueFrom: {configMapKeyRef: {name: absent, key: x, optional: true}}
+    envFrom:
+    - secretRef: {name: creds}
+      prefix: DB_
+    volumeMounts:
+    - {name: conf, mountPath: /etc/app}
+    - {name: scratch, mountPath: /tmp/scratch}
+`
+
+func TestConfigMapsSecretsAndReferences(t *testing.T) {
+	set, errs := Decode([]File{{Name: "config.yaml", Data: []byte(configObjects)}, {Name: "pod.yaml", Data: []byte(podWithRefs)}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	sec := set.Secrets[0]
+	if sec.Type != "Opaque" || string(sec.Data["user"]) != "root" || string(sec.Data["password"]) != "s3cret" || sec.StringData != nil {
+		t.Errorf("secret defaults: type %q data %q stringData %v", sec.Type, sec.Data, sec.StringData)
+	}
+	if string(set.ConfigMaps[0].BinaryData["logo.png"]) != "\x89PNG\r\n\x1a\n"[:6] {
+		t.Errorf("binaryData %q", set.ConfigMaps[0].BinaryData["logo.png"])
+	}
+	vols := set.Pods[0].Spec.Volumes
+	if *vols[0].ConfigMap.DefaultMode != 0o600 || *vols[1].Secret.DefaultMode != 0o644 || vols[2].EmptyDir == nil {
+		t.Errorf("volume defaults: %+v", vols)
+	}
+}
+
+func TestBadReferences(t *testing.T) {
+	cases := []struct{ name, from, to, want string }{
+		{"missing ConfigMap", "name: settings\n      defaultMode", "name: nope\n      defaultMode",
+			"pod.yaml:7: Pod/default/p: spec.volumes[0].configMap: ConfigMap default/nope is not in this commit (mark the reference optional: true if it may be missing)"},
+		{"missing key", "key: greeting}", "key: nothere}",
+			`spec.containers[0].env[0].valueFrom.configMapKeyRef: ConfigMap default/settings has no key "nothere"`},
+		{"missing Secret", "secretRef: {name: creds}", "secretRef: {name: other}", "spec.containers[0].envFrom[0].secretRef: Secret default/other is not in this commit"},
+		{"unknown volume", "{name: scratch, mountPath", "{name: scratchy, mountPath", `spec.containers[0].volumeMounts[1].name: no volume named "scratchy" in the pod`},
+		{"relative mount", "mountPath: /etc/app}", "mountPath: etc/app}", `spec.containers[0].volumeMounts[0].mountPath: "etc/app" must be an absolute path`},
+		{"escaping item path", "path: conf/app.conf", "path: ../app.conf", `spec.volumes[0].configMap.items[0].path: "../app.conf" must be a relative path without '..'`},
+		{"bad mode", "defaultMode: 0600", "defaultMode: 01000", "spec.volumes[0].configMap.defaultMode: 01000 must be a number between 0 and 0777"},
+		{"value and valueFrom", "- name: GREETING\n", "- name: GREETING\n      value: x\n", "spec.containers[0].env[0].valueFrom: may not be set when `value` is not empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := strings.Replace(podWithRefs, tc.from, tc.to, 1)
+			if pod == podWithRefs {
+				t.Fatalf("replacement %q not found", tc.from)
+			}
+			_, errs := Decode([]File{{Name: "config.yaml", Data: []byte(configObjects)}, {Name: "pod.yaml", Data: []byte(pod)}})
+			var all []string
+			for _, e := range errs {
+				all = append(all, e.Error())
+			}
+			if !strings.Contains(strings.Join(all, "\n"), tc.want) {
+				t.Errorf("errors %q do not contain %q", all, tc.want)
+			}
+		})
+	}
+	bad := "apiVersion: v1\nkind: Secret\nmetadata: {name: tls}\ntype: kubernetes.io/tls\ndata: {tls.crt: YQ==, \"bad key!\": YQ==}\n"
+	_, errs := Decode([]File{{Name: "s.yaml", Data: []byte(bad)}})
+	joined := ""
+	for _, e := range errs {
+		joined += e.Error() + "\n"
+	}
+	for _, want := range []string{`a secret of type kubernetes.io/tls needs the key "tls.key"`, `key "bad key!"`} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("errors %q do not contain %q", joined, want)
+		}
+	}
+}
