@@ -82,8 +82,44 @@ type StatusBatch struct {
 	Reports []PodReport `json:"reports"`
 }
 
-// Assignments is the answer of the blocking query for a node's pods.
+// Assignments is the answer of the blocking query for a node's pods, with
+// the ConfigMaps and Secrets those pods reference.
 type Assignments struct {
-	Index uint64       `json:"index"`
-	Pods  []corev1.Pod `json:"pods"`
+	Index      uint64             `json:"index"`
+	Pods       []corev1.Pod       `json:"pods"`
+	ConfigMaps []corev1.ConfigMap `json:"configMaps,omitempty"`
+	Secrets    []corev1.Secret    `json:"secrets,omitempty"`
+}
+
+// References returns the ConfigMap and Secret names ("namespace/name") a
+// pod's env, envFrom and volumes refer to.
+func References(p *corev1.Pod) (configMaps, secrets []string) {
+	add := func(list *[]string, name string) { *list = append(*list, Key(p.Namespace, name)) }
+	for _, c := range p.Spec.Containers {
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
+				add(&configMaps, e.ValueFrom.ConfigMapKeyRef.Name)
+			}
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				add(&secrets, e.ValueFrom.SecretKeyRef.Name)
+			}
+		}
+		for _, e := range c.EnvFrom {
+			if e.ConfigMapRef != nil {
+				add(&configMaps, e.ConfigMapRef.Name)
+			}
+			if e.SecretRef != nil {
+				add(&secrets, e.SecretRef.Name)
+			}
+		}
+	}
+	for _, v := range p.Spec.Volumes {
+		if v.ConfigMap != nil {
+			add(&configMaps, v.ConfigMap.Name)
+		}
+		if v.Secret != nil {
+			add(&secrets, v.Secret.SecretName)
+		}
+	}
+	return configMaps, secrets
 }

@@ -218,7 +218,33 @@ func (m *Master) handleAssignments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
-	writeJSON(w, m.store.NodePods(ctx, r.PathValue("node"), index))
+	as := m.store.NodePods(ctx, r.PathValue("node"), index)
+	withConfig(&as, m.store.Desired())
+	writeJSON(w, as)
+}
+
+// withConfig adds the ConfigMaps and Secrets the assigned pods reference.
+func withConfig(as *api.Assignments, desired *api.ObjectSet) {
+	cms, secs := map[string]bool{}, map[string]bool{}
+	for i := range as.Pods {
+		c, s := api.References(&as.Pods[i])
+		for _, k := range c {
+			cms[k] = true
+		}
+		for _, k := range s {
+			secs[k] = true
+		}
+	}
+	for _, cm := range desired.ConfigMaps {
+		if cms[api.Key(cm.Namespace, cm.Name)] {
+			as.ConfigMaps = append(as.ConfigMaps, cm)
+		}
+	}
+	for _, s := range desired.Secrets {
+		if secs[api.Key(s.Namespace, s.Name)] {
+			as.Secrets = append(as.Secrets, s)
+		}
+	}
 }
 
 // handleLogs proxies a log request to the agent of the pod's node.

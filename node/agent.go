@@ -54,6 +54,7 @@ type Agent struct {
 	mu      sync.Mutex
 	workers map[string]*podWorker // by pod UID
 	adopted map[string][]Container
+	config  *configSet               // ConfigMaps and Secrets of the node's pods
 	pending map[string]api.PodReport // reports not yet sent, by pod UID
 	sent    map[string]string        // last sent report digest, by pod UID
 	wake    chan struct{}            // signals the reporter
@@ -78,6 +79,7 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger.With("node", cfg.Name), client: c, rt: rt,
 		workers: map[string]*podWorker{}, pending: map[string]api.PodReport{}, sent: map[string]string{},
+		config:  newConfigSet(&api.Assignments{}),
 		wake: make(chan struct{}, 1)}
 	if cfg.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.Listen)
@@ -182,15 +184,17 @@ func (a *Agent) assignmentLoop(ctx context.Context) {
 			continue
 		}
 		index = as.Index
-		a.sync(ctx, as.Pods, first)
+		a.sync(ctx, as, first)
 		first = false
 	}
 }
 
 // sync makes the workers match the assigned pods.
-func (a *Agent) sync(ctx context.Context, pods []corev1.Pod, first bool) {
+func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.config = newConfigSet(as)
+	pods := as.Pods
 	assigned := map[string]bool{}
 	for i := range pods {
 		p := pods[i].DeepCopy()
@@ -230,7 +234,14 @@ func (a *Agent) removeContainers(ctx context.Context, cs []Container) {
 	}
 }
 
-// logDir is where a pod's container logs live.
+// currentConfig returns the ConfigMaps and Secrets of the last assignment.
+func (a *Agent) currentConfig() *configSet {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.config
+}
+
+// logDir is where a pod's container logs and volumes live.
 func (a *Agent) logDir(p *corev1.Pod) string {
 	return filepath.Join(a.cfg.DataDir, "pods", fmt.Sprintf("%s_%s_%s", p.Namespace, p.Name, p.UID))
 }

@@ -320,11 +320,18 @@ func specOpts(ctx context.Context, img containerd.Image, s StartSpec) ([]oci.Spe
 	} else {
 		return nil, fmt.Errorf("container %s: no command: the image has no entrypoint and the pod gives none", c.Name)
 	}
-	env := []string{"HOSTNAME=" + s.Pod.Name}
-	for _, e := range c.Env {
-		env = append(env, e.Name+"="+e.Value)
+	opts = append(opts, oci.WithEnv(append([]string{"HOSTNAME=" + s.Pod.Name}, s.Env...)))
+	var mounts []specs.Mount
+	for _, m := range s.Mounts {
+		mode := "rw"
+		if m.ReadOnly {
+			mode = "ro"
+		}
+		mounts = append(mounts, specs.Mount{Type: "bind", Source: m.Source, Destination: m.Destination, Options: []string{"rbind", mode}})
 	}
-	opts = append(opts, oci.WithEnv(env))
+	if len(mounts) > 0 {
+		opts = append(opts, oci.WithMounts(mounts))
+	}
 	if c.WorkingDir != "" {
 		opts = append(opts, oci.WithProcessCwd(c.WorkingDir))
 	}

@@ -30,6 +30,17 @@ type StartSpec struct {
 	Container *corev1.Container
 	Attempt   int
 	LogPath   string
+	// Env is the container's environment, resolved ("NAME=value").
+	Env []string
+	// Mounts are the container's volumes, prepared on the host.
+	Mounts []Mount
+}
+
+// Mount binds a host folder into a container.
+type Mount struct {
+	Source      string
+	Destination string
+	ReadOnly    bool
 }
 
 // Container is a container the runtime knows.

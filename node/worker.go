@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -38,7 +39,8 @@ type podWorker struct {
 	logPaths map[string]string // current log of each container
 
 	ctrs      map[string]*ctrState
-	stale     []Container // adopted older attempts, removed on start
+	volumes   map[string]string // host folder of each volume, once prepared
+	stale     []Container       // adopted older attempts, removed on start
 	started   time.Time
 	removedOK bool
 }
@@ -245,7 +247,15 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	st.id = containerID(w.uid, c.Name, attempt)
 	logPath := filepath.Join(w.a.logDir(pod), c.Name, fmt.Sprintf("%d.log", attempt))
 	w.ctrs[c.Name] = st
-	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: c, Attempt: attempt, LogPath: logPath})
+	env, mounts, err := w.containerConfig(pod, c)
+	if err != nil {
+		st.id = ""
+		st.waiting, st.message = "CreateContainerConfigError", err.Error()
+		st.backoff = nextBackoff(st.backoff)
+		st.nextStart = time.Now().Add(st.backoff)
+		return
+	}
+	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: c, Attempt: attempt, LogPath: logPath, Env: env, Mounts: mounts})
 	if err != nil {
 		w.a.rt.Remove(ctx, st.id)
 		st.id = ""
@@ -267,6 +277,31 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	w.logPaths[c.Name] = logPath
 	w.mu.Unlock()
 	go w.forward(ctx, c.Name, attempt, exits)
+}
+
+// containerConfig resolves a container's environment and prepares the
+// pod's volumes (once per pod) for its mounts.
+func (w *podWorker) containerConfig(pod *corev1.Pod, c *corev1.Container) ([]string, []Mount, error) {
+	cfg := w.a.currentConfig()
+	env, err := resolveEnv(pod, c, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if w.volumes == nil {
+		if w.volumes, err = prepareVolumes(w.a.logDir(pod), pod, cfg); err != nil {
+			w.volumes = nil
+			return nil, nil, err
+		}
+	}
+	mounts := mountsFor(c, w.volumes)
+	for i, m := range c.VolumeMounts {
+		for _, v := range pod.Spec.Volumes {
+			if v.Name == m.Name && (v.ConfigMap != nil || v.Secret != nil) {
+				mounts[i].ReadOnly = true // as Kubernetes mounts them
+			}
+		}
+	}
+	return env, mounts, nil
 }
 
 func containerID(uid, name string, attempt int) string {
@@ -307,6 +342,9 @@ func (w *podWorker) terminate(ctx context.Context) {
 		}(name, st.id)
 	}
 	wg.Wait()
+	if err := os.RemoveAll(w.a.logDir(pod)); err != nil {
+		w.a.log.Warn("removing the pod's folder", "pod", w.key, "err", err)
+	}
 	w.removedOK = true
 }
 

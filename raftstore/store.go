@@ -280,6 +280,14 @@ func (s *Store) View(withLog bool) View {
 	return s.state.view(withLog)
 }
 
+// Desired returns the live revision's objects. The set is replaced whole
+// when a revision goes live and never changed in place: read it only.
+func (s *Store) Desired() *api.ObjectSet {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.state.Desired
+}
+
 // Index returns the last applied index.
 func (s *Store) Index() uint64 {
 	s.mu.RLock()

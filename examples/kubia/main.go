@@ -12,13 +12,26 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	listen := flag.String("listen", ":8080", "address to listen on")
 	exit := flag.Int("exit", -1, "print a line and exit at once with this code (for tests of restart policies)")
+	cat := flag.String("cat", "", "comma-separated files to print at start (for tests of volumes)")
 	flag.Parse()
+	for _, f := range strings.Split(*cat, ",") {
+		if f == "" {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			log.Printf("kubia: %v", err)
+			continue
+		}
+		log.Printf("kubia: %s: %q", f, data)
+	}
 	if *exit >= 0 {
 		log.Printf("kubia: exiting with code %d", *exit)
 		os.Exit(*exit)

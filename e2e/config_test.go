@@ -1,0 +1,70 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const configRepo = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data:
+  version: from-config
+  app.conf: "a = 1\n"
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData:
+  user: root
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: configured}
+spec:
+  terminationGracePeriodSeconds: 2
+  volumes:
+  - name: conf
+    configMap: {name: settings, defaultMode: 0600}
+  - name: creds
+    secret: {secretName: creds}
+  containers:
+  - name: app
+    image: kubia:v1
+    imagePullPolicy: Never
+    args: ["-listen", "127.0.0.1:0", "-cat", "/etc/app/app.conf,/etc/creds/user"]
+    env:
+    - name: VERSION
+      valueFrom: {configMapKeyRef: {name: settings, key: version}}
+    volumeMounts:
+    - {name: conf, mountPath: /etc/app}
+    - {name: creds, mountPath: /etc/creds}
+`
+
+// TestConfigMapsAndSecrets runs a pod whose env and volumes come from a
+// ConfigMap and a Secret of the same commit.
+func TestConfigMapsAndSecrets(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent()
+	c.waitCommit(c.commit("configured pod", map[string]string{"app.yaml": configRepo}), 0)
+	var out string
+	waitFor(t, 10*time.Second, "the container's start-up lines", func() bool {
+		out, _ = c.berth("logs", "configured")
+		return strings.Contains(out, "listening on")
+	})
+	for _, want := range []string{"kubia from-config on configured", `/etc/app/app.conf: "a = 1\n"`, `/etc/creds/user: "root"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log does not contain %q:\n%s", want, out)
+		}
+	}
+	// A reference to a key the commit does not hold refuses the commit.
+	bad := strings.Replace(configRepo, "key: version}", "key: nope}", 1)
+	out = c.waitCommit(c.commit("bad ref", map[string]string{"app.yaml": bad}), 1)
+	if !strings.Contains(out, `ConfigMap default/settings has no key "nope"`) {
+		t.Errorf("berth wait:\n%s", out)
+	}
+}

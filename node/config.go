@@ -1,0 +1,219 @@
+package node
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// configSet is the ConfigMaps and Secrets of the node's pods, by
+// "namespace/name", as the last assignment gave them.
+type configSet struct {
+	configMaps map[string]*corev1.ConfigMap
+	secrets    map[string]*corev1.Secret
+}
+
+func newConfigSet(as *api.Assignments) *configSet {
+	c := &configSet{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}}
+	for i := range as.ConfigMaps {
+		cm := &as.ConfigMaps[i]
+		c.configMaps[api.Key(cm.Namespace, cm.Name)] = cm
+	}
+	for i := range as.Secrets {
+		s := &as.Secrets[i]
+		c.secrets[api.Key(s.Namespace, s.Name)] = s
+	}
+	return c
+}
+
+// data returns the keys of a ConfigMap or Secret, or false when it is not
+// there.
+func (c *configSet) data(kind, ns, name string) (map[string][]byte, bool) {
+	if kind == "Secret" {
+		s, ok := c.secrets[api.Key(ns, name)]
+		if !ok {
+			return nil, false
+		}
+		return s.Data, true
+	}
+	cm, ok := c.configMaps[api.Key(ns, name)]
+	if !ok {
+		return nil, false
+	}
+	out := map[string][]byte{}
+	for k, v := range cm.Data {
+		out[k] = []byte(v)
+	}
+	for k, v := range cm.BinaryData {
+		out[k] = v
+	}
+	return out, true
+}
+
+// configError is a container's config that cannot be resolved; the kubelet
+// shows it as CreateContainerConfigError.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+func optional(b *bool) bool { return b != nil && *b }
+
+// resolveEnv builds a container's environment as the kubelet does: envFrom
+// first (in order, with prefixes), then env, later names overriding.
+func resolveEnv(pod *corev1.Pod, c *corev1.Container, cfg *configSet) ([]string, error) {
+	var env []string
+	for _, from := range c.EnvFrom {
+		kind, name, opt := "ConfigMap", "", false
+		if from.ConfigMapRef != nil {
+			name, opt = from.ConfigMapRef.Name, optional(from.ConfigMapRef.Optional)
+		} else if from.SecretRef != nil {
+			kind, name, opt = "Secret", from.SecretRef.Name, optional(from.SecretRef.Optional)
+		}
+		data, ok := cfg.data(kind, pod.Namespace, name)
+		if !ok && !opt {
+			return nil, &configError{fmt.Sprintf("%s %q not found", kind, name)}
+		}
+		keys := make([]string, 0, len(data))
+		for k := range data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			env = append(env, from.Prefix+k+"="+string(data[k]))
+		}
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom == nil {
+			env = append(env, e.Name+"="+e.Value)
+			continue
+		}
+		kind, name, key, opt := "ConfigMap", "", "", false
+		if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
+			name, key, opt = r.Name, r.Key, optional(r.Optional)
+		} else if r := e.ValueFrom.SecretKeyRef; r != nil {
+			kind, name, key, opt = "Secret", r.Name, r.Key, optional(r.Optional)
+		}
+		data, ok := cfg.data(kind, pod.Namespace, name)
+		v, has := data[key]
+		switch {
+		case ok && has:
+			env = append(env, e.Name+"="+string(v))
+		case !opt:
+			return nil, &configError{fmt.Sprintf("couldn't find key %s in %s %s/%s", key, kind, pod.Namespace, name)}
+		}
+	}
+	return env, nil
+}
+
+// prepareVolumes makes the pod's volumes on the host, under the pod's
+// folder: an emptyDir is a folder that lives as long as the pod; a
+// ConfigMap or Secret volume holds one file per key (or per item), with its
+// mode. It returns the folder of each volume.
+func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range pod.Spec.Volumes {
+		vdir := filepath.Join(dir, "volumes", v.Name)
+		out[v.Name] = vdir
+		var kind, name string
+		var items []corev1.KeyToPath
+		var mode *int32
+		var opt *bool
+		switch {
+		case v.ConfigMap != nil:
+			kind, name, items, mode, opt = "ConfigMap", v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.DefaultMode, v.ConfigMap.Optional
+		case v.Secret != nil:
+			kind, name, items, mode, opt = "Secret", v.Secret.SecretName, v.Secret.Items, v.Secret.DefaultMode, v.Secret.Optional
+		default: // emptyDir
+			if err := os.MkdirAll(vdir, 0o777); err != nil {
+				return nil, err
+			}
+			os.Chmod(vdir, 0o777)
+			continue
+		}
+		data, ok := cfg.data(kind, pod.Namespace, name)
+		if !ok && !optional(opt) {
+			return nil, &configError{fmt.Sprintf("volume %q: %s %q not found", v.Name, kind, name)}
+		}
+		if err := writeKeys(vdir, data, items, mode); err != nil {
+			return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// writeKeys writes one file per key into dir, in place: the folder may be
+// bind-mounted into running containers, so it is never replaced, each file
+// is replaced by a rename, and files of keys that are gone are removed.
+func writeKeys(dir string, data map[string][]byte, items []corev1.KeyToPath, defaultMode *int32) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	mode := os.FileMode(0o644)
+	if defaultMode != nil {
+		mode = os.FileMode(*defaultMode)
+	}
+	if len(items) == 0 {
+		for k := range data {
+			items = append(items, corev1.KeyToPath{Key: k, Path: k})
+		}
+	}
+	keep := map[string]bool{}
+	for _, it := range items {
+		v, ok := data[it.Key]
+		if !ok {
+			continue // an optional source without the key
+		}
+		m := mode
+		if it.Mode != nil {
+			m = os.FileMode(*it.Mode)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(it.Path))
+		keep[p] = true
+		if err := writeFileAtomic(p, v, m); err != nil {
+			return err
+		}
+	}
+	return filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && !keep[p] {
+			return os.Remove(p)
+		}
+		return err
+	})
+}
+
+func writeFileAtomic(p string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}
+
+// mountsFor maps a container's volumeMounts to host folders.
+func mountsFor(c *corev1.Container, volumes map[string]string) []Mount {
+	var out []Mount
+	for _, m := range c.VolumeMounts {
+		out = append(out, Mount{Source: volumes[m.Name], Destination: m.MountPath, ReadOnly: m.ReadOnly})
+	}
+	return out
+}

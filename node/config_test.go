@@ -1,0 +1,89 @@
+package node
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/api"
+)
+
+func testConfig() *configSet {
+	return newConfigSet(&api.Assignments{
+		ConfigMaps: []corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "settings"},
+			Data: map[string]string{"greeting": "hello", "b": "2"}, BinaryData: map[string][]byte{"bin": {0, 1}}}},
+		Secrets: []corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "creds"},
+			Data: map[string][]byte{"user": []byte("root")}}},
+	})
+}
+
+func TestResolveEnv(t *testing.T) {
+	yes := true
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p"}}
+	c := &corev1.Container{
+		EnvFrom: []corev1.EnvFromSource{{Prefix: "S_", SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}}}},
+		Env: []corev1.EnvVar{
+			{Name: "PLAIN", Value: "x"},
+			{Name: "GREETING", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}, Key: "greeting"}}},
+			{Name: "GONE", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "absent"}, Key: "k", Optional: &yes}}},
+		},
+	}
+	env, err := resolveEnv(pod, c, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"S_user=root", "PLAIN=x", "GREETING=hello"}; !reflect.DeepEqual(env, want) {
+		t.Errorf("env %q, want %q", env, want)
+	}
+	c.Env[2].ValueFrom.ConfigMapKeyRef.Optional = nil
+	if _, err := resolveEnv(pod, c, testConfig()); err == nil || err.Error() != "couldn't find key k in ConfigMap default/absent" {
+		t.Errorf("missing required key: %v", err)
+	}
+}
+
+func TestPrepareVolumes(t *testing.T) {
+	dir := t.TempDir()
+	mode := int32(0o600)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p"}, Spec: corev1.PodSpec{Volumes: []corev1.Volume{
+		{Name: "conf", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}, DefaultMode: &mode,
+			Items: []corev1.KeyToPath{{Key: "greeting", Path: "sub/hello.txt"}}}}},
+		{Name: "creds", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "creds"}}},
+		{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}}}
+	vols, err := prepareVolumes(dir, pod, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(vols["conf"], "sub", "hello.txt"))
+	fi, _ := os.Stat(filepath.Join(vols["conf"], "sub", "hello.txt"))
+	if err != nil || string(data) != "hello" || fi.Mode().Perm() != 0o600 {
+		t.Errorf("configMap item: %q %v mode %v", data, err, fi.Mode())
+	}
+	if data, _ := os.ReadFile(filepath.Join(vols["creds"], "user")); string(data) != "root" {
+		t.Errorf("secret key: %q", data)
+	}
+	if fi, err := os.Stat(vols["scratch"]); err != nil || !fi.IsDir() {
+		t.Errorf("emptyDir: %v", err)
+	}
+	// Preparing again keeps the folder (it may be mounted) and drops keys
+	// that are gone.
+	os.WriteFile(filepath.Join(vols["creds"], "stale"), []byte("x"), 0o644)
+	before, _ := os.Stat(vols["creds"])
+	if _, err := prepareVolumes(dir, pod, testConfig()); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(vols["creds"])
+	if !os.SameFile(before, after) {
+		t.Error("the volume folder was replaced")
+	}
+	if _, err := os.Stat(filepath.Join(vols["creds"], "stale")); !os.IsNotExist(err) {
+		t.Error("a stale key's file was kept")
+	}
+}
