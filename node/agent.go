@@ -79,8 +79,8 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger.With("node", cfg.Name), client: c, rt: rt,
 		workers: map[string]*podWorker{}, pending: map[string]api.PodReport{}, sent: map[string]string{},
-		config:  newConfigSet(&api.Assignments{}),
-		wake: make(chan struct{}, 1)}
+		config: newConfigSet(&api.Assignments{}),
+		wake:   make(chan struct{}, 1)}
 	if cfg.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
