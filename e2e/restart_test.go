@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +73,35 @@ func TestRestartPolicies(t *testing.T) {
 	c.waitingReason("always-ok", "CrashLoopBackOff")
 	if s := c.status(); s.Converged {
 		t.Error("converged with pods in CrashLoopBackOff")
+	}
+}
+
+// TestMemoryLimit: a container that allocates past its memory limit is
+// killed by the kernel and reported as OOMKilled with exit code 137.
+func TestMemoryLimit(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent()
+	pod := strings.Replace(exitingPod("hog", "Never", 0), `args: ["-exit", "0"]`,
+		`args: ["-alloc", "200", "-listen", "127.0.0.1:0"]
+    resources:
+      limits: {memory: 32Mi, cpu: 500m}`, 1)
+	c.commit("memory hog", map[string]string{"hog.yaml": pod})
+	var p corev1.Pod
+	waitFor(t, 60*time.Second, "the hog to be OOM-killed", func() bool {
+		for _, q := range c.pods() {
+			if q.Name == "hog" && q.Status.Phase == corev1.PodFailed {
+				p = q
+				return true
+			}
+		}
+		return false
+	})
+	term := p.Status.ContainerStatuses[0].State.Terminated
+	if term == nil || term.Reason != "OOMKilled" || term.ExitCode != 137 {
+		t.Fatalf("terminated %+v", term)
+	}
+	if p.Status.QOSClass != corev1.PodQOSGuaranteed {
+		t.Errorf("QoS class %q, want Guaranteed (limits only: requests default to them)", p.Status.QOSClass)
 	}
 }

@@ -41,8 +41,8 @@ var (
 
 	supported = map[string][]string{
 		"Namespace": metadataFields,
-		"ConfigMap": concat(metadataFields, []string{"data.*", "binaryData.*", "immutable"}),
-		"Secret":    concat(metadataFields, []string{"data.*", "stringData.*", "type", "immutable"}),
+		"ConfigMap": concat(metadataFields, []string{"data.*", "binaryData.*"}),
+		"Secret":    concat(metadataFields, []string{"data.*", "stringData.*", "type"}),
 		"Pod":       concat(metadataFields, prefixed("spec.", podSpecFields)),
 		"Deployment": concat(metadataFields, []string{
 			"spec.replicas",

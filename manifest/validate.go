@@ -205,6 +205,14 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 		if strings.TrimSpace(c.Image) == "" {
 			fes = append(fes, &fieldError{cf + ".image", "required"})
 		}
+		// Accepted for the manifests kubectl exports, but only as the
+		// defaults: berth reads no termination message.
+		if c.TerminationMessagePath != corev1.TerminationMessagePathDefault {
+			fes = append(fes, &fieldError{cf + ".terminationMessagePath", "not supported by berth (only the default /dev/termination-log)"})
+		}
+		if c.TerminationMessagePolicy != corev1.TerminationMessageReadFile {
+			fes = append(fes, &fieldError{cf + ".terminationMessagePolicy", "not supported by berth (only the default File)"})
+		}
 		fes = append(fes, validateEnvSources(&s.Containers[i], cf)...)
 		for j, e := range c.Env {
 			if e.Name == "" {

@@ -38,6 +38,8 @@ type Containerd struct {
 	node     string
 	runcRoot string
 	pullMu   sync.Mutex
+	oom      *oomWatch
+	stopOOM  context.CancelFunc
 }
 
 // NewContainerd connects to the containerd socket and checks that it
@@ -63,14 +65,21 @@ func NewContainerd(ctx context.Context, socket, node, runcRoot string) (*Contain
 		client.Close()
 		return nil, fmt.Errorf("creating runc root %s: %w", runcRoot, err)
 	}
-	return &Containerd{client: client, node: node, runcRoot: runcRoot}, nil
+	r := &Containerd{client: client, node: node, runcRoot: runcRoot, oom: newOOMWatch()}
+	var octx context.Context
+	octx, r.stopOOM = context.WithCancel(context.Background())
+	go r.oom.run(octx, client)
+	return r, nil
 }
 
 // Client returns the containerd client.
 func (r *Containerd) Client() *containerd.Client { return r.client }
 
 // Close closes the connection.
-func (r *Containerd) Close() error { return r.client.Close() }
+func (r *Containerd) Close() error {
+	r.stopOOM()
+	return r.client.Close()
+}
 
 func nsCtx(ctx context.Context) context.Context { return namespaces.WithNamespace(ctx, Namespace) }
 
@@ -187,7 +196,7 @@ func (r *Containerd) waitTask(task containerd.Task) (<-chan Exit, error) {
 		if err != nil {
 			code = 255
 		}
-		out <- Exit{Code: int(code), At: at}
+		out <- Exit{Code: int(code), At: at, OOMKilled: r.oom.wasKilled(task.ID(), int(code), 250*time.Millisecond)}
 	}()
 	return out, nil
 }
@@ -335,7 +344,7 @@ func specOpts(ctx context.Context, img containerd.Image, s StartSpec) ([]oci.Spe
 	if c.WorkingDir != "" {
 		opts = append(opts, oci.WithProcessCwd(c.WorkingDir))
 	}
-	return opts, nil
+	return append(opts, resourceOpts(c.Resources)...), nil
 }
 
 // processArgs applies Kubernetes' rules: command replaces the entrypoint

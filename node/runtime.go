@@ -59,6 +59,8 @@ type Container struct {
 type Exit struct {
 	Code int
 	At   time.Time
+	// OOMKilled is set when the kernel's OOM killer ended it.
+	OOMKilled bool
 }
 
 // ImageError is a failure to make a container's image available; Reason

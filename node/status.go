@@ -9,7 +9,10 @@ import (
 
 func terminated(st *ctrState) *corev1.ContainerStateTerminated {
 	reason := "Completed"
-	if st.exit.Code != 0 {
+	switch {
+	case st.exit.OOMKilled:
+		reason = "OOMKilled"
+	case st.exit.Code != 0:
 		reason = "Error"
 	}
 	return &corev1.ContainerStateTerminated{
@@ -20,7 +23,7 @@ func terminated(st *ctrState) *corev1.ContainerStateTerminated {
 
 // status renders the pod's status the way the kubelet reports it.
 func (w *podWorker) status(pod *corev1.Pod) corev1.PodStatus {
-	s := corev1.PodStatus{StartTime: &metav1.Time{Time: w.started}}
+	s := corev1.PodStatus{StartTime: &metav1.Time{Time: w.started}, QOSClass: QOSClass(pod)}
 	running, done, failed, total := 0, 0, 0, len(pod.Spec.Containers)
 	for _, c := range pod.Spec.Containers {
 		cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image}

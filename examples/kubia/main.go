@@ -20,7 +20,19 @@ func main() {
 	listen := flag.String("listen", ":8080", "address to listen on")
 	exit := flag.Int("exit", -1, "print a line and exit at once with this code (for tests of restart policies)")
 	cat := flag.String("cat", "", "comma-separated files to print at start (for tests of volumes)")
+	alloc := flag.Int("alloc", 0, "allocate and touch this many MiB at start (for tests of memory limits)")
 	flag.Parse()
+	if *alloc > 0 {
+		hog := make([][]byte, 0, *alloc)
+		for i := 0; i < *alloc; i++ {
+			b := make([]byte, 1<<20)
+			for j := range b {
+				b[j] = byte(j)
+			}
+			hog = append(hog, b)
+		}
+		log.Printf("kubia: allocated %d MiB", len(hog))
+	}
 	for _, f := range strings.Split(*cat, ",") {
 		if f == "" {
 			continue
