@@ -16,6 +16,34 @@ type Node struct {
 	Memory        resource.Quantity `json:"memory"`
 	RegisteredAt  time.Time         `json:"registeredAt"`
 	LastHeartbeat time.Time         `json:"lastHeartbeat"`
+	// Taints and Unschedulable come from a Node manifest in Git.
+	Taints        []corev1.Taint `json:"taints,omitempty"`
+	Unschedulable bool           `json:"unschedulable,omitempty"`
+}
+
+// WithGit returns the nodes as Git amends them: a Node manifest of the same
+// name adds its labels (over the agent's), and sets the taints and
+// spec.unschedulable (cordon). The agent still registers the node.
+func WithGit(nodes []Node, git []corev1.Node) []Node {
+	byName := map[string]*corev1.Node{}
+	for i := range git {
+		byName[git[i].Name] = &git[i]
+	}
+	out := make([]Node, len(nodes))
+	for i, n := range nodes {
+		if g := byName[n.Name]; g != nil {
+			labels := map[string]string{}
+			for k, v := range n.Labels {
+				labels[k] = v
+			}
+			for k, v := range g.Labels {
+				labels[k] = v
+			}
+			n.Labels, n.Taints, n.Unschedulable = labels, g.Spec.Taints, g.Spec.Unschedulable
+		}
+		out[i] = n
+	}
+	return out
 }
 
 // NodeReadyTimeout is how long a node may go without a heartbeat and still
@@ -37,6 +65,7 @@ func (n *Node) ToKube(now time.Time) corev1.Node {
 	return corev1.Node{
 		TypeMeta:   typeMeta("v1", "Node"),
 		ObjectMeta: objectMeta(n.Name, n.Labels, n.RegisteredAt),
+		Spec:       corev1.NodeSpec{Taints: n.Taints, Unschedulable: n.Unschedulable},
 		Status: corev1.NodeStatus{
 			Capacity:    capacity,
 			Allocatable: capacity,

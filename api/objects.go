@@ -12,6 +12,7 @@ import (
 // ObjectSet is the set of typed objects decoded from one commit.
 type ObjectSet struct {
 	Namespaces  []corev1.Namespace  `json:"namespaces,omitempty"`
+	Nodes       []corev1.Node       `json:"nodes,omitempty"`
 	ConfigMaps  []corev1.ConfigMap  `json:"configMaps,omitempty"`
 	Secrets     []corev1.Secret     `json:"secrets,omitempty"`
 	Pods        []corev1.Pod        `json:"pods,omitempty"`
@@ -23,7 +24,7 @@ func (s *ObjectSet) Count() int {
 	if s == nil {
 		return 0
 	}
-	return len(s.Namespaces) + len(s.ConfigMaps) + len(s.Secrets) + len(s.Pods) + len(s.Deployments)
+	return len(s.Namespaces) + len(s.Nodes) + len(s.ConfigMaps) + len(s.Secrets) + len(s.Pods) + len(s.Deployments)
 }
 
 // Annotations and labels berth puts on the objects it creates.
@@ -52,6 +53,9 @@ func (s *ObjectSet) keyedObjects() map[string]any {
 	}
 	for i := range s.Namespaces {
 		m["Namespace/"+s.Namespaces[i].Name] = &s.Namespaces[i]
+	}
+	for i := range s.Nodes {
+		m["Node/"+s.Nodes[i].Name] = &s.Nodes[i]
 	}
 	for i := range s.ConfigMaps {
 		m["ConfigMap/"+Key(s.ConfigMaps[i].Namespace, s.ConfigMaps[i].Name)] = &s.ConfigMaps[i]

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -123,5 +124,28 @@ func TestGetOutputsKubernetesLists(t *testing.T) {
 	out, _ = c.berth("get", "nodes")
 	if !strings.Contains(out, "n0") || !strings.Contains(out, "Ready") {
 		t.Errorf("get nodes:\n%s", out)
+	}
+
+	// A Node manifest cordons n0: running pods stay, new ones wait.
+	before := len(c.running())
+	c.commit("cordon n0", map[string]string{
+		"n0.yaml":   "apiVersion: v1\nkind: Node\nmetadata: {name: n0, labels: {zone: a}}\nspec: {unschedulable: true}\n",
+		"more.yaml": deployment("more", 1, "v1"),
+	})
+	waitFor(t, 20*time.Second, "the new pod to be Pending as unschedulable", func() bool {
+		for _, p := range c.pods() {
+			if strings.HasPrefix(p.Name, "more-") && len(p.Status.Conditions) > 0 &&
+				p.Status.Conditions[0].Message == "0/1 nodes are available: 1 node(s) were unschedulable." {
+				return true
+			}
+		}
+		return false
+	})
+	out, _ = c.berth("get", "nodes", "-o", "wide")
+	if !strings.Contains(out, "Ready,SchedulingDisabled") {
+		t.Errorf("get nodes does not show the cordon:\n%s", out)
+	}
+	if n := len(c.running()); n != before {
+		t.Errorf("%d containers run after the cordon, %d before", n, before)
 	}
 }

@@ -113,3 +113,21 @@ func TestBadReferences(t *testing.T) {
 		}
 	}
 }
+
+func TestNodesAndTolerations(t *testing.T) {
+	nodeYAML := "apiVersion: v1\nkind: Node\nmetadata: {name: n1, labels: {disk: ssd}}\nspec:\n  unschedulable: true\n  taints:\n  - {key: dedicated, value: db, effect: NoSchedule}\n"
+	set, errs := Decode([]File{{Name: "n.yaml", Data: []byte(nodeYAML)}})
+	if len(errs) > 0 || len(set.Nodes) != 1 || !set.Nodes[0].Spec.Unschedulable {
+		t.Fatalf("node: %v %+v", errs, set)
+	}
+	bad := strings.Replace(nodeYAML, "effect: NoSchedule", "effect: Never", 1)
+	_, errs = Decode([]File{{Name: "n.yaml", Data: []byte(bad)}})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `n.yaml:7: Node/n1: spec.taints[0].effect: unsupported value "Never"`) {
+		t.Fatalf("bad taint: %v", errs)
+	}
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  tolerations:\n  - {operator: Exists, value: x}\n  containers: [{name: c, image: i}]\n"
+	_, errs = Decode([]File{{Name: "p.yaml", Data: []byte(pod)}})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "spec.tolerations[0].value: must be empty when `operator` is 'Exists'") {
+		t.Fatalf("bad toleration: %v", errs)
+	}
+}

@@ -106,7 +106,7 @@ func (o *object) id() string { return objectID(o.kind, o.meta.Namespace, o.meta.
 
 // objectID is "Kind/namespace/name", or "Kind/name" for a Namespace.
 func objectID(kind, namespace, name string) string {
-	if kind == "Namespace" {
+	if kind == "Namespace" || kind == "Node" {
 		return kind + "/" + name
 	}
 	if namespace == "" {
@@ -274,6 +274,7 @@ type typeMeta struct {
 // the way to reach its metadata.
 var kinds = map[string]func() (any, *metav1.ObjectMeta){
 	"Namespace":  func() (any, *metav1.ObjectMeta) { o := &corev1.Namespace{}; return o, &o.ObjectMeta },
+	"Node":       func() (any, *metav1.ObjectMeta) { o := &corev1.Node{}; return o, &o.ObjectMeta },
 	"ConfigMap":  func() (any, *metav1.ObjectMeta) { o := &corev1.ConfigMap{}; return o, &o.ObjectMeta },
 	"Secret":     func() (any, *metav1.ObjectMeta) { o := &corev1.Secret{}; return o, &o.ObjectMeta },
 	"Pod":        func() (any, *metav1.ObjectMeta) { o := &corev1.Pod{}; return o, &o.ObjectMeta },
@@ -281,11 +282,11 @@ var kinds = map[string]func() (any, *metav1.ObjectMeta){
 }
 
 // kindVersions is the apiVersion of each kind berth implements.
-var kindVersions = map[string]string{"Namespace": "v1", "ConfigMap": "v1", "Secret": "v1", "Pod": "v1", "Deployment": "apps/v1"}
+var kindVersions = map[string]string{"Namespace": "v1", "Node": "v1", "ConfigMap": "v1", "Secret": "v1", "Pod": "v1", "Deployment": "apps/v1"}
 
 // plannedKinds are Kubernetes kinds berth will implement but does not yet.
 var plannedKinds = map[string]string{
-	"ReplicationController": "v1", "Service": "v1", "Endpoints": "v1", "Node": "v1",
+	"ReplicationController": "v1", "Service": "v1", "Endpoints": "v1",
 	"ReplicaSet": "apps/v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1",
 }
 
@@ -450,6 +451,8 @@ func buildSet(objs []*object) *api.ObjectSet {
 		switch v := o.value.(type) {
 		case *corev1.Namespace:
 			set.Namespaces = append(set.Namespaces, *v)
+		case *corev1.Node:
+			set.Nodes = append(set.Nodes, *v)
 		case *corev1.ConfigMap:
 			set.ConfigMaps = append(set.ConfigMaps, *v)
 		case *corev1.Secret:

@@ -32,6 +32,7 @@ var (
 	// podSpecFields are relative to a pod spec.
 	podSpecFields = concat([]string{
 		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds",
+		"tolerations[].key", "tolerations[].operator", "tolerations[].value", "tolerations[].effect",
 		"volumes[].name", "volumes[].emptyDir",
 		"volumes[].configMap.name", "volumes[].configMap.items[].key", "volumes[].configMap.items[].path",
 		"volumes[].configMap.items[].mode", "volumes[].configMap.defaultMode", "volumes[].configMap.optional",
@@ -41,6 +42,9 @@ var (
 
 	supported = map[string][]string{
 		"Namespace": metadataFields,
+		"Node": concat(metadataFields, []string{
+			"spec.taints[].key", "spec.taints[].value", "spec.taints[].effect", "spec.unschedulable",
+		}),
 		"ConfigMap": concat(metadataFields, []string{"data.*", "binaryData.*"}),
 		"Secret":    concat(metadataFields, []string{"data.*", "stringData.*", "type"}),
 		"Pod":       concat(metadataFields, prefixed("spec.", podSpecFields)),

@@ -17,6 +17,8 @@ func validateObject(o *object) []*fieldError {
 	switch v := o.value.(type) {
 	case *corev1.Namespace:
 		return validateName("Namespace", &v.ObjectMeta, false)
+	case *corev1.Node:
+		return append(validateName("Node", &v.ObjectMeta, false), validateTaints(v.Spec.Taints)...)
 	case *corev1.ConfigMap:
 		defaultMeta(&v.ObjectMeta)
 		return validateConfigMap(v)
@@ -55,7 +57,7 @@ func crossCheck(objs []*object) []error {
 		} else {
 			first[key] = o
 		}
-		if o.kind != "Namespace" && !declared[o.meta.Namespace] {
+		if o.kind != "Namespace" && o.kind != "Node" && !declared[o.meta.Namespace] {
 			errs = append(errs, o.errorAt(&fieldError{"metadata.namespace", fmt.Sprintf("namespace %q is not declared: add a Namespace manifest", o.meta.Namespace)}))
 		}
 	}
@@ -187,6 +189,7 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 		fes = append(fes, &fieldError{field + ".restartPolicy", fmt.Sprintf("unsupported value %q: supported values: \"Always\", \"OnFailure\", \"Never\"", s.RestartPolicy)})
 	}
 	fes = append(fes, validateVolumes(s, field)...)
+	fes = append(fes, validateTolerations(s.Tolerations, field+".tolerations")...)
 	names := map[string]bool{}
 	for i, c := range s.Containers {
 		cf := fmt.Sprintf("%s.containers[%d]", field, i)

@@ -147,8 +147,9 @@ func (m *Master) handleNodes(w http.ResponseWriter, r *http.Request) {
 	v := m.store.View(false)
 	now := time.Now()
 	list := corev1.NodeList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "NodeList"}, Items: []corev1.Node{}}
-	for i := range v.Nodes {
-		list.Items = append(list.Items, v.Nodes[i].ToKube(now))
+	nodes := api.WithGit(v.Nodes, v.Desired.Nodes)
+	for i := range nodes {
+		list.Items = append(list.Items, nodes[i].ToKube(now))
 	}
 	writeJSON(w, list)
 }

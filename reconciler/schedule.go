@@ -65,10 +65,15 @@ func sameReason(p *corev1.Pod, why string) bool {
 }
 
 func nodeFits(in Input, now time.Time) []*nodeFit {
-	fits := make([]*nodeFit, 0, len(in.Nodes))
+	var git []corev1.Node
+	if in.Desired != nil {
+		git = in.Desired.Nodes
+	}
+	nodes := api.WithGit(in.Nodes, git)
+	fits := make([]*nodeFit, 0, len(nodes))
 	byName := map[string]*nodeFit{}
-	for i := range in.Nodes {
-		n := &in.Nodes[i]
+	for i := range nodes {
+		n := &nodes[i]
 		f := &nodeFit{node: n, ready: n.Ready(now), capCPU: n.CPU.MilliValue(), capMemory: n.Memory.Value()}
 		fits = append(fits, f)
 		byName[n.Name] = f
@@ -122,8 +127,15 @@ func place(p *corev1.Pod, fits []*nodeFit) (string, string) {
 		case !f.ready:
 			counts["node(s) were not ready"]++
 			continue
+		case f.node.Unschedulable:
+			counts["node(s) were unschedulable"]++
+			continue
 		case !sel.Matches(labels.Set(f.node.Labels)):
 			counts["node(s) didn't match Pod's node selector"]++
+			continue
+		}
+		if t := untolerated(f.node.Taints, p.Spec.Tolerations); t != nil {
+			counts[fmt.Sprintf("node(s) had untolerated taint {%s: %s}", t.Key, t.Value)]++
 			continue
 		}
 		short := false
@@ -168,4 +180,45 @@ func unschedulableMessage(nodes int, counts map[string]int) string {
 	}
 	sort.Strings(reasons)
 	return fmt.Sprintf("0/%d nodes are available: %s.", nodes, strings.Join(reasons, ", "))
+}
+
+// untolerated returns the first NoSchedule or NoExecute taint that no
+// toleration tolerates (PreferNoSchedule only prefers: it never filters).
+func untolerated(taints []corev1.Taint, tolerations []corev1.Toleration) *corev1.Taint {
+	for i := range taints {
+		t := &taints[i]
+		if t.Effect == corev1.TaintEffectPreferNoSchedule {
+			continue
+		}
+		tolerated := false
+		for j := range tolerations {
+			if tolerates(&tolerations[j], t) {
+				tolerated = true
+				break
+			}
+		}
+		if !tolerated {
+			return t
+		}
+	}
+	return nil
+}
+
+// tolerates applies Kubernetes' matching of a toleration to a taint: the
+// effect (empty matches all), the key (empty with Exists matches all), and
+// the value for Equal.
+func tolerates(tol *corev1.Toleration, t *corev1.Taint) bool {
+	if tol.Effect != "" && tol.Effect != t.Effect {
+		return false
+	}
+	if tol.Key != "" && tol.Key != t.Key {
+		return false
+	}
+	switch tol.Operator {
+	case corev1.TolerationOpExists:
+		return true
+	case corev1.TolerationOpEqual, "":
+		return tol.Value == t.Value
+	}
+	return false
 }

@@ -201,6 +201,9 @@ func nodeTable(w io.Writer, nodes []corev1.Node) {
 				status = "Ready"
 			}
 		}
+		if n.Spec.Unschedulable {
+			status += ",SchedulingDisabled"
+		}
 		addr := ""
 		if len(n.Status.Addresses) > 0 {
 			addr = n.Status.Addresses[0].Address
