@@ -3,35 +3,123 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"sort"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// BenchmarkPushToLive measures the time from `git commit` of a Deployment
-// of 3 replicas to `berth wait` exiting 0, on real containerd. Each
-// iteration deploys a new Deployment from nothing; its removal is not
-// timed. It reports the median and p90 of the iterations.
-func BenchmarkPushToLive(b *testing.B) {
-	c := newCluster(b)
-	c.startMaster()
-	c.startAgent()
-	b.ResetTimer()
-	var times []time.Duration
-	for i := 0; i < b.N; i++ {
-		name := fmt.Sprintf("apps/bench%d.yaml", i)
-		startAt := time.Now()
-		sha := c.commit(fmt.Sprintf("bench %d", i), map[string]string{name: deployment(fmt.Sprintf("bench%d", i), 3, "v1")})
-		c.waitCommit(sha, 0)
-		times = append(times, time.Since(startAt))
-		b.StopTimer()
-		c.waitCommit(c.commit("clean", map[string]string{name: ""}), 0)
-		c.expectRunning(0)
-		b.StartTimer()
-	}
+// report adds the median and p90 of the runs to the benchmark's figures.
+func report(b *testing.B, what string, times []time.Duration) {
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	b.ReportMetric(times[len(times)/2].Seconds(), "median-s")
 	b.ReportMetric(times[(len(times)*9)/10].Seconds(), "p90-s")
-	b.Logf("git commit -> berth wait, 3 replicas, %d runs: %v", len(times), times)
+	b.Logf("%s, %d runs: %v", what, len(times), times)
+}
+
+// BenchmarkPushToLive measures the time from `git commit` of a Deployment
+// to `berth wait` exiting 0, on real containerd. Each iteration deploys a
+// new Deployment from nothing; its removal is not timed.
+func BenchmarkPushToLive(b *testing.B) {
+	for _, replicas := range []int{3, 10} {
+		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
+			c := newCluster(b)
+			c.startMaster()
+			c.startAgent()
+			var times []time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				name := fmt.Sprintf("bench%d.yaml", i)
+				start := time.Now()
+				sha := c.commit(fmt.Sprintf("bench %d", i), map[string]string{name: deployment(fmt.Sprintf("bench%d", i), replicas, "v1")})
+				c.waitCommit(sha, 0)
+				times = append(times, time.Since(start))
+				b.StopTimer()
+				c.waitCommit(c.commit("clean", map[string]string{name: ""}), 0)
+				c.expectRunning(0)
+				b.StartTimer()
+			}
+			report(b, fmt.Sprintf("git commit -> berth wait, %d replicas", replicas), times)
+		})
+	}
+}
+
+// BenchmarkContainerdFloor measures the floor under push-to-live: the same
+// containers created and started directly through the containerd Go
+// client, in parallel, with nothing of berth in the way.
+func BenchmarkContainerdFloor(b *testing.B) {
+	for _, n := range []int{3, 10} {
+		b.Run(fmt.Sprintf("containers=%d", n), func(b *testing.B) {
+			c := newCluster(b)
+			c.startMaster()
+			c.startAgent() // imports the image
+			c.agent.stop(syscall.SIGTERM)
+			ctx := c.ctx()
+			img, err := c.ctr.GetImage(ctx, "docker.io/library/kubia:v1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			var times []time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				var wg sync.WaitGroup
+				errs := make(chan error, n)
+				for j := 0; j < n; j++ {
+					wg.Add(1)
+					go func(id string) {
+						defer wg.Done()
+						errs <- startDirect(ctx, c.ctr, img, id, c.dir)
+					}(fmt.Sprintf("floor-%d-%d", i, j))
+				}
+				wg.Wait()
+				times = append(times, time.Since(start))
+				close(errs)
+				for err := range errs {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				removeAll(ctx, c.ctr)
+				b.StartTimer()
+			}
+			report(b, fmt.Sprintf("containerd client, %d containers in parallel", n), times)
+		})
+	}
+}
+
+func startDirect(ctx context.Context, client *containerd.Client, img containerd.Image, id, dir string) error {
+	ctr, err := client.NewContainer(ctx, id, containerd.WithImage(img), containerd.WithNewSnapshot(id, img),
+		containerd.WithNewSpec(oci.WithImageConfig(img), oci.WithHostNamespace(specs.NetworkNamespace),
+			oci.WithProcessArgs("/app", "-listen", "127.0.0.1:0")))
+	if err != nil {
+		return err
+	}
+	task, err := ctr.NewTask(ctx, cio.LogFile(dir+"/"+id+".log"))
+	if err != nil {
+		return err
+	}
+	if _, err := task.Wait(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	return task.Start(ctx)
+}
+
+func removeAll(ctx context.Context, client *containerd.Client) {
+	cs, _ := client.Containers(ctx)
+	for _, ct := range cs {
+		if task, err := ct.Task(ctx, nil); err == nil {
+			task.Delete(ctx, containerd.WithProcessKill)
+		}
+		ct.Delete(ctx, containerd.WithSnapshotCleanup)
+	}
 }
