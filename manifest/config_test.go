@@ -131,3 +131,47 @@ func TestNodesAndTolerations(t *testing.T) {
 		t.Fatalf("bad toleration: %v", errs)
 	}
 }
+
+func TestProbes(t *testing.T) {
+	pod := `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: c
+    image: i
+    ports: [{name: http, containerPort: 8080}]
+    readinessProbe:
+      httpGet: {path: /healthz, port: http}
+    livenessProbe:
+      exec: {command: [/app, -exit, "0"]}
+      periodSeconds: 2
+    startupProbe:
+      tcpSocket: {port: 8080}
+      failureThreshold: 30
+`
+	set, errs := Decode([]File{{Name: "p.yaml", Data: []byte(pod)}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	c := set.Pods[0].Spec.Containers[0]
+	r, l := c.ReadinessProbe, c.LivenessProbe
+	if r.PeriodSeconds != 10 || r.TimeoutSeconds != 1 || r.SuccessThreshold != 1 || r.FailureThreshold != 3 || r.HTTPGet.Scheme != "HTTP" || l.PeriodSeconds != 2 {
+		t.Errorf("defaults: readiness %+v liveness %+v", r, l)
+	}
+	for _, tc := range []struct{ from, to, want string }{
+		{"port: http}", "port: web}", `spec.containers[0].readinessProbe.httpGet.port: no container port named "web"`},
+		{"tcpSocket: {port: 8080}", "tcpSocket: {port: 8080}\n      exec: {command: [x]}", "spec.containers[0].startupProbe: must specify exactly one handler"},
+		{"periodSeconds: 2", "periodSeconds: 2\n      successThreshold: 2", "spec.containers[0].livenessProbe.successThreshold: must be 1"},
+		{"path: /healthz,", "path: /healthz, scheme: HTTPS,", `spec.containers[0].readinessProbe.httpGet.scheme: "HTTPS" not supported by berth (only HTTP)`},
+	} {
+		_, errs := Decode([]File{{Name: "p.yaml", Data: []byte(strings.Replace(pod, tc.from, tc.to, 1))}})
+		var all []string
+		for _, e := range errs {
+			all = append(all, e.Error())
+		}
+		if !strings.Contains(strings.Join(all, "\n"), tc.want) {
+			t.Errorf("errors %q do not contain %q", all, tc.want)
+		}
+	}
+}

@@ -17,7 +17,7 @@ var (
 		"metadata.name", "metadata.namespace", "metadata.labels.*", "metadata.annotations.*",
 	}
 	// containerFields are relative to a container.
-	containerFields = []string{
+	containerFields = concat([]string{
 		"name", "image", "imagePullPolicy", "command[]", "args[]", "workingDir",
 		"env[].name", "env[].value",
 		"env[].valueFrom.configMapKeyRef.name", "env[].valueFrom.configMapKeyRef.key", "env[].valueFrom.configMapKeyRef.optional",
@@ -25,10 +25,11 @@ var (
 		"envFrom[].prefix", "envFrom[].configMapRef.name", "envFrom[].configMapRef.optional",
 		"envFrom[].secretRef.name", "envFrom[].secretRef.optional",
 		"volumeMounts[].name", "volumeMounts[].mountPath", "volumeMounts[].readOnly",
+	}, prefixed("livenessProbe.", probeFields), prefixed("readinessProbe.", probeFields), prefixed("startupProbe.", probeFields), []string{
 		"ports[].containerPort", "ports[].name", "ports[].protocol",
 		"resources.requests.*", "resources.limits.*",
 		"terminationMessagePath", "terminationMessagePolicy",
-	}
+	})
 	// podSpecFields are relative to a pod spec.
 	podSpecFields = concat([]string{
 		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds",
@@ -188,7 +189,7 @@ func FieldsMarkdown() string {
 	b.WriteString("# Manifest fields berth implements\n\n")
 	b.WriteString("Generated from `manifest/fields.go` by `make docs`; a test fails when this file is stale.\n\n")
 	b.WriteString("Any other field set in a manifest is refused with its path, for example\n")
-	b.WriteString("`spec.template.spec.containers[0].livenessProbe: not supported by berth`.\n")
+	b.WriteString("`spec.template.spec.containers[0].lifecycle: not supported by berth`.\n")
 	b.WriteString("`[]` stands for any list index, `*` for any key of a map. `status` is ignored.\n")
 	var kindNames []string
 	for k := range supported {

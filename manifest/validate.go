@@ -105,6 +105,9 @@ func DefaultPodSpec(s *corev1.PodSpec) {
 		if c.TerminationMessagePolicy == "" {
 			c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
 		}
+		defaultProbe(c.LivenessProbe)
+		defaultProbe(c.ReadinessProbe)
+		defaultProbe(c.StartupProbe)
 		for j := range c.Ports {
 			if c.Ports[j].Protocol == "" {
 				c.Ports[j].Protocol = corev1.ProtocolTCP
@@ -217,6 +220,7 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 			fes = append(fes, &fieldError{cf + ".terminationMessagePolicy", "not supported by berth (only the default File)"})
 		}
 		fes = append(fes, validateEnvSources(&s.Containers[i], cf)...)
+		fes = append(fes, validateProbes(&s.Containers[i], cf)...)
 		for j, e := range c.Env {
 			if e.Name == "" {
 				fes = append(fes, &fieldError{fmt.Sprintf("%s.env[%d].name", cf, j), "required"})

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,7 @@ type Containerd struct {
 	pullMu   sync.Mutex
 	oom      *oomWatch
 	stopOOM  context.CancelFunc
+	execSeq  atomic.Uint64
 }
 
 // NewContainerd connects to the containerd socket and checks that it
@@ -386,4 +388,50 @@ func (r *Containerd) Import(ctx context.Context, path string) ([]string, error) 
 		names = append(names, i.Name)
 	}
 	return names, nil
+}
+
+// Exec runs a command inside a running container (an exec probe) and
+// returns its exit code; a command that outlives timeout is killed and
+// counts as an error.
+func (r *Containerd) Exec(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, error) {
+	ctx = nsCtx(ctx)
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return -1, fmt.Errorf("loading container %s: %w", id, err)
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return -1, fmt.Errorf("reading the spec of %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return -1, fmt.Errorf("loading task %s: %w", id, err)
+	}
+	pspec := *spec.Process
+	pspec.Args = cmd
+	execID := fmt.Sprintf("probe-%d", r.execSeq.Add(1))
+	proc, err := task.Exec(ctx, execID, &pspec, cio.NullIO)
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	defer proc.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill)
+	statusC, err := proc.Wait(ctx)
+	if err != nil {
+		return -1, err
+	}
+	if err := proc.Start(ctx); err != nil {
+		return -1, fmt.Errorf("starting exec in %s: %w", id, err)
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case st := <-statusC:
+		code, _, err := st.Result()
+		return int(code), err
+	case <-timer.C:
+		proc.Kill(ctx, syscall.SIGKILL)
+		return -1, fmt.Errorf("command timed out after %v", timeout)
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
 }

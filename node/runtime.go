@@ -21,6 +21,8 @@ type Runtime interface {
 	Stop(ctx context.Context, id string, grace time.Duration) error
 	// Remove deletes the container, its task and its snapshot.
 	Remove(ctx context.Context, id string) error
+	// Exec runs a command in a running container and returns its exit code.
+	Exec(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, error)
 }
 
 // StartSpec is one attempt of one container of a pod.

@@ -16,7 +16,7 @@ func terminated(st *ctrState) *corev1.ContainerStateTerminated {
 		reason = "Error"
 	}
 	return &corev1.ContainerStateTerminated{
-		ExitCode: int32(st.exit.Code), Reason: reason, ContainerID: "containerd://" + st.id,
+		ExitCode: int32(st.exit.Code), Reason: reason, Message: st.probeKill, ContainerID: "containerd://" + st.id,
 		StartedAt: metav1.NewTime(st.startedAt), FinishedAt: metav1.NewTime(st.exit.At),
 	}
 }
@@ -24,7 +24,7 @@ func terminated(st *ctrState) *corev1.ContainerStateTerminated {
 // status renders the pod's status the way the kubelet reports it.
 func (w *podWorker) status(pod *corev1.Pod) corev1.PodStatus {
 	s := corev1.PodStatus{StartTime: &metav1.Time{Time: w.started}, QOSClass: QOSClass(pod)}
-	running, done, failed, total := 0, 0, 0, len(pod.Spec.Containers)
+	running, ready, done, failed, total := 0, 0, 0, 0, len(pod.Spec.Containers)
 	for _, c := range pod.Spec.Containers {
 		cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image}
 		st := w.ctrs[c.Name]
@@ -43,8 +43,12 @@ func (w *podWorker) status(pod *corev1.Pod) corev1.PodStatus {
 		switch {
 		case st.running:
 			running++
-			started := true
-			cs.Started, cs.Ready = &started, true
+			started := st.started
+			cs.Started = &started
+			cs.Ready = started && (c.ReadinessProbe == nil || st.ready)
+			if cs.Ready {
+				ready++
+			}
 			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(st.startedAt)}
 		case st.exit != nil && !shouldRestart(pod.Spec.RestartPolicy, st.exit.Code):
 			done++
@@ -63,11 +67,10 @@ func (w *podWorker) status(pod *corev1.Pod) corev1.PodStatus {
 		s.ContainerStatuses = append(s.ContainerStatuses, cs)
 	}
 	s.Phase = phase(running, done, failed, total, w.restartedAny())
-	ready := running == total
 	s.Conditions = []corev1.PodCondition{
 		condition(corev1.PodInitialized, true),
-		condition(corev1.ContainersReady, ready),
-		condition(corev1.PodReady, ready),
+		condition(corev1.ContainersReady, ready == total),
+		condition(corev1.PodReady, ready == total),
 	}
 	return s
 }

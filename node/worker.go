@@ -27,12 +27,13 @@ const (
 // podWorker owns one pod on this node. Only its own goroutine touches ctrs;
 // the agent hands it new specs through update and ends it through remove.
 type podWorker struct {
-	a     *Agent
-	key   string
-	uid   string
-	exits chan exitEvent
-	kick  chan struct{}
-	quit  chan struct{}
+	a      *Agent
+	key    string
+	uid    string
+	exits  chan exitEvent
+	probes chan probeEvent
+	kick   chan struct{}
+	quit   chan struct{}
 
 	mu       sync.Mutex
 	pod      *corev1.Pod
@@ -58,6 +59,12 @@ type ctrState struct {
 	backoff   time.Duration // the delay before the restart after the next exit
 	delay     time.Duration // the delay before the pending restart
 	nextStart time.Time
+
+	// Probes: started is the startup probe passed, ready the readiness
+	// probe's verdict; probeKill says why a probe had the container killed.
+	started, ready bool
+	probeKill      string
+	stopProbes     context.CancelFunc
 }
 
 type exitEvent struct {
@@ -68,7 +75,7 @@ type exitEvent struct {
 
 func newPodWorker(a *Agent, p *corev1.Pod, adopted []Container) *podWorker {
 	w := &podWorker{a: a, key: api.PodKey(p), uid: string(p.UID), pod: p,
-		exits: make(chan exitEvent, 8), kick: make(chan struct{}, 1), quit: make(chan struct{}),
+		exits: make(chan exitEvent, 8), probes: make(chan probeEvent, 8), kick: make(chan struct{}, 1), quit: make(chan struct{}),
 		logPaths: map[string]string{}, ctrs: map[string]*ctrState{}, started: time.Now()}
 	sort.Slice(adopted, func(i, j int) bool { return adopted[i].Attempt > adopted[j].Attempt })
 	for _, c := range adopted {
@@ -110,9 +117,14 @@ func (w *podWorker) current() *corev1.Pod {
 }
 
 func (w *podWorker) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx) // ends the worker's probers with it
+	defer cancel()
 	for name, st := range w.ctrs {
 		if st.running {
 			w.watchAdopted(ctx, name, st)
+			if c := w.container(name); c != nil {
+				w.startProbes(ctx, name, st, c)
+			}
 		}
 	}
 	for _, c := range w.stale {
@@ -129,6 +141,8 @@ func (w *podWorker) run(ctx context.Context) {
 			return
 		case e := <-w.exits:
 			w.recordExit(e)
+		case e := <-w.probes:
+			w.recordProbe(ctx, e)
 		case <-w.kick:
 		case <-timer.C:
 		}
@@ -163,6 +177,9 @@ func (w *podWorker) recordExit(e exitEvent) {
 	st := w.ctrs[e.name]
 	if st == nil || st.attempt != e.attempt {
 		return
+	}
+	if st.stopProbes != nil {
+		st.stopProbes()
 	}
 	st.running = false
 	st.exit = &e.exit
@@ -277,6 +294,59 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	w.logPaths[c.Name] = logPath
 	w.mu.Unlock()
 	go w.forward(ctx, c.Name, attempt, exits)
+	w.startProbes(ctx, c.Name, st, c)
+}
+
+// container returns the spec of a container of the current pod.
+func (w *podWorker) container(name string) *corev1.Container {
+	pod := w.current()
+	for i := range pod.Spec.Containers {
+		if pod.Spec.Containers[i].Name == name {
+			return &pod.Spec.Containers[i]
+		}
+	}
+	return nil
+}
+
+// startProbes runs the container's probes until it exits. Without a
+// startup probe the container counts as started at once.
+func (w *podWorker) startProbes(ctx context.Context, name string, st *ctrState, c *corev1.Container) {
+	st.started = c.StartupProbe == nil
+	if c.StartupProbe == nil && c.LivenessProbe == nil && c.ReadinessProbe == nil {
+		return
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	st.stopProbes = cancel
+	p := &prober{rt: w.a.rt, id: st.id, name: name, attempt: st.attempt, c: c.DeepCopy(), events: w.probes}
+	go p.run(pctx)
+}
+
+// recordProbe applies a probe's verdict: readiness and startup change the
+// container's state; a failed startup or liveness probe kills it, and the
+// restart policy takes it from there.
+func (w *podWorker) recordProbe(ctx context.Context, e probeEvent) {
+	st := w.ctrs[e.name]
+	if st == nil || st.attempt != e.attempt || !st.running {
+		return
+	}
+	switch {
+	case e.kind == probeReadiness:
+		st.ready = e.ok
+	case e.kind == probeStartup && e.ok:
+		st.started = true
+	default:
+		st.probeKill = e.message
+		w.a.log.Info("killing container", "pod", w.key, "container", e.name, "why", e.message)
+		grace := 30 * time.Second
+		if g := w.current().Spec.TerminationGracePeriodSeconds; g != nil {
+			grace = time.Duration(*g) * time.Second
+		}
+		go func(id string) {
+			if err := w.a.rt.Stop(ctx, id, grace); err != nil {
+				w.a.log.Warn("stopping a container that failed its probe", "id", id, "err", err)
+			}
+		}(st.id)
+	}
 }
 
 // containerConfig resolves a container's environment and prepares the

@@ -81,7 +81,7 @@ func TestPodStatus(t *testing.T) {
 	if s := w.status(pod); s.Phase != corev1.PodPending || s.ContainerStatuses[0].State.Waiting.Reason != "ContainerCreating" {
 		t.Fatalf("nothing started: %+v", s)
 	}
-	w.ctrs["a"] = &ctrState{id: "a0", running: true, startedAt: now}
+	w.ctrs["a"] = &ctrState{id: "a0", running: true, started: true, startedAt: now}
 	w.ctrs["b"] = &ctrState{id: "b0", exit: &Exit{Code: 0, At: now}, startedAt: now}
 	s := w.status(pod)
 	if s.Phase != corev1.PodRunning || ready(s) {
@@ -96,10 +96,24 @@ func TestPodStatus(t *testing.T) {
 	}
 	pod.Spec.RestartPolicy = corev1.RestartPolicyAlways
 	w.ctrs["a"] = &ctrState{id: "a1", attempt: 1, restarts: 1, waiting: "CrashLoopBackOff", exit: &Exit{Code: 2, At: now}}
-	w.ctrs["b"] = &ctrState{id: "b0", running: true, startedAt: now}
+	w.ctrs["b"] = &ctrState{id: "b0", running: true, started: true, startedAt: now}
 	s = w.status(pod)
 	if s.Phase != corev1.PodRunning || s.ContainerStatuses[0].State.Waiting.Reason != "CrashLoopBackOff" || s.ContainerStatuses[0].RestartCount != 1 {
 		t.Fatalf("crash loop: %+v", s.ContainerStatuses[0])
+	}
+	// Readiness: running and started is not ready while a readiness probe
+	// has not passed; a startup probe holds Started back.
+	pod.Spec.Containers = []corev1.Container{{Name: "b", ReadinessProbe: &corev1.Probe{}}}
+	if s := w.status(pod); ready(s) || !*s.ContainerStatuses[0].Started {
+		t.Fatalf("readiness not yet passed: %+v", s.ContainerStatuses[0])
+	}
+	w.ctrs["b"].ready = true
+	if s := w.status(pod); !ready(s) {
+		t.Fatal("readiness passed but the pod is not Ready")
+	}
+	w.ctrs["b"].started = false
+	if s := w.status(pod); ready(s) || *s.ContainerStatuses[0].Started {
+		t.Fatal("ready before the startup probe passed")
 	}
 }
 
