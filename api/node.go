@@ -124,7 +124,7 @@ type Assignments struct {
 // pod's env, envFrom and volumes refer to.
 func References(p *corev1.Pod) (configMaps, secrets []string) {
 	add := func(list *[]string, name string) { *list = append(*list, Key(p.Namespace, name)) }
-	for _, c := range p.Spec.Containers {
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
 		for _, e := range c.Env {
 			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
 				add(&configMaps, e.ValueFrom.ConfigMapKeyRef.Name)

@@ -105,3 +105,77 @@ func TestMemoryLimit(t *testing.T) {
 		t.Errorf("QoS class %q, want Guaranteed (limits only: requests default to them)", p.Status.QOSClass)
 	}
 }
+
+func initPod(name, policy string, initExit int) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: %s
+  terminationGracePeriodSeconds: 2
+  initContainers:
+  - name: first
+    image: kubia:v1
+    imagePullPolicy: Never
+    args: ["-exit", "0"]
+  - name: second
+    image: kubia:v1
+    imagePullPolicy: Never
+    args: ["-exit", "%d"]
+  containers:
+  - name: app
+    image: kubia:v1
+    imagePullPolicy: Never
+    args: ["-listen", "127.0.0.1:0"]
+`, name, policy, initExit)
+}
+
+// TestInitContainers: init containers run one at a time, each to success,
+// before the app; a failing one is retried (Always) or fails the pod
+// (Never), and the app never starts.
+func TestInitContainers(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent()
+	c.commit("init pods", map[string]string{
+		"ok.yaml":    initPod("ok", "Always", 0),
+		"retry.yaml": initPod("retry", "Always", 1),
+		"never.yaml": initPod("never", "Never", 1),
+	})
+	byName := func() map[string]corev1.Pod {
+		m := map[string]corev1.Pod{}
+		for _, p := range c.pods() {
+			m[p.Name] = p
+		}
+		return m
+	}
+	waitFor(t, 60*time.Second, "ok running, retry retrying, never failed", func() bool {
+		m := byName()
+		ok, retry, never := m["ok"], m["retry"], m["never"]
+		return ok.Status.Phase == corev1.PodRunning && never.Status.Phase == corev1.PodFailed &&
+			len(retry.Status.InitContainerStatuses) == 2 && retry.Status.InitContainerStatuses[1].RestartCount >= 1
+	})
+	m := byName()
+	for _, ics := range m["ok"].Status.InitContainerStatuses {
+		if ics.State.Terminated == nil || ics.State.Terminated.Reason != "Completed" {
+			t.Errorf("ok: init %s: %+v", ics.Name, ics.State)
+		}
+	}
+	for _, name := range []string{"retry", "never"} {
+		p := m[name]
+		if w := p.Status.ContainerStatuses[0].State.Waiting; w == nil || w.Reason != "PodInitializing" {
+			t.Errorf("%s: app state %+v, want waiting PodInitializing", name, p.Status.ContainerStatuses[0].State)
+		}
+		if p.Status.Conditions[1].Type == corev1.PodInitialized && p.Status.Conditions[1].Status == corev1.ConditionTrue {
+			t.Errorf("%s: Initialized", name)
+		}
+	}
+	if term := m["never"].Status.InitContainerStatuses[1].State.Terminated; term == nil || term.ExitCode != 1 {
+		t.Errorf("never: second init %+v", m["never"].Status.InitContainerStatuses[1].State)
+	}
+	for _, tk := range c.running() {
+		if tk.pod != "ok" && tk.pod != "retry" {
+			t.Errorf("container of %s runs", tk.pod)
+		}
+	}
+}

@@ -141,10 +141,10 @@ func validateVolumes(s *corev1.PodSpec, field string) []*fieldError {
 			fes = append(fes, validateItems(v.Secret.Items, v.Secret.DefaultMode, vf+".secret")...)
 		}
 	}
-	for i, c := range s.Containers {
+	for i, c := range allContainers(s) {
 		paths := map[string]bool{}
 		for j, m := range c.VolumeMounts {
-			mf := fmt.Sprintf("%s.containers[%d].volumeMounts[%d]", field, i, j)
+			mf := fmt.Sprintf("%s.volumeMounts[%d]", containerField(s, field, i), j)
 			if !names[m.Name] {
 				fes = append(fes, &fieldError{mf + ".name", fmt.Sprintf("no volume named %q in the pod", m.Name)})
 			}
@@ -224,4 +224,17 @@ func refFields(name, key, field string) []*fieldError {
 		fes = append(fes, validateKey(field+".key", key)...)
 	}
 	return fes
+}
+
+// allContainers lists init containers, then regular ones.
+func allContainers(s *corev1.PodSpec) []corev1.Container {
+	return append(append([]corev1.Container{}, s.InitContainers...), s.Containers...)
+}
+
+// containerField is the field path of the i-th container of allContainers.
+func containerField(s *corev1.PodSpec, field string, i int) string {
+	if i < len(s.InitContainers) {
+		return fmt.Sprintf("%s.initContainers[%d]", field, i)
+	}
+	return fmt.Sprintf("%s.containers[%d]", field, i-len(s.InitContainers))
 }

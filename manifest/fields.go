@@ -25,11 +25,13 @@ var (
 		"envFrom[].prefix", "envFrom[].configMapRef.name", "envFrom[].configMapRef.optional",
 		"envFrom[].secretRef.name", "envFrom[].secretRef.optional",
 		"volumeMounts[].name", "volumeMounts[].mountPath", "volumeMounts[].readOnly",
-	}, prefixed("livenessProbe.", probeFields), prefixed("readinessProbe.", probeFields), prefixed("startupProbe.", probeFields), []string{
 		"ports[].containerPort", "ports[].name", "ports[].protocol",
 		"resources.requests.*", "resources.limits.*",
 		"terminationMessagePath", "terminationMessagePolicy",
 	})
+	// probedContainerFields adds the probes, which init containers may not have.
+	probedContainerFields = concat(containerFields,
+		prefixed("livenessProbe.", probeFields), prefixed("readinessProbe.", probeFields), prefixed("startupProbe.", probeFields))
 	// podSpecFields are relative to a pod spec.
 	podSpecFields = concat([]string{
 		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds",
@@ -39,7 +41,7 @@ var (
 		"volumes[].configMap.items[].mode", "volumes[].configMap.defaultMode", "volumes[].configMap.optional",
 		"volumes[].secret.secretName", "volumes[].secret.items[].key", "volumes[].secret.items[].path",
 		"volumes[].secret.items[].mode", "volumes[].secret.defaultMode", "volumes[].secret.optional",
-	}, prefixed("containers[].", containerFields))
+	}, prefixed("initContainers[].", containerFields), prefixed("containers[].", probedContainerFields))
 
 	supported = map[string][]string{
 		"Namespace": metadataFields,

@@ -62,8 +62,8 @@ func (r *refIndex) checkSpec(ns string, s *corev1.PodSpec, field string) []*fiel
 			fes = append(fes, &fieldError{f, fmt.Sprintf("%s %s/%s has no key %q", kind, ns, name, key)})
 		}
 	}
-	for i, c := range s.Containers {
-		cf := fmt.Sprintf("%s.containers[%d]", field, i)
+	for i, c := range allContainers(s) {
+		cf := containerField(s, field, i)
 		for j, e := range c.Env {
 			if e.ValueFrom == nil {
 				continue

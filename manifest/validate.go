@@ -94,24 +94,30 @@ func DefaultPodSpec(s *corev1.PodSpec) {
 		g := int64(corev1.DefaultTerminationGracePeriodSeconds)
 		s.TerminationGracePeriodSeconds = &g
 	}
+	for i := range s.InitContainers {
+		defaultContainer(&s.InitContainers[i])
+	}
 	for i := range s.Containers {
-		c := &s.Containers[i]
-		if c.ImagePullPolicy == "" {
-			c.ImagePullPolicy = defaultPullPolicy(c.Image)
-		}
-		if c.TerminationMessagePath == "" {
-			c.TerminationMessagePath = corev1.TerminationMessagePathDefault
-		}
-		if c.TerminationMessagePolicy == "" {
-			c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
-		}
-		defaultProbe(c.LivenessProbe)
-		defaultProbe(c.ReadinessProbe)
-		defaultProbe(c.StartupProbe)
-		for j := range c.Ports {
-			if c.Ports[j].Protocol == "" {
-				c.Ports[j].Protocol = corev1.ProtocolTCP
-			}
+		defaultContainer(&s.Containers[i])
+	}
+}
+
+func defaultContainer(c *corev1.Container) {
+	if c.ImagePullPolicy == "" {
+		c.ImagePullPolicy = defaultPullPolicy(c.Image)
+	}
+	if c.TerminationMessagePath == "" {
+		c.TerminationMessagePath = corev1.TerminationMessagePathDefault
+	}
+	if c.TerminationMessagePolicy == "" {
+		c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+	}
+	defaultProbe(c.LivenessProbe)
+	defaultProbe(c.ReadinessProbe)
+	defaultProbe(c.StartupProbe)
+	for j := range c.Ports {
+		if c.Ports[j].Protocol == "" {
+			c.Ports[j].Protocol = corev1.ProtocolTCP
 		}
 	}
 }
@@ -193,38 +199,47 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 	}
 	fes = append(fes, validateVolumes(s, field)...)
 	fes = append(fes, validateTolerations(s.Tolerations, field+".tolerations")...)
-	names := map[string]bool{}
-	for i, c := range s.Containers {
+	names := map[string]bool{} // init and regular containers share one name space
+	for i := range s.InitContainers {
+		fes = append(fes, validateContainer(&s.InitContainers[i], fmt.Sprintf("%s.initContainers[%d]", field, i), names)...)
+	}
+	for i := range s.Containers {
 		cf := fmt.Sprintf("%s.containers[%d]", field, i)
-		if c.Name == "" {
-			fes = append(fes, &fieldError{cf + ".name", "required"})
-		}
-		for _, msg := range validation.IsDNS1123Label(c.Name) {
-			if c.Name != "" {
-				fes = append(fes, &fieldError{cf + ".name", fmt.Sprintf("%q: %s", c.Name, msg)})
-			}
-		}
-		if names[c.Name] && c.Name != "" {
-			fes = append(fes, &fieldError{cf + ".name", fmt.Sprintf("duplicate container name %q", c.Name)})
-		}
-		names[c.Name] = true
-		if strings.TrimSpace(c.Image) == "" {
-			fes = append(fes, &fieldError{cf + ".image", "required"})
-		}
-		// Accepted for the manifests kubectl exports, but only as the
-		// defaults: berth reads no termination message.
-		if c.TerminationMessagePath != corev1.TerminationMessagePathDefault {
-			fes = append(fes, &fieldError{cf + ".terminationMessagePath", "not supported by berth (only the default /dev/termination-log)"})
-		}
-		if c.TerminationMessagePolicy != corev1.TerminationMessageReadFile {
-			fes = append(fes, &fieldError{cf + ".terminationMessagePolicy", "not supported by berth (only the default File)"})
-		}
-		fes = append(fes, validateEnvSources(&s.Containers[i], cf)...)
+		fes = append(fes, validateContainer(&s.Containers[i], cf, names)...)
 		fes = append(fes, validateProbes(&s.Containers[i], cf)...)
-		for j, e := range c.Env {
-			if e.Name == "" {
-				fes = append(fes, &fieldError{fmt.Sprintf("%s.env[%d].name", cf, j), "required"})
-			}
+	}
+	return fes
+}
+
+func validateContainer(c *corev1.Container, cf string, names map[string]bool) []*fieldError {
+	var fes []*fieldError
+	if c.Name == "" {
+		fes = append(fes, &fieldError{cf + ".name", "required"})
+	}
+	for _, msg := range validation.IsDNS1123Label(c.Name) {
+		if c.Name != "" {
+			fes = append(fes, &fieldError{cf + ".name", fmt.Sprintf("%q: %s", c.Name, msg)})
+		}
+	}
+	if names[c.Name] && c.Name != "" {
+		fes = append(fes, &fieldError{cf + ".name", fmt.Sprintf("duplicate container name %q", c.Name)})
+	}
+	names[c.Name] = true
+	if strings.TrimSpace(c.Image) == "" {
+		fes = append(fes, &fieldError{cf + ".image", "required"})
+	}
+	// Accepted for the manifests kubectl exports, but only as the
+	// defaults: berth reads no termination message.
+	if c.TerminationMessagePath != corev1.TerminationMessagePathDefault {
+		fes = append(fes, &fieldError{cf + ".terminationMessagePath", "not supported by berth (only the default /dev/termination-log)"})
+	}
+	if c.TerminationMessagePolicy != corev1.TerminationMessageReadFile {
+		fes = append(fes, &fieldError{cf + ".terminationMessagePolicy", "not supported by berth (only the default File)"})
+	}
+	fes = append(fes, validateEnvSources(c, cf)...)
+	for j, e := range c.Env {
+		if e.Name == "" {
+			fes = append(fes, &fieldError{fmt.Sprintf("%s.env[%d].name", cf, j), "required"})
 		}
 	}
 	return fes

@@ -24,55 +24,95 @@ func terminated(st *ctrState) *corev1.ContainerStateTerminated {
 // status renders the pod's status the way the kubelet reports it.
 func (w *podWorker) status(pod *corev1.Pod) corev1.PodStatus {
 	s := corev1.PodStatus{StartTime: &metav1.Time{Time: w.started}, QOSClass: QOSClass(pod)}
-	running, ready, done, failed, total := 0, 0, 0, 0, len(pod.Spec.Containers)
+	for _, c := range pod.Spec.InitContainers {
+		cs, _ := w.containerStatus(&c, initPolicy(pod.Spec.RestartPolicy), "PodInitializing")
+		s.InitContainerStatuses = append(s.InitContainerStatuses, cs)
+	}
+	var n counts
+	waiting := "ContainerCreating"
+	if !w.initDone {
+		waiting = "PodInitializing"
+	}
 	for _, c := range pod.Spec.Containers {
-		cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image}
-		st := w.ctrs[c.Name]
-		if st == nil {
-			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
-			s.ContainerStatuses = append(s.ContainerStatuses, cs)
-			continue
-		}
-		cs.RestartCount = int32(st.restarts)
-		if st.last != nil {
-			cs.LastTerminationState.Terminated = st.last
-		}
-		if st.id != "" {
-			cs.ContainerID = "containerd://" + st.id
-		}
-		switch {
-		case st.running:
-			running++
-			started := st.started
-			cs.Started = &started
-			cs.Ready = started && (c.ReadinessProbe == nil || st.ready)
-			if cs.Ready {
-				ready++
-			}
-			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(st.startedAt)}
-		case st.exit != nil && !shouldRestart(pod.Spec.RestartPolicy, st.exit.Code):
-			done++
-			if st.exit.Code != 0 {
-				failed++
-			}
-			cs.State.Terminated = terminated(st)
-		case st.exit != nil && st.waiting == "":
-			cs.State.Terminated = terminated(st)
-		default:
-			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: st.waiting, Message: st.message}
-			if st.exit != nil {
-				cs.LastTerminationState.Terminated = terminated(st)
-			}
-		}
+		cs, cn := w.containerStatus(&c, pod.Spec.RestartPolicy, waiting)
+		n.add(cn)
 		s.ContainerStatuses = append(s.ContainerStatuses, cs)
 	}
-	s.Phase = phase(running, done, failed, total, w.restartedAny())
+	total := len(pod.Spec.Containers)
+	switch {
+	case w.initFailed:
+		s.Phase = corev1.PodFailed
+	case !w.initDone:
+		s.Phase = corev1.PodPending
+	default:
+		s.Phase = phase(n.running, n.done, n.failed, total, w.restartedAny())
+	}
 	s.Conditions = []corev1.PodCondition{
-		condition(corev1.PodInitialized, true),
-		condition(corev1.ContainersReady, ready == total),
-		condition(corev1.PodReady, ready == total),
+		condition(corev1.PodInitialized, w.initDone),
+		condition(corev1.ContainersReady, n.ready == total),
+		condition(corev1.PodReady, n.ready == total),
 	}
 	return s
+}
+
+// initPolicy is how an init container restarts: never after success, and
+// after a failure unless the pod's policy is Never.
+func initPolicy(p corev1.RestartPolicy) corev1.RestartPolicy {
+	if p == corev1.RestartPolicyNever {
+		return p
+	}
+	return corev1.RestartPolicyOnFailure
+}
+
+// counts tally the containers' states for the pod's phase and conditions.
+type counts struct{ running, ready, done, failed int }
+
+func (c *counts) add(o counts) {
+	c.running, c.ready, c.done, c.failed = c.running+o.running, c.ready+o.ready, c.done+o.done, c.failed+o.failed
+}
+
+// containerStatus renders one container; waiting is the reason shown
+// before it was ever started.
+func (w *podWorker) containerStatus(c *corev1.Container, policy corev1.RestartPolicy, waiting string) (corev1.ContainerStatus, counts) {
+	var n counts
+	cs := corev1.ContainerStatus{Name: c.Name, Image: c.Image}
+	st := w.ctrs[c.Name]
+	if st == nil {
+		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: waiting}
+		return cs, n
+	}
+	cs.RestartCount = int32(st.restarts)
+	if st.last != nil {
+		cs.LastTerminationState.Terminated = st.last
+	}
+	if st.id != "" {
+		cs.ContainerID = "containerd://" + st.id
+	}
+	switch {
+	case st.running:
+		n.running++
+		started := st.started
+		cs.Started = &started
+		cs.Ready = started && (c.ReadinessProbe == nil || st.ready)
+		if cs.Ready {
+			n.ready++
+		}
+		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(st.startedAt)}
+	case st.exit != nil && !shouldRestart(policy, st.exit.Code):
+		n.done++
+		if st.exit.Code != 0 {
+			n.failed++
+		}
+		cs.State.Terminated = terminated(st)
+	case st.exit != nil && st.waiting == "":
+		cs.State.Terminated = terminated(st)
+	default:
+		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: st.waiting, Message: st.message}
+		if st.exit != nil {
+			cs.LastTerminationState.Terminated = terminated(st)
+		}
+	}
+	return cs, n
 }
 
 func (w *podWorker) restartedAny() bool {

@@ -44,6 +44,10 @@ type podWorker struct {
 	stale     []Container       // adopted older attempts, removed on start
 	started   time.Time
 	removedOK bool
+	// initDone is set once every init container succeeded (or when the
+	// agent adopts a pod whose regular containers exist); initFailed when
+	// one failed under restartPolicy Never.
+	initDone, initFailed bool
 }
 
 type ctrState struct {
@@ -77,6 +81,14 @@ func newPodWorker(a *Agent, p *corev1.Pod, adopted []Container) *podWorker {
 	w := &podWorker{a: a, key: api.PodKey(p), uid: string(p.UID), pod: p,
 		exits: make(chan exitEvent, 8), probes: make(chan probeEvent, 8), kick: make(chan struct{}, 1), quit: make(chan struct{}),
 		logPaths: map[string]string{}, ctrs: map[string]*ctrState{}, started: time.Now()}
+	w.initDone = len(p.Spec.InitContainers) == 0
+	for _, c := range adopted {
+		for _, rc := range p.Spec.Containers {
+			if c.Name == rc.Name {
+				w.initDone = true // regular containers only start after init
+			}
+		}
+	}
 	sort.Slice(adopted, func(i, j int) bool { return adopted[i].Attempt > adopted[j].Attempt })
 	for _, c := range adopted {
 		if _, seen := w.ctrs[c.Name]; seen {
@@ -220,15 +232,51 @@ func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 		return resyncInterval
 	}
 	next := resyncInterval
+	if !w.initDone {
+		next = w.syncInit(ctx, pod)
+		if !w.initDone {
+			w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Status: w.status(pod)})
+			return next
+		}
+	}
+	next = min(next, w.syncContainers(ctx, pod, pod.Spec.Containers, pod.Spec.RestartPolicy))
+	w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Status: w.status(pod)})
+	return next
+}
+
+// syncInit runs the init containers one at a time, each to success, in
+// order. A failed one is retried with back-off, unless the pod's policy is
+// Never: then the pod has failed.
+func (w *podWorker) syncInit(ctx context.Context, pod *corev1.Pod) time.Duration {
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		st := w.ctrs[c.Name]
+		if st != nil && st.exit != nil && st.exit.Code == 0 {
+			continue // done; never run again
+		}
+		if st != nil && st.exit != nil && pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
+			w.initFailed = true
+			return resyncInterval
+		}
+		return w.syncContainers(ctx, pod, pod.Spec.InitContainers[i:i+1], initPolicy(pod.Spec.RestartPolicy))
+	}
+	w.initDone = true
+	return resyncInterval
+}
+
+// syncContainers starts the containers that should run under the policy,
+// and returns when it wants to look again (a back-off ending).
+func (w *podWorker) syncContainers(ctx context.Context, pod *corev1.Pod, containers []corev1.Container, policy corev1.RestartPolicy) time.Duration {
+	next := resyncInterval
 	now := time.Now()
-	for i := range pod.Spec.Containers {
-		c := &pod.Spec.Containers[i]
+	for i := range containers {
+		c := &containers[i]
 		st := w.ctrs[c.Name]
 		switch {
 		case st == nil:
 			w.start(ctx, pod, c, 0, nil)
 		case st.running:
-		case st.exit != nil && !shouldRestart(pod.Spec.RestartPolicy, st.exit.Code):
+		case st.exit != nil && !shouldRestart(policy, st.exit.Code):
 		case now.Before(st.nextStart):
 			if st.exit != nil {
 				st.waiting, st.message = "CrashLoopBackOff", fmt.Sprintf("back-off %v restarting failed container=%s pod=%s", st.delay, c.Name, pod.Name)
@@ -241,7 +289,6 @@ func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 			next = min(next, max(st.nextStart.Sub(now), 10*time.Millisecond))
 		}
 	}
-	w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Status: w.status(pod)})
 	return next
 }
 
@@ -297,12 +344,15 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	w.startProbes(ctx, c.Name, st, c)
 }
 
-// container returns the spec of a container of the current pod.
+// container returns the spec of a container (init or regular) of the
+// current pod.
 func (w *podWorker) container(name string) *corev1.Container {
 	pod := w.current()
-	for i := range pod.Spec.Containers {
-		if pod.Spec.Containers[i].Name == name {
-			return &pod.Spec.Containers[i]
+	for _, list := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
 		}
 	}
 	return nil

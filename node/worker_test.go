@@ -77,7 +77,7 @@ func TestPodStatus(t *testing.T) {
 		Spec:       corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "a"}, {Name: "b"}}},
 	}
 	now := time.Now()
-	w := &podWorker{ctrs: map[string]*ctrState{}, started: now}
+	w := &podWorker{ctrs: map[string]*ctrState{}, started: now, initDone: true}
 	if s := w.status(pod); s.Phase != corev1.PodPending || s.ContainerStatuses[0].State.Waiting.Reason != "ContainerCreating" {
 		t.Fatalf("nothing started: %+v", s)
 	}
@@ -131,5 +131,29 @@ func TestContainerIDFitsContainerd(t *testing.T) {
 	id := containerID("0123456789abcdef-0123-4567-89ab-cdef01234567", long, 1234)
 	if len(id) > 76 {
 		t.Errorf("id %q is %d characters; containerd allows 76", id, len(id))
+	}
+}
+
+func TestInitContainerStatus(t *testing.T) {
+	pod := &corev1.Pod{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyAlways,
+		InitContainers: []corev1.Container{{Name: "init"}}, Containers: []corev1.Container{{Name: "app"}}}}
+	now := time.Now()
+	w := &podWorker{ctrs: map[string]*ctrState{"init": {id: "i0", running: true, started: true, startedAt: now}}, started: now}
+	s := w.status(pod)
+	if s.Phase != corev1.PodPending || s.Conditions[0].Status != corev1.ConditionFalse ||
+		s.ContainerStatuses[0].State.Waiting.Reason != "PodInitializing" || s.InitContainerStatuses[0].State.Running == nil {
+		t.Fatalf("initializing: %+v", s)
+	}
+	w.ctrs["init"] = &ctrState{id: "i0", exit: &Exit{Code: 0, At: now}, startedAt: now}
+	w.initDone = true
+	w.ctrs["app"] = &ctrState{id: "a0", running: true, started: true, startedAt: now}
+	s = w.status(pod)
+	if s.Phase != corev1.PodRunning || s.Conditions[0].Status != corev1.ConditionTrue || !ready(s) ||
+		s.InitContainerStatuses[0].State.Terminated.Reason != "Completed" {
+		t.Fatalf("initialized: %+v", s)
+	}
+	w = &podWorker{ctrs: map[string]*ctrState{"init": {id: "i0", exit: &Exit{Code: 1, At: now}}}, started: now, initFailed: true}
+	if s := w.status(pod); s.Phase != corev1.PodFailed {
+		t.Fatalf("failed init under Never: phase %s", s.Phase)
 	}
 }

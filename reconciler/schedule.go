@@ -93,12 +93,18 @@ func finished(p *corev1.Pod) bool {
 	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 }
 
-// requests sums the pod's container requests (a limit stands in for a
-// missing request, as in Kubernetes).
+// requests is what a pod asks of a node, as Kubernetes counts it: the sum
+// of its containers' requests, or the largest init container's if that is
+// more (init containers run one at a time, before the others). A limit
+// stands in for a missing request.
 func requests(p *corev1.Pod) (milliCPU, memory int64) {
 	for _, c := range p.Spec.Containers {
 		milliCPU += quantity(c.Resources, corev1.ResourceCPU).MilliValue()
 		memory += quantity(c.Resources, corev1.ResourceMemory).Value()
+	}
+	for _, c := range p.Spec.InitContainers {
+		milliCPU = max(milliCPU, quantity(c.Resources, corev1.ResourceCPU).MilliValue())
+		memory = max(memory, quantity(c.Resources, corev1.ResourceMemory).Value())
 	}
 	return milliCPU, memory
 }
