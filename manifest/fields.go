@@ -31,7 +31,8 @@ var (
 	})
 	// probedContainerFields adds the probes, which init containers may not have.
 	probedContainerFields = concat(containerFields,
-		prefixed("livenessProbe.", probeFields), prefixed("readinessProbe.", probeFields), prefixed("startupProbe.", probeFields))
+		prefixed("livenessProbe.", probeFields), prefixed("readinessProbe.", probeFields), prefixed("startupProbe.", probeFields),
+		prefixed("lifecycle.postStart.", hookFields), prefixed("lifecycle.preStop.", hookFields))
 	// podSpecFields are relative to a pod spec.
 	podSpecFields = concat([]string{
 		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds",
@@ -191,7 +192,7 @@ func FieldsMarkdown() string {
 	b.WriteString("# Manifest fields berth implements\n\n")
 	b.WriteString("Generated from `manifest/fields.go` by `make docs`; a test fails when this file is stale.\n\n")
 	b.WriteString("Any other field set in a manifest is refused with its path, for example\n")
-	b.WriteString("`spec.template.spec.containers[0].lifecycle: not supported by berth`.\n")
+	b.WriteString("`spec.template.spec.containers[0].securityContext: not supported by berth`.\n")
 	b.WriteString("`[]` stands for any list index, `*` for any key of a map. `status` is ignored.\n")
 	var kindNames []string
 	for k := range supported {

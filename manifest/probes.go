@@ -16,6 +16,38 @@ var probeFields = []string{
 	"initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold",
 }
 
+// hookFields are relative to a lifecycle handler.
+var hookFields = []string{
+	"exec.command[]",
+	"httpGet.path", "httpGet.port", "httpGet.scheme", "httpGet.httpHeaders[].name", "httpGet.httpHeaders[].value",
+}
+
+// validateLifecycle checks postStart and preStop: one handler each.
+func validateLifecycle(c *corev1.Container, cf string) []*fieldError {
+	if c.Lifecycle == nil {
+		return nil
+	}
+	var fes []*fieldError
+	for name, h := range map[string]*corev1.LifecycleHandler{"postStart": c.Lifecycle.PostStart, "preStop": c.Lifecycle.PreStop} {
+		if h == nil {
+			continue
+		}
+		f := cf + ".lifecycle." + name
+		switch {
+		case (h.Exec == nil) == (h.HTTPGet == nil):
+			fes = append(fes, &fieldError{f, "must specify exactly one handler: exec or httpGet"})
+		case h.Exec != nil && len(h.Exec.Command) == 0:
+			fes = append(fes, &fieldError{f + ".exec.command", "required"})
+		case h.HTTPGet != nil:
+			fes = append(fes, validateProbePort(c, h.HTTPGet.Port, f+".httpGet.port")...)
+			if h.HTTPGet.Scheme != "" && h.HTTPGet.Scheme != corev1.URISchemeHTTP {
+				fes = append(fes, &fieldError{f + ".httpGet.scheme", fmt.Sprintf("%q not supported by berth (only HTTP)", h.HTTPGet.Scheme)})
+			}
+		}
+	}
+	return fes
+}
+
 // defaultProbe fills in Kubernetes' defaults: period 10 s, timeout 1 s,
 // success threshold 1, failure threshold 3, scheme HTTP.
 func defaultProbe(p *corev1.Probe) {

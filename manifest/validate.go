@@ -207,6 +207,7 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 		cf := fmt.Sprintf("%s.containers[%d]", field, i)
 		fes = append(fes, validateContainer(&s.Containers[i], cf, names)...)
 		fes = append(fes, validateProbes(&s.Containers[i], cf)...)
+		fes = append(fes, validateLifecycle(&s.Containers[i], cf)...)
 	}
 	return fes
 }

@@ -341,7 +341,29 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	w.logPaths[c.Name] = logPath
 	w.mu.Unlock()
 	go w.forward(ctx, c.Name, attempt, exits)
+	// postStart runs before the container counts as running; its failure
+	// kills the container.
+	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
+		if err := runHook(ctx, w.a.rt, st.id, c, c.Lifecycle.PostStart, gracePeriod(pod)); err != nil {
+			st.probeKill = "PostStartHookError: " + err.Error()
+			w.kill(ctx, c.Name, st)
+			return
+		}
+	}
 	w.startProbes(ctx, c.Name, st, c)
+}
+
+// kill stops a running container in the background (a failed probe or
+// postStart hook); its exit comes back as usual and the restart policy
+// takes over.
+func (w *podWorker) kill(ctx context.Context, name string, st *ctrState) {
+	w.a.log.Info("killing container", "pod", w.key, "container", name, "why", st.probeKill)
+	c, grace := w.container(name), gracePeriod(w.current())
+	go func(id string) {
+		if err := w.stopContainer(ctx, c, id, grace); err != nil {
+			w.a.log.Warn("stopping container", "id", id, "err", err)
+		}
+	}(st.id)
 }
 
 // container returns the spec of a container (init or regular) of the
@@ -386,16 +408,7 @@ func (w *podWorker) recordProbe(ctx context.Context, e probeEvent) {
 		st.started = true
 	default:
 		st.probeKill = e.message
-		w.a.log.Info("killing container", "pod", w.key, "container", e.name, "why", e.message)
-		grace := 30 * time.Second
-		if g := w.current().Spec.TerminationGracePeriodSeconds; g != nil {
-			grace = time.Duration(*g) * time.Second
-		}
-		go func(id string) {
-			if err := w.a.rt.Stop(ctx, id, grace); err != nil {
-				w.a.log.Warn("stopping a container that failed its probe", "id", id, "err", err)
-			}
-		}(st.id)
+		w.kill(ctx, e.name, st)
 	}
 }
 
@@ -438,28 +451,24 @@ func containerID(uid, name string, attempt int) string {
 // parallel, and deletes them.
 func (w *podWorker) terminate(ctx context.Context) {
 	pod := w.current()
-	grace := 30 * time.Second
-	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
-		grace = time.Duration(*g) * time.Second
-	}
-	if pod.DeletionGracePeriodSeconds != nil {
-		grace = time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
-	}
+	grace := gracePeriod(pod)
 	var wg sync.WaitGroup
 	for name, st := range w.ctrs {
 		if st.id == "" {
 			continue
 		}
 		wg.Add(1)
-		go func(name, id string) {
+		go func(name, id string, running bool) {
 			defer wg.Done()
-			if err := w.a.rt.Stop(ctx, id, grace); err != nil {
-				w.a.log.Warn("stopping container", "pod", w.key, "container", name, "err", err)
+			if running {
+				if err := w.stopContainer(ctx, w.container(name), id, grace); err != nil {
+					w.a.log.Warn("stopping container", "pod", w.key, "container", name, "err", err)
+				}
 			}
 			if err := w.a.rt.Remove(ctx, id); err != nil {
 				w.a.log.Warn("removing container", "pod", w.key, "container", name, "err", err)
 			}
-		}(name, st.id)
+		}(name, st.id, st.running)
 	}
 	wg.Wait()
 	if err := os.RemoveAll(w.a.logDir(pod)); err != nil {
