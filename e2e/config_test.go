@@ -35,10 +35,14 @@ spec:
   - name: app
     image: kubia:v1
     imagePullPolicy: Never
-    args: ["-listen", "127.0.0.1:0", "-cat", "/etc/app/app.conf,/etc/creds/user"]
+    args: ["-listen", "127.0.0.1:0", "-cat", "/etc/app/app.conf,/etc/creds/user,$(CONF_DIR)/app.conf"]
     env:
     - name: VERSION
       valueFrom: {configMapKeyRef: {name: settings, key: version}}
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: CONF_DIR
+      value: /etc/app
     volumeMounts:
     - {name: conf, mountPath: /etc/app}
     - {name: creds, mountPath: /etc/creds}
@@ -56,7 +60,11 @@ func TestConfigMapsAndSecrets(t *testing.T) {
 		out, _ = c.berth("logs", "configured")
 		return strings.Contains(out, "listening on")
 	})
-	for _, want := range []string{"kubia from-config on configured", `/etc/app/app.conf: "a = 1\n"`, `/etc/creds/user: "root"`} {
+	// $(CONF_DIR) in args is expanded: the file is printed twice.
+	if n := strings.Count(out, `/etc/app/app.conf: "a = 1\n"`); n != 2 {
+		t.Errorf("app.conf printed %d times, want 2 ($(CONF_DIR) expanded):\n%s", n, out)
+	}
+	for _, want := range []string{"kubia from-config on configured", `/etc/creds/user: "root"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log does not contain %q:\n%s", want, out)
 		}

@@ -190,15 +190,34 @@ func validateEnvSources(c *corev1.Container, cf string) []*fieldError {
 			fes = append(fes, &fieldError{ef + ".valueFrom", "may not be set when `value` is not empty"})
 		}
 		cm, sec := e.ValueFrom.ConfigMapKeyRef, e.ValueFrom.SecretKeyRef
+		sources := 0
+		for _, set := range []bool{cm != nil, sec != nil, e.ValueFrom.FieldRef != nil, e.ValueFrom.ResourceFieldRef != nil} {
+			if set {
+				sources++
+			}
+		}
 		switch {
-		case cm != nil && sec != nil:
+		case sources > 1:
 			fes = append(fes, &fieldError{ef + ".valueFrom", "may not have more than one field specified at a time"})
+		case e.ValueFrom.FieldRef != nil:
+			fes = append(fes, validateFieldRef(e.ValueFrom.FieldRef.FieldPath, ef+".valueFrom.fieldRef.fieldPath")...)
+		case e.ValueFrom.ResourceFieldRef != nil:
+			r := e.ValueFrom.ResourceFieldRef
+			if r.ContainerName != "" && r.ContainerName != c.Name {
+				fes = append(fes, &fieldError{ef + ".valueFrom.resourceFieldRef.containerName", "not supported by berth (only the container itself)"})
+			}
+			if !supportedResourceRefs[r.Resource] {
+				fes = append(fes, &fieldError{ef + ".valueFrom.resourceFieldRef.resource", fmt.Sprintf("unsupported value %q: supported values: \"limits.cpu\", \"limits.memory\", \"requests.cpu\", \"requests.memory\"", r.Resource)})
+			}
+			if r.Divisor.Sign() < 0 {
+				fes = append(fes, &fieldError{ef + ".valueFrom.resourceFieldRef.divisor", "must be positive"})
+			}
 		case cm != nil:
 			fes = append(fes, refFields(cm.Name, cm.Key, ef+".valueFrom.configMapKeyRef")...)
 		case sec != nil:
 			fes = append(fes, refFields(sec.Name, sec.Key, ef+".valueFrom.secretKeyRef")...)
-		case e.ValueFrom.FieldRef == nil && e.ValueFrom.ResourceFieldRef == nil: // those are refused as unsupported
-			fes = append(fes, &fieldError{ef + ".valueFrom", "must specify one of: `configMapKeyRef` or `secretKeyRef`"})
+		default:
+			fes = append(fes, &fieldError{ef + ".valueFrom", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"})
 		}
 	}
 	for j, e := range c.EnvFrom {
@@ -237,4 +256,20 @@ func containerField(s *corev1.PodSpec, field string, i int) string {
 		return fmt.Sprintf("%s.initContainers[%d]", field, i)
 	}
 	return fmt.Sprintf("%s.containers[%d]", field, i-len(s.InitContainers))
+}
+
+var supportedResourceRefs = map[string]bool{"limits.cpu": true, "limits.memory": true, "requests.cpu": true, "requests.memory": true}
+
+// validateFieldRef accepts the downward API fields berth answers.
+func validateFieldRef(path, f string) []*fieldError {
+	switch path {
+	case "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "status.podIP", "status.hostIP":
+		return nil
+	}
+	for _, prefix := range []string{"metadata.labels['", "metadata.annotations['"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok && strings.HasSuffix(rest, "']") {
+			return nil
+		}
+	}
+	return []*fieldError{{f, fmt.Sprintf("%q not supported by berth (metadata.name, metadata.namespace, metadata.uid, metadata.labels['k'], metadata.annotations['k'], spec.nodeName, status.podIP, status.hostIP)", path)}}
 }

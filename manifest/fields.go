@@ -22,6 +22,8 @@ var (
 		"env[].name", "env[].value",
 		"env[].valueFrom.configMapKeyRef.name", "env[].valueFrom.configMapKeyRef.key", "env[].valueFrom.configMapKeyRef.optional",
 		"env[].valueFrom.secretKeyRef.name", "env[].valueFrom.secretKeyRef.key", "env[].valueFrom.secretKeyRef.optional",
+		"env[].valueFrom.fieldRef.apiVersion", "env[].valueFrom.fieldRef.fieldPath",
+		"env[].valueFrom.resourceFieldRef.containerName", "env[].valueFrom.resourceFieldRef.resource", "env[].valueFrom.resourceFieldRef.divisor",
 		"envFrom[].prefix", "envFrom[].configMapRef.name", "envFrom[].configMapRef.optional",
 		"envFrom[].secretRef.name", "envFrom[].secretRef.optional",
 		"volumeMounts[].name", "volumeMounts[].mountPath", "volumeMounts[].readOnly",

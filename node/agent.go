@@ -234,6 +234,17 @@ func (a *Agent) removeContainers(ctx context.Context, cs []Container) {
 	}
 }
 
+// nodeInfo is the node's address and capacity, for the downward API.
+func (a *Agent) nodeInfo() nodeInfo {
+	ip := "127.0.0.1"
+	if a.listener != nil {
+		if host, _, err := net.SplitHostPort(a.listener.Addr().String()); err == nil && host != "::" && host != "0.0.0.0" {
+			ip = host
+		}
+	}
+	return nodeInfo{hostIP: ip, cpu: a.cfg.CPU, memory: a.cfg.Memory}
+}
+
 // currentConfig returns the ConfigMaps and Secrets of the last assignment.
 func (a *Agent) currentConfig() *configSet {
 	a.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -63,10 +64,22 @@ func (e *configError) Error() string { return e.msg }
 
 func optional(b *bool) bool { return b != nil && *b }
 
+// nodeInfo is what the downward API may ask of the node.
+type nodeInfo struct {
+	hostIP      string
+	cpu, memory resource.Quantity
+}
+
 // resolveEnv builds a container's environment as the kubelet does: envFrom
-// first (in order, with prefixes), then env, later names overriding.
-func resolveEnv(pod *corev1.Pod, c *corev1.Container, cfg *configSet) ([]string, error) {
+// first (in order, with prefixes), then env, later names overriding; env
+// values expand $(NAME) of the names before them.
+func resolveEnv(pod *corev1.Pod, c *corev1.Container, cfg *configSet, node nodeInfo) ([]string, error) {
 	var env []string
+	vars := map[string]string{}
+	set := func(name, value string) {
+		env = append(env, name+"="+value)
+		vars[name] = value
+	}
 	for _, from := range c.EnvFrom {
 		kind, name, opt := "ConfigMap", "", false
 		if from.ConfigMapRef != nil {
@@ -84,12 +97,27 @@ func resolveEnv(pod *corev1.Pod, c *corev1.Container, cfg *configSet) ([]string,
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			env = append(env, from.Prefix+k+"="+string(data[k]))
+			set(from.Prefix+k, string(data[k]))
 		}
 	}
 	for _, e := range c.Env {
-		if e.ValueFrom == nil {
-			env = append(env, e.Name+"="+e.Value)
+		switch {
+		case e.ValueFrom == nil:
+			set(e.Name, expand(e.Value, vars))
+			continue
+		case e.ValueFrom.FieldRef != nil:
+			v, err := fieldValue(pod, node.hostIP, e.ValueFrom.FieldRef.FieldPath)
+			if err != nil {
+				return nil, &configError{err.Error()}
+			}
+			set(e.Name, v)
+			continue
+		case e.ValueFrom.ResourceFieldRef != nil:
+			v, err := resourceValue(c, e.ValueFrom.ResourceFieldRef, node.cpu, node.memory)
+			if err != nil {
+				return nil, &configError{err.Error()}
+			}
+			set(e.Name, v)
 			continue
 		}
 		kind, name, key, opt := "ConfigMap", "", "", false
@@ -102,7 +130,7 @@ func resolveEnv(pod *corev1.Pod, c *corev1.Container, cfg *configSet) ([]string,
 		v, has := data[key]
 		switch {
 		case ok && has:
-			env = append(env, e.Name+"="+string(v))
+			set(e.Name, string(v))
 		case !opt:
 			return nil, &configError{fmt.Sprintf("couldn't find key %s in %s %s/%s", key, kind, pod.Namespace, name)}
 		}

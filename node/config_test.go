@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/berth-dev/berth/api"
@@ -34,7 +35,7 @@ func TestResolveEnv(t *testing.T) {
 				LocalObjectReference: corev1.LocalObjectReference{Name: "absent"}, Key: "k", Optional: &yes}}},
 		},
 	}
-	env, err := resolveEnv(pod, c, testConfig())
+	env, err := resolveEnv(pod, c, testConfig(), nodeInfo{hostIP: "10.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestResolveEnv(t *testing.T) {
 		t.Errorf("env %q, want %q", env, want)
 	}
 	c.Env[2].ValueFrom.ConfigMapKeyRef.Optional = nil
-	if _, err := resolveEnv(pod, c, testConfig()); err == nil || err.Error() != "couldn't find key k in ConfigMap default/absent" {
+	if _, err := resolveEnv(pod, c, testConfig(), nodeInfo{hostIP: "10.0.0.1"}); err == nil || err.Error() != "couldn't find key k in ConfigMap default/absent" {
 		t.Errorf("missing required key: %v", err)
 	}
 }
@@ -85,5 +86,34 @@ func TestPrepareVolumes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(vols["creds"], "stale")); !os.IsNotExist(err) {
 		t.Error("a stale key's file was kept")
+	}
+}
+
+func TestDownwardAPIAndExpansion(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-1", UID: "u-1", Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{NodeName: "n1"}}
+	c := &corev1.Container{
+		Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")}},
+		Env: []corev1.EnvVar{
+			{Name: "POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+			{Name: "APP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['app']"}}},
+			{Name: "IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+			{Name: "MEM_MI", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1Mi")}}},
+			{Name: "CPU", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "requests.cpu"}}},
+			{Name: "CPU_LIMIT_M", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.cpu", Divisor: resource.MustParse("1m")}}},
+			{Name: "URL", Value: "http://$(IP)/$(POD)/$(NOPE)/$$(POD)"},
+		},
+	}
+	env, err := resolveEnv(pod, c, testConfig(), nodeInfo{hostIP: "10.0.0.1", cpu: resource.MustParse("2"), memory: resource.MustParse("1Gi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"POD=web-1", "APP=web", "IP=10.0.0.1", "MEM_MI=64", "CPU=1", "CPU_LIMIT_M=2000", "URL=http://10.0.0.1/web-1/$(NOPE)/$(POD)"}
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("env %q\nwant %q", env, want)
+	}
+	if got := expand("$(A)$(A) $ $$ $(", map[string]string{"A": "x"}); got != "xx $ $ $(" {
+		t.Errorf("expand: %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -311,7 +312,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	st.id = containerID(w.uid, c.Name, attempt)
 	logPath := filepath.Join(w.a.logDir(pod), c.Name, fmt.Sprintf("%d.log", attempt))
 	w.ctrs[c.Name] = st
-	env, mounts, err := w.containerConfig(pod, c)
+	env, mounts, expanded, err := w.containerConfig(pod, c)
 	if err != nil {
 		st.id = ""
 		st.waiting, st.message = "CreateContainerConfigError", err.Error()
@@ -319,7 +320,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		st.nextStart = time.Now().Add(st.backoff)
 		return
 	}
-	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: c, Attempt: attempt, LogPath: logPath, Env: env, Mounts: mounts})
+	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: expanded, Attempt: attempt, LogPath: logPath, Env: env, Mounts: mounts})
 	if err != nil {
 		w.a.rt.Remove(ctx, st.id)
 		st.id = ""
@@ -412,18 +413,26 @@ func (w *podWorker) recordProbe(ctx context.Context, e probeEvent) {
 	}
 }
 
-// containerConfig resolves a container's environment and prepares the
-// pod's volumes (once per pod) for its mounts.
-func (w *podWorker) containerConfig(pod *corev1.Pod, c *corev1.Container) ([]string, []Mount, error) {
+// containerConfig resolves a container's environment, expands $(NAME) in
+// its command and args (on a copy), and prepares the pod's volumes (once
+// per pod) for its mounts.
+func (w *podWorker) containerConfig(pod *corev1.Pod, c *corev1.Container) ([]string, []Mount, *corev1.Container, error) {
 	cfg := w.a.currentConfig()
-	env, err := resolveEnv(pod, c, cfg)
+	env, err := resolveEnv(pod, c, cfg, w.a.nodeInfo())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	expanded := c.DeepCopy()
+	expanded.Command, expanded.Args = expandAll(c.Command, vars), expandAll(c.Args, vars)
 	if w.volumes == nil {
 		if w.volumes, err = prepareVolumes(w.a.logDir(pod), pod, cfg); err != nil {
 			w.volumes = nil
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	mounts := mountsFor(c, w.volumes)
@@ -434,7 +443,7 @@ func (w *podWorker) containerConfig(pod *corev1.Pod, c *corev1.Container) ([]str
 			}
 		}
 	}
-	return env, mounts, nil
+	return env, mounts, expanded, nil
 }
 
 func containerID(uid, name string, attempt int) string {
