@@ -27,6 +27,9 @@ var (
 		"envFrom[].prefix", "envFrom[].configMapRef.name", "envFrom[].configMapRef.optional",
 		"envFrom[].secretRef.name", "envFrom[].secretRef.optional",
 		"volumeMounts[].name", "volumeMounts[].mountPath", "volumeMounts[].readOnly",
+		"securityContext.runAsUser", "securityContext.runAsGroup", "securityContext.runAsNonRoot",
+		"securityContext.readOnlyRootFilesystem", "securityContext.privileged", "securityContext.allowPrivilegeEscalation",
+		"securityContext.capabilities.add[]", "securityContext.capabilities.drop[]",
 		"ports[].containerPort", "ports[].name", "ports[].protocol",
 		"resources.requests.*", "resources.limits.*",
 		"terminationMessagePath", "terminationMessagePolicy",
@@ -39,6 +42,8 @@ var (
 	podSpecFields = concat([]string{
 		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds",
 		"tolerations[].key", "tolerations[].operator", "tolerations[].value", "tolerations[].effect",
+		"securityContext.runAsUser", "securityContext.runAsGroup", "securityContext.runAsNonRoot",
+		"securityContext.fsGroup", "securityContext.supplementalGroups[]",
 		"volumes[].name", "volumes[].emptyDir",
 		"volumes[].configMap.name", "volumes[].configMap.items[].key", "volumes[].configMap.items[].path",
 		"volumes[].configMap.items[].mode", "volumes[].configMap.defaultMode", "volumes[].configMap.optional",
@@ -194,7 +199,7 @@ func FieldsMarkdown() string {
 	b.WriteString("# Manifest fields berth implements\n\n")
 	b.WriteString("Generated from `manifest/fields.go` by `make docs`; a test fails when this file is stale.\n\n")
 	b.WriteString("Any other field set in a manifest is refused with its path, for example\n")
-	b.WriteString("`spec.template.spec.containers[0].securityContext: not supported by berth`.\n")
+	b.WriteString("`spec.template.spec.containers[0].securityContext.seccompProfile: not supported by berth`.\n")
 	b.WriteString("`[]` stands for any list index, `*` for any key of a map. `status` is ignored.\n")
 	var kindNames []string
 	for k := range supported {

@@ -199,6 +199,7 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 	}
 	fes = append(fes, validateVolumes(s, field)...)
 	fes = append(fes, validateTolerations(s.Tolerations, field+".tolerations")...)
+	fes = append(fes, validatePodSecurity(s.SecurityContext, field+".securityContext")...)
 	names := map[string]bool{} // init and regular containers share one name space
 	for i := range s.InitContainers {
 		fes = append(fes, validateContainer(&s.InitContainers[i], fmt.Sprintf("%s.initContainers[%d]", field, i), names)...)

@@ -171,7 +171,33 @@ func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet) (map[string]str
 			return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 		}
 	}
+	if sc := pod.Spec.SecurityContext; sc != nil && sc.FSGroup != nil {
+		for name, dir := range out {
+			if err := ownByGroup(dir, int(*sc.FSGroup)); err != nil {
+				return nil, fmt.Errorf("volume %q: fsGroup: %w", name, err)
+			}
+		}
+	}
 	return out, nil
+}
+
+// ownByGroup gives a volume to the pod's fsGroup, as the kubelet does:
+// every file and folder belongs to the group, folders are setgid and
+// group-writable, files group-readable.
+func ownByGroup(dir string, gid int) error {
+	return filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(p, -1, gid); err != nil {
+			return err
+		}
+		mode := fi.Mode().Perm() | 0o040
+		if fi.IsDir() {
+			return os.Chmod(p, mode|0o070|os.ModeSetgid)
+		}
+		return os.Chmod(p, mode)
+	})
 }
 
 // writeKeys writes one file per key into dir, in place: the folder may be

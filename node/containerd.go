@@ -42,6 +42,8 @@ type Containerd struct {
 	oom      *oomWatch
 	stopOOM  context.CancelFunc
 	execSeq  atomic.Uint64
+	// AllowPrivileged lets pods run privileged containers on this node.
+	AllowPrivileged bool
 }
 
 // NewContainerd connects to the containerd socket and checks that it
@@ -139,7 +141,7 @@ func (r *Containerd) Start(ctx context.Context, s StartSpec) (Container, <-chan 
 	if err != nil {
 		return Container{}, nil, err
 	}
-	opts, err := specOpts(ctx, img, s)
+	opts, err := specOpts(ctx, img, s, r.AllowPrivileged)
 	if err != nil {
 		return Container{}, nil, err
 	}
@@ -313,7 +315,7 @@ func (r *Containerd) ensureImage(ctx context.Context, image string, policy corev
 
 // specOpts builds the OCI spec of a container: the image's config, then the
 // pod's command, args, env and working directory, in the host's network.
-func specOpts(ctx context.Context, img containerd.Image, s StartSpec) ([]oci.SpecOpts, error) {
+func specOpts(ctx context.Context, img containerd.Image, s StartSpec, allowPrivileged bool) ([]oci.SpecOpts, error) {
 	cfg, err := img.Spec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading config of image %s: %w", img.Name(), err)
@@ -346,6 +348,11 @@ func specOpts(ctx context.Context, img containerd.Image, s StartSpec) ([]oci.Spe
 	if c.WorkingDir != "" {
 		opts = append(opts, oci.WithProcessCwd(c.WorkingDir))
 	}
+	sec, err := securityOpts(s.Pod, c, cfg.Config.User, allowPrivileged)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, sec...)
 	return append(opts, resourceOpts(c.Resources)...), nil
 }
 

@@ -326,6 +326,10 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		st.id = ""
 		st.waiting, st.message = "CreateContainerError", err.Error()
 		var ie *ImageError
+		var se *securityError
+		if errors.As(err, &se) {
+			st.waiting = "CreateContainerConfigError"
+		}
 		if errors.As(err, &ie) {
 			st.waiting = ie.Reason
 			if prev != nil && prev.exit == nil && (prev.waiting == ie.Reason || prev.waiting == "ImagePullBackOff") {

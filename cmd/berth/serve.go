@@ -101,12 +101,14 @@ type agentFlags struct {
 	name, data, listen, containerd string
 	labels                         []string
 	imports                        []string
+	allowPrivileged                bool
 }
 
 func addAgentFlags(c *cobra.Command, f *agentFlags) {
 	c.Flags().StringVar(&f.containerd, "containerd", "", "containerd socket (default "+node.DefaultContainerdSocket+")")
 	c.Flags().StringSliceVar(&f.labels, "labels", nil, "node labels, k=v,…")
 	c.Flags().StringSliceVar(&f.imports, "import", nil, "image archives (OCI or docker save) to import into containerd at start")
+	c.Flags().BoolVar(&f.allowPrivileged, "allow-privileged", false, "let pods run privileged containers on this node")
 }
 
 func parseLabels(kvs []string) (map[string]string, error) {
@@ -164,6 +166,7 @@ func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.L
 		return err
 	}
 	defer rt.Close()
+	rt.AllowPrivileged = f.allowPrivileged
 	for _, archive := range f.imports {
 		names, err := rt.Import(ctx, archive)
 		if err != nil {

@@ -21,7 +21,13 @@ func main() {
 	exit := flag.Int("exit", -1, "print a line and exit at once with this code (for tests of restart policies)")
 	cat := flag.String("cat", "", "comma-separated files to print at start (for tests of volumes)")
 	alloc := flag.Int("alloc", 0, "allocate and touch this many MiB at start (for tests of memory limits)")
+	write := flag.String("write", "", "comma-separated files to try to create at start (for tests of security contexts)")
 	flag.Parse()
+	for _, f := range strings.Split(*write, ",") {
+		if f != "" {
+			log.Printf("kubia: write %s: %v", f, os.WriteFile(f, []byte("x"), 0o644))
+		}
+	}
 	if *alloc > 0 {
 		hog := make([][]byte, 0, *alloc)
 		for i := 0; i < *alloc; i++ {
