@@ -40,15 +40,7 @@ func TestCommitIsAtomic(t *testing.T) {
 	if n := len(c.pods()); n != 2 {
 		t.Errorf("%d pods, want the 2 of the live revision", n)
 	}
-	after := pidsOf(c.running())
-	if len(after) != len(before) {
-		t.Fatalf("containers changed: %v -> %v", before, after)
-	}
-	for id, pid := range before {
-		if after[id] != pid {
-			t.Errorf("container %s: pid %d -> %d", id, pid, after[id])
-		}
-	}
+	samePIDs(t, before, pidsOf(c.running()))
 
 	// The same check offline, on the working tree and on the commit.
 	for _, args := range [][]string{{"validate", c.repo}, {"validate", "--repo", c.repo, "--commit", bad}} {

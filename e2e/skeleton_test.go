@@ -30,6 +30,27 @@ func pidsOf(ts []task) map[string]uint32 {
 	return m
 }
 
+// samePIDs fails unless every container of before still runs with the
+// same process: nothing was restarted.
+func samePIDs(t *testing.T, before, after map[string]uint32) {
+	t.Helper()
+	if len(after) != len(before) {
+		t.Fatalf("containers changed: %v -> %v", before, after)
+	}
+	keptPIDs(t, before, after)
+}
+
+// keptPIDs fails unless every container of before runs in after with the
+// same process (adopted, not restarted).
+func keptPIDs(t *testing.T, before, after map[string]uint32) {
+	t.Helper()
+	for id, pid := range before {
+		if after[id] != pid {
+			t.Errorf("container %s: pid %d -> %d (restarted, not adopted)", id, pid, after[id])
+		}
+	}
+}
+
 func (c *cluster) expectRunning(n int) []task {
 	c.t.Helper()
 	var ts []task
@@ -117,15 +138,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		if s.LiveCommit != live || s.SeenCommit != bad || len(s.Rejected) == 0 || s.Rejected[0].Commit != bad {
 			t.Fatalf("status after a bad commit: %+v", s)
 		}
-		after := pidsOf(c.running())
-		if len(after) != len(before) {
-			t.Fatalf("containers changed: %v -> %v", before, after)
-		}
-		for id, pid := range before {
-			if after[id] != pid {
-				t.Errorf("container %s: pid %d -> %d", id, pid, after[id])
-			}
-		}
+		samePIDs(t, before, pidsOf(c.running()))
 		c.waitCommit(c.commit("fix", map[string]string{"apps/broken.yaml": ""}), 0)
 	})
 	t.Run("f: kill -9 of a container restarts it", func(t *testing.T) {
@@ -157,11 +170,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		sha := c.commit("after agent restart", map[string]string{"apps/other.yaml": deployment("other", 1, "v1")})
 		c.waitCommit(sha, 0)
 		after := pidsOf(c.expectRunning(4))
-		for id, pid := range before {
-			if after[id] != pid {
-				t.Errorf("container %s: pid %d -> %d (restarted, not adopted)", id, pid, after[id])
-			}
-		}
+		keptPIDs(t, before, after)
 		before = after
 	})
 	t.Run("h: a restarted master comes back from Raft", func(t *testing.T) {
@@ -194,11 +203,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 		c.waitCommit(c.commit("after master restart", map[string]string{"apps/other.yaml": deployment("other", 2, "v1")}), 0)
 		after := pidsOf(c.expectRunning(5))
-		for id, pid := range before {
-			if after[id] != pid {
-				t.Errorf("container %s: pid %d -> %d", id, pid, after[id])
-			}
-		}
+		keptPIDs(t, before, after)
 	})
 }
 

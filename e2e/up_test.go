@@ -80,11 +80,7 @@ func TestUpStartsItsOwnContainerd(t *testing.T) {
 	c.waitCommit(sha, 0)
 	connect()
 	after := pidsOf(c.expectRunning(2))
-	for id, pid := range before {
-		if after[id] != pid {
-			t.Errorf("container %s: pid %d -> %d (restarted, not adopted)", id, pid, after[id])
-		}
-	}
+	keptPIDs(t, before, after)
 
 	c.waitCommit(c.commit("remove web", map[string]string{"web.yaml": ""}), 0)
 	waitFor(t, 30*time.Second, "no pods left", func() bool {

@@ -147,16 +147,22 @@ func printEntry(out io.Writer, e *api.LogEntry) {
 	for _, err := range e.Errors {
 		fmt.Fprintf(out, "error      %s\n", err)
 	}
-	if s := e.Summary; s != nil {
-		for _, k := range s.Added {
-			fmt.Fprintf(out, "  + %s\n", k)
-		}
-		for _, k := range s.Changed {
-			fmt.Fprintf(out, "  ~ %s\n", k)
-		}
-		for _, k := range s.Removed {
-			fmt.Fprintf(out, "  - %s\n", k)
+	printSummary(out, e.Summary, "  ")
+	fmt.Fprintf(out, "\n    %s\n", strings.ReplaceAll(e.Message, "\n", "\n    "))
+}
+
+// printSummary lists the objects a revision adds (+), changes (~) and
+// removes (-).
+func printSummary(out io.Writer, s *api.Summary, indent string) {
+	if s == nil {
+		return
+	}
+	for _, group := range []struct {
+		mark string
+		keys []string
+	}{{"+", s.Added}, {"~", s.Changed}, {"-", s.Removed}} {
+		for _, k := range group.keys {
+			fmt.Fprintf(out, "%s%s %s\n", indent, group.mark, k)
 		}
 	}
-	fmt.Fprintf(out, "\n    %s\n", strings.ReplaceAll(e.Message, "\n", "\n    "))
 }

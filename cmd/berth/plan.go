@@ -59,17 +59,7 @@ func printDryRun(out io.Writer, d *api.DryRun) error {
 		fmt.Fprintf(out, "the commit would be refused: %d errors\n", len(d.Errors))
 		return exitCode(1)
 	}
-	if s := d.Summary; s != nil {
-		for _, k := range s.Added {
-			fmt.Fprintf(out, "+ %s\n", k)
-		}
-		for _, k := range s.Changed {
-			fmt.Fprintf(out, "~ %s\n", k)
-		}
-		for _, k := range s.Removed {
-			fmt.Fprintf(out, "- %s\n", k)
-		}
-	}
+	printSummary(out, d.Summary, "")
 	for _, p := range d.Create {
 		if p.Node != "" {
 			fmt.Fprintf(out, "  create pod %s on %s\n", p.Pod, p.Node)
