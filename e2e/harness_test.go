@@ -189,10 +189,12 @@ func (c *cluster) startMaster(extra ...string) {
 	c.master = start(c.t, c.dir, "master", berthBin, args...)
 }
 
-func (c *cluster) startAgent() {
+// startAgent starts the agent; extra flags come last.
+func (c *cluster) startAgent(extra ...string) {
 	c.t.Helper()
-	c.agent = start(c.t, c.dir, "agent", berthBin, "agent", "--name", "n0", "--server", "http://"+c.api,
-		"--data", filepath.Join(c.dir, "agent"), "--containerd", c.socket, "--import", imageTar)
+	args := append([]string{"agent", "--name", "n0", "--server", "http://" + c.api,
+		"--data", filepath.Join(c.dir, "agent"), "--containerd", c.socket, "--import", imageTar}, extra...)
+	c.agent = start(c.t, c.dir, "agent", berthBin, args...)
 	waitFor(c.t, 30*time.Second, "node n0 Ready", func() bool {
 		s, err := c.client.Status(context.Background(), 0, 0)
 		return err == nil && s.ReadyNodes == 1

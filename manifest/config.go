@@ -100,7 +100,12 @@ func defaultVolumes(s *corev1.PodSpec) {
 				m := defaultMode
 				v.Secret.DefaultMode = &m
 			}
-		case v.EmptyDir == nil:
+		case v.DownwardAPI != nil:
+			if v.DownwardAPI.DefaultMode == nil {
+				m := defaultMode
+				v.DownwardAPI.DefaultMode = &m
+			}
+		case v.EmptyDir == nil && v.HostPath == nil:
 			v.EmptyDir = &corev1.EmptyDirVolumeSource{}
 		}
 	}
@@ -120,7 +125,7 @@ func validateVolumes(s *corev1.PodSpec, field string) []*fieldError {
 		}
 		names[v.Name] = true
 		sources := 0
-		for _, set := range []bool{v.EmptyDir != nil, v.ConfigMap != nil, v.Secret != nil} {
+		for _, set := range []bool{v.EmptyDir != nil, v.ConfigMap != nil, v.Secret != nil, v.HostPath != nil, v.DownwardAPI != nil} {
 			if set {
 				sources++
 			}
@@ -129,6 +134,19 @@ func validateVolumes(s *corev1.PodSpec, field string) []*fieldError {
 			fes = append(fes, &fieldError{vf, "may not specify more than 1 volume type"})
 		}
 		switch {
+		case v.EmptyDir != nil:
+			if m := v.EmptyDir.Medium; m != corev1.StorageMediumDefault && m != corev1.StorageMediumMemory {
+				fes = append(fes, &fieldError{vf + ".emptyDir.medium", fmt.Sprintf("%q not supported by berth (\"\" or \"Memory\")", m)})
+			}
+		case v.HostPath != nil:
+			if !path.IsAbs(v.HostPath.Path) {
+				fes = append(fes, &fieldError{vf + ".hostPath.path", fmt.Sprintf("%q must be an absolute path", v.HostPath.Path)})
+			}
+			if t := v.HostPath.Type; t != nil && !hostPathTypes[*t] {
+				fes = append(fes, &fieldError{vf + ".hostPath.type", fmt.Sprintf("unsupported value %q", *t)})
+			}
+		case v.DownwardAPI != nil:
+			fes = append(fes, validateDownwardItems(v.DownwardAPI, vf+".downwardAPI")...)
 		case v.ConfigMap != nil:
 			if v.ConfigMap.Name == "" {
 				fes = append(fes, &fieldError{vf + ".configMap.name", "required"})
@@ -150,6 +168,9 @@ func validateVolumes(s *corev1.PodSpec, field string) []*fieldError {
 			}
 			if !path.IsAbs(m.MountPath) {
 				fes = append(fes, &fieldError{mf + ".mountPath", fmt.Sprintf("%q must be an absolute path", m.MountPath)})
+			}
+			if sp := m.SubPath; sp != "" && (path.IsAbs(sp) || strings.HasPrefix(path.Clean(sp), "..")) {
+				fes = append(fes, &fieldError{mf + ".subPath", fmt.Sprintf("%q must be a relative path without '..'", sp)})
 			}
 			if paths[m.MountPath] {
 				fes = append(fes, &fieldError{mf + ".mountPath", fmt.Sprintf("%q is mounted twice", m.MountPath)})
@@ -272,4 +293,31 @@ func validateFieldRef(path, f string) []*fieldError {
 		}
 	}
 	return []*fieldError{{f, fmt.Sprintf("%q not supported by berth (metadata.name, metadata.namespace, metadata.uid, metadata.labels['k'], metadata.annotations['k'], spec.nodeName, status.podIP, status.hostIP)", path)}}
+}
+
+var hostPathTypes = map[corev1.HostPathType]bool{
+	corev1.HostPathUnset: true, corev1.HostPathDirectoryOrCreate: true, corev1.HostPathDirectory: true,
+	corev1.HostPathFileOrCreate: true, corev1.HostPathFile: true, corev1.HostPathSocket: true,
+	corev1.HostPathCharDev: true, corev1.HostPathBlockDev: true,
+}
+
+func validateDownwardItems(d *corev1.DownwardAPIVolumeSource, f string) []*fieldError {
+	var fes []*fieldError
+	if m := d.DefaultMode; m != nil && (*m < 0 || *m > 0o777) {
+		fes = append(fes, &fieldError{f + ".defaultMode", fmt.Sprintf("%#o must be a number between 0 and 0777", *m)})
+	}
+	for i, it := range d.Items {
+		itf := fmt.Sprintf("%s.items[%d]", f, i)
+		if it.Path == "" || path.IsAbs(it.Path) || strings.HasPrefix(path.Clean(it.Path), "..") {
+			fes = append(fes, &fieldError{itf + ".path", fmt.Sprintf("%q must be a relative path without '..'", it.Path)})
+		}
+		if it.FieldRef == nil {
+			fes = append(fes, &fieldError{itf + ".fieldRef", "required (resourceFieldRef is not supported by berth in volumes)"})
+			continue
+		}
+		if p := it.FieldRef.FieldPath; p != "metadata.labels" && p != "metadata.annotations" {
+			fes = append(fes, validateFieldRef(p, itf+".fieldRef.fieldPath")...)
+		}
+	}
+	return fes
 }

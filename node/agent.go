@@ -33,6 +33,8 @@ type Config struct {
 	CPU, Memory resource.Quantity
 	Heartbeat   time.Duration
 	Logger      *slog.Logger
+	// HostPaths are the prefixes hostPath volumes may use.
+	HostPaths []string
 }
 
 // Validate checks the config.
@@ -242,7 +244,7 @@ func (a *Agent) nodeInfo() nodeInfo {
 			ip = host
 		}
 	}
-	return nodeInfo{hostIP: ip, cpu: a.cfg.CPU, memory: a.cfg.Memory}
+	return nodeInfo{hostIP: ip, cpu: a.cfg.CPU, memory: a.cfg.Memory, hostPaths: a.cfg.HostPaths}
 }
 
 // currentConfig returns the ConfigMaps and Secrets of the last assignment.

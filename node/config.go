@@ -64,10 +64,13 @@ func (e *configError) Error() string { return e.msg }
 
 func optional(b *bool) bool { return b != nil && *b }
 
-// nodeInfo is what the downward API may ask of the node.
+// nodeInfo is what the downward API may ask of the node, and what the
+// node allows.
 type nodeInfo struct {
 	hostIP      string
 	cpu, memory resource.Quantity
+	// hostPaths are the prefixes hostPath volumes may use (--allow-host-path).
+	hostPaths []string
 }
 
 // resolveEnv builds a container's environment as the kubelet does: envFrom
@@ -142,7 +145,7 @@ func resolveEnv(pod *corev1.Pod, c *corev1.Container, cfg *configSet, node nodeI
 // folder: an emptyDir is a folder that lives as long as the pod; a
 // ConfigMap or Secret volume holds one file per key (or per item), with its
 // mode. It returns the folder of each volume.
-func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet) (map[string]string, error) {
+func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet, node nodeInfo) (map[string]string, error) {
 	out := map[string]string{}
 	for _, v := range pod.Spec.Volumes {
 		vdir := filepath.Join(dir, "volumes", v.Name)
@@ -152,6 +155,22 @@ func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet) (map[string]str
 		var mode *int32
 		var opt *bool
 		switch {
+		case v.HostPath != nil:
+			if err := checkHostPath(v.HostPath, node.hostPaths); err != nil {
+				return nil, &configError{fmt.Sprintf("volume %q: %v", v.Name, err)}
+			}
+			out[v.Name] = v.HostPath.Path
+			continue
+		case v.DownwardAPI != nil:
+			if err := writeDownward(vdir, pod, v.DownwardAPI, node.hostIP); err != nil {
+				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+			}
+			continue
+		case v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory:
+			if err := mountTmpfs(vdir); err != nil {
+				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+			}
+			continue
 		case v.ConfigMap != nil:
 			kind, name, items, mode, opt = "ConfigMap", v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.DefaultMode, v.ConfigMap.Optional
 		case v.Secret != nil:
@@ -172,7 +191,11 @@ func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet) (map[string]str
 		}
 	}
 	if sc := pod.Spec.SecurityContext; sc != nil && sc.FSGroup != nil {
-		for name, dir := range out {
+		for _, v := range pod.Spec.Volumes {
+			if v.HostPath != nil {
+				continue // the host's files keep their owners, as in Kubernetes
+			}
+			name, dir := v.Name, out[v.Name]
 			if err := ownByGroup(dir, int(*sc.FSGroup)); err != nil {
 				return nil, fmt.Errorf("volume %q: fsGroup: %w", name, err)
 			}
@@ -263,11 +286,21 @@ func writeFileAtomic(p string, data []byte, mode os.FileMode) error {
 	return os.Rename(tmp.Name(), p)
 }
 
-// mountsFor maps a container's volumeMounts to host folders.
-func mountsFor(c *corev1.Container, volumes map[string]string) []Mount {
+// mountsFor maps a container's volumeMounts to host folders; a subPath
+// mounts a folder (made when missing) or file inside the volume.
+func mountsFor(c *corev1.Container, volumes map[string]string) ([]Mount, error) {
 	var out []Mount
 	for _, m := range c.VolumeMounts {
-		out = append(out, Mount{Source: volumes[m.Name], Destination: m.MountPath, ReadOnly: m.ReadOnly})
+		src := volumes[m.Name]
+		if m.SubPath != "" {
+			src = filepath.Join(src, filepath.FromSlash(m.SubPath))
+			if _, err := os.Stat(src); os.IsNotExist(err) {
+				if err := os.MkdirAll(src, 0o777); err != nil {
+					return nil, &configError{fmt.Sprintf("subPath %q of volume %q: %v", m.SubPath, m.Name, err)}
+				}
+			}
+		}
+		out = append(out, Mount{Source: src, Destination: m.MountPath, ReadOnly: m.ReadOnly})
 	}
-	return out
+	return out, nil
 }

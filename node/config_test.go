@@ -58,7 +58,7 @@ func TestPrepareVolumes(t *testing.T) {
 		{Name: "creds", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "creds"}}},
 		{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 	}}}
-	vols, err := prepareVolumes(dir, pod, testConfig())
+	vols, err := prepareVolumes(dir, pod, testConfig(), nodeInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestPrepareVolumes(t *testing.T) {
 	// that are gone.
 	os.WriteFile(filepath.Join(vols["creds"], "stale"), []byte("x"), 0o644)
 	before, _ := os.Stat(vols["creds"])
-	if _, err := prepareVolumes(dir, pod, testConfig()); err != nil {
+	if _, err := prepareVolumes(dir, pod, testConfig(), nodeInfo{}); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.Stat(vols["creds"])

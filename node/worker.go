@@ -434,12 +434,15 @@ func (w *podWorker) containerConfig(pod *corev1.Pod, c *corev1.Container) ([]str
 	expanded := c.DeepCopy()
 	expanded.Command, expanded.Args = expandAll(c.Command, vars), expandAll(c.Args, vars)
 	if w.volumes == nil {
-		if w.volumes, err = prepareVolumes(w.a.logDir(pod), pod, cfg); err != nil {
+		if w.volumes, err = prepareVolumes(w.a.logDir(pod), pod, cfg, w.a.nodeInfo()); err != nil {
 			w.volumes = nil
 			return nil, nil, nil, err
 		}
 	}
-	mounts := mountsFor(c, w.volumes)
+	mounts, err := mountsFor(c, w.volumes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	for i, m := range c.VolumeMounts {
 		for _, v := range pod.Spec.Volumes {
 			if v.Name == m.Name && (v.ConfigMap != nil || v.Secret != nil) {
@@ -484,6 +487,7 @@ func (w *podWorker) terminate(ctx context.Context) {
 		}(name, st.id, st.running)
 	}
 	wg.Wait()
+	unmountVolumes(w.a.logDir(pod))
 	if err := os.RemoveAll(w.a.logDir(pod)); err != nil {
 		w.a.log.Warn("removing the pod's folder", "pod", w.key, "err", err)
 	}

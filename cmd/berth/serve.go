@@ -102,6 +102,7 @@ type agentFlags struct {
 	labels                         []string
 	imports                        []string
 	allowPrivileged                bool
+	hostPaths                      []string
 }
 
 func addAgentFlags(c *cobra.Command, f *agentFlags) {
@@ -109,6 +110,7 @@ func addAgentFlags(c *cobra.Command, f *agentFlags) {
 	c.Flags().StringSliceVar(&f.labels, "labels", nil, "node labels, k=v,…")
 	c.Flags().StringSliceVar(&f.imports, "import", nil, "image archives (OCI or docker save) to import into containerd at start")
 	c.Flags().BoolVar(&f.allowPrivileged, "allow-privileged", false, "let pods run privileged containers on this node")
+	c.Flags().StringSliceVar(&f.hostPaths, "allow-host-path", nil, "path prefixes hostPath volumes may use (none by default)")
 }
 
 func parseLabels(kvs []string) (map[string]string, error) {
@@ -174,7 +176,7 @@ func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.L
 		}
 		log.Info("imported images", "archive", archive, "images", names)
 	}
-	a, err := node.New(node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, Logger: log}, cl, rt)
+	a, err := node.New(node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, HostPaths: f.hostPaths, Logger: log}, cl, rt)
 	if err != nil {
 		return err
 	}
