@@ -229,7 +229,19 @@ func (c *cluster) cleanup() {
 	}
 	c.containerd.stop(syscall.SIGTERM)
 	exec.Command("pkill", "-9", "-f", "containerd-shim-runc-v2 .*-address "+c.socket).Run()
+	unmountUnder(c.dir)
 	os.RemoveAll(c.dir)
+}
+
+// unmountUnder detaches what the agent mounted under dir (tmpfs emptyDirs
+// of pods that were never deleted because the agent was killed).
+func unmountUnder(dir string) {
+	data, _ := os.ReadFile("/proc/self/mounts")
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+			syscall.Unmount(f[1], syscall.MNT_DETACH)
+		}
+	}
 }
 
 func (c *cluster) ctx() context.Context {

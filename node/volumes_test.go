@@ -13,16 +13,18 @@ import (
 func TestCheckHostPath(t *testing.T) {
 	root := t.TempDir()
 	dirOrCreate, file := corev1.HostPathDirectoryOrCreate, corev1.HostPathFile
-	for name, tc := range map[string]struct {
+	for _, tc := range []struct {
+		name string
 		h    corev1.HostPathVolumeSource
 		want string // "" for success, else a substring of the error
-	}{
-		"outside the prefix": {corev1.HostPathVolumeSource{Path: "/etc"}, "not under a path this node allows"},
-		"prefix trick":       {corev1.HostPathVolumeSource{Path: root + "x"}, "not under a path"},
-		"created dir":        {corev1.HostPathVolumeSource{Path: root + "/new/dir", Type: &dirOrCreate}, ""},
-		"missing file":       {corev1.HostPathVolumeSource{Path: root + "/nofile", Type: &file}, "no such file"},
-		"dir is not a file":  {corev1.HostPathVolumeSource{Path: root + "/new", Type: &file}, "is not a File"},
+	}{ // in order: the created folder is used below
+		{"outside the prefix", corev1.HostPathVolumeSource{Path: "/etc"}, "not under a path this node allows"},
+		{"prefix trick", corev1.HostPathVolumeSource{Path: root + "x"}, "not under a path"},
+		{"created dir", corev1.HostPathVolumeSource{Path: root + "/new/dir", Type: &dirOrCreate}, ""},
+		{"missing file", corev1.HostPathVolumeSource{Path: root + "/nofile", Type: &file}, "no such file"},
+		{"dir is not a file", corev1.HostPathVolumeSource{Path: root + "/new", Type: &file}, "is not a File"},
 	} {
+		name := tc.name
 		err := checkHostPath(&tc.h, []string{root})
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
