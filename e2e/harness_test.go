@@ -172,7 +172,7 @@ func newCluster(t testing.TB) *cluster {
 		t.Fatal(err)
 	}
 	os.MkdirAll(c.repo, 0o755)
-	c.git("init", "-q", "-b", "main")
+	c.initRepo()
 	c.commit("empty start", map[string]string{"README.md": "manifests\n"})
 	if c.client, err = client.New([]string{c.api}); err != nil {
 		t.Fatal(err)
@@ -246,6 +246,15 @@ func unmountUnder(dir string) {
 
 func (c *cluster) ctx() context.Context {
 	return namespaces.WithNamespace(context.Background(), "berth")
+}
+
+// initRepo makes the repository with a local Git identity: the tests must
+// not depend on the machine's global one (CI machines have none).
+func (c *cluster) initRepo() {
+	c.t.Helper()
+	c.git("init", "-q", "-b", "main")
+	c.git("config", "user.name", "E2E")
+	c.git("config", "user.email", "e2e@example.com")
 }
 
 // git runs the git CLI in the repository.

@@ -32,7 +32,7 @@ func TestUpStartsItsOwnContainerd(t *testing.T) {
 	defer os.RemoveAll(dir)
 	c := &cluster{t: t, dir: dir, repo: filepath.Join(dir, "repo"), api: freeAddr(t), raft: freeAddr(t)}
 	os.MkdirAll(c.repo, 0o755)
-	c.git("init", "-q", "-b", "main")
+	c.initRepo()
 	c.commit("start", map[string]string{"web.yaml": deployment("web", 2, "v1")})
 	if c.client, err = client.New([]string{c.api}); err != nil {
 		t.Fatal(err)

@@ -29,6 +29,9 @@ func initRepoTB(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	gitRun(t, dir, "init", "-q", "-b", "main")
+	// A local identity: tests must not depend on the machine's global one.
+	gitRun(t, dir, "config", "user.name", "Ann")
+	gitRun(t, dir, "config", "user.email", "ann@example.com")
 	return dir
 }
 
