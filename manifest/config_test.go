@@ -175,3 +175,31 @@ spec:
 		}
 	}
 }
+
+func TestSecurityContextValidation(t *testing.T) {
+	pod := `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  securityContext: {runAsUser: -1}
+  containers:
+  - name: c
+    image: i
+    securityContext: {privileged: true, allowPrivilegeEscalation: false, runAsUser: 0, runAsNonRoot: true}
+`
+	_, errs := Decode([]File{{Name: "p.yaml", Data: []byte(pod)}})
+	var all []string
+	for _, e := range errs {
+		all = append(all, e.Error())
+	}
+	joined := strings.Join(all, "\n")
+	for _, want := range []string{
+		"spec.securityContext.runAsUser: must be between 0 and 2147483647, inclusive",
+		"spec.containers[0].securityContext: cannot set `allowPrivilegeEscalation` to false and `privileged` to true",
+		"spec.containers[0].securityContext.runAsNonRoot: runAsUser 0 runs as root",
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("errors %q do not contain %q", all, want)
+		}
+	}
+}

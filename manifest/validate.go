@@ -239,6 +239,7 @@ func validateContainer(c *corev1.Container, cf string, names map[string]bool) []
 		fes = append(fes, &fieldError{cf + ".terminationMessagePolicy", "not supported by berth (only the default File)"})
 	}
 	fes = append(fes, validateEnvSources(c, cf)...)
+	fes = append(fes, validateSecurity(c.SecurityContext, cf+".securityContext")...)
 	for j, e := range c.Env {
 		if e.Name == "" {
 			fes = append(fes, &fieldError{fmt.Sprintf("%s.env[%d].name", cf, j), "required"})

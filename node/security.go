@@ -127,9 +127,7 @@ func withGID(gid uint32) oci.SpecOpts {
 
 func withAdditionalGIDs(gids []uint32) oci.SpecOpts {
 	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
-		for _, g := range gids {
-			s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, g)
-		}
+		s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, gids...)
 		return nil
 	}
 }
