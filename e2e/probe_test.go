@@ -57,22 +57,15 @@ func TestProbes(t *testing.T) {
       failureThreshold: 1
 `),
 	})
-	byName := func() map[string]corev1.Pod {
-		m := map[string]corev1.Pod{}
-		for _, p := range c.pods() {
-			m[p.Name] = p
-		}
-		return m
-	}
 	ready := func(p corev1.Pod) bool {
 		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready
 	}
 	waitFor(t, 60*time.Second, "ready to be Ready and sick to restart", func() bool {
-		m := byName()
+		m := c.podsByName()
 		sick := m["sick"].Status.ContainerStatuses
 		return ready(m["ready"]) && len(sick) == 1 && sick[0].RestartCount >= 1
 	})
-	m := byName()
+	m := c.podsByName()
 	last := m["sick"].Status.ContainerStatuses[0].LastTerminationState.Terminated
 	if last == nil || !strings.Contains(last.Message, "Liveness probe failed") {
 		t.Errorf("sick's last state %+v", last)

@@ -37,13 +37,6 @@ func TestRestartPolicies(t *testing.T) {
 		"always.yaml":    exitingPod("always-ok", "Always", 0),
 		"retry.yaml":     exitingPod("onfailure-fails", "OnFailure", 1),
 	})
-	byName := func() map[string]corev1.Pod {
-		m := map[string]corev1.Pod{}
-		for _, p := range c.pods() {
-			m[p.Name] = p
-		}
-		return m
-	}
 	cs := func(p corev1.Pod) corev1.ContainerStatus {
 		if len(p.Status.ContainerStatuses) == 0 {
 			return corev1.ContainerStatus{}
@@ -51,13 +44,13 @@ func TestRestartPolicies(t *testing.T) {
 		return p.Status.ContainerStatuses[0]
 	}
 	waitFor(t, 60*time.Second, "every pod to reach its state", func() bool {
-		m := byName()
+		m := c.podsByName()
 		never, okPod := m["never-fails"], m["onfailure-ok"]
 		always, retry := m["always-ok"], m["onfailure-fails"]
 		return never.Status.Phase == corev1.PodFailed && okPod.Status.Phase == corev1.PodSucceeded &&
 			cs(always).RestartCount >= 1 && cs(retry).RestartCount >= 1
 	})
-	m := byName()
+	m := c.podsByName()
 	if term := cs(m["never-fails"]).State.Terminated; term == nil || term.ExitCode != 3 || term.Reason != "Error" || cs(m["never-fails"]).RestartCount != 0 {
 		t.Errorf("Never, exit 3: %+v", cs(m["never-fails"]))
 	}
@@ -142,20 +135,13 @@ func TestInitContainers(t *testing.T) {
 		"retry.yaml": initPod("retry", "Always", 1),
 		"never.yaml": initPod("never", "Never", 1),
 	})
-	byName := func() map[string]corev1.Pod {
-		m := map[string]corev1.Pod{}
-		for _, p := range c.pods() {
-			m[p.Name] = p
-		}
-		return m
-	}
 	waitFor(t, 60*time.Second, "ok running, retry retrying, never failed", func() bool {
-		m := byName()
+		m := c.podsByName()
 		ok, retry, never := m["ok"], m["retry"], m["never"]
 		return ok.Status.Phase == corev1.PodRunning && never.Status.Phase == corev1.PodFailed &&
 			len(retry.Status.InitContainerStatuses) == 2 && retry.Status.InitContainerStatuses[1].RestartCount >= 1
 	})
-	m := byName()
+	m := c.podsByName()
 	for _, ics := range m["ok"].Status.InitContainerStatuses {
 		if ics.State.Terminated == nil || ics.State.Terminated.Reason != "Completed" {
 			t.Errorf("ok: init %s: %+v", ics.Name, ics.State)

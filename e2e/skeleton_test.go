@@ -61,6 +61,16 @@ func (c *cluster) expectRunning(n int) []task {
 	return ts
 }
 
+// podsByName maps the API's pods by name.
+func (c *cluster) podsByName() map[string]corev1.Pod {
+	c.t.Helper()
+	m := map[string]corev1.Pod{}
+	for _, p := range c.pods() {
+		m[p.Name] = p
+	}
+	return m
+}
+
 func (c *cluster) pods() []corev1.Pod {
 	c.t.Helper()
 	l, err := c.client.Pods(context.Background(), "")

@@ -52,7 +52,8 @@ func (c Config) Validate() error {
 		return errors.New("gitsource: --repo is required")
 	}
 	if l := c.Limits; l != (manifest.Limits{}) && (l.MaxFileBytes <= 0 || l.MaxCommitBytes <= 0 || l.MaxObjects <= 0) {
-		return fmt.Errorf("gitsource: manifest limits %+v must be positive", l)
+		return fmt.Errorf("manifest limits must be positive: --max-file-bytes %d, --max-commit-bytes %d, --max-objects %d",
+			l.MaxFileBytes, l.MaxCommitBytes, l.MaxObjects)
 	}
 	if c.Poll <= 0 {
 		return fmt.Errorf("gitsource: poll interval %v must be positive", c.Poll)

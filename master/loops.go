@@ -118,7 +118,7 @@ func (m *Master) reconcileOnce() {
 	now := time.Now()
 	plan := reconciler.Reconcile(input(v), now)
 	if plan.Empty() {
-		m.endRollout(v, now)
+		m.endRollout(v, plan, now)
 		return
 	}
 	if _, err := m.store.ApplyPlan(&plan); err != nil {
@@ -136,14 +136,14 @@ func input(v raftstore.View) reconciler.Input {
 // that it failed: not converged within the rollout deadline after it was
 // applied (Kubernetes' progressDeadlineSeconds, 600 s, for the whole
 // commit).
-func (m *Master) endRollout(v raftstore.View, now time.Time) {
+func (m *Master) endRollout(v raftstore.View, plan api.Plan, now time.Time) {
 	e := v.LiveEntry
 	if e == nil || e.Rollout != nil {
 		return
 	}
 	r := api.Rollout{At: now.UTC().Truncate(time.Millisecond)}
 	switch {
-	case reconciler.Converged(input(v), now):
+	case reconciler.ConvergedWith(input(v), plan):
 		r.State = api.RolloutConverged
 	case m.cfg.RolloutDeadline > 0 && now.Sub(e.AppliedAt) > m.cfg.RolloutDeadline:
 		r.State = api.RolloutFailed

@@ -15,10 +15,15 @@ import (
 // and every pod running and ready (or, for a pod that is not restarted,
 // completed).
 func Converged(in Input, now time.Time) bool {
+	return ConvergedWith(in, Reconcile(in, now))
+}
+
+// ConvergedWith is Converged for a caller that already has the plan of
+// Reconcile(in, now), so that it is not computed twice.
+func ConvergedWith(in Input, plan api.Plan) bool {
 	if in.Commit == "" {
 		return false
 	}
-	plan := Reconcile(in, now)
 	if len(plan.Create) > 0 || len(plan.Delete) > 0 || len(plan.Bind) > 0 {
 		return false
 	}

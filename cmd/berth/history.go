@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -36,12 +35,10 @@ func newHistoryCmd(g *globals) *cobra.Command {
 				newest = append(newest, log[i])
 			}
 			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
 				if newest == nil {
 					newest = []api.LogEntry{}
 				}
-				return enc.Encode(newest)
+				return printJSON(cmd.OutOrStdout(), newest)
 			}
 			printHistory(cmd.OutOrStdout(), newest)
 			return nil

@@ -34,9 +34,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(s)
+				return printJSON(cmd.OutOrStdout(), s)
 			}
 			printStatus(cmd.OutOrStdout(), s)
 			return nil
@@ -44,6 +42,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVarP(&output, "output", "o", "", "output format: json")
 	return c
+}
+
+// printJSON prints v as indented JSON (-o json).
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func printStatus(w io.Writer, s *api.Status) {
