@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -17,6 +18,14 @@ type ObjectSet struct {
 	Secrets     []corev1.Secret     `json:"secrets,omitempty"`
 	Pods        []corev1.Pod        `json:"pods,omitempty"`
 	Deployments []appsv1.Deployment `json:"deployments,omitempty"`
+	// ReplicaSets and ReplicationControllers written in Git (a
+	// Deployment's ReplicaSets are its pods grouped by template hash).
+	ReplicaSets            []appsv1.ReplicaSet            `json:"replicaSets,omitempty"`
+	ReplicationControllers []corev1.ReplicationController `json:"replicationControllers,omitempty"`
+	DaemonSets             []appsv1.DaemonSet             `json:"daemonSets,omitempty"`
+	StatefulSets           []appsv1.StatefulSet           `json:"statefulSets,omitempty"`
+	Jobs                   []batchv1.Job                  `json:"jobs,omitempty"`
+	CronJobs               []batchv1.CronJob              `json:"cronJobs,omitempty"`
 }
 
 // Count returns the number of objects in the set.
@@ -24,7 +33,7 @@ func (s *ObjectSet) Count() int {
 	if s == nil {
 		return 0
 	}
-	return len(s.Namespaces) + len(s.Nodes) + len(s.ConfigMaps) + len(s.Secrets) + len(s.Pods) + len(s.Deployments)
+	return len(s.keyedObjects())
 }
 
 // Annotations and labels berth puts on the objects it creates.
@@ -68,6 +77,24 @@ func (s *ObjectSet) keyedObjects() map[string]any {
 	}
 	for i := range s.Deployments {
 		m["Deployment/"+Key(s.Deployments[i].Namespace, s.Deployments[i].Name)] = &s.Deployments[i]
+	}
+	for i := range s.ReplicaSets {
+		m["ReplicaSet/"+Key(s.ReplicaSets[i].Namespace, s.ReplicaSets[i].Name)] = &s.ReplicaSets[i]
+	}
+	for i := range s.ReplicationControllers {
+		m["ReplicationController/"+Key(s.ReplicationControllers[i].Namespace, s.ReplicationControllers[i].Name)] = &s.ReplicationControllers[i]
+	}
+	for i := range s.DaemonSets {
+		m["DaemonSet/"+Key(s.DaemonSets[i].Namespace, s.DaemonSets[i].Name)] = &s.DaemonSets[i]
+	}
+	for i := range s.StatefulSets {
+		m["StatefulSet/"+Key(s.StatefulSets[i].Namespace, s.StatefulSets[i].Name)] = &s.StatefulSets[i]
+	}
+	for i := range s.Jobs {
+		m["Job/"+Key(s.Jobs[i].Namespace, s.Jobs[i].Name)] = &s.Jobs[i]
+	}
+	for i := range s.CronJobs {
+		m["CronJob/"+Key(s.CronJobs[i].Namespace, s.CronJobs[i].Name)] = &s.CronJobs[i]
 	}
 	return m
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
@@ -279,16 +280,26 @@ var kinds = map[string]func() (any, *metav1.ObjectMeta){
 	"Secret":     func() (any, *metav1.ObjectMeta) { o := &corev1.Secret{}; return o, &o.ObjectMeta },
 	"Pod":        func() (any, *metav1.ObjectMeta) { o := &corev1.Pod{}; return o, &o.ObjectMeta },
 	"Deployment": func() (any, *metav1.ObjectMeta) { o := &appsv1.Deployment{}; return o, &o.ObjectMeta },
+	"ReplicaSet": func() (any, *metav1.ObjectMeta) { o := &appsv1.ReplicaSet{}; return o, &o.ObjectMeta },
+	"ReplicationController": func() (any, *metav1.ObjectMeta) {
+		o := &corev1.ReplicationController{}
+		return o, &o.ObjectMeta
+	},
+	"DaemonSet":   func() (any, *metav1.ObjectMeta) { o := &appsv1.DaemonSet{}; return o, &o.ObjectMeta },
+	"StatefulSet": func() (any, *metav1.ObjectMeta) { o := &appsv1.StatefulSet{}; return o, &o.ObjectMeta },
+	"Job":         func() (any, *metav1.ObjectMeta) { o := &batchv1.Job{}; return o, &o.ObjectMeta },
+	"CronJob":     func() (any, *metav1.ObjectMeta) { o := &batchv1.CronJob{}; return o, &o.ObjectMeta },
 }
 
 // kindVersions is the apiVersion of each kind berth implements.
-var kindVersions = map[string]string{"Namespace": "v1", "Node": "v1", "ConfigMap": "v1", "Secret": "v1", "Pod": "v1", "Deployment": "apps/v1"}
+var kindVersions = map[string]string{
+	"Namespace": "v1", "Node": "v1", "ConfigMap": "v1", "Secret": "v1", "Pod": "v1", "ReplicationController": "v1",
+	"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1",
+	"Job": "batch/v1", "CronJob": "batch/v1",
+}
 
 // plannedKinds are Kubernetes kinds berth will implement but does not yet.
-var plannedKinds = map[string]string{
-	"ReplicationController": "v1", "Service": "v1", "Endpoints": "v1",
-	"ReplicaSet": "apps/v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1",
-}
+var plannedKinds = map[string]string{"Service": "v1", "Endpoints": "v1"}
 
 // retiredVersions are API versions Kubernetes removed, with what to use.
 var retiredVersions = map[string]map[string]string{
@@ -461,6 +472,18 @@ func buildSet(objs []*object) *api.ObjectSet {
 			set.Pods = append(set.Pods, *v)
 		case *appsv1.Deployment:
 			set.Deployments = append(set.Deployments, *v)
+		case *appsv1.ReplicaSet:
+			set.ReplicaSets = append(set.ReplicaSets, *v)
+		case *corev1.ReplicationController:
+			set.ReplicationControllers = append(set.ReplicationControllers, *v)
+		case *appsv1.DaemonSet:
+			set.DaemonSets = append(set.DaemonSets, *v)
+		case *appsv1.StatefulSet:
+			set.StatefulSets = append(set.StatefulSets, *v)
+		case *batchv1.Job:
+			set.Jobs = append(set.Jobs, *v)
+		case *batchv1.CronJob:
+			set.CronJobs = append(set.CronJobs, *v)
 		}
 	}
 	return set

@@ -62,14 +62,51 @@ var (
 		"ConfigMap": concat(metadataFields, []string{"data.*", "binaryData.*"}),
 		"Secret":    concat(metadataFields, []string{"data.*", "stringData.*", "type"}),
 		"Pod":       concat(metadataFields, prefixed("spec.", podSpecFields)),
-		"Deployment": concat(metadataFields, []string{
-			"spec.replicas",
-			"spec.selector.matchLabels.*",
-			"spec.selector.matchExpressions[].key", "spec.selector.matchExpressions[].operator", "spec.selector.matchExpressions[].values[]",
-			"spec.template.metadata.labels.*", "spec.template.metadata.annotations.*",
-		}, prefixed("spec.template.spec.", podSpecFields)),
+		"Deployment": workloadFields(selectorFields, []string{
+			"spec.replicas", "spec.minReadySeconds", "spec.revisionHistoryLimit", "spec.progressDeadlineSeconds", "spec.paused",
+			"spec.strategy.type", "spec.strategy.rollingUpdate.maxSurge", "spec.strategy.rollingUpdate.maxUnavailable",
+		}),
+		"ReplicaSet": workloadFields(selectorFields, []string{"spec.replicas", "spec.minReadySeconds"}),
+		"ReplicationController": workloadFields([]string{"spec.selector.*"}, []string{"spec.replicas", "spec.minReadySeconds"}),
+		"DaemonSet": workloadFields(selectorFields, []string{
+			"spec.minReadySeconds", "spec.revisionHistoryLimit",
+			"spec.updateStrategy.type", "spec.updateStrategy.rollingUpdate.maxUnavailable",
+		}),
+		"StatefulSet": workloadFields(selectorFields, []string{
+			"spec.replicas", "spec.serviceName", "spec.podManagementPolicy", "spec.minReadySeconds", "spec.revisionHistoryLimit",
+			"spec.updateStrategy.type", "spec.updateStrategy.rollingUpdate.partition",
+		}),
+		"Job": concat(metadataFields, jobSpecFields("spec.")),
+		"CronJob": concat(metadataFields, []string{
+			"spec.schedule", "spec.timeZone", "spec.concurrencyPolicy", "spec.startingDeadlineSeconds",
+			"spec.successfulJobsHistoryLimit", "spec.failedJobsHistoryLimit", "spec.suspend",
+			"spec.jobTemplate.metadata.labels.*", "spec.jobTemplate.metadata.annotations.*",
+		}, jobSpecFields("spec.jobTemplate.spec.")),
 	}
 )
+
+// selectorFields are a label selector of apps/v1.
+var selectorFields = []string{
+	"spec.selector.matchLabels.*",
+	"spec.selector.matchExpressions[].key", "spec.selector.matchExpressions[].operator", "spec.selector.matchExpressions[].values[]",
+}
+
+// workloadFields are the fields of a controller of pods: metadata, its
+// selector fields, its own spec fields and the pod template.
+func workloadFields(selector, spec []string) []string {
+	return concat(metadataFields, selector, spec, []string{
+		"spec.template.metadata.labels.*", "spec.template.metadata.annotations.*",
+	}, prefixed("spec.template.spec.", podSpecFields))
+}
+
+// jobSpecFields are a Job's spec fields under prefix.
+func jobSpecFields(prefix string) []string {
+	return prefixed(prefix, concat([]string{
+		"parallelism", "completions", "backoffLimit", "activeDeadlineSeconds", "completionMode",
+		"ttlSecondsAfterFinished", "suspend",
+		"template.metadata.labels.*", "template.metadata.annotations.*",
+	}, prefixed("template.spec.", podSpecFields)))
+}
 
 func prefixed(prefix string, fields []string) []string {
 	out := make([]string, len(fields))

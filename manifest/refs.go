@@ -3,7 +3,6 @@ package manifest
 import (
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -39,13 +38,11 @@ func newRefIndex(objs []*object) *refIndex {
 // check returns the references of an object's pod spec to ConfigMaps,
 // Secrets or keys that the commit does not hold and that are not optional.
 func (r *refIndex) check(o *object) []*fieldError {
-	switch v := o.value.(type) {
-	case *corev1.Pod:
-		return r.checkSpec(v.Namespace, &v.Spec, "spec")
-	case *appsv1.Deployment:
-		return r.checkSpec(v.Namespace, &v.Spec.Template.Spec, "spec.template.spec")
+	spec, field := podSpecOf(o.value)
+	if spec == nil {
+		return nil
 	}
-	return nil
+	return r.checkSpec(o.meta.Namespace, spec, field)
 }
 
 func (r *refIndex) checkSpec(ns string, s *corev1.PodSpec, field string) []*fieldError {

@@ -5,9 +5,9 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -30,12 +30,27 @@ func validateObject(o *object) []*fieldError {
 		defaultMeta(&v.ObjectMeta)
 		DefaultPodSpec(&v.Spec)
 		return append(validateName("Pod", &v.ObjectMeta, true), validatePodSpec(&v.Spec, "spec")...)
-	case *appsv1.Deployment:
-		defaultMeta(&v.ObjectMeta)
-		defaultDeployment(v)
-		return append(validateName("Deployment", &v.ObjectMeta, true), validateDeployment(v)...)
 	}
-	return nil
+	defaultMeta(o.meta)
+	defaultWorkload(o.value)
+	fes := validateName(o.kind, o.meta, true)
+	switch v := o.value.(type) {
+	case *appsv1.Deployment:
+		return append(fes, validateDeployment(v)...)
+	case *appsv1.ReplicaSet:
+		return append(fes, validateReplicaSet(v)...)
+	case *corev1.ReplicationController:
+		return append(fes, validateReplicationController(v)...)
+	case *appsv1.DaemonSet:
+		return append(fes, validateDaemonSet(v)...)
+	case *appsv1.StatefulSet:
+		return append(fes, validateStatefulSet(v)...)
+	case *batchv1.Job:
+		return append(fes, validateJob(v)...)
+	case *batchv1.CronJob:
+		return append(fes, validateCronJob(v)...)
+	}
+	return fes
 }
 
 // crossCheck finds problems between objects: the same kind, namespace and
@@ -74,14 +89,6 @@ func defaultMeta(m *metav1.ObjectMeta) {
 	if m.Namespace == "" {
 		m.Namespace = corev1.NamespaceDefault
 	}
-}
-
-func defaultDeployment(d *appsv1.Deployment) {
-	if d.Spec.Replicas == nil {
-		one := int32(1)
-		d.Spec.Replicas = &one
-	}
-	DefaultPodSpec(&d.Spec.Template.Spec)
 }
 
 // DefaultPodSpec fills the defaults Kubernetes applies to a pod spec.
@@ -166,25 +173,6 @@ func validateLabels(l map[string]string, field string) []*fieldError {
 		}
 	}
 	return fes
-}
-
-func validateDeployment(d *appsv1.Deployment) []*fieldError {
-	var fes []*fieldError
-	if *d.Spec.Replicas < 0 {
-		fes = append(fes, &fieldError{"spec.replicas", "must be greater than or equal to 0"})
-	}
-	fes = append(fes, validateLabels(d.Spec.Template.Labels, "spec.template.metadata.labels")...)
-	switch sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); {
-	case d.Spec.Selector == nil:
-		fes = append(fes, &fieldError{"spec.selector", "required"})
-	case err != nil:
-		fes = append(fes, &fieldError{"spec.selector", err.Error()})
-	case sel.Empty():
-		fes = append(fes, &fieldError{"spec.selector", "empty selector is invalid for deployment"})
-	case !sel.Matches(labels.Set(d.Spec.Template.Labels)):
-		fes = append(fes, &fieldError{"spec.template.metadata.labels", "`selector` does not match template `labels`"})
-	}
-	return append(fes, validatePodSpec(&d.Spec.Template.Spec, "spec.template.spec")...)
 }
 
 func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
