@@ -66,7 +66,7 @@ var (
 			"spec.replicas", "spec.minReadySeconds", "spec.revisionHistoryLimit", "spec.progressDeadlineSeconds", "spec.paused",
 			"spec.strategy.type", "spec.strategy.rollingUpdate.maxSurge", "spec.strategy.rollingUpdate.maxUnavailable",
 		}),
-		"ReplicaSet": workloadFields(selectorFields, []string{"spec.replicas", "spec.minReadySeconds"}),
+		"ReplicaSet":            workloadFields(selectorFields, []string{"spec.replicas", "spec.minReadySeconds"}),
 		"ReplicationController": workloadFields([]string{"spec.selector.*"}, []string{"spec.replicas", "spec.minReadySeconds"}),
 		"DaemonSet": workloadFields(selectorFields, []string{
 			"spec.minReadySeconds", "spec.revisionHistoryLimit",
