@@ -109,6 +109,9 @@ type PodReport struct {
 type StatusBatch struct {
 	Node    string      `json:"node"`
 	Reports []PodReport `json:"reports"`
+	// Time is when the master took the batch; it dates the conditions
+	// that changed (the agent's clock is not trusted).
+	Time time.Time `json:"time,omitempty"`
 }
 
 // Assignments is the answer of the blocking query for a node's pods, with

@@ -46,6 +46,23 @@ const (
 	AnnotationSpecHash = "berth.dev/spec-hash"
 	// LabelPodTemplateHash is the label Kubernetes puts on a Deployment's pods.
 	LabelPodTemplateHash = "pod-template-hash"
+	// LabelControllerRevisionHash marks the template revision of a
+	// DaemonSet's or StatefulSet's pod.
+	LabelControllerRevisionHash = "controller-revision-hash"
+	// LabelStatefulSetPodName is the label a StatefulSet puts on its pods.
+	LabelStatefulSetPodName = "statefulset.kubernetes.io/pod-name"
+	// LabelPodIndex is a StatefulSet pod's ordinal.
+	LabelPodIndex = "apps.kubernetes.io/pod-index"
+	// The labels of a Job's pods, as Kubernetes sets them.
+	LabelJobName           = "job-name"
+	LabelControllerUID     = "controller-uid"
+	LabelBatchJobName      = "batch.kubernetes.io/job-name"
+	LabelBatchControllerID = "batch.kubernetes.io/controller-uid"
+	// LabelJobCompletionIndex (label and annotation) is an Indexed Job
+	// pod's index.
+	LabelJobCompletionIndex = "batch.kubernetes.io/job-completion-index"
+	// AnnotationCronJobScheduledTimestamp is when a CronJob's Job was due.
+	AnnotationCronJobScheduledTimestamp = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 )
 
 // Key returns the "namespace/name" key of an object.

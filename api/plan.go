@@ -1,6 +1,9 @@
 package api
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+)
 
 // Plan is what the reconciler decided in one pass. It is committed to Raft
 // as one entry; applying it never decides anything again.
@@ -13,6 +16,17 @@ type Plan struct {
 	Unschedulable []PendingReason `json:"unschedulable,omitempty"`
 	// Delete marks pods for deletion by "namespace/name" key.
 	Delete []string `json:"delete,omitempty"`
+	// Jobs records the runs of Jobs, whole (spec and status): a run
+	// started, its progress, how it ended. A Job run is the fact its
+	// pods are counted against.
+	Jobs []batchv1.Job `json:"jobs,omitempty"`
+	// DeleteJobs forgets Job runs by "namespace/name".
+	DeleteJobs []string `json:"deleteJobs,omitempty"`
+	// CronJobs records CronJobs' registrations and last schedule times
+	// (metadata and status only).
+	CronJobs []batchv1.CronJob `json:"cronJobs,omitempty"`
+	// DeleteCronJobs forgets CronJobs removed from Git.
+	DeleteCronJobs []string `json:"deleteCronJobs,omitempty"`
 }
 
 // Binding puts a pod on a node.
@@ -29,7 +43,13 @@ type PendingReason struct {
 
 // Empty reports whether the plan changes nothing.
 func (p *Plan) Empty() bool {
-	return len(p.Create) == 0 && len(p.Bind) == 0 && len(p.Unschedulable) == 0 && len(p.Delete) == 0
+	return len(p.Create) == 0 && len(p.Bind) == 0 && len(p.Unschedulable) == 0 && len(p.Delete) == 0 &&
+		len(p.Jobs) == 0 && len(p.DeleteJobs) == 0 && len(p.CronJobs) == 0 && len(p.DeleteCronJobs) == 0
+}
+
+// MovesPods reports whether the plan creates, binds or deletes pods.
+func (p *Plan) MovesPods() bool {
+	return len(p.Create) > 0 || len(p.Bind) > 0 || len(p.Delete) > 0
 }
 
 // PathPlan takes manifests and answers what applying them would do.

@@ -136,7 +136,7 @@ func (m *Master) handleDeployments(w http.ResponseWriter, r *http.Request) {
 	for _, d := range v.Desired.Deployments {
 		if inNamespace(r, d.Namespace) {
 			d.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
-			d.Status = reconciler.DeploymentStatus(&d, v.Pods)
+			d.Status = reconciler.DeploymentStatus(&d, v.Pods, time.Now())
 			list.Items = append(list.Items, d)
 		}
 	}

@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/api"
@@ -129,7 +130,7 @@ func (m *Master) reconcileOnce() {
 }
 
 func input(v raftstore.View) reconciler.Input {
-	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: v.Nodes, Pods: v.Pods}
+	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: v.Nodes, Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs}
 }
 
 // endRollout records the moment the live commit's rollout converged, or
@@ -143,8 +144,11 @@ func (m *Master) endRollout(v raftstore.View, plan api.Plan, now time.Time) {
 	}
 	r := api.Rollout{At: now.UTC().Truncate(time.Millisecond)}
 	switch {
-	case reconciler.ConvergedWith(input(v), plan):
+	case reconciler.ConvergedWith(input(v), plan, now):
 		r.State = api.RolloutConverged
+	case len(reconciler.Failures(input(v))) > 0:
+		r.State = api.RolloutFailed
+		r.Reason = strings.Join(reconciler.Failures(input(v)), "; ")
 	case m.cfg.RolloutDeadline > 0 && now.Sub(e.AppliedAt) > m.cfg.RolloutDeadline:
 		r.State = api.RolloutFailed
 		r.Reason = fmt.Sprintf("ProgressDeadlineExceeded: not converged %v after it was applied: %s",

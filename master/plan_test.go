@@ -17,7 +17,7 @@ func TestPlanSaysWhichPodsCannotBePlaced(t *testing.T) {
 	sha := gitCommit(t, repo, "web.yaml", deployYAML)
 	waitStatus(t, c, func(s *api.Status) bool { return s.LiveCommit == sha && s.Pods == 2 })
 
-	big := strings.Replace(deployYAML, "replicas: 2", "replicas: 3", 1) +
+	big := strings.Replace(deployYAML, "replicas: 2", "replicas: 3\n  strategy: {type: Recreate}", 1) +
 		"        resources:\n          requests: {cpu: 600m}\n"
 	d, err := c.Plan(ctx, &api.PlanRequest{Files: []api.PlanFile{{Name: "web.yaml", Data: []byte(big)}}})
 	if err != nil {
@@ -37,6 +37,15 @@ func TestPlanSaysWhichPodsCannotBePlaced(t *testing.T) {
 	}
 	if s := waitStatus(t, c, func(*api.Status) bool { return true }); s.LiveCommit != sha || s.Pods != 2 {
 		t.Fatalf("a dry run changed the cluster: %+v", s)
+	}
+
+	// With the default RollingUpdate (maxSurge 1, maxUnavailable 0 of 3)
+	// the rollout would stall: one new pod fits beside the two old ones,
+	// the second does not, and no old pod may go before it is available.
+	rolling := strings.Replace(big, "\n  strategy: {type: Recreate}", "", 1)
+	d, err = c.Plan(ctx, &api.PlanRequest{Files: []api.PlanFile{{Name: "web.yaml", Data: []byte(rolling)}}})
+	if err != nil || len(d.Delete) != 0 || len(d.Create) != 2 || d.Unplaceable() != 1 {
+		t.Fatalf("dry run of a rolling update: %+v, %v", d, err)
 	}
 
 	d, err = c.Plan(ctx, &api.PlanRequest{Files: []api.PlanFile{{Name: "bad.yaml", Data: []byte("kind: [\n")}}})

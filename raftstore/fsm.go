@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -117,6 +118,7 @@ func (st *state) applyRollout(c *RolloutCommand) {
 
 func (st *state) applyPlan(c *PlanCommand, index uint64) {
 	now := metav1.NewTime(c.Time)
+	st.applyRecords(&c.Plan)
 	for i := range c.Plan.Create {
 		p := c.Plan.Create[i].DeepCopy()
 		key := api.PodKey(p)
@@ -154,6 +156,31 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 			p.DeletionTimestamp = &now
 			st.touchNode(p.Spec.NodeName, index)
 		}
+	}
+}
+
+// applyRecords stores the controllers' records of a plan: Job runs and
+// CronJob schedules.
+func (st *state) applyRecords(p *api.Plan) {
+	if st.Jobs == nil {
+		st.Jobs = map[string]*batchv1.Job{}
+	}
+	if st.CronJobs == nil {
+		st.CronJobs = map[string]*batchv1.CronJob{}
+	}
+	for _, key := range p.DeleteJobs {
+		delete(st.Jobs, key)
+	}
+	for i := range p.Jobs {
+		j := p.Jobs[i].DeepCopy()
+		st.Jobs[api.Key(j.Namespace, j.Name)] = j
+	}
+	for _, key := range p.DeleteCronJobs {
+		delete(st.CronJobs, key)
+	}
+	for i := range p.CronJobs {
+		c := p.CronJobs[i].DeepCopy()
+		st.CronJobs[api.Key(c.Namespace, c.Name)] = c
 	}
 }
 
@@ -212,9 +239,25 @@ func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
 			st.touchNode(c.Node, index)
 			continue
 		}
-		scheduled := p.Status.Conditions
+		old := p.Status.Conditions
 		p.Status = r.Status
-		mergeScheduled(&p.Status, scheduled)
+		datePodConditions(&p.Status, old, metav1.NewTime(c.Time))
+		mergeScheduled(&p.Status, old)
+	}
+}
+
+// datePodConditions gives each reported condition the time it last
+// changed: kept from the stored one when its status is the same, else the
+// batch's time.
+func datePodConditions(s *corev1.PodStatus, old []corev1.PodCondition, now metav1.Time) {
+	for i := range s.Conditions {
+		c := &s.Conditions[i]
+		c.LastTransitionTime = now
+		for _, o := range old {
+			if o.Type == c.Type && o.Status == c.Status && !o.LastTransitionTime.IsZero() {
+				c.LastTransitionTime = o.LastTransitionTime
+			}
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package raftstore
 import (
 	"sort"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
@@ -21,6 +22,10 @@ type state struct {
 	// NodeIndex is the last index that changed the pods bound to a node;
 	// status reports do not move it.
 	NodeIndex map[string]uint64 `json:"nodeIndex"`
+	// Jobs are the runs of Jobs (from Git or from CronJobs), by key.
+	Jobs map[string]*batchv1.Job `json:"jobs,omitempty"`
+	// CronJobs are CronJob registrations and last schedule times, by key.
+	CronJobs map[string]*batchv1.CronJob `json:"cronJobs,omitempty"`
 }
 
 func newState() *state {
@@ -29,6 +34,8 @@ func newState() *state {
 		Nodes:     map[string]*api.Node{},
 		Pods:      map[string]*corev1.Pod{},
 		NodeIndex: map[string]uint64{},
+		Jobs:      map[string]*batchv1.Job{},
+		CronJobs:  map[string]*batchv1.CronJob{},
 	}
 }
 
@@ -43,6 +50,9 @@ type View struct {
 	Log        []api.LogEntry
 	// LiveEntry is the log entry of the live commit (nil when none).
 	LiveEntry *api.LogEntry
+	// Jobs and CronJobs are the controllers' records, sorted by key.
+	Jobs     []batchv1.Job
+	CronJobs []batchv1.CronJob
 }
 
 // view copies the state; the caller holds the read lock.
@@ -57,6 +67,12 @@ func (st *state) view(withLog bool) View {
 		v.Pods = append(v.Pods, *p.DeepCopy())
 	}
 	sort.Slice(v.Pods, func(i, j int) bool { return api.PodKey(&v.Pods[i]) < api.PodKey(&v.Pods[j]) })
+	for _, k := range sortedKeys(st.Jobs) {
+		v.Jobs = append(v.Jobs, *st.Jobs[k].DeepCopy())
+	}
+	for _, k := range sortedKeys(st.CronJobs) {
+		v.CronJobs = append(v.CronJobs, *st.CronJobs[k].DeepCopy())
+	}
 	if withLog {
 		v.Log = append([]api.LogEntry(nil), st.Log...)
 	}
@@ -65,4 +81,13 @@ func (st *state) view(withLog bool) View {
 		v.LiveEntry = &cp
 	}
 	return v
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -264,7 +264,9 @@ func (s *Store) EndRollout(commit string, r api.Rollout) (uint64, error) {
 
 // ReportStatus records a batch of pod status reports.
 func (s *Store) ReportStatus(b *api.StatusBatch) (uint64, error) {
-	return s.apply(StatusBatchType, b)
+	stamped := *b
+	stamped.Time = commandTime()
+	return s.apply(StatusBatchType, &stamped)
 }
 
 // notifyLocked wakes every blocked query; the caller holds the write lock.

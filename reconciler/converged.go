@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
@@ -15,20 +16,27 @@ import (
 // and every pod running and ready (or, for a pod that is not restarted,
 // completed).
 func Converged(in Input, now time.Time) bool {
-	return ConvergedWith(in, Reconcile(in, now))
+	return ConvergedWith(in, Reconcile(in, now), now)
 }
 
 // ConvergedWith is Converged for a caller that already has the plan of
-// Reconcile(in, now), so that it is not computed twice.
-func ConvergedWith(in Input, plan api.Plan) bool {
+// Reconcile(in, now), so that it is not computed twice. Beside the pods,
+// every Deployment must be complete (no old pod left) and every Job of the
+// revision complete; a CronJob only needs to be registered.
+func ConvergedWith(in Input, plan api.Plan, now time.Time) bool {
 	if in.Commit == "" {
 		return false
 	}
-	if len(plan.Create) > 0 || len(plan.Delete) > 0 || len(plan.Bind) > 0 {
+	pending := plan
+	pending.Unschedulable = nil
+	if !pending.Empty() {
 		return false
 	}
 	for i := range in.Pods {
 		p := &in.Pods[i]
+		if kind, _ := owner(p); kind == "Job" {
+			continue // a Job converges by its record
+		}
 		if p.DeletionTimestamp != nil || p.Spec.NodeName == "" {
 			return false
 		}
@@ -37,7 +45,57 @@ func ConvergedWith(in Input, plan api.Plan) bool {
 			return false
 		}
 	}
+	if in.Desired == nil {
+		return true
+	}
+	for i := range in.Desired.Deployments {
+		d := &in.Desired.Deployments[i]
+		st := DeploymentStatus(d, in.Pods, now)
+		if !DeploymentComplete(d, &st) {
+			return false
+		}
+	}
+	for _, j := range gitJobRuns(in) {
+		if j == nil || JobFinished(j) != batchv1.JobComplete {
+			return false
+		}
+	}
 	return true
+}
+
+// gitJobRuns returns the record of each Job in Git (nil when none yet).
+func gitJobRuns(in Input) []*batchv1.Job {
+	var out []*batchv1.Job
+	for _, g := range in.Desired.Jobs {
+		var run *batchv1.Job
+		for i := range in.Jobs {
+			if in.Jobs[i].Namespace == g.Namespace && in.Jobs[i].Name == g.Name {
+				run = &in.Jobs[i]
+			}
+		}
+		out = append(out, run)
+	}
+	return out
+}
+
+// Failures says why the revision cannot converge: its Jobs that failed,
+// with their reasons. Empty when none did.
+func Failures(in Input) []string {
+	if in.Desired == nil {
+		return nil
+	}
+	var out []string
+	for _, j := range gitJobRuns(in) {
+		if j == nil || JobFinished(j) != batchv1.JobFailed {
+			continue
+		}
+		for _, c := range j.Status.Conditions {
+			if c.Type == batchv1.JobFailed {
+				out = append(out, fmt.Sprintf("Job/%s/%s failed: %s: %s", j.Namespace, j.Name, c.Reason, c.Message))
+			}
+		}
+	}
+	return out
 }
 
 // NotReadyReasons says, for at most max pods, why they are not running and

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -8,29 +9,44 @@ import (
 	"github.com/berth-dev/berth/api"
 )
 
+// dryRunSteps bounds the reconcile passes a dry run plays.
+const dryRunSteps = 200
+
 // DryRun answers what making next the desired state would do to the
 // cluster in: which pods would be created (and where, or why nowhere) and
-// which deleted. Pods it would delete free their node's resources for the
-// pods it would create, as they will once they are gone.
+// which deleted, once the rollout has gone as far as it can. It plays the
+// reconciler's passes on a simulated healthy cluster (see Simulation), so
+// a rolling update that would stall on pods that fit nowhere shows as
+// stalled, with the old pods it keeps.
 func DryRun(in Input, next *api.ObjectSet, now time.Time) api.DryRun {
 	out := api.DryRun{Summary: api.Summarize(in.Desired, next)}
-	in.Desired = next
+	noCron := *next
+	noCron.CronJobs = nil // CronJobs do not fire in a dry run
+	in.Desired = &noCron
 	in.Commit = "dry-run"
-	first := Reconcile(in, now)
-	out.Delete = first.Delete
-	gone := map[string]bool{}
-	for _, k := range first.Delete {
-		gone[k] = true
-	}
-	var kept []corev1.Pod
+	before := map[string]bool{}
 	for i := range in.Pods {
-		if !gone[api.PodKey(&in.Pods[i])] {
-			kept = append(kept, in.Pods[i])
+		before[api.PodKey(&in.Pods[i])] = true
+		if in.Pods[i].Spec.NodeName != "" && in.Pods[i].Status.Phase == corev1.PodPending {
+			SetHealthy(&in.Pods[i], now)
 		}
 	}
-	in.Pods = kept
-	for _, p := range Reconcile(in, now).Create {
-		pp := api.PlannedPod{Pod: api.PodKey(&p), Node: p.Spec.NodeName}
+	for step := 0; step < dryRunSteps; step++ {
+		plan := Reconcile(in, now)
+		if !plan.MovesPods() && len(plan.Jobs) == 0 && len(plan.DeleteJobs) == 0 {
+			break
+		}
+		in.Pods = Simulation(in.Pods, plan, now)
+		in = SimulateRecords(in, &plan)
+	}
+	after := map[string]bool{}
+	for i := range in.Pods {
+		p := &in.Pods[i]
+		after[api.PodKey(p)] = true
+		if before[api.PodKey(p)] {
+			continue
+		}
+		pp := api.PlannedPod{Pod: api.PodKey(p), Node: p.Spec.NodeName}
 		for _, c := range p.Status.Conditions {
 			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
 				pp.Reason = c.Message
@@ -38,5 +54,11 @@ func DryRun(in Input, next *api.ObjectSet, now time.Time) api.DryRun {
 		}
 		out.Create = append(out.Create, pp)
 	}
+	for k := range before {
+		if !after[k] {
+			out.Delete = append(out.Delete, k)
+		}
+	}
+	sort.Strings(out.Delete)
 	return out
 }

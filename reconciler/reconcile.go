@@ -7,10 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"sort"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -25,41 +24,156 @@ type Input struct {
 	Desired *api.ObjectSet
 	Nodes   []api.Node
 	Pods    []corev1.Pod
+	// Jobs are the recorded Job runs; CronJobs the recorded schedules.
+	Jobs     []batchv1.Job
+	CronJobs []batchv1.CronJob
+}
+
+// pass is one run of the reconciler: the input, indexed, and the plan it
+// builds.
+type pass struct {
+	in       Input
+	now      time.Time
+	desired  *api.ObjectSet
+	existing map[string]*corev1.Pod   // every pod, by key
+	owned    map[string][]*corev1.Pod // pods by owner "Kind/namespace/name"
+	nodes    []api.Node               // registered nodes with Git's labels and taints
+	plan     api.Plan
 }
 
 // Reconcile computes the plan that moves the pods toward the desired
-// objects: create, delete, and schedule.
+// objects: each controller's creates and deletes, the Job and CronJob
+// records, garbage collection of pods whose owner is gone, and the
+// scheduling of what is pending.
 func Reconcile(in Input, now time.Time) api.Plan {
-	var plan api.Plan
-	existing := indexPods(in.Pods)
-	desired := in.Desired
-	if desired == nil {
-		desired = &api.ObjectSet{}
+	r := newPass(in, now)
+	live := map[string]bool{}
+	for _, c := range r.controllers() {
+		live[c.owner] = true
+		c.sync()
 	}
-	wantBare := map[string]*corev1.Pod{}
-	for i := range desired.Pods {
-		wantBare[api.PodKey(&desired.Pods[i])] = &desired.Pods[i]
+	r.collectGarbage(live)
+	r.forgetCronJobs()
+	schedule(&r.plan, in, now)
+	return r.plan
+}
+
+func newPass(in Input, now time.Time) *pass {
+	r := &pass{in: in, now: now, desired: in.Desired, existing: indexPods(in.Pods), owned: map[string][]*corev1.Pod{}}
+	if r.desired == nil {
+		r.desired = &api.ObjectSet{}
 	}
-	wantDeploy := map[string]*appsv1.Deployment{}
-	for i := range desired.Deployments {
-		d := &desired.Deployments[i]
-		wantDeploy[api.Key(d.Namespace, d.Name)] = d
-	}
-	deletes := orphans(in.Pods, wantBare, wantDeploy)
-	for _, d := range desired.Deployments {
-		create, del := scaleDeployment(&d, in.Pods, existing, in.Commit)
-		plan.Create = append(plan.Create, create...)
-		deletes = append(deletes, del...)
-	}
-	for _, key := range sortedKeys(wantBare) {
-		if _, ok := existing[key]; !ok {
-			plan.Create = append(plan.Create, barePod(wantBare[key], in.Commit))
+	for i := range in.Pods {
+		p := &in.Pods[i]
+		if kind, name := owner(p); kind != "" {
+			r.owned[ownerKey(kind, p.Namespace, name)] = append(r.owned[ownerKey(kind, p.Namespace, name)], p)
 		}
 	}
-	plan.Delete = deletes
-	schedule(&plan, in, now)
-	return plan
+	r.nodes = api.WithGit(in.Nodes, r.desired.Nodes)
+	return r
 }
+
+// controller is one object that owns pods, and the function that moves
+// its pods toward its spec.
+type controller struct {
+	owner string // "Kind/namespace/name"
+	sync  func()
+}
+
+// controllers lists every owner of pods the desired state and the
+// records hold.
+func (r *pass) controllers() []controller {
+	d := r.desired
+	var cs []controller
+	add := func(kind, ns, name string, sync func()) {
+		cs = append(cs, controller{ownerKey(kind, ns, name), sync})
+	}
+	for i := range d.Pods {
+		p := &d.Pods[i]
+		add("Pod", p.Namespace, p.Name, func() { r.barePod(p) })
+	}
+	for i := range d.Deployments {
+		o := &d.Deployments[i]
+		add("Deployment", o.Namespace, o.Name, func() { r.deployment(o) })
+	}
+	for i := range d.ReplicaSets {
+		o := &d.ReplicaSets[i]
+		add("ReplicaSet", o.Namespace, o.Name, func() { r.replicaSet(o) })
+	}
+	for i := range d.ReplicationControllers {
+		o := &d.ReplicationControllers[i]
+		add("ReplicationController", o.Namespace, o.Name, func() { r.replicationController(o) })
+	}
+	for i := range d.DaemonSets {
+		o := &d.DaemonSets[i]
+		add("DaemonSet", o.Namespace, o.Name, func() { r.daemonSet(o) })
+	}
+	for i := range d.StatefulSets {
+		o := &d.StatefulSets[i]
+		add("StatefulSet", o.Namespace, o.Name, func() { r.statefulSet(o) })
+	}
+	for _, j := range r.jobs() {
+		add("Job", j.Namespace, j.Name, func() { r.job(j) })
+	}
+	for i := range d.CronJobs {
+		o := &d.CronJobs[i]
+		add("CronJob", o.Namespace, o.Name, func() { r.cronJob(o) })
+	}
+	return cs
+}
+
+// collectGarbage deletes the pods whose owner is gone: removed from Git,
+// or a Job run that was forgotten.
+func (r *pass) collectGarbage(live map[string]bool) {
+	for i := range r.in.Pods {
+		p := &r.in.Pods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		kind, name := owner(p)
+		if !live[ownerKey(kind, p.Namespace, name)] {
+			r.delete(p)
+		}
+	}
+}
+
+// forgetCronJobs drops the records of CronJobs removed from Git.
+func (r *pass) forgetCronJobs() {
+	inGit := map[string]bool{}
+	for _, c := range r.desired.CronJobs {
+		inGit[api.Key(c.Namespace, c.Name)] = true
+	}
+	for _, c := range r.in.CronJobs {
+		if key := api.Key(c.Namespace, c.Name); !inGit[key] {
+			r.plan.DeleteCronJobs = append(r.plan.DeleteCronJobs, key)
+		}
+	}
+}
+
+// delete adds a pod to the plan's deletions.
+func (r *pass) delete(p *corev1.Pod) {
+	r.plan.Delete = append(r.plan.Delete, api.PodKey(p))
+}
+
+// create adds a pod to the plan's creations.
+func (r *pass) create(p corev1.Pod) {
+	r.plan.Create = append(r.plan.Create, p)
+}
+
+// pods returns an owner's pods that are not terminating, and how many of
+// its pods are.
+func (r *pass) pods(kind, ns, name string) (active []*corev1.Pod, terminating int) {
+	for _, p := range r.owned[ownerKey(kind, ns, name)] {
+		if p.DeletionTimestamp != nil {
+			terminating++
+		} else {
+			active = append(active, p)
+		}
+	}
+	return active, terminating
+}
+
+func ownerKey(kind, ns, name string) string { return kind + "/" + ns + "/" + name }
 
 func indexPods(pods []corev1.Pod) map[string]*corev1.Pod {
 	m := make(map[string]*corev1.Pod, len(pods))
@@ -69,41 +183,19 @@ func indexPods(pods []corev1.Pod) map[string]*corev1.Pod {
 	return m
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// orphans returns the pods, not already terminating, whose owner is gone from
-// Git or whose spec no longer matches it.
-func orphans(pods []corev1.Pod, bare map[string]*corev1.Pod, deploys map[string]*appsv1.Deployment) []string {
-	var out []string
-	for i := range pods {
-		p := &pods[i]
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		kind, name := owner(p)
-		switch kind {
-		case "Pod":
-			want, ok := bare[api.PodKey(p)]
-			if !ok || p.Annotations[api.AnnotationSpecHash] != specHash(want) {
-				out = append(out, api.PodKey(p))
-			}
-		case "Deployment":
-			d, ok := deploys[api.Key(p.Namespace, name)]
-			if !ok || p.Labels[api.LabelPodTemplateHash] != templateHash(&d.Spec.Template) {
-				out = append(out, api.PodKey(p))
-			}
-		default:
-			out = append(out, api.PodKey(p))
+// barePod creates a Pod manifest's pod, and replaces it when its spec
+// changed in Git (pods are immutable).
+func (r *pass) barePod(want *corev1.Pod) {
+	hash := specHash(want)
+	active, _ := r.pods("Pod", want.Namespace, want.Name)
+	for _, p := range active {
+		if p.Annotations[api.AnnotationSpecHash] != hash {
+			r.delete(p)
 		}
 	}
-	return out
+	if _, ok := r.existing[api.PodKey(want)]; !ok {
+		r.create(barePod(want, r.in.Commit))
+	}
 }
 
 // owner splits the owner annotation "Kind/name".

@@ -36,29 +36,6 @@ func deploy(name string, replicas int32, env string) appsv1.Deployment {
 	}
 }
 
-// apply plays a plan onto the pod list as the FSM would, and marks every
-// bound pod running and ready as an agent would.
-func apply(pods []corev1.Pod, plan api.Plan) []corev1.Pod {
-	del := map[string]bool{}
-	for _, k := range plan.Delete {
-		del[k] = true
-	}
-	var out []corev1.Pod
-	for _, p := range pods {
-		if !del[api.PodKey(&p)] {
-			out = append(out, p)
-		}
-	}
-	for _, p := range plan.Create {
-		if p.Spec.NodeName != "" {
-			p.Status.Phase = corev1.PodRunning
-			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue})
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
 func run(t *testing.T, in Input) Input {
 	t.Helper()
 	for i := 0; i < 5; i++ {
@@ -66,7 +43,8 @@ func run(t *testing.T, in Input) Input {
 		if plan.Empty() {
 			return in
 		}
-		in.Pods = apply(in.Pods, plan)
+		in.Pods = Simulation(in.Pods, plan, now)
+		in = SimulateRecords(in, &plan)
 	}
 	t.Fatalf("no fixed point after 5 passes")
 	return in
@@ -191,7 +169,7 @@ func TestSchedulerReasons(t *testing.T) {
 
 func TestPendingPodBoundWhenNodeArrives(t *testing.T) {
 	in := Input{Commit: "c1", Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{deploy("web", 2, "a")}}}
-	in.Pods = apply(nil, Reconcile(in, now))
+	in.Pods = Simulation(nil, Reconcile(in, now), now)
 	if Converged(in, now) {
 		t.Fatal("converged with pending pods")
 	}

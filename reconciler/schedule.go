@@ -44,6 +44,11 @@ func schedule(plan *api.Plan, in Input, now time.Time) {
 	}
 	for i := range plan.Create {
 		p := &plan.Create[i]
+		if p.Spec.NodeName != "" { // bound by its controller (a DaemonSet's pod)
+			charge(p, fits)
+			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
+			continue
+		}
 		if node, why := place(p, fits); node != "" {
 			p.Spec.NodeName = node
 			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
@@ -51,6 +56,17 @@ func schedule(plan *api.Plan, in Input, now time.Time) {
 			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{
 				Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: why,
 			})
+		}
+	}
+}
+
+// charge counts a bound pod's requests against its node.
+func charge(p *corev1.Pod, fits []*nodeFit) {
+	cpu, mem := requests(p)
+	for _, f := range fits {
+		if f.node.Name == p.Spec.NodeName {
+			f.cpu += cpu
+			f.mem += mem
 		}
 	}
 }
