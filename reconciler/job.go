@@ -189,9 +189,9 @@ func (r *pass) job(j *batchv1.Job) {
 		next.Status.CompletedIndexes = indexRanges(t.succeededIndexes)
 	}
 	switch {
-	case JobFinished(j) != "":
+	case JobFinished(j) != "": // its counts stay as they were when it ended
 		r.stopPods(t.active)
-		next.Status.Active = 0
+		next.Status = *j.Status.DeepCopy()
 		r.expireJob(next)
 	case derefBool(j.Spec.Suspend):
 		r.stopPods(t.active)

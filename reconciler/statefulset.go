@@ -26,7 +26,7 @@ func ordinal(set, name string) int {
 }
 
 func healthy(p *corev1.Pod) bool {
-	return p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && PodReady(p)
+	return p != nil && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && PodReady(p)
 }
 
 // statefulSet keeps pods NAME-0 … NAME-(n-1), one per ordinal at any time:
