@@ -441,7 +441,7 @@ func TestJobDeadlineSuspendAndTTL(t *testing.T) {
 }
 
 func ptr64(v int64) *int64 { return &v }
-func boolp(v bool) *bool    { return &v }
+func boolp(v bool) *bool   { return &v }
 
 func cronJob(schedule string, policy batchv1.ConcurrencyPolicy) batchv1.CronJob {
 	j := job("x", int32p(1), int32p(1), batchv1.NonIndexedCompletion, corev1.RestartPolicyOnFailure)
