@@ -5,6 +5,13 @@ const (
 	PathStatus      = "/v1/status"
 	PathPods        = "/v1/pods"
 	PathDeployments = "/v1/deployments"
+	// The other workloads, each a Kubernetes list with status.
+	PathReplicaSets            = "/v1/replicasets"
+	PathReplicationControllers = "/v1/replicationcontrollers"
+	PathDaemonSets             = "/v1/daemonsets"
+	PathStatefulSets           = "/v1/statefulsets"
+	PathJobs                   = "/v1/jobs"
+	PathCronJobs               = "/v1/cronjobs"
 	PathNodes       = "/v1/nodes"
 	PathRevisions   = "/v1/revisions"
 	PathRegister    = "/v1/agent/register"

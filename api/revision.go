@@ -102,9 +102,12 @@ type Rejection struct {
 // Status is the answer of GET /v1/status: which commit is live and whether
 // the cluster runs what it asks for.
 type Status struct {
-	LiveCommit string      `json:"liveCommit"`
-	SeenCommit string      `json:"seenCommit"`
-	Converged  bool        `json:"converged"`
+	LiveCommit string `json:"liveCommit"`
+	SeenCommit string `json:"seenCommit"`
+	Converged  bool   `json:"converged"`
+	// Failures say why the live commit cannot converge (a Job that
+	// failed, with its reason).
+	Failures   []string    `json:"failures,omitempty"`
 	Rejected   []Rejection `json:"rejected"`
 	Pods       int         `json:"pods"`
 	ReadyPods  int         `json:"readyPods"`

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
@@ -153,10 +152,10 @@ func (c *Client) Pods(ctx context.Context, namespace string) (*corev1.PodList, e
 	return &l, c.call(ctx, http.MethodGet, api.PathPods, nsQuery(namespace), nil, &l)
 }
 
-// Deployments lists deployments with their status.
-func (c *Client) Deployments(ctx context.Context, namespace string) (*appsv1.DeploymentList, error) {
-	var l appsv1.DeploymentList
-	return &l, c.call(ctx, http.MethodGet, api.PathDeployments, nsQuery(namespace), nil, &l)
+// List reads the Kubernetes list at path (api.PathDaemonSets, …) into
+// out; an empty namespace lists all of them.
+func (c *Client) List(ctx context.Context, path, namespace string, out any) error {
+	return c.call(ctx, http.MethodGet, path, nsQuery(namespace), nil, out)
 }
 
 // Nodes lists nodes.

@@ -12,9 +12,9 @@ import (
 	"strconv"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/manifest"
@@ -29,7 +29,9 @@ func (m *Master) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.PathStatus, m.handleStatus)
 	mux.HandleFunc("GET "+api.PathPods, m.handlePods)
-	mux.HandleFunc("GET "+api.PathDeployments, m.handleDeployments)
+	for path := range workloadLists {
+		mux.HandleFunc("GET "+path, m.handleWorkloads(path))
+	}
 	mux.HandleFunc("GET "+api.PathNodes, m.handleNodes)
 	mux.HandleFunc("GET "+api.PathRevisions, m.handleRevisions)
 	mux.HandleFunc("POST "+api.PathRegister, m.handleRegister)
@@ -93,6 +95,7 @@ func (m *Master) handleStatus(w http.ResponseWriter, r *http.Request) {
 func status(v raftstore.View, now time.Time) api.Status {
 	s := api.Status{LiveCommit: v.LiveCommit, SeenCommit: v.SeenCommit, Index: v.Index, Rejected: []api.Rejection{}}
 	s.Converged = reconciler.Converged(input(v), now)
+	s.Failures = reconciler.Failures(input(v))
 	for i := len(v.Log) - 1; i >= 0; i-- {
 		if e := v.Log[i]; e.Outcome == api.OutcomeRejected {
 			s.Rejected = append(s.Rejected, api.Rejection{Commit: e.Commit, Errors: e.Errors})
@@ -130,17 +133,66 @@ func (m *Master) handlePods(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, list)
 }
 
-func (m *Master) handleDeployments(w http.ResponseWriter, r *http.Request) {
-	v := m.store.View(false)
-	list := appsv1.DeploymentList{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "DeploymentList"}, Items: []appsv1.Deployment{}}
-	for _, d := range v.Desired.Deployments {
-		if inNamespace(r, d.Namespace) {
-			d.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
-			d.Status = reconciler.DeploymentStatus(&d, v.Pods, time.Now())
-			list.Items = append(list.Items, d)
+// workloadLists answers the list of each workload kind, with status.
+var workloadLists = map[string]func(w *reconciler.Workloads, keep func(ns string) bool) any{
+	api.PathDeployments: func(w *reconciler.Workloads, keep func(string) bool) any {
+		return kubeList("apps/v1", "Deployment", w.Deployments, keep)
+	},
+	api.PathReplicaSets: func(w *reconciler.Workloads, keep func(string) bool) any {
+		return kubeList("apps/v1", "ReplicaSet", w.ReplicaSets, keep)
+	},
+	api.PathReplicationControllers: func(w *reconciler.Workloads, keep func(string) bool) any {
+		return kubeList("v1", "ReplicationController", w.ReplicationControllers, keep)
+	},
+	api.PathDaemonSets: func(w *reconciler.Workloads, keep func(string) bool) any {
+		return kubeList("apps/v1", "DaemonSet", w.DaemonSets, keep)
+	},
+	api.PathStatefulSets: func(w *reconciler.Workloads, keep func(string) bool) any {
+		return kubeList("apps/v1", "StatefulSet", w.StatefulSets, keep)
+	},
+	api.PathJobs: func(w *reconciler.Workloads, keep func(string) bool) any {
+		return kubeList("batch/v1", "Job", w.Jobs, keep)
+	},
+	api.PathCronJobs: func(w *reconciler.Workloads, keep func(string) bool) any {
+		return kubeList("batch/v1", "CronJob", w.CronJobs, keep)
+	},
+}
+
+// list is the JSON shape of every Kubernetes list (DeploymentList, …).
+type list[T any] struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata"`
+	Items           []T `json:"items"`
+}
+
+// kubeObject is a pointer to a Kubernetes object type.
+type kubeObject[T any] interface {
+	*T
+	GetNamespace() string
+	GetObjectKind() schema.ObjectKind
+}
+
+// kubeList is the list of the items in the namespaces keep accepts, each
+// with its apiVersion and kind.
+func kubeList[T any, P kubeObject[T]](apiVersion, kind string, items []T, keep func(string) bool) list[T] {
+	l := list[T]{TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: kind + "List"}, Items: []T{}}
+	for _, o := range items {
+		p := P(&o)
+		if keep(p.GetNamespace()) {
+			p.GetObjectKind().SetGroupVersionKind(schema.FromAPIVersionAndKind(apiVersion, kind))
+			l.Items = append(l.Items, o)
 		}
 	}
-	writeJSON(w, list)
+	return l
+}
+
+// handleWorkloads answers the list of the workload kind at path.
+func (m *Master) handleWorkloads(path string) http.HandlerFunc {
+	list := workloadLists[path]
+	return func(w http.ResponseWriter, r *http.Request) {
+		ws := reconciler.WorkloadStatus(input(m.store.View(false)), time.Now())
+		writeJSON(w, list(ws, func(ns string) bool { return inNamespace(r, ns) }))
+	}
 }
 
 func (m *Master) handleNodes(w http.ResponseWriter, r *http.Request) {

@@ -27,8 +27,8 @@ type getFlags struct {
 func newGetCmd(g *globals) *cobra.Command {
 	f := &getFlags{}
 	c := &cobra.Command{
-		Use:   "get pods|deployments|nodes",
-		Short: "list pods, deployments or nodes",
+		Use:   "get pods|nodes|deployments|replicasets|replicationcontrollers|daemonsets|statefulsets|jobs|cronjobs",
+		Short: "list pods, nodes or workloads with their status",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch f.output {
@@ -66,21 +66,6 @@ func get(ctx context.Context, cl *client.Client, what, ns string, f *getFlags, o
 			items = append(items, p)
 		}
 		table = func(w *tabwriter.Writer) { podTable(w, l.Items, f) }
-	case "deployments", "deployment", "deploy":
-		l, err := cl.Deployments(ctx, ns)
-		if err != nil {
-			return err
-		}
-		for _, d := range l.Items {
-			items = append(items, d)
-		}
-		table = func(w *tabwriter.Writer) {
-			header(w, f, "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE")
-			for _, d := range l.Items {
-				row(w, f, d.Namespace, d.Name, fmt.Sprintf("%d/%d", d.Status.ReadyReplicas, *d.Spec.Replicas),
-					fmt.Sprint(d.Status.UpdatedReplicas), fmt.Sprint(d.Status.AvailableReplicas), "-")
-			}
-		}
 	case "nodes", "node", "no":
 		l, err := cl.Nodes(ctx)
 		if err != nil {
@@ -91,7 +76,16 @@ func get(ctx context.Context, cl *client.Client, what, ns string, f *getFlags, o
 		}
 		table = func(w *tabwriter.Writer) { nodeTable(w, l.Items) }
 	default:
-		return fmt.Errorf("unknown resource %q: berth get knows pods, deployments and nodes", what)
+		res := findResource(what)
+		if res == nil {
+			return fmt.Errorf("unknown resource %q: berth get knows pods, nodes, %s", what, workloadNames())
+		}
+		var rows func(io.Writer, *getFlags)
+		var err error
+		if items, rows, err = res.fetch(ctx, cl, ns); err != nil {
+			return err
+		}
+		table = func(w *tabwriter.Writer) { rows(w, f) }
 	}
 	switch f.output {
 	case "json", "yaml":

@@ -55,6 +55,9 @@ func printStatus(w io.Writer, s *api.Status) {
 	fmt.Fprintf(w, "live commit:  %s\n", orNone(s.LiveCommit))
 	fmt.Fprintf(w, "seen commit:  %s\n", orNone(s.SeenCommit))
 	fmt.Fprintf(w, "converged:    %v\n", s.Converged)
+	for _, f := range s.Failures {
+		fmt.Fprintf(w, "failed:       %s\n", f)
+	}
 	fmt.Fprintf(w, "pods:         %d ready of %d\n", s.ReadyPods, s.Pods)
 	fmt.Fprintf(w, "nodes:        %d ready of %d\n", s.ReadyNodes, s.Nodes)
 	for _, r := range s.Rejected {
@@ -77,7 +80,7 @@ func newWaitCmd(g *globals) *cobra.Command {
 	var timeout time.Duration
 	c := &cobra.Command{
 		Use:   "wait",
-		Short: "wait until a commit is live and converged (exit 1: rejected, 2: timeout)",
+		Short: "wait until a commit is live and converged (exit 1: rejected or a Job failed, 2: timeout)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := g.client()
@@ -126,6 +129,13 @@ func wait(ctx context.Context, cl *client.Client, commit string, out, errOut io.
 				}
 				return exitCode(1)
 			}
+		}
+		if want != "" && strings.HasPrefix(s.LiveCommit, want) && len(s.Failures) > 0 {
+			fmt.Fprintf(errOut, "commit %s cannot converge:\n", s.LiveCommit)
+			for _, f := range s.Failures {
+				fmt.Fprintln(errOut, "  "+f)
+			}
+			return exitCode(1)
 		}
 		if want != "" && strings.HasPrefix(s.LiveCommit, want) && s.Converged {
 			fmt.Fprintf(out, "commit %s is live and converged (%d pods ready)\n", s.LiveCommit, s.ReadyPods)

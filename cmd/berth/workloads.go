@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/client"
+)
+
+// resource is a kind `berth get` lists: its names on the command line,
+// where the master serves it, and its table.
+type resource struct {
+	names []string
+	fetch func(ctx context.Context, cl *client.Client, ns string) (items []any, table func(io.Writer, *getFlags), err error)
+}
+
+// listOf reads the list at path and returns its items and their table.
+func listOf[T any](path string, rows func(w io.Writer, f *getFlags, items []T)) func(context.Context, *client.Client, string) ([]any, func(io.Writer, *getFlags), error) {
+	return func(ctx context.Context, cl *client.Client, ns string) ([]any, func(io.Writer, *getFlags), error) {
+		var l struct {
+			Items []T `json:"items"`
+		}
+		if err := cl.List(ctx, path, ns, &l); err != nil {
+			return nil, nil, err
+		}
+		items := make([]any, len(l.Items))
+		for i := range l.Items {
+			items[i] = l.Items[i]
+		}
+		return items, func(w io.Writer, f *getFlags) { rows(w, f, l.Items) }, nil
+	}
+}
+
+// workloadResources are the workload kinds, with kubectl's columns.
+var workloadResources = []resource{
+	{[]string{"deployments", "deployment", "deploy"}, listOf(api.PathDeployments, func(w io.Writer, f *getFlags, items []appsv1.Deployment) {
+		header(w, f, "NAME", "READY", "UP-TO-DATE", "AVAILABLE")
+		for _, d := range items {
+			row(w, f, d.Namespace, d.Name, fmt.Sprintf("%d/%d", d.Status.ReadyReplicas, *d.Spec.Replicas),
+				fmt.Sprint(d.Status.UpdatedReplicas), fmt.Sprint(d.Status.AvailableReplicas))
+		}
+	})},
+	{[]string{"replicasets", "replicaset", "rs"}, listOf(api.PathReplicaSets, func(w io.Writer, f *getFlags, items []appsv1.ReplicaSet) {
+		header(w, f, "NAME", "DESIRED", "CURRENT", "READY")
+		for _, o := range items {
+			row(w, f, o.Namespace, o.Name, fmt.Sprint(*o.Spec.Replicas), fmt.Sprint(o.Status.Replicas), fmt.Sprint(o.Status.ReadyReplicas))
+		}
+	})},
+	{[]string{"replicationcontrollers", "replicationcontroller", "rc"}, listOf(api.PathReplicationControllers, func(w io.Writer, f *getFlags, items []corev1.ReplicationController) {
+		header(w, f, "NAME", "DESIRED", "CURRENT", "READY")
+		for _, o := range items {
+			row(w, f, o.Namespace, o.Name, fmt.Sprint(*o.Spec.Replicas), fmt.Sprint(o.Status.Replicas), fmt.Sprint(o.Status.ReadyReplicas))
+		}
+	})},
+	{[]string{"daemonsets", "daemonset", "ds"}, listOf(api.PathDaemonSets, func(w io.Writer, f *getFlags, items []appsv1.DaemonSet) {
+		header(w, f, "NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR")
+		for _, o := range items {
+			st := o.Status
+			row(w, f, o.Namespace, o.Name, fmt.Sprint(st.DesiredNumberScheduled), fmt.Sprint(st.CurrentNumberScheduled), fmt.Sprint(st.NumberReady),
+				fmt.Sprint(st.UpdatedNumberScheduled), fmt.Sprint(st.NumberAvailable), selectorString(o.Spec.Template.Spec.NodeSelector))
+		}
+	})},
+	{[]string{"statefulsets", "statefulset", "sts"}, listOf(api.PathStatefulSets, func(w io.Writer, f *getFlags, items []appsv1.StatefulSet) {
+		header(w, f, "NAME", "READY")
+		for _, o := range items {
+			row(w, f, o.Namespace, o.Name, fmt.Sprintf("%d/%d", o.Status.ReadyReplicas, *o.Spec.Replicas))
+		}
+	})},
+	{[]string{"jobs", "job"}, listOf(api.PathJobs, func(w io.Writer, f *getFlags, items []batchv1.Job) {
+		header(w, f, "NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE")
+		for _, o := range items {
+			row(w, f, o.Namespace, o.Name, jobState(&o), jobCompletions(&o), jobDuration(&o), startAge(o.Status.StartTime))
+		}
+	})},
+	{[]string{"cronjobs", "cronjob", "cj"}, listOf(api.PathCronJobs, func(w io.Writer, f *getFlags, items []batchv1.CronJob) {
+		header(w, f, "NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE")
+		for _, o := range items {
+			tz := "<none>"
+			if o.Spec.TimeZone != nil {
+				tz = *o.Spec.TimeZone
+			}
+			row(w, f, o.Namespace, o.Name, o.Spec.Schedule, tz, fmt.Sprint(o.Spec.Suspend != nil && *o.Spec.Suspend),
+				fmt.Sprint(len(o.Status.Active)), startAge(o.Status.LastScheduleTime))
+		}
+	})},
+}
+
+func findResource(name string) *resource {
+	for i := range workloadResources {
+		for _, n := range workloadResources[i].names {
+			if n == strings.ToLower(name) {
+				return &workloadResources[i]
+			}
+		}
+	}
+	return nil
+}
+
+func selectorString(m map[string]string) string {
+	if len(m) == 0 {
+		return "<none>"
+	}
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, ",")
+}
+
+// jobState is the STATUS column of kubectl get jobs.
+func jobState(j *batchv1.Job) string {
+	for _, c := range j.Status.Conditions {
+		if c.Status == corev1.ConditionTrue && (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) {
+			return string(c.Type)
+		}
+	}
+	if j.Spec.Suspend != nil && *j.Spec.Suspend {
+		return "Suspended"
+	}
+	return "Running"
+}
+
+func jobCompletions(j *batchv1.Job) string {
+	if j.Spec.Completions == nil {
+		return fmt.Sprintf("%d/1 of %d", j.Status.Succeeded, *j.Spec.Parallelism)
+	}
+	return fmt.Sprintf("%d/%d", j.Status.Succeeded, *j.Spec.Completions)
+}
+
+func jobDuration(j *batchv1.Job) string {
+	if j.Status.StartTime == nil {
+		return ""
+	}
+	end := time.Now()
+	if j.Status.CompletionTime != nil {
+		end = j.Status.CompletionTime.Time
+	}
+	return duration.HumanDuration(end.Sub(j.Status.StartTime.Time))
+}
+
+func startAge(t *metav1.Time) string {
+	if t == nil {
+		return "<none>"
+	}
+	return age(t.Time)
+}
+
+func workloadNames() string {
+	var names []string
+	for _, r := range workloadResources {
+		names = append(names, r.names[0])
+	}
+	return strings.Join(names, ", ")
+}
