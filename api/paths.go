@@ -12,11 +12,11 @@ const (
 	PathStatefulSets           = "/v1/statefulsets"
 	PathJobs                   = "/v1/jobs"
 	PathCronJobs               = "/v1/cronjobs"
-	PathNodes       = "/v1/nodes"
-	PathRevisions   = "/v1/revisions"
-	PathRegister    = "/v1/agent/register"
-	PathHeartbeat   = "/v1/agent/heartbeat"
-	PathReport      = "/v1/agent/status"
+	PathNodes                  = "/v1/nodes"
+	PathRevisions              = "/v1/revisions"
+	PathRegister               = "/v1/agent/register"
+	PathHeartbeat              = "/v1/agent/heartbeat"
+	PathReport                 = "/v1/agent/status"
 	// PathAssignments is followed by the node's name.
 	PathAssignments = "/v1/agent/assignments/"
 	// PathLogs is followed by "namespace/pod".
