@@ -9,13 +9,15 @@ import (
 
 // Node is a machine that runs an agent, as the master knows it.
 type Node struct {
-	Name          string            `json:"name"`
-	Address       string            `json:"address,omitempty"`
-	Labels        map[string]string `json:"labels,omitempty"`
-	CPU           resource.Quantity `json:"cpu"`
-	Memory        resource.Quantity `json:"memory"`
-	RegisteredAt  time.Time         `json:"registeredAt"`
-	LastHeartbeat time.Time         `json:"lastHeartbeat"`
+	Name    string            `json:"name"`
+	Address string            `json:"address,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	CPU     resource.Quantity `json:"cpu"`
+	Memory  resource.Quantity `json:"memory"`
+	// MaxPods is how many pods the node runs at most (0: DefaultMaxPods).
+	MaxPods       int       `json:"maxPods,omitempty"`
+	RegisteredAt  time.Time `json:"registeredAt"`
+	LastHeartbeat time.Time `json:"lastHeartbeat"`
 	// Taints and Unschedulable come from a Node manifest in Git.
 	Taints        []corev1.Taint `json:"taints,omitempty"`
 	Unschedulable bool           `json:"unschedulable,omitempty"`
@@ -46,6 +48,24 @@ func WithGit(nodes []Node, git []corev1.Node) []Node {
 	return out
 }
 
+// DefaultMaxPods is the kubelet's default limit of pods per node.
+const DefaultMaxPods = 110
+
+// PodCapacity is how many pods the node runs at most.
+func (n *Node) PodCapacity() int {
+	if n.MaxPods > 0 {
+		return n.MaxPods
+	}
+	return DefaultMaxPods
+}
+
+// Well-known node labels, set by the agent as the kubelet sets them.
+const (
+	LabelHostname = "kubernetes.io/hostname"
+	LabelOS       = "kubernetes.io/os"
+	LabelArch     = "kubernetes.io/arch"
+)
+
 // NodeReadyTimeout is how long a node may go without a heartbeat and still
 // count as Ready.
 const NodeReadyTimeout = 10 * time.Second
@@ -61,7 +81,8 @@ func (n *Node) ToKube(now time.Time) corev1.Node {
 	if n.Ready(now) {
 		ready = corev1.ConditionTrue
 	}
-	capacity := corev1.ResourceList{corev1.ResourceCPU: n.CPU, corev1.ResourceMemory: n.Memory}
+	capacity := corev1.ResourceList{corev1.ResourceCPU: n.CPU, corev1.ResourceMemory: n.Memory,
+		corev1.ResourcePods: *resource.NewQuantity(int64(n.PodCapacity()), resource.DecimalSI)}
 	return corev1.Node{
 		TypeMeta:   typeMeta("v1", "Node"),
 		ObjectMeta: objectMeta(n.Name, n.Labels, n.RegisteredAt),
@@ -85,7 +106,9 @@ type Registration struct {
 	Labels  map[string]string `json:"labels,omitempty"`
 	CPU     resource.Quantity `json:"cpu"`
 	Memory  resource.Quantity `json:"memory"`
-	Time    time.Time         `json:"time"`
+	// MaxPods is how many pods the node runs at most (0: DefaultMaxPods).
+	MaxPods int       `json:"maxPods,omitempty"`
+	Time    time.Time `json:"time"`
 }
 
 // Heartbeat says a node is alive at Time.

@@ -30,7 +30,7 @@ var (
 		"securityContext.runAsUser", "securityContext.runAsGroup", "securityContext.runAsNonRoot",
 		"securityContext.readOnlyRootFilesystem", "securityContext.privileged", "securityContext.allowPrivilegeEscalation",
 		"securityContext.capabilities.add[]", "securityContext.capabilities.drop[]",
-		"ports[].containerPort", "ports[].name", "ports[].protocol",
+		"ports[].containerPort", "ports[].name", "ports[].protocol", "ports[].hostPort",
 		"resources.requests.*", "resources.limits.*",
 		"terminationMessagePath", "terminationMessagePolicy",
 	})
@@ -52,7 +52,7 @@ var (
 		"volumes[].configMap.items[].mode", "volumes[].configMap.defaultMode", "volumes[].configMap.optional",
 		"volumes[].secret.secretName", "volumes[].secret.items[].key", "volumes[].secret.items[].path",
 		"volumes[].secret.items[].mode", "volumes[].secret.defaultMode", "volumes[].secret.optional",
-	}, prefixed("initContainers[].", containerFields), prefixed("containers[].", probedContainerFields))
+	}, schedulingFields, prefixed("initContainers[].", containerFields), prefixed("containers[].", probedContainerFields))
 
 	supported = map[string][]string{
 		"Namespace": metadataFields,

@@ -188,6 +188,7 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 	fes = append(fes, validateVolumes(s, field)...)
 	fes = append(fes, validateTolerations(s.Tolerations, field+".tolerations")...)
 	fes = append(fes, validatePodSecurity(s.SecurityContext, field+".securityContext")...)
+	fes = append(fes, validateScheduling(s, field)...)
 	names := map[string]bool{} // init and regular containers share one name space
 	for i := range s.InitContainers {
 		fes = append(fes, validateContainer(&s.InitContainers[i], fmt.Sprintf("%s.initContainers[%d]", field, i), names)...)
@@ -227,6 +228,7 @@ func validateContainer(c *corev1.Container, cf string, names map[string]bool) []
 		fes = append(fes, &fieldError{cf + ".terminationMessagePolicy", "not supported by berth (only the default File)"})
 	}
 	fes = append(fes, validateEnvSources(c, cf)...)
+	fes = append(fes, validatePorts(c, cf, map[string]bool{})...)
 	fes = append(fes, validateSecurity(c.SecurityContext, cf+".securityContext")...)
 	for j, e := range c.Env {
 		if e.Name == "" {

@@ -29,6 +29,8 @@ type Config struct {
 	// Listen is where the agent serves logs; empty serves none.
 	Listen string
 	Labels map[string]string
+	// MaxPods caps the pods the scheduler puts on the node (0: 110).
+	MaxPods int
 	// CPU and Memory are the node's capacity; zero means the machine's.
 	CPU, Memory resource.Quantity
 	Heartbeat   time.Duration
@@ -122,9 +124,19 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
+// wellKnownLabels adds the labels the kubelet puts on its node (hostname,
+// os, arch) to the node's own, which win.
+func wellKnownLabels(name string, own map[string]string) map[string]string {
+	out := map[string]string{api.LabelHostname: name, api.LabelOS: runtime.GOOS, api.LabelArch: runtime.GOARCH}
+	for k, v := range own {
+		out[k] = v
+	}
+	return out
+}
+
 // register announces the node, retrying until a master accepts it.
 func (a *Agent) register(ctx context.Context) error {
-	reg := &api.Registration{Name: a.cfg.Name, Labels: a.cfg.Labels, CPU: a.cfg.CPU, Memory: a.cfg.Memory}
+	reg := &api.Registration{Name: a.cfg.Name, Labels: wellKnownLabels(a.cfg.Name, a.cfg.Labels), CPU: a.cfg.CPU, Memory: a.cfg.Memory, MaxPods: a.cfg.MaxPods}
 	if a.listener != nil {
 		reg.Address = a.listener.Addr().String()
 	}

@@ -210,7 +210,7 @@ func (st *state) registerNode(c *api.Registration) {
 		n = &api.Node{Name: c.Name, RegisteredAt: c.Time}
 		st.Nodes[c.Name] = n
 	}
-	n.Address, n.Labels, n.CPU, n.Memory = c.Address, c.Labels, c.CPU, c.Memory
+	n.Address, n.Labels, n.CPU, n.Memory, n.MaxPods = c.Address, c.Labels, c.CPU, c.Memory, c.MaxPods
 	n.LastHeartbeat = c.Time
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/gitsource"
 	"github.com/berth-dev/berth/manifest"
@@ -103,6 +104,7 @@ type agentFlags struct {
 	imports                        []string
 	allowPrivileged                bool
 	hostPaths                      []string
+	maxPods                        int
 }
 
 func addAgentFlags(c *cobra.Command, f *agentFlags) {
@@ -111,6 +113,7 @@ func addAgentFlags(c *cobra.Command, f *agentFlags) {
 	c.Flags().StringSliceVar(&f.imports, "import", nil, "image archives (OCI or docker save) to import into containerd at start")
 	c.Flags().BoolVar(&f.allowPrivileged, "allow-privileged", false, "let pods run privileged containers on this node")
 	c.Flags().StringSliceVar(&f.hostPaths, "allow-host-path", nil, "path prefixes hostPath volumes may use (none by default)")
+	c.Flags().IntVar(&f.maxPods, "max-pods", api.DefaultMaxPods, "most pods the scheduler puts on this node")
 }
 
 func parseLabels(kvs []string) (map[string]string, error) {
@@ -160,6 +163,9 @@ func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.L
 	if err != nil {
 		return err
 	}
+	if f.maxPods < 1 {
+		return fmt.Errorf("--max-pods %d: must be at least 1", f.maxPods)
+	}
 	if f.containerd, err = filepath.Abs(f.containerd); err != nil {
 		return fmt.Errorf("--containerd %q: %w", f.containerd, err)
 	}
@@ -176,7 +182,7 @@ func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.L
 		}
 		log.Info("imported images", "archive", archive, "images", names)
 	}
-	a, err := node.New(node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, HostPaths: f.hostPaths, Logger: log}, cl, rt)
+	a, err := node.New(node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, MaxPods: f.maxPods, HostPaths: f.hostPaths, Logger: log}, cl, rt)
 	if err != nil {
 		return err
 	}
