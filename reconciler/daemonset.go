@@ -5,22 +5,24 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/berth-dev/berth/api"
 )
 
 // daemonNodes returns the names of the nodes a DaemonSet's pod belongs
-// on: its nodeSelector matches and its tolerations cover the node's
-// NoSchedule and NoExecute taints. A cordoned node keeps its daemon pods,
-// as in Kubernetes.
+// on: its nodeSelector and required node affinity match and its
+// tolerations cover the node's NoSchedule and NoExecute taints. A
+// cordoned node keeps its daemon pods, as in Kubernetes.
 func (r *pass) daemonNodes(t *corev1.PodTemplateSpec) []string {
-	sel := labels.SelectorFromSet(t.Spec.NodeSelector)
+	affinity := nodeaffinity.GetRequiredNodeAffinity(&corev1.Pod{Spec: t.Spec})
 	var out []string
 	for i := range r.nodes {
 		n := &r.nodes[i]
-		if sel.Matches(labels.Set(n.Labels)) && untolerated(n.Taints, t.Spec.Tolerations) == nil {
+		match, _ := affinity.Match(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}})
+		if match && untolerated(n.Taints, t.Spec.Tolerations) == nil {
 			out = append(out, n.Name)
 		}
 	}

@@ -142,7 +142,7 @@ func TestSchedulerReasons(t *testing.T) {
 		{"selector", []api.Node{node("n1", "1", "1Gi", map[string]string{"disk": "hdd"}), node("n2", "1", "1Gi", map[string]string{"disk": "ssd"})},
 			map[string]string{"disk": "ssd"}, "n2", false},
 		{"selector matches nothing", []api.Node{node("n1", "1", "1Gi", nil), stale}, map[string]string{"disk": "ssd"},
-			"0/2 nodes are available: 1 node(s) didn't match Pod's node selector, 1 node(s) were not ready.", true},
+			"0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) were not ready.", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,24 +8,57 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/labels"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 
 	"github.com/berth-dev/berth/api"
 )
 
-// nodeFit is a node and what is already requested on it.
-type nodeFit struct {
+// Reasons a node is filtered out, in kube-scheduler's words.
+const (
+	reasonNotReady      = "node(s) were not ready"
+	reasonUnschedulable = "node(s) were unschedulable"
+	reasonAffinity      = "node(s) didn't match Pod's node affinity/selector"
+	reasonTooManyPods   = "Too many pods"
+	reasonPorts         = "node(s) didn't have free ports for the requested pod ports"
+	reasonCPU           = "Insufficient cpu"
+	reasonMemory        = "Insufficient memory"
+	reasonPodAffinity   = "node(s) didn't match pod affinity rules"
+	reasonAntiAffinity  = "node(s) didn't match pod anti-affinity rules"
+	reasonExistingAnti  = "node(s) didn't satisfy existing pods anti-affinity rules"
+	reasonSpread        = "node(s) didn't match pod topology spread constraints"
+)
+
+// nodeInfo is a node and what is already placed on it.
+type nodeInfo struct {
 	node      *api.Node
+	kube      *corev1.Node // name and labels, for node selectors
 	ready     bool
 	cpu, mem  int64 // requested milli-CPU and bytes
 	capCPU    int64
 	capMemory int64
+	pods      int
+	ports     map[string]bool // "TCP/8080" taken by a hostPort
+	owners    map[string]int  // pods per owner ("Kind/namespace/name")
+}
+
+// scheduler places pods one at a time, filters then scores, as
+// kube-scheduler does, charging each placement to its node so that the
+// next pod sees it.
+type scheduler struct {
+	now    time.Time
+	nodes  []*nodeInfo
+	byName map[string]*nodeInfo
+	placed []*corev1.Pod // pods bound to a node and not finished
+	// antiAffinity are the placed pods with required anti-affinity terms,
+	// which keep matching pods out of their topology domain.
+	antiAffinity []*corev1.Pod
 }
 
 // schedule binds the plan's new pods and the cluster's Pending pods to
 // nodes, or records why each fits nowhere.
 func schedule(plan *api.Plan, in Input, now time.Time) {
-	fits := nodeFits(in, now)
+	s := newScheduler(in, now)
 	deleting := map[string]bool{}
 	for _, k := range plan.Delete {
 		deleting[k] = true
@@ -36,7 +69,7 @@ func schedule(plan *api.Plan, in Input, now time.Time) {
 		if p.Spec.NodeName != "" || p.DeletionTimestamp != nil || deleting[key] {
 			continue
 		}
-		if node, why := place(p, fits); node != "" {
+		if node, why := s.place(p); node != "" {
 			plan.Bind = append(plan.Bind, api.Binding{Pod: key, Node: node})
 		} else if !sameReason(p, why) {
 			plan.Unschedulable = append(plan.Unschedulable, api.PendingReason{Pod: key, Message: why})
@@ -45,28 +78,17 @@ func schedule(plan *api.Plan, in Input, now time.Time) {
 	for i := range plan.Create {
 		p := &plan.Create[i]
 		if p.Spec.NodeName != "" { // bound by its controller (a DaemonSet's pod)
-			charge(p, fits)
+			s.charge(p, s.byName[p.Spec.NodeName])
 			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
 			continue
 		}
-		if node, why := place(p, fits); node != "" {
+		if node, why := s.place(p); node != "" {
 			p.Spec.NodeName = node
 			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
 		} else {
 			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{
 				Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: why,
 			})
-		}
-	}
-}
-
-// charge counts a bound pod's requests against its node.
-func charge(p *corev1.Pod, fits []*nodeFit) {
-	cpu, mem := requests(p)
-	for _, f := range fits {
-		if f.node.Name == p.Spec.NodeName {
-			f.cpu += cpu
-			f.mem += mem
 		}
 	}
 }
@@ -80,29 +102,64 @@ func sameReason(p *corev1.Pod, why string) bool {
 	return false
 }
 
-func nodeFits(in Input, now time.Time) []*nodeFit {
+func newScheduler(in Input, now time.Time) *scheduler {
 	var git []corev1.Node
 	if in.Desired != nil {
 		git = in.Desired.Nodes
 	}
 	nodes := api.WithGit(in.Nodes, git)
-	fits := make([]*nodeFit, 0, len(nodes))
-	byName := map[string]*nodeFit{}
+	s := &scheduler{now: now, byName: map[string]*nodeInfo{}}
 	for i := range nodes {
 		n := &nodes[i]
-		f := &nodeFit{node: n, ready: n.Ready(now), capCPU: n.CPU.MilliValue(), capMemory: n.Memory.Value()}
-		fits = append(fits, f)
-		byName[n.Name] = f
+		info := &nodeInfo{
+			node: n, kube: &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}},
+			ready: n.Ready(now), capCPU: n.CPU.MilliValue(), capMemory: n.Memory.Value(),
+			ports: map[string]bool{}, owners: map[string]int{},
+		}
+		s.nodes = append(s.nodes, info)
+		s.byName[n.Name] = info
 	}
 	for i := range in.Pods {
 		p := &in.Pods[i]
-		if f := byName[p.Spec.NodeName]; f != nil && !finished(p) {
-			cpu, mem := requests(p)
-			f.cpu += cpu
-			f.mem += mem
+		if info := s.byName[p.Spec.NodeName]; info != nil && !finished(p) {
+			s.charge(p, info)
 		}
 	}
-	return fits
+	return s
+}
+
+// charge records a pod on its node: its requests, its host ports, its
+// owner, and its anti-affinity terms.
+func (s *scheduler) charge(p *corev1.Pod, n *nodeInfo) {
+	if n == nil {
+		return
+	}
+	cpu, mem := requests(p)
+	n.cpu += cpu
+	n.mem += mem
+	n.pods++
+	for _, port := range hostPorts(p) {
+		n.ports[port] = true
+	}
+	if kind, name := owner(p); kind != "" {
+		n.owners[ownerKey(kind, p.Namespace, name)]++
+	}
+	s.placed = append(s.placed, p)
+	if a := p.Spec.Affinity; a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0 {
+		s.antiAffinity = append(s.antiAffinity, p)
+	}
+}
+
+func hostPorts(p *corev1.Pod) []string {
+	var out []string
+	for _, c := range p.Spec.Containers {
+		for _, port := range c.Ports {
+			if port.HostPort != 0 {
+				out = append(out, fmt.Sprintf("%s/%d", port.Protocol, port.HostPort))
+			}
+		}
+	}
+	return out
 }
 
 func finished(p *corev1.Pod) bool {
@@ -135,54 +192,26 @@ func quantity(r corev1.ResourceRequirements, name corev1.ResourceName) *resource
 	return &resource.Quantity{}
 }
 
-// place picks the feasible node with the lowest share of its capacity in
-// use (ties by name) and charges the pod to it. When none fits it returns
-// the reason, in the words kube-scheduler uses.
-func place(p *corev1.Pod, fits []*nodeFit) (string, string) {
-	cpu, mem := requests(p)
-	sel := labels.SelectorFromSet(p.Spec.NodeSelector)
+// place picks the feasible node with the best score (ties by name) and
+// charges the pod to it. When none fits it returns the reason, in the
+// words kube-scheduler uses.
+func (s *scheduler) place(p *corev1.Pod) (string, string) {
+	f := s.newFilter(p)
 	counts := map[string]int{}
-	var best *nodeFit
-	var bestScore float64
-	for _, f := range fits {
-		switch {
-		case !f.ready:
-			counts["node(s) were not ready"]++
-			continue
-		case f.node.Unschedulable:
-			counts["node(s) were unschedulable"]++
-			continue
-		case !sel.Matches(labels.Set(f.node.Labels)):
-			counts["node(s) didn't match Pod's node selector"]++
+	var feasible []*nodeInfo
+	for _, n := range s.nodes {
+		if why := f.check(n); why != "" {
+			counts[why]++
 			continue
 		}
-		if t := untolerated(f.node.Taints, p.Spec.Tolerations); t != nil {
-			counts[fmt.Sprintf("node(s) had untolerated taint {%s: %s}", t.Key, t.Value)]++
-			continue
-		}
-		short := false
-		if f.cpu+cpu > f.capCPU {
-			counts["Insufficient cpu"]++
-			short = true
-		}
-		if f.mem+mem > f.capMemory {
-			counts["Insufficient memory"]++
-			short = true
-		}
-		if short {
-			continue
-		}
-		score := share(f.cpu+cpu, f.capCPU) + share(f.mem+mem, f.capMemory)
-		if best == nil || score < bestScore || (score == bestScore && f.node.Name < best.node.Name) {
-			best, bestScore = f, score
-		}
+		feasible = append(feasible, n)
 	}
-	if best != nil {
-		best.cpu += cpu
-		best.mem += mem
-		return best.node.Name, ""
+	if len(feasible) == 0 {
+		return "", unschedulableMessage(len(s.nodes), counts)
 	}
-	return "", unschedulableMessage(len(fits), counts)
+	best := s.best(p, f, feasible)
+	s.charge(p, best)
+	return best.node.Name, ""
 }
 
 func share(used, capacity int64) float64 {
@@ -204,26 +233,76 @@ func unschedulableMessage(nodes int, counts map[string]int) string {
 	return fmt.Sprintf("0/%d nodes are available: %s.", nodes, strings.Join(reasons, ", "))
 }
 
+// filter is what one pod needs of a node, worked out once per pod.
+type filter struct {
+	s        *scheduler
+	pod      *corev1.Pod
+	cpu, mem int64
+	ports    []string
+	affinity nodeaffinity.RequiredNodeAffinity
+	terms    *podTerms // nil when the pod has no affinity or spread rules
+}
+
+func (s *scheduler) newFilter(p *corev1.Pod) *filter {
+	f := &filter{s: s, pod: p, ports: hostPorts(p), affinity: nodeaffinity.GetRequiredNodeAffinity(p)}
+	f.cpu, f.mem = requests(p)
+	f.terms = s.podTermsOf(p)
+	return f
+}
+
+// check returns why the node cannot take the pod, or "".
+func (f *filter) check(n *nodeInfo) string {
+	switch {
+	case !n.ready:
+		return reasonNotReady
+	case n.node.Unschedulable:
+		return reasonUnschedulable
+	}
+	if ok, _ := f.affinity.Match(n.kube); !ok {
+		return reasonAffinity
+	}
+	if t := untolerated(n.node.Taints, f.pod.Spec.Tolerations); t != nil {
+		return fmt.Sprintf("node(s) had untolerated taint {%s: %s}", t.Key, t.Value)
+	}
+	if n.pods+1 > n.node.PodCapacity() {
+		return reasonTooManyPods
+	}
+	for _, port := range f.ports {
+		if n.ports[port] {
+			return reasonPorts
+		}
+	}
+	switch {
+	case n.cpu+f.cpu > n.capCPU:
+		return reasonCPU
+	case n.mem+f.mem > n.capMemory:
+		return reasonMemory
+	}
+	if f.terms != nil {
+		return f.terms.check(n)
+	}
+	return ""
+}
+
 // untolerated returns the first NoSchedule or NoExecute taint that no
 // toleration tolerates (PreferNoSchedule only prefers: it never filters).
 func untolerated(taints []corev1.Taint, tolerations []corev1.Toleration) *corev1.Taint {
 	for i := range taints {
 		t := &taints[i]
-		if t.Effect == corev1.TaintEffectPreferNoSchedule {
-			continue
-		}
-		tolerated := false
-		for j := range tolerations {
-			if tolerates(&tolerations[j], t) {
-				tolerated = true
-				break
-			}
-		}
-		if !tolerated {
+		if t.Effect != corev1.TaintEffectPreferNoSchedule && !tolerated(t, tolerations) {
 			return t
 		}
 	}
 	return nil
+}
+
+func tolerated(t *corev1.Taint, tolerations []corev1.Toleration) bool {
+	for j := range tolerations {
+		if tolerates(&tolerations[j], t) {
+			return true
+		}
+	}
+	return false
 }
 
 // tolerates applies Kubernetes' matching of a toleration to a taint: the
