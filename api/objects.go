@@ -81,7 +81,7 @@ func (s *ObjectSet) keyedObjects() map[string]any {
 		m["Namespace/"+s.Namespaces[i].Name] = &s.Namespaces[i]
 	}
 	for i := range s.Nodes {
-		m["Node/"+s.Nodes[i].Name] = &s.Nodes[i]
+		m["Node/"+s.Nodes[i].Name] = withoutTaintTimes(&s.Nodes[i])
 	}
 	for i := range s.ConfigMaps {
 		m["ConfigMap/"+Key(s.ConfigMaps[i].Namespace, s.ConfigMaps[i].Name)] = &s.ConfigMaps[i]
@@ -144,4 +144,14 @@ func equalJSON(a, b any) bool {
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// withoutTaintTimes is a Node manifest as Git holds it: the store dates
+// its taints (TimeAdded), which is no change of the manifest.
+func withoutTaintTimes(n *corev1.Node) *corev1.Node {
+	c := n.DeepCopy()
+	for i := range c.Spec.Taints {
+		c.Spec.Taints[i].TimeAdded = nil
+	}
+	return c
 }

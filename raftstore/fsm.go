@@ -87,14 +87,41 @@ func (st *state) applyRevision(c *RevisionCommand, index uint64, maxLog int) {
 			prev.Rollout = &api.Rollout{State: api.RolloutReplaced, At: c.Time, By: r.Commit}
 		}
 		st.LiveCommit = r.Commit
-		st.Desired = r.Objects
-		if st.Desired == nil {
-			st.Desired = &api.ObjectSet{}
+		if r.Objects == nil {
+			r.Objects = &api.ObjectSet{}
 		}
+		dateTaints(st.Desired, r.Objects, c.Time)
+		st.Desired = r.Objects
 	}
 	st.Log = append(st.Log, e)
 	if maxLog > 0 && len(st.Log) > maxLog {
 		st.Log = append([]api.LogEntry(nil), st.Log[len(st.Log)-maxLog:]...)
+	}
+}
+
+// dateTaints sets when each taint of a Node manifest was added: kept
+// from the previous revision when it had the same taint, else now. A
+// NoExecute toleration's tolerationSeconds count from then.
+func dateTaints(prev, next *api.ObjectSet, at time.Time) {
+	added := map[string]*metav1.Time{}
+	if prev != nil {
+		for _, n := range prev.Nodes {
+			for _, t := range n.Spec.Taints {
+				added[n.Name+"/"+t.ToString()] = t.TimeAdded
+			}
+		}
+	}
+	now := metav1.NewTime(at)
+	for i := range next.Nodes {
+		n := &next.Nodes[i]
+		for j := range n.Spec.Taints {
+			t := &n.Spec.Taints[j]
+			if since := added[n.Name+"/"+t.ToString()]; since != nil {
+				t.TimeAdded = since
+			} else {
+				t.TimeAdded = &now
+			}
+		}
 	}
 }
 

@@ -54,6 +54,8 @@ func Reconcile(in Input, now time.Time) api.Plan {
 	}
 	r.collectGarbage(live)
 	r.forgetCronJobs()
+	r.evict()
+	r.dedupeDeletes()
 	schedule(&r.plan, in, now)
 	return r.plan
 }

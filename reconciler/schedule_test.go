@@ -2,7 +2,9 @@ package reconciler
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -154,5 +156,43 @@ func TestSchedulerScores(t *testing.T) {
 		Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{deploy("web", 2, "a")}}})
 	if m := perNode(in); m["big"] != 1 || m["small"] != 1 {
 		t.Errorf("2 replicas on a big and a small node: %v", m)
+	}
+}
+
+// TestDrainEvictsAndReplaces drains a node from Git (cordon plus a
+// NoExecute taint): its pods are evicted and placed on the other node; a
+// pod that tolerates the taint for 60 s stays that long.
+func TestDrainEvictsAndReplaces(t *testing.T) {
+	in := run(t, Input{Commit: "c1", Nodes: []api.Node{node("n1", "4", "4Gi", nil), node("n2", "4", "4Gi", nil)},
+		Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{deploy("web", 4, "a")}}})
+	patient := deploy("patient", 1, "a")
+	secs := int64(60)
+	patient.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Key: "drain", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &secs}}
+	patient.Spec.Template.Spec.NodeSelector = map[string]string{"pin": "n1"}
+	in.Nodes[0].Labels = map[string]string{"pin": "n1"}
+	in.Desired.Deployments = append(in.Desired.Deployments, patient)
+	in = run(t, in)
+	added := metav1.NewTime(now)
+	in.Desired.Nodes = []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Spec: corev1.NodeSpec{Unschedulable: true,
+		Taints: []corev1.Taint{{Key: "drain", Effect: corev1.TaintEffectNoExecute, TimeAdded: &added}}}}}
+	plan := Reconcile(in, now)
+	evicted := map[string]bool{}
+	for _, k := range plan.Delete {
+		evicted[k] = true
+	}
+	for _, p := range in.Pods {
+		onN1 := p.Spec.NodeName == "n1"
+		isPatient := p.Labels["app"] == "patient"
+		if evicted[api.PodKey(&p)] != (onN1 && !isPatient) {
+			t.Errorf("pod %s on %s (patient %v): evicted %v", p.Name, p.Spec.NodeName, isPatient, evicted[api.PodKey(&p)])
+		}
+	}
+	in = run(t, in)
+	if m := perNode(in); m["n1"] != 1 || m["n2"] != 4 {
+		t.Fatalf("after the drain: %v", m)
+	}
+	plan = Reconcile(in, now.Add(61*time.Second))
+	if len(plan.Delete) != 1 || !strings.HasPrefix(plan.Delete[0], "default/patient-") {
+		t.Fatalf("after tolerationSeconds: deletes %v; want the patient pod", plan.Delete)
 	}
 }

@@ -1,0 +1,73 @@
+package reconciler
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// evict deletes the pods that run on a node with a NoExecute taint they
+// do not tolerate, or tolerate only for tolerationSeconds that have run
+// out (counted from when the taint was added, or the pod created if
+// later), as Kubernetes' taint manager does. Drain is a cordon plus a
+// NoExecute taint. Their controllers place them again elsewhere.
+func (r *pass) evict() {
+	byName := map[string]*api.Node{}
+	for i := range r.nodes {
+		byName[r.nodes[i].Name] = &r.nodes[i]
+	}
+	for i := range r.in.Pods {
+		p := &r.in.Pods[i]
+		n := byName[p.Spec.NodeName]
+		if n == nil || p.DeletionTimestamp != nil || finished(p) {
+			continue
+		}
+		for j := range n.Taints {
+			if t := &n.Taints[j]; t.Effect == corev1.TaintEffectNoExecute && r.evictionDue(p, t) {
+				r.delete(p)
+				break
+			}
+		}
+	}
+}
+
+// evictionDue reports whether a NoExecute taint evicts the pod now.
+func (r *pass) evictionDue(p *corev1.Pod, t *corev1.Taint) bool {
+	var seconds *int64
+	for i := range p.Spec.Tolerations {
+		tol := &p.Spec.Tolerations[i]
+		if !tolerates(tol, t) {
+			continue
+		}
+		if tol.TolerationSeconds == nil {
+			return false // tolerated for ever
+		}
+		if seconds == nil || *tol.TolerationSeconds < *seconds {
+			seconds = tol.TolerationSeconds
+		}
+	}
+	if seconds == nil {
+		return true
+	}
+	start := p.CreationTimestamp.Time
+	if t.TimeAdded != nil && t.TimeAdded.After(start) {
+		start = t.TimeAdded.Time
+	}
+	return !r.now.Before(start.Add(time.Duration(*seconds) * time.Second))
+}
+
+// dedupeDeletes keeps the first of each pod key the plan deletes (a pod
+// may be both evicted and dropped by its controller).
+func (r *pass) dedupeDeletes() {
+	seen := map[string]bool{}
+	out := r.plan.Delete[:0]
+	for _, k := range r.plan.Delete {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	r.plan.Delete = out
+}
