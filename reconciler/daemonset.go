@@ -119,7 +119,7 @@ func daemonMaxUnavailable(ds *appsv1.DaemonSet, nodes int) int {
 // daemonPod is a DaemonSet's pod for one node, bound to it.
 func (r *pass) daemonPod(ds *appsv1.DaemonSet, node, hash string) corev1.Pod {
 	name := ds.Name + "-" + suffix(ds.Name, node, hash)
-	p := templatePod(&ds.Spec.Template, ds.Namespace, name, "DaemonSet/"+ds.Name, r.in.Commit,
+	p := r.templatePod(&ds.Spec.Template, ds.Namespace, name, "DaemonSet/"+ds.Name,
 		map[string]string{api.LabelControllerRevisionHash: hash})
 	p.Spec.NodeName = node
 	return p

@@ -46,7 +46,7 @@ func (r *pass) deployment(d *appsv1.Deployment) {
 	hash := templateHash(&d.Spec.Template)
 	newPod := func(taken map[string]bool) corev1.Pod {
 		name := r.freeName(d.Namespace, d.Name+"-"+hash, hash, taken)
-		return templatePod(&d.Spec.Template, d.Namespace, name, "Deployment/"+d.Name, r.in.Commit,
+		return r.templatePod(&d.Spec.Template, d.Namespace, name, "Deployment/"+d.Name,
 			map[string]string{api.LabelPodTemplateHash: hash})
 	}
 	if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {

@@ -316,7 +316,7 @@ func (r *pass) jobPod(j *batchv1.Job, idx int, taken map[string]bool) corev1.Pod
 		labels[api.LabelJobCompletionIndex] = strconv.Itoa(idx)
 	}
 	name := r.freeName(j.Namespace, base, string(j.UID), taken)
-	p := templatePod(&j.Spec.Template, j.Namespace, name, "Job/"+j.Name, r.in.Commit, labels)
+	p := r.templatePod(&j.Spec.Template, j.Namespace, name, "Job/"+j.Name, labels)
 	if idx >= 0 {
 		p.Annotations[api.LabelJobCompletionIndex] = strconv.Itoa(idx)
 		env := corev1.EnvVar{Name: "JOB_COMPLETION_INDEX", ValueFrom: &corev1.EnvVarSource{

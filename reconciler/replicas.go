@@ -48,8 +48,10 @@ func (r *pass) freeName(ns, base, salt string, taken map[string]bool) string {
 }
 
 // templatePod is a new pod of a controller: the template's labels,
-// annotations and spec, with extra labels, stamped with its owner.
-func templatePod(t *corev1.PodTemplateSpec, ns, name, ownerRef, commit string, extra map[string]string) corev1.Pod {
+// annotations and spec, with extra labels, stamped with its owner. Its
+// UID is drawn from its name and the time of the pass, so a pod created
+// again under the same name (a StatefulSet's) gets a new one.
+func (r *pass) templatePod(t *corev1.PodTemplateSpec, ns, name, ownerRef string, extra map[string]string) corev1.Pod {
 	t = t.DeepCopy()
 	p := corev1.Pod{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
@@ -62,7 +64,7 @@ func templatePod(t *corev1.PodTemplateSpec, ns, name, ownerRef, commit string, e
 	for k, v := range extra {
 		p.Labels[k] = v
 	}
-	stamp(&p, ownerRef, commit, templateHash(t))
+	stamp(&p, ownerRef, r.in.Commit, r.now.Format(time.RFC3339Nano))
 	return p
 }
 
@@ -153,7 +155,7 @@ func (r *pass) replicaSet(rs *appsv1.ReplicaSet) {
 	active, _ := r.pods("ReplicaSet", rs.Namespace, rs.Name)
 	r.scaleTo(active, int(derefInt32(rs.Spec.Replicas, 1)), func(taken map[string]bool) corev1.Pod {
 		name := r.freeName(rs.Namespace, rs.Name, templateHash(&rs.Spec.Template), taken)
-		return templatePod(&rs.Spec.Template, rs.Namespace, name, "ReplicaSet/"+rs.Name, r.in.Commit, nil)
+		return r.templatePod(&rs.Spec.Template, rs.Namespace, name, "ReplicaSet/"+rs.Name, nil)
 	})
 }
 
@@ -163,6 +165,6 @@ func (r *pass) replicationController(rc *corev1.ReplicationController) {
 	active, _ := r.pods("ReplicationController", rc.Namespace, rc.Name)
 	r.scaleTo(active, int(derefInt32(rc.Spec.Replicas, 1)), func(taken map[string]bool) corev1.Pod {
 		name := r.freeName(rc.Namespace, rc.Name, templateHash(rc.Spec.Template), taken)
-		return templatePod(rc.Spec.Template, rc.Namespace, name, "ReplicationController/"+rc.Name, r.in.Commit, nil)
+		return r.templatePod(rc.Spec.Template, rc.Namespace, name, "ReplicationController/"+rc.Name, nil)
 	})
 }

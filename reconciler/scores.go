@@ -28,7 +28,10 @@ func (s *scheduler) best(p *corev1.Pod, f *filter, nodes []*nodeInfo) *nodeInfo 
 	if len(nodes) == 1 {
 		return nodes[0]
 	}
-	preferred, _ := nodeaffinity.NewPreferredSchedulingTerms(preferredTerms(p))
+	var preferred *nodeaffinity.PreferredSchedulingTerms
+	if terms := preferredTerms(p); len(terms) > 0 {
+		preferred, _ = nodeaffinity.NewPreferredSchedulingTerms(terms)
+	}
 	kind, name := owner(p)
 	own := ownerKey(kind, p.Namespace, name)
 	scores := make([]raw, len(nodes))

@@ -96,7 +96,7 @@ func revisionName(set, hash string) string { return set + "-" + hash }
 // gives it.
 func (r *pass) statefulPod(s *appsv1.StatefulSet, i int, hash string) corev1.Pod {
 	name := fmt.Sprintf("%s-%d", s.Name, i)
-	p := templatePod(&s.Spec.Template, s.Namespace, name, "StatefulSet/"+s.Name, r.in.Commit, map[string]string{
+	p := r.templatePod(&s.Spec.Template, s.Namespace, name, "StatefulSet/"+s.Name, map[string]string{
 		api.LabelControllerRevisionHash: revisionName(s.Name, hash),
 		api.LabelStatefulSetPodName:     name,
 		api.LabelPodIndex:               strconv.Itoa(i),

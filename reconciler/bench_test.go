@@ -1,0 +1,76 @@
+package reconciler
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// benchInput is nodes nodes (32 CPU, 64 GiB) and deployments Deployments
+// of replicas replicas each (100m CPU per pod), with no pod yet.
+func benchInput(nodes, deployments, replicas int) Input {
+	in := Input{Commit: "c1", Desired: &api.ObjectSet{}}
+	for i := range nodes {
+		in.Nodes = append(in.Nodes, node(fmt.Sprintf("node-%04d", i), "32", "64Gi", map[string]string{"zone": fmt.Sprintf("z%d", i%3)}))
+	}
+	for i := range deployments {
+		in.Desired.Deployments = append(in.Desired.Deployments, deploy(fmt.Sprintf("app-%03d", i), int32(replicas), "a"))
+	}
+	return in
+}
+
+// BenchmarkReconcile30kPodsOn1kNodes is one reconcile pass that creates
+// and places 30,000 pods (100 Deployments of 300) on 1,000 nodes: the
+// controllers, then the scheduler's filters and scores for every pod.
+func BenchmarkReconcile30kPodsOn1kNodes(b *testing.B) {
+	in := benchInput(1000, 100, 300)
+	b.ResetTimer()
+	var plan api.Plan
+	for range b.N {
+		plan = Reconcile(in, now)
+	}
+	b.StopTimer()
+	placed := 0
+	for _, p := range plan.Create {
+		if p.Spec.NodeName != "" {
+			placed++
+		}
+	}
+	if placed != 30000 {
+		b.Fatalf("placed %d of %d pods", placed, len(plan.Create))
+	}
+	b.ReportMetric(float64(placed)*float64(b.N)/b.Elapsed().Seconds(), "pods/s")
+}
+
+// BenchmarkSchedule30kPendingPods binds 30,000 pods that already exist,
+// Pending, on 1,000 nodes (the scheduler alone, after a burst of
+// creations).
+func BenchmarkSchedule30kPendingPods(b *testing.B) {
+	in := benchInput(1000, 100, 300)
+	plan := Reconcile(Input{Commit: in.Commit, Desired: in.Desired}, now) // no nodes: all stay Pending
+	in.Pods = ApplyPlan(nil, plan, now)
+	b.ResetTimer()
+	var binds int
+	for range b.N {
+		binds = len(Reconcile(in, now).Bind)
+	}
+	b.StopTimer()
+	if binds != 30000 {
+		b.Fatalf("bound %d pods", binds)
+	}
+	b.ReportMetric(float64(binds)*float64(b.N)/b.Elapsed().Seconds(), "pods/s")
+}
+
+// BenchmarkReconcileSteady is a pass over 30,000 running pods on 1,000
+// nodes with nothing to do: the cost the leader pays every second.
+func BenchmarkReconcileSteady(b *testing.B) {
+	in := benchInput(1000, 100, 300)
+	in.Pods = Simulation(nil, Reconcile(in, now), now)
+	b.ResetTimer()
+	for range b.N {
+		if plan := Reconcile(in, now); !plan.Empty() {
+			b.Fatalf("plan on a converged cluster: %d creates %d deletes", len(plan.Create), len(plan.Delete))
+		}
+	}
+}
