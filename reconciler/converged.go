@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
@@ -48,12 +49,8 @@ func ConvergedWith(in Input, plan api.Plan, now time.Time) bool {
 	if in.Desired == nil {
 		return true
 	}
-	for i := range in.Desired.Deployments {
-		d := &in.Desired.Deployments[i]
-		st := DeploymentStatus(d, in.Pods, now)
-		if !DeploymentComplete(d, &st) {
-			return false
-		}
+	if !workloadsComplete(WorkloadStatus(in, now)) {
+		return false
 	}
 	for _, j := range gitJobRuns(in) {
 		if j == nil || JobFinished(j) != batchv1.JobComplete {
@@ -61,6 +58,57 @@ func ConvergedWith(in Input, plan api.Plan, now time.Time) bool {
 		}
 	}
 	return true
+}
+
+// workloadsComplete reports whether every controller of pods has all its
+// replicas of the current template and available, as `kubectl rollout
+// status` would say it is done.
+func workloadsComplete(w *Workloads) bool {
+	for i := range w.Deployments {
+		if !DeploymentComplete(&w.Deployments[i], &w.Deployments[i].Status) {
+			return false
+		}
+	}
+	for _, rs := range w.ReplicaSets {
+		if rs.Status.AvailableReplicas != derefInt32(rs.Spec.Replicas, 1) || rs.Status.Replicas != rs.Status.AvailableReplicas {
+			return false
+		}
+	}
+	for _, rc := range w.ReplicationControllers {
+		if rc.Status.AvailableReplicas != derefInt32(rc.Spec.Replicas, 1) || rc.Status.Replicas != rc.Status.AvailableReplicas {
+			return false
+		}
+	}
+	for _, ds := range w.DaemonSets {
+		st := ds.Status
+		rolling := ds.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType
+		if st.NumberAvailable != st.DesiredNumberScheduled || st.NumberMisscheduled > 0 || (rolling && st.UpdatedNumberScheduled != st.DesiredNumberScheduled) {
+			return false
+		}
+	}
+	for _, s := range w.StatefulSets {
+		if !statefulSetComplete(&s) {
+			return false
+		}
+	}
+	return true
+}
+
+// statefulSetComplete: every replica available, and those at or above
+// the partition of a RollingUpdate at the current revision.
+func statefulSetComplete(s *appsv1.StatefulSet) bool {
+	n := derefInt32(s.Spec.Replicas, 1)
+	if s.Status.Replicas != n || s.Status.AvailableReplicas != n {
+		return false
+	}
+	if s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
+		return true
+	}
+	partition := int32(0)
+	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
+		partition = min(*ru.Partition, n)
+	}
+	return s.Status.UpdatedReplicas >= n-partition
 }
 
 // gitJobRuns returns the record of each Job in Git (nil when none yet).

@@ -62,6 +62,9 @@ func TestDeploymentScaleAndReplace(t *testing.T) {
 		if !strings.HasPrefix(p.Name, "web-"+templateHash(&in.Desired.Deployments[0].Spec.Template)+"-") || len(p.Name) != len("web-")+len(p.Labels[api.LabelPodTemplateHash])+6 {
 			t.Errorf("pod name %q is not web-<hash>-<suffix>", p.Name)
 		}
+		if ref := p.OwnerReferences; len(ref) != 1 || ref[0].Kind != "ReplicaSet" || ref[0].Name != "web-"+p.Labels[api.LabelPodTemplateHash] || !*ref[0].Controller {
+			t.Errorf("pod %s: ownerReferences %+v", p.Name, ref)
+		}
 		perNode[p.Spec.NodeName]++
 	}
 	if perNode["n1"] == 3 || perNode["n2"] == 3 {

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -65,7 +67,29 @@ func (r *pass) templatePod(t *corev1.PodTemplateSpec, ns, name, ownerRef string,
 		p.Labels[k] = v
 	}
 	stamp(&p, ownerRef, r.in.Commit, r.now.Format(time.RFC3339Nano))
+	p.OwnerReferences = []metav1.OwnerReference{controllerRef(ownerRef, ns, p.Labels)}
 	return p
+}
+
+// controllerRef is the ownerReference Kubernetes gives a controller's
+// pod: a Deployment's pods belong to its ReplicaSet of their template.
+// berth collects garbage by the owner annotation; the reference is for
+// the tools that read it.
+func controllerRef(ownerRef, ns string, labels map[string]string) metav1.OwnerReference {
+	kind, name, _ := strings.Cut(ownerRef, "/")
+	apiVersion := map[string]string{"ReplicationController": "v1", "Job": "batch/v1"}[kind]
+	if apiVersion == "" {
+		apiVersion = "apps/v1"
+	}
+	if kind == "Deployment" {
+		kind, name = "ReplicaSet", name+"-"+labels[api.LabelPodTemplateHash]
+	}
+	id := types.UID(uid(kind, ns, name))
+	if kind == "Job" {
+		id = types.UID(labels[api.LabelControllerUID])
+	}
+	yes := true
+	return metav1.OwnerReference{APIVersion: apiVersion, Kind: kind, Name: name, UID: id, Controller: &yes, BlockOwnerDeletion: &yes}
 }
 
 // scaleTo creates pods with newPod, or deletes the ones that are first to

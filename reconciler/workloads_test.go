@@ -304,6 +304,9 @@ func TestJobCompletionsAndParallelism(t *testing.T) {
 		t.Fatalf("record %+v, %d pods", rec, len(in.Pods))
 	}
 	p := in.Pods[0]
+	if ref := p.OwnerReferences; len(ref) != 1 || ref[0].Kind != "Job" || ref[0].UID != rec.UID || ref[0].APIVersion != "batch/v1" {
+		t.Errorf("ownerReferences %+v", ref)
+	}
 	if p.Labels[api.LabelJobName] != "batch" || p.Labels[api.LabelControllerUID] != string(rec.UID) || p.Labels[api.LabelBatchControllerID] != string(rec.UID) {
 		t.Errorf("labels %v", p.Labels)
 	}

@@ -187,7 +187,7 @@ func age(t time.Time) string {
 }
 
 func nodeTable(w io.Writer, nodes []corev1.Node) {
-	fmt.Fprintln(w, "NAME\tSTATUS\tCPU\tMEMORY\tADDRESS\tAGE")
+	fmt.Fprintln(w, "NAME\tSTATUS\tCPU\tMEMORY\tADDRESS\tTAINTS\tAGE")
 	for _, n := range nodes {
 		status := "NotReady"
 		for _, c := range n.Status.Conditions {
@@ -202,6 +202,14 @@ func nodeTable(w io.Writer, nodes []corev1.Node) {
 		if len(n.Status.Addresses) > 0 {
 			addr = n.Status.Addresses[0].Address
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, status, n.Status.Capacity.Cpu(), n.Status.Capacity.Memory(), addr, age(n.CreationTimestamp.Time))
+		taints := []string{}
+		for _, t := range n.Spec.Taints {
+			taints = append(taints, t.ToString())
+		}
+		if len(taints) == 0 {
+			taints = append(taints, "<none>")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, status, n.Status.Capacity.Cpu(), n.Status.Capacity.Memory(), addr,
+			strings.Join(taints, ","), age(n.CreationTimestamp.Time))
 	}
 }
