@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -111,7 +113,13 @@ spec:
       - name: db
         image: kubia:v1
         imagePullPolicy: Never
-        args: ["-listen", "127.0.0.1:0"]
+        args: ["-write", "/data/hello", "-listen", "127.0.0.1:0"]
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 64Mi}}
 `, replicas)
 }
 
@@ -165,6 +173,14 @@ func TestStatefulSetOrder(t *testing.T) {
 		t.Fatalf("pods went in order %v", gone)
 	}
 	c.waitCommit(sha, 0)
+	// Each ordinal wrote into its own claim, and the claims outlive the
+	// pods that scale-down removed.
+	for i := 0; i < 3; i++ {
+		f := filepath.Join(c.dir, "agent", "claims", "default", fmt.Sprintf("data-db-%d", i), "hello")
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("claim of db-%d: %v", i, err)
+		}
+	}
 }
 
 func contains(list []string, s string) bool {

@@ -75,6 +75,8 @@ var (
 		"StatefulSet": workloadFields(selectorFields, []string{
 			"spec.replicas", "spec.serviceName", "spec.podManagementPolicy", "spec.minReadySeconds", "spec.revisionHistoryLimit",
 			"spec.updateStrategy.type", "spec.updateStrategy.rollingUpdate.partition",
+			"spec.volumeClaimTemplates[].metadata.name", "spec.volumeClaimTemplates[].spec.accessModes[]",
+			"spec.volumeClaimTemplates[].spec.resources.requests.storage",
 		}),
 		"Job": concat(metadataFields, jobSpecFields("spec.")),
 		"CronJob": concat(metadataFields, []string{

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // podSpecOf returns the pod spec of an object that runs pods, and its
@@ -341,7 +342,8 @@ func validateDaemonSet(ds *appsv1.DaemonSet) []*fieldError {
 
 func validateStatefulSet(s *appsv1.StatefulSet) []*fieldError {
 	sel, err := appsSelector(s.Spec.Selector)
-	fes := validateWorkload("statefulset", s.Spec.Replicas, sel, err, &s.Spec.Template)
+	fes := validateWorkload("statefulset", s.Spec.Replicas, sel, err, withClaimVolumes(&s.Spec.Template, s.Spec.VolumeClaimTemplates))
+	fes = append(fes, validateClaimTemplates(s.Spec.VolumeClaimTemplates, s.Spec.Template.Spec.Volumes)...)
 	fes = append(fes, nonNegative("spec.minReadySeconds", s.Spec.MinReadySeconds)...)
 	fes = append(fes, nonNegative("spec.revisionHistoryLimit", *s.Spec.RevisionHistoryLimit)...)
 	switch s.Spec.PodManagementPolicy {
@@ -358,6 +360,54 @@ func validateStatefulSet(s *appsv1.StatefulSet) []*fieldError {
 		fes = append(fes, nonNegative("spec.updateStrategy.rollingUpdate.partition", *st.RollingUpdate.Partition)...)
 	default:
 		fes = append(fes, &fieldError{"spec.updateStrategy.type", fmt.Sprintf("unsupported value %q: supported values: \"OnDelete\", \"RollingUpdate\"", st.Type)})
+	}
+	return fes
+}
+
+// withClaimVolumes is the template as the StatefulSet's pods get it: one
+// volume per claim template, which its containers may mount.
+func withClaimVolumes(t *corev1.PodTemplateSpec, claims []corev1.PersistentVolumeClaim) *corev1.PodTemplateSpec {
+	if len(claims) == 0 {
+		return t
+	}
+	c := t.DeepCopy()
+	for _, claim := range claims {
+		c.Spec.Volumes = append(c.Spec.Volumes, corev1.Volume{Name: claim.Name, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim.Name},
+		}})
+	}
+	return c
+}
+
+// validateClaimTemplates checks volumeClaimTemplates: a name (not also a
+// volume of the template), access modes a node's own disk can give, and
+// a storage request.
+func validateClaimTemplates(claims []corev1.PersistentVolumeClaim, volumes []corev1.Volume) []*fieldError {
+	var fes []*fieldError
+	taken := map[string]bool{}
+	for _, v := range volumes {
+		taken[v.Name] = true
+	}
+	for i, c := range claims {
+		f := fmt.Sprintf("spec.volumeClaimTemplates[%d]", i)
+		for _, msg := range validation.IsDNS1123Label(c.Name) {
+			fes = append(fes, &fieldError{f + ".metadata.name", fmt.Sprintf("%q: %s", c.Name, msg)})
+		}
+		if taken[c.Name] {
+			fes = append(fes, &fieldError{f + ".metadata.name", fmt.Sprintf("%q is also a volume or another claim of the pod template", c.Name)})
+		}
+		taken[c.Name] = true
+		if len(c.Spec.AccessModes) == 0 {
+			fes = append(fes, &fieldError{f + ".spec.accessModes", "required: at least 1 access mode"})
+		}
+		for j, m := range c.Spec.AccessModes {
+			if m != corev1.ReadWriteOnce && m != corev1.ReadWriteOncePod {
+				fes = append(fes, &fieldError{fmt.Sprintf("%s.spec.accessModes[%d]", f, j), fmt.Sprintf("%q not supported by berth: claims are folders on one node (ReadWriteOnce, ReadWriteOncePod)", m)})
+			}
+		}
+		if _, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; !ok {
+			fes = append(fes, &fieldError{f + ".spec.resources.requests.storage", "required"})
+		}
 	}
 	return fes
 }

@@ -107,8 +107,12 @@ func TestWorkloadValidation(t *testing.T) {
 			`spec.podManagementPolicy: unsupported value "Random"`},
 		{"statefulset partition", workload("apps/v1", "StatefulSet", "  updateStrategy:\n    rollingUpdate: {partition: -1}\n", "Always"),
 			"spec.updateStrategy.rollingUpdate.partition: must be greater than or equal to 0"},
-		{"statefulset claims", workload("apps/v1", "StatefulSet", "  volumeClaimTemplates:\n  - metadata: {name: data}\n", "Always"),
-			"w.yaml:8: StatefulSet/default/w: spec.volumeClaimTemplates: not supported by berth"},
+		{"statefulset claim needs modes", workload("apps/v1", "StatefulSet", "  volumeClaimTemplates:\n  - metadata: {name: data}\n", "Always"),
+			"w.yaml:9: StatefulSet/default/w: spec.volumeClaimTemplates[0].spec.accessModes: required: at least 1 access mode"},
+		{"statefulset claim shared", workload("apps/v1", "StatefulSet", "  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}\n", "Always"),
+			`spec.volumeClaimTemplates[0].spec.accessModes[0]: "ReadWriteMany" not supported by berth`},
+		{"statefulset storage class", workload("apps/v1", "StatefulSet", "  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {storageClassName: fast, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n", "Always"),
+			"spec.volumeClaimTemplates[0].spec.storageClassName: not supported by berth"},
 		{"job restart policy", workload("batch/v1", "Job", "", "Always"),
 			`spec.template.spec.restartPolicy: unsupported value "Always": supported values: "OnFailure", "Never"`},
 		{"job selector", strings.Replace(workload("batch/v1", "Job", "", "Never"), "spec:\n", "spec:\n  selector:\n    matchLabels: {app: w}\n", 1),
@@ -146,5 +150,15 @@ func TestCronJobTimeZoneAccepted(t *testing.T) {
 	set := decodeOne(t, cronJob("30 9 * * 1-5", "  timeZone: Europe/Berlin\n"))
 	if tz := set.CronJobs[0].Spec.TimeZone; tz == nil || *tz != "Europe/Berlin" {
 		t.Fatalf("timeZone %v", tz)
+	}
+}
+
+func TestStatefulSetClaimsMount(t *testing.T) {
+	sts := strings.Replace(workload("apps/v1", "StatefulSet",
+		"  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n", "Always"),
+		"        image: kubia:v1\n", "        image: kubia:v1\n        volumeMounts: [{name: data, mountPath: /data}]\n", 1)
+	set := decodeOne(t, sts)
+	if len(set.StatefulSets[0].Spec.Template.Spec.Volumes) != 0 {
+		t.Errorf("the claim was added to the template in Git: %+v", set.StatefulSets[0].Spec.Template.Spec.Volumes)
 	}
 }

@@ -130,7 +130,7 @@ func (m *Master) reconcileOnce() {
 }
 
 func input(v raftstore.View) reconciler.Input {
-	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: v.Nodes, Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs}
+	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: v.Nodes, Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs, Claims: v.Claims}
 }
 
 // endRollout records the moment the live commit's rollout converged, or

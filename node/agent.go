@@ -256,7 +256,8 @@ func (a *Agent) nodeInfo() nodeInfo {
 			ip = host
 		}
 	}
-	return nodeInfo{hostIP: ip, cpu: a.cfg.CPU, memory: a.cfg.Memory, hostPaths: a.cfg.HostPaths}
+	return nodeInfo{hostIP: ip, cpu: a.cfg.CPU, memory: a.cfg.Memory, hostPaths: a.cfg.HostPaths,
+		claimsDir: filepath.Join(a.cfg.DataDir, "claims")}
 }
 
 // currentConfig returns the ConfigMaps and Secrets of the last assignment.

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,6 +72,9 @@ type nodeInfo struct {
 	cpu, memory resource.Quantity
 	// hostPaths are the prefixes hostPath volumes may use (--allow-host-path).
 	hostPaths []string
+	// claimsDir holds the data of StatefulSet claims, one folder per
+	// claim, kept when pods go.
+	claimsDir string
 }
 
 // resolveEnv builds a container's environment as the kubelet does: envFrom
@@ -155,6 +159,13 @@ func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet, node nodeInfo) 
 		var mode *int32
 		var opt *bool
 		switch {
+		case v.PersistentVolumeClaim != nil:
+			cdir, err := claimDir(node.claimsDir, pod.Namespace, v.PersistentVolumeClaim.ClaimName)
+			if err != nil {
+				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+			}
+			out[v.Name] = cdir
+			continue
 		case v.HostPath != nil:
 			if err := checkHostPath(v.HostPath, node.hostPaths); err != nil {
 				return nil, &configError{fmt.Sprintf("volume %q: %v", v.Name, err)}
@@ -202,6 +213,20 @@ func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet, node nodeInfo) 
 		}
 	}
 	return out, nil
+}
+
+// claimDir makes (once) and returns the folder of a claim on this node:
+// a StatefulSet ordinal's storage, which outlives its pods, as a
+// PersistentVolumeClaim does.
+func claimDir(root, ns, claim string) (string, error) {
+	if root == "" {
+		return "", errors.New("this agent keeps no claims")
+	}
+	dir := filepath.Join(root, ns, claim)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return "", err
+	}
+	return dir, os.Chmod(dir, 0o777)
 }
 
 // ownByGroup gives a volume to the pod's fsGroup, as the kubelet does:

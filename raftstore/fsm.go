@@ -155,6 +155,7 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 		p.CreationTimestamp = now
 		st.Pods[key] = p
 		st.touchNode(p.Spec.NodeName, index)
+		st.bindClaims(p)
 	}
 	for _, b := range c.Plan.Bind {
 		p, ok := st.Pods[b.Pod]
@@ -164,6 +165,7 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 		p.Spec.NodeName = b.Node
 		setCondition(&p.Status, corev1.PodScheduled, corev1.ConditionTrue, "", "", now)
 		st.touchNode(b.Node, index)
+		st.bindClaims(p)
 	}
 	for _, u := range c.Plan.Unschedulable {
 		if p, ok := st.Pods[u.Pod]; ok && p.Spec.NodeName == "" {
@@ -182,6 +184,24 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 		if p.DeletionTimestamp == nil {
 			p.DeletionTimestamp = &now
 			st.touchNode(p.Spec.NodeName, index)
+		}
+	}
+}
+
+// bindClaims records the node of each claim of a bound pod the first time
+// one is bound: the claim's data lives there from then on.
+func (st *state) bindClaims(p *corev1.Pod) {
+	if p.Spec.NodeName == "" {
+		return
+	}
+	for _, v := range p.Spec.Volumes {
+		if c := v.PersistentVolumeClaim; c != nil {
+			if st.Claims == nil {
+				st.Claims = map[string]string{}
+			}
+			if key := api.Key(p.Namespace, c.ClaimName); st.Claims[key] == "" {
+				st.Claims[key] = p.Spec.NodeName
+			}
 		}
 	}
 }

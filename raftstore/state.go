@@ -26,6 +26,9 @@ type state struct {
 	Jobs map[string]*batchv1.Job `json:"jobs,omitempty"`
 	// CronJobs are CronJob registrations and last schedule times, by key.
 	CronJobs map[string]*batchv1.CronJob `json:"cronJobs,omitempty"`
+	// Claims maps "namespace/claim" to the node its first pod was bound
+	// to, which keeps its data.
+	Claims map[string]string `json:"claims,omitempty"`
 }
 
 func newState() *state {
@@ -53,6 +56,8 @@ type View struct {
 	// Jobs and CronJobs are the controllers' records, sorted by key.
 	Jobs     []batchv1.Job
 	CronJobs []batchv1.CronJob
+	// Claims maps "namespace/claim" to the node that holds its data.
+	Claims map[string]string
 }
 
 // view copies the state; the caller holds the read lock.
@@ -67,6 +72,10 @@ func (st *state) view(withLog bool) View {
 		v.Pods = append(v.Pods, *p.DeepCopy())
 	}
 	sort.Slice(v.Pods, func(i, j int) bool { return api.PodKey(&v.Pods[i]) < api.PodKey(&v.Pods[j]) })
+	v.Claims = make(map[string]string, len(st.Claims))
+	for k, n := range st.Claims {
+		v.Claims[k] = n
+	}
 	for _, k := range sortedKeys(st.Jobs) {
 		v.Jobs = append(v.Jobs, *st.Jobs[k].DeepCopy())
 	}

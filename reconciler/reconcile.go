@@ -27,6 +27,8 @@ type Input struct {
 	// Jobs are the recorded Job runs; CronJobs the recorded schedules.
 	Jobs     []batchv1.Job
 	CronJobs []batchv1.CronJob
+	// Claims maps "namespace/claim" to the node that holds its data.
+	Claims map[string]string
 }
 
 // pass is one run of the reconciler: the input, indexed, and the plan it

@@ -27,6 +27,7 @@ const (
 	reasonAntiAffinity  = "node(s) didn't match pod anti-affinity rules"
 	reasonExistingAnti  = "node(s) didn't satisfy existing pods anti-affinity rules"
 	reasonSpread        = "node(s) didn't match pod topology spread constraints"
+	reasonVolumeNode    = "node(s) had volume node affinity conflict"
 )
 
 // nodeInfo is a node and what is already placed on it.
@@ -47,6 +48,7 @@ type nodeInfo struct {
 // next pod sees it.
 type scheduler struct {
 	now    time.Time
+	claims map[string]string // "namespace/claim" to the node that holds it
 	nodes  []*nodeInfo
 	byName map[string]*nodeInfo
 	placed []*corev1.Pod // pods bound to a node and not finished
@@ -108,7 +110,7 @@ func newScheduler(in Input, now time.Time) *scheduler {
 		git = in.Desired.Nodes
 	}
 	nodes := api.WithGit(in.Nodes, git)
-	s := &scheduler{now: now, byName: map[string]*nodeInfo{}}
+	s := &scheduler{now: now, byName: map[string]*nodeInfo{}, claims: in.Claims}
 	for i := range nodes {
 		n := &nodes[i]
 		info := &nodeInfo{
@@ -241,12 +243,19 @@ type filter struct {
 	ports    []string
 	affinity nodeaffinity.RequiredNodeAffinity
 	terms    *podTerms // nil when the pod has no affinity or spread rules
+	// dataOn is the node that holds the pod's claims ("" when none does).
+	dataOn string
 }
 
 func (s *scheduler) newFilter(p *corev1.Pod) *filter {
 	f := &filter{s: s, pod: p, ports: hostPorts(p), affinity: nodeaffinity.GetRequiredNodeAffinity(p)}
 	f.cpu, f.mem = requests(p)
 	f.terms = s.podTermsOf(p)
+	for _, v := range p.Spec.Volumes {
+		if c := v.PersistentVolumeClaim; c != nil && s.claims[api.Key(p.Namespace, c.ClaimName)] != "" {
+			f.dataOn = s.claims[api.Key(p.Namespace, c.ClaimName)]
+		}
+	}
 	return f
 }
 
@@ -260,6 +269,9 @@ func (f *filter) check(n *nodeInfo) string {
 	}
 	if ok, _ := f.affinity.Match(n.kube); !ok {
 		return reasonAffinity
+	}
+	if f.dataOn != "" && f.dataOn != n.node.Name {
+		return reasonVolumeNode
 	}
 	if t := untolerated(n.node.Taints, f.pod.Spec.Tolerations); t != nil {
 		return fmt.Sprintf("node(s) had untolerated taint {%s: %s}", t.Key, t.Value)

@@ -90,6 +90,10 @@ func (r *pass) statefulSet(s *appsv1.StatefulSet) {
 	}
 }
 
+// ClaimName is the claim of ordinal i for a claim template, named as
+// Kubernetes names the PersistentVolumeClaim: "<template>-<set>-<i>".
+func ClaimName(template, set string, i int) string { return fmt.Sprintf("%s-%s-%d", template, set, i) }
+
 func revisionName(set, hash string) string { return set + "-" + hash }
 
 // statefulPod is ordinal i of a StatefulSet, with the labels Kubernetes
@@ -101,5 +105,10 @@ func (r *pass) statefulPod(s *appsv1.StatefulSet, i int, hash string) corev1.Pod
 		api.LabelStatefulSetPodName:     name,
 		api.LabelPodIndex:               strconv.Itoa(i),
 	})
+	for _, claim := range s.Spec.VolumeClaimTemplates {
+		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: claim.Name, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: ClaimName(claim.Name, s.Name, i)},
+		}})
+	}
 	return p
 }

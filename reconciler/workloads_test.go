@@ -534,3 +534,54 @@ func TestCronJobTimeZoneAndSuspend(t *testing.T) {
 		t.Fatalf("a CronJob removed from Git left %d runs, %d records", len(in.Jobs), len(in.CronJobs))
 	}
 }
+
+// TestStatefulSetClaimsStayOnTheirNode gives each ordinal its claim and
+// keeps a replaced pod on the node that holds its data.
+func TestStatefulSetClaimsStayOnTheirNode(t *testing.T) {
+	s := statefulSet(2, "a", appsv1.ParallelPodManagement)
+	s.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"}}}
+	in := Input{Commit: "c1", Nodes: []api.Node{node("n1", "4", "4Gi", nil), node("n2", "4", "4Gi", nil)},
+		Desired: &api.ObjectSet{StatefulSets: []appsv1.StatefulSet{s}}}
+	in = run(t, in)
+	in.Claims = map[string]string{}
+	for _, p := range in.Pods {
+		v := p.Spec.Volumes[len(p.Spec.Volumes)-1]
+		if v.Name != "data" || v.PersistentVolumeClaim.ClaimName != "data-"+p.Name {
+			t.Fatalf("pod %s: volume %+v", p.Name, v)
+		}
+		in.Claims["default/data-"+p.Name] = p.Spec.NodeName
+	}
+	// db-0 fails; its replacement goes back to the node with its data,
+	// even when the other node is emptier.
+	db0 := func() *corev1.Pod {
+		for i := range in.Pods {
+			if in.Pods[i].Name == "db-0" {
+				return &in.Pods[i]
+			}
+		}
+		return nil
+	}
+	home := in.Claims["default/data-db-0"]
+	db0().Status.Phase = corev1.PodFailed
+	in, _ = step(in, now)
+	in.Nodes = append(in.Nodes, node("n3", "64", "64Gi", nil))
+	in = run(t, in)
+	if db0() == nil || db0().Spec.NodeName != home {
+		t.Fatalf("db-0 on %+v, its data on %s", db0(), home)
+	}
+	// With that node gone, the pod waits for it.
+	db0().Status.Phase = corev1.PodFailed
+	in, _ = step(in, now)
+	var kept []api.Node
+	for _, n := range in.Nodes {
+		if n.Name != home {
+			kept = append(kept, n)
+		}
+	}
+	in.Nodes = kept
+	plan := Reconcile(in, now)
+	if len(plan.Create) != 1 || plan.Create[0].Spec.NodeName != "" ||
+		plan.Create[0].Status.Conditions[0].Message != "0/2 nodes are available: 2 node(s) had volume node affinity conflict." {
+		t.Fatalf("plan %+v", plan.Create)
+	}
+}
