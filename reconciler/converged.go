@@ -70,6 +70,9 @@ func workloadsComplete(w *Workloads) bool {
 		}
 	}
 	for _, rs := range w.ReplicaSets {
+		if len(rs.OwnerReferences) > 0 {
+			continue // a Deployment's, which is complete or not by itself
+		}
 		if rs.Status.AvailableReplicas != derefInt32(rs.Spec.Replicas, 1) || rs.Status.Replicas != rs.Status.AvailableReplicas {
 			return false
 		}

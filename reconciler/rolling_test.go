@@ -201,3 +201,21 @@ func TestRollingUpdateProperty(t *testing.T) {
 }
 
 func fmtPercent(v uint8) string { return fmt.Sprintf("%d%%", v%101) }
+
+func TestDeploymentReplicaSetsShown(t *testing.T) {
+	d := withStrategy(deploy("web", 2, "a"), intstr.FromInt32(1), intstr.FromInt32(0))
+	in := run(t, Input{Commit: "c1", Nodes: []api.Node{node("n1", "4", "4Gi", nil)}, Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{d}}})
+	oldHash := templateHash(&d.Spec.Template)
+	d.Spec.Template.Spec.Containers[0].Env[0].Value = "b"
+	in.Desired.Deployments[0] = d
+	plan := Reconcile(in, now)
+	in.Pods = ApplyPlan(in.Pods, plan, now) // one new pod, not ready yet
+	rss := WorkloadStatus(in, now).ReplicaSets
+	got := map[string]string{}
+	for _, rs := range rss {
+		got[rs.Name] = fmt.Sprintf("%d/%d", rs.Status.Replicas, *rs.Spec.Replicas)
+	}
+	if len(rss) != 2 || got["web-"+oldHash] != "2/0" || got["web-"+templateHash(&d.Spec.Template)] != "1/2" {
+		t.Fatalf("replica sets %v", got)
+	}
+}

@@ -32,6 +32,7 @@ func WorkloadStatus(in Input, now time.Time) *Workloads {
 	for _, o := range d.Deployments {
 		o.Status = DeploymentStatus(&o, in.Pods, now)
 		w.Deployments = append(w.Deployments, o)
+		w.ReplicaSets = append(w.ReplicaSets, r.deploymentReplicaSets(&o)...)
 	}
 	for _, o := range d.ReplicaSets {
 		o.Status = appsv1.ReplicaSetStatus(r.replicaStatus("ReplicaSet", o.Namespace, o.Name, o.Spec.MinReadySeconds))
@@ -56,6 +57,44 @@ func WorkloadStatus(in Input, now time.Time) *Workloads {
 		w.CronJobs = append(w.CronJobs, o)
 	}
 	return w
+}
+
+// deploymentReplicaSets shows a Deployment's pods grouped by template as
+// the ReplicaSets Kubernetes would keep: the current one with the
+// Deployment's replicas, older ones that still have pods with 0.
+func (r *pass) deploymentReplicaSets(d *appsv1.Deployment) []appsv1.ReplicaSet {
+	hash := templateHash(&d.Spec.Template)
+	groups := map[string][]*corev1.Pod{hash: nil}
+	active, _ := r.pods("Deployment", d.Namespace, d.Name)
+	for _, p := range active {
+		h := p.Labels[api.LabelPodTemplateHash]
+		groups[h] = append(groups[h], p)
+	}
+	var out []appsv1.ReplicaSet
+	for _, h := range sortedKeys(groups) {
+		want := int32(0)
+		if h == hash {
+			want = replicas(d)
+		}
+		rs := appsv1.ReplicaSet{
+			ObjectMeta: metav1.ObjectMeta{Name: d.Name + "-" + h, Namespace: d.Namespace,
+				Labels:          map[string]string{api.LabelPodTemplateHash: h},
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name}}},
+			Spec: appsv1.ReplicaSetSpec{Replicas: &want, MinReadySeconds: d.Spec.MinReadySeconds, Selector: d.Spec.Selector},
+		}
+		if h == hash {
+			rs.Spec.Template = d.Spec.Template
+		}
+		st := appsv1.ReplicaSetStatus{Replicas: int32(len(groups[h])), AvailableReplicas: int32(countAvailable(groups[h], d.Spec.MinReadySeconds, r.now))}
+		for _, p := range groups[h] {
+			if PodReady(p) {
+				st.ReadyReplicas++
+			}
+		}
+		rs.Status = st
+		out = append(out, rs)
+	}
+	return out
 }
 
 func (r *pass) replicaStatus(kind, ns, name string, minReady int32) appsv1.ReplicaSetStatus {
