@@ -1,5 +1,7 @@
 package api
 
+import "net/url"
+
 // Paths of the master's HTTP API.
 const (
 	PathStatus      = "/v1/status"
@@ -27,3 +29,10 @@ const (
 
 // DefaultServer is the master address the CLI uses when none is given.
 const DefaultServer = "http://127.0.0.1:7070"
+
+// LogsPath is the Kubernetes path of a pod's log, which the master serves
+// with the Kubernetes query parameters (container, follow, previous,
+// tailLines, sinceSeconds, sinceTime, timestamps, limitBytes).
+func LogsPath(namespace, pod string) string {
+	return "/api/v1/namespaces/" + url.PathEscape(namespace) + "/pods/" + url.PathEscape(pod) + "/log"
+}

@@ -206,16 +206,10 @@ func (c *Client) Plan(ctx context.Context, req *api.PlanRequest) (*api.DryRun, e
 	return &d, c.call(ctx, http.MethodPost, api.PathPlan, nil, req, &d)
 }
 
-// Logs streams a container's log; follow keeps it open.
-func (c *Client) Logs(ctx context.Context, namespace, pod, container string, follow bool) (io.ReadCloser, error) {
-	q := url.Values{}
-	if container != "" {
-		q.Set("container", container)
-	}
-	if follow {
-		q.Set("follow", "true")
-	}
-	resp, err := c.do(ctx, http.MethodGet, api.PathLogs+url.PathEscape(namespace)+"/"+url.PathEscape(pod), q, nil)
+// Logs streams a container's log, with the query parameters of the
+// Kubernetes log API (container, follow, previous, tailLines, …).
+func (c *Client) Logs(ctx context.Context, namespace, pod string, q url.Values) (io.ReadCloser, error) {
+	resp, err := c.do(ctx, http.MethodGet, api.LogsPath(namespace, pod), q, nil)
 	if err != nil {
 		return nil, err
 	}

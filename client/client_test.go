@@ -48,7 +48,7 @@ func TestErrorsNameTheServerAndMessage(t *testing.T) {
 	}))
 	defer bad.Close()
 	c, _ := New([]string{bad.URL})
-	_, err := c.Logs(context.Background(), "default", "x", "", false)
+	_, err := c.Logs(context.Background(), "default", "x", nil)
 	if err == nil || err.Error() != "server: pod default/x not found or not scheduled (HTTP 404)" {
 		t.Fatalf("error %v", err)
 	}

@@ -143,7 +143,7 @@ func TestImages(t *testing.T) {
 		}
 	})
 	t.Run("logs", func(t *testing.T) {
-		rc, err := c.client.Logs(context.Background(), "default", "pulled", "", false)
+		rc, err := c.client.Logs(context.Background(), "default", "pulled", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,6 +39,7 @@ func (m *Master) routes() http.Handler {
 	mux.HandleFunc("POST "+api.PathReport, m.handleReport)
 	mux.HandleFunc("GET "+api.PathAssignments+"{node}", m.handleAssignments)
 	mux.HandleFunc("GET "+api.PathLogs+"{namespace}/{pod}", m.handleLogs)
+	mux.HandleFunc("GET /api/v1/namespaces/{namespace}/pods/{pod}/log", m.handleLogs)
 	mux.HandleFunc("POST "+PathWebhook, m.handleWebhook)
 	mux.HandleFunc("POST "+api.PathPlan, m.handlePlan)
 	return mux

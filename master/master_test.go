@@ -170,7 +170,7 @@ func TestBadRequests(t *testing.T) {
 	if err := c.Register(ctx, &api.Registration{}); err == nil || !strings.Contains(err.Error(), "name is required") {
 		t.Errorf("registration without a name: %v", err)
 	}
-	if _, err := c.Logs(ctx, "default", "nope", "", false); err == nil || !strings.Contains(err.Error(), "default/nope not found") {
+	if _, err := c.Logs(ctx, "default", "nope", nil); err == nil || !strings.Contains(err.Error(), "default/nope not found") {
 		t.Errorf("logs of a missing pod: %v", err)
 	}
 }

@@ -75,6 +75,11 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("--data %q: %w", cfg.DataDir, err)
+	}
+	cfg.DataDir = abs // the shim writes logs there, from its own working directory
 	if cfg.CPU.IsZero() {
 		cfg.CPU = *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI)
 	}

@@ -44,6 +44,9 @@ type Containerd struct {
 	execSeq  atomic.Uint64
 	// AllowPrivileged lets pods run privileged containers on this node.
 	AllowPrivileged bool
+	// LogBinary is the berth binary the shim runs to write container logs
+	// (see RunShimLogger); empty writes raw output with cio.LogFile.
+	LogBinary string
 }
 
 // NewContainerd connects to the containerd socket and checks that it
@@ -161,7 +164,11 @@ func (r *Containerd) Start(ctx context.Context, s StartSpec) (Container, <-chan 
 	if err := os.MkdirAll(dirOf(s.LogPath), 0o755); err != nil {
 		return Container{}, nil, fmt.Errorf("creating log folder: %w", err)
 	}
-	task, err := c.NewTask(ctx, cio.LogFile(s.LogPath))
+	logIO := cio.LogFile(s.LogPath)
+	if r.LogBinary != "" {
+		logIO = cio.BinaryIO(r.LogBinary, map[string]string{LogCommand: s.LogPath})
+	}
+	task, err := c.NewTask(ctx, logIO)
 	if err != nil {
 		return Container{}, nil, fmt.Errorf("creating task %s: %w", s.ID, err)
 	}

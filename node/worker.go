@@ -311,6 +311,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	}
 	st.id = containerID(w.uid, c.Name, attempt)
 	logPath := filepath.Join(w.a.logDir(pod), c.Name, fmt.Sprintf("%d.log", attempt))
+	removeLogsBefore(logPath, attempt-1) // the kubelet keeps the current and the previous
 	w.ctrs[c.Name] = st
 	env, mounts, expanded, err := w.containerConfig(pod, c)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/node"
 	"github.com/berth-dev/berth/client"
 )
 
@@ -40,7 +41,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.server, "server", "", "master URL(s), comma-separated (default $BERTH_SERVER or "+api.DefaultServer+")")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.AddCommand(newMasterCmd(g), newAgentCmd(g), newUpCmd(g),
-		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g))
+		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd())
 	return root
 }
 
@@ -70,4 +71,15 @@ func (g *globals) client() (*client.Client, error) { return client.New(g.servers
 // signalContext ends on SIGINT or SIGTERM.
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// newLogToCmd is the hidden command containerd's shim runs to write a
+// container's output to its log file (see node.RunShimLogger).
+func newLogToCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    node.LogCommand + " PATH",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE:   func(_ *cobra.Command, args []string) error { return node.RunShimLogger(args[0]) },
+	}
 }

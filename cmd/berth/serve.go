@@ -175,6 +175,9 @@ func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.L
 	}
 	defer rt.Close()
 	rt.AllowPrivileged = f.allowPrivileged
+	if rt.LogBinary, err = os.Executable(); err != nil {
+		return fmt.Errorf("finding the berth binary for container logs: %w", err)
+	}
 	for _, archive := range f.imports {
 		names, err := rt.Import(ctx, archive)
 		if err != nil {

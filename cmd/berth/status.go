@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -155,18 +157,34 @@ func timedOut(errOut io.Writer, commit string, last *api.Status) error {
 }
 
 func newLogsCmd(g *globals) *cobra.Command {
-	var container, namespace string
-	var follow bool
+	var container, namespace, sinceTime string
+	var follow, previous, timestamps bool
+	var tail, limit int64
+	var since time.Duration
 	c := &cobra.Command{
 		Use:   "logs POD",
 		Short: "print a container's log",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			q := url.Values{}
+			set := func(k string, on bool, v string) {
+				if on {
+					q.Set(k, v)
+				}
+			}
+			set("container", container != "", container)
+			set("follow", follow, "true")
+			set("previous", previous, "true")
+			set("timestamps", timestamps, "true")
+			set("tailLines", tail >= 0, strconv.FormatInt(tail, 10))
+			set("limitBytes", limit > 0, strconv.FormatInt(limit, 10))
+			set("sinceSeconds", since > 0, strconv.Itoa(int(max(since.Seconds(), 1))))
+			set("sinceTime", sinceTime != "", sinceTime)
 			cl, err := g.client()
 			if err != nil {
 				return err
 			}
-			rc, err := cl.Logs(cmd.Context(), namespace, args[0], container, follow)
+			rc, err := cl.Logs(cmd.Context(), namespace, args[0], q)
 			if err != nil {
 				return err
 			}
@@ -181,5 +199,11 @@ func newLogsCmd(g *globals) *cobra.Command {
 	c.Flags().StringVarP(&container, "container", "c", "", "container (default: the first)")
 	c.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace")
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep streaming new lines")
+	c.Flags().BoolVarP(&previous, "previous", "p", false, "the log of the container's previous run")
+	c.Flags().BoolVar(&timestamps, "timestamps", false, "prefix each line with its RFC 3339 time")
+	c.Flags().Int64Var(&tail, "tail", -1, "only the last N lines (-1: all)")
+	c.Flags().Int64Var(&limit, "limit-bytes", 0, "at most N bytes (0: no limit)")
+	c.Flags().DurationVar(&since, "since", 0, "only lines newer than this, e.g. 5m")
+	c.Flags().StringVar(&sinceTime, "since-time", "", "only lines after this RFC 3339 time")
 	return c
 }
