@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/api"
-	"github.com/berth-dev/berth/node"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/node"
 )
 
 // exitCode is an error that ends berth with a given status and no message
