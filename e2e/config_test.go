@@ -69,6 +69,18 @@ func TestConfigMapsAndSecrets(t *testing.T) {
 			t.Errorf("log does not contain %q:\n%s", want, out)
 		}
 	}
+	// A new value of the ConfigMap reaches the file in the running
+	// container, which is not restarted: the container reads it anew.
+	before := pidsOf(c.expectRunning(1))
+	changed := strings.Replace(configRepo, `app.conf: "a = 1\n"`, `app.conf: "a = 2\n"`, 1)
+	c.waitCommit(c.commit("new setting", map[string]string{"app.yaml": changed}), 0)
+	var seen string
+	waitFor(t, 30*time.Second, "a = 2 in the running container's /etc/app/app.conf", func() bool {
+		seen = c.execIn("configured", "app", "/app", "-cat", "/etc/app/app.conf", "-exit", "0")
+		return strings.Contains(seen, `"a = 2\n"`)
+	})
+	samePIDs(t, before, pidsOf(c.running()))
+
 	// A reference to a key the commit does not hold refuses the commit.
 	bad := strings.Replace(configRepo, "key: version}", "key: nope}", 1)
 	out = c.waitCommit(c.commit("bad ref", map[string]string{"app.yaml": bad}), 1)

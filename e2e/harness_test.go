@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/namespaces"
 
 	"github.com/berth-dev/berth/api"
@@ -388,4 +389,47 @@ spec:
         env:
         - {name: VERSION, value: %q}
 `, name, replicas, name, name, version)
+}
+
+// execIn runs args in the running container of a pod through containerd,
+// as a probe would, and returns what it printed.
+func (c *cluster) execIn(pod, container string, args ...string) string {
+	c.t.Helper()
+	ctx := c.ctx()
+	cs, err := c.ctr.Containers(ctx, fmt.Sprintf(`labels."berth.dev/pod-name"==%s,labels."berth.dev/container"==%s`, pod, container))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, ct := range cs {
+		task, err := ct.Task(ctx, nil)
+		if err != nil {
+			continue
+		}
+		if st, err := task.Status(ctx); err != nil || st.Status != containerd.Running {
+			continue
+		}
+		spec, err := ct.Spec(ctx)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		proc := *spec.Process
+		proc.Args = args
+		var out bytes.Buffer
+		p, err := task.Exec(ctx, fmt.Sprintf("e2e-%d", time.Now().UnixNano()), &proc, cio.NewCreator(cio.WithStreams(nil, &out, &out)))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		exited, err := p.Wait(ctx)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if err := p.Start(ctx); err != nil {
+			c.t.Fatal(err)
+		}
+		<-exited
+		p.Delete(ctx)
+		return out.String()
+	}
+	c.t.Fatalf("no running container %s of pod %s", container, pod)
+	return ""
 }

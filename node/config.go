@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -276,6 +277,9 @@ func writeKeys(dir string, data map[string][]byte, items []corev1.KeyToPath, def
 		}
 		p := filepath.Join(dir, filepath.FromSlash(it.Path))
 		keep[p] = true
+		if unchanged(p, v, m) {
+			continue
+		}
 		if err := writeFileAtomic(p, v, m); err != nil {
 			return err
 		}
@@ -286,6 +290,51 @@ func writeKeys(dir string, data map[string][]byte, items []corev1.KeyToPath, def
 		}
 		return err
 	})
+}
+
+// unchanged reports whether the file at p already holds data with mode.
+func unchanged(p string, data []byte, mode os.FileMode) bool {
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != mode.Perm() || fi.Size() != int64(len(data)) {
+		return false
+	}
+	old, err := os.ReadFile(p)
+	return err == nil && bytes.Equal(old, data)
+}
+
+// refreshConfigVolumes rewrites the files of a running pod's ConfigMap and
+// Secret volumes from the newest revision, as the kubelet does: a file
+// changes by an atomic rename, a key that is gone loses its file. A
+// subPath mount, being a single bind-mounted file, keeps what it had, as
+// in Kubernetes. A source that is now missing leaves the files as they
+// were.
+func refreshConfigVolumes(pod *corev1.Pod, volumes map[string]string, cfg *configSet) error {
+	for _, v := range pod.Spec.Volumes {
+		var kind, name string
+		var items []corev1.KeyToPath
+		var mode *int32
+		switch {
+		case v.ConfigMap != nil:
+			kind, name, items, mode = "ConfigMap", v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.DefaultMode
+		case v.Secret != nil:
+			kind, name, items, mode = "Secret", v.Secret.SecretName, v.Secret.Items, v.Secret.DefaultMode
+		default:
+			continue
+		}
+		data, ok := cfg.data(kind, pod.Namespace, name)
+		if !ok || volumes[v.Name] == "" {
+			continue
+		}
+		if err := writeKeys(volumes[v.Name], data, items, mode); err != nil {
+			return fmt.Errorf("volume %q: %w", v.Name, err)
+		}
+		if sc := pod.Spec.SecurityContext; sc != nil && sc.FSGroup != nil {
+			if err := ownByGroup(volumes[v.Name], int(*sc.FSGroup)); err != nil {
+				return fmt.Errorf("volume %q: fsGroup: %w", v.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 func writeFileAtomic(p string, data []byte, mode os.FileMode) error {

@@ -241,6 +241,11 @@ func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 		}
 	}
 	next = min(next, w.syncContainers(ctx, pod, pod.Spec.Containers, pod.Spec.RestartPolicy))
+	if w.volumes != nil {
+		if err := refreshConfigVolumes(pod, w.volumes, w.a.currentConfig()); err != nil {
+			w.a.log.Warn("updating ConfigMap and Secret volumes", "pod", w.key, "err", err)
+		}
+	}
 	w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Status: w.status(pod)})
 	return next
 }

@@ -91,12 +91,29 @@ func (st *state) applyRevision(c *RevisionCommand, index uint64, maxLog int) {
 			r.Objects = &api.ObjectSet{}
 		}
 		dateTaints(st.Desired, r.Objects, c.Time)
+		configChanged := !sameConfig(st.Desired, r.Objects)
 		st.Desired = r.Objects
+		if configChanged {
+			for node := range st.Nodes {
+				st.touchNode(node, index) // agents refresh their pods' ConfigMap and Secret volumes
+			}
+		}
 	}
 	st.Log = append(st.Log, e)
 	if maxLog > 0 && len(st.Log) > maxLog {
 		st.Log = append([]api.LogEntry(nil), st.Log[len(st.Log)-maxLog:]...)
 	}
+}
+
+// sameConfig reports whether two revisions hold the same ConfigMaps and
+// Secrets.
+func sameConfig(a, b *api.ObjectSet) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, _ := json.Marshal([]any{a.ConfigMaps, a.Secrets})
+	y, _ := json.Marshal([]any{b.ConfigMaps, b.Secrets})
+	return string(x) == string(y)
 }
 
 // dateTaints sets when each taint of a Node manifest was added: kept
