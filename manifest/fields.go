@@ -34,7 +34,9 @@ var (
 		"resources.requests.*", "resources.limits.*",
 		"terminationMessagePath", "terminationMessagePolicy",
 	})
-	// probedContainerFields adds the probes, which init containers may not have.
+	// probedContainerFields adds the probes and hooks, which only regular
+	// containers and sidecars (init containers with restartPolicy Always)
+	// may have.
 	probedContainerFields = concat(containerFields,
 		prefixed("livenessProbe.", probeFields), prefixed("readinessProbe.", probeFields), prefixed("startupProbe.", probeFields),
 		prefixed("lifecycle.postStart.", hookFields), prefixed("lifecycle.preStop.", hookFields))
@@ -52,7 +54,7 @@ var (
 		"volumes[].configMap.items[].mode", "volumes[].configMap.defaultMode", "volumes[].configMap.optional",
 		"volumes[].secret.secretName", "volumes[].secret.items[].key", "volumes[].secret.items[].path",
 		"volumes[].secret.items[].mode", "volumes[].secret.defaultMode", "volumes[].secret.optional",
-	}, schedulingFields, prefixed("initContainers[].", containerFields), prefixed("containers[].", probedContainerFields))
+	}, schedulingFields, prefixed("initContainers[].", concat(probedContainerFields, []string{"restartPolicy"})), prefixed("containers[].", probedContainerFields))
 
 	supported = map[string][]string{
 		"Namespace": metadataFields,

@@ -191,7 +191,9 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 	fes = append(fes, validateScheduling(s, field)...)
 	names := map[string]bool{} // init and regular containers share one name space
 	for i := range s.InitContainers {
-		fes = append(fes, validateContainer(&s.InitContainers[i], fmt.Sprintf("%s.initContainers[%d]", field, i), names)...)
+		cf := fmt.Sprintf("%s.initContainers[%d]", field, i)
+		fes = append(fes, validateContainer(&s.InitContainers[i], cf, names)...)
+		fes = append(fes, validateInitContainer(&s.InitContainers[i], cf)...)
 	}
 	for i := range s.Containers {
 		cf := fmt.Sprintf("%s.containers[%d]", field, i)
@@ -233,6 +235,26 @@ func validateContainer(c *corev1.Container, cf string, names map[string]bool) []
 	for j, e := range c.Env {
 		if e.Name == "" {
 			fes = append(fes, &fieldError{fmt.Sprintf("%s.env[%d].name", cf, j), "required"})
+		}
+	}
+	return fes
+}
+
+// validateInitContainer checks an init container's restartPolicy (only
+// Always, which makes it a sidecar) and that only sidecars have probes
+// and lifecycle hooks, as Kubernetes does.
+func validateInitContainer(c *corev1.Container, cf string) []*fieldError {
+	if c.RestartPolicy != nil && *c.RestartPolicy != corev1.ContainerRestartPolicyAlways {
+		return []*fieldError{{cf + ".restartPolicy", fmt.Sprintf("unsupported value %q: supported values: \"Always\"", *c.RestartPolicy)}}
+	}
+	if c.RestartPolicy != nil {
+		return append(validateProbes(c, cf), validateLifecycle(c, cf)...)
+	}
+	var fes []*fieldError
+	for name, set := range map[string]bool{"livenessProbe": c.LivenessProbe != nil, "readinessProbe": c.ReadinessProbe != nil,
+		"startupProbe": c.StartupProbe != nil, "lifecycle": c.Lifecycle != nil} {
+		if set {
+			fes = append(fes, &fieldError{cf + "." + name, "may not be set for init containers without restartPolicy=Always"})
 		}
 	}
 	return fes

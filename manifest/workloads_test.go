@@ -162,3 +162,21 @@ func TestStatefulSetClaimsMount(t *testing.T) {
 		t.Errorf("the claim was added to the template in Git: %+v", set.StatefulSets[0].Spec.Template.Spec.Volumes)
 	}
 }
+
+func TestSidecarValidation(t *testing.T) {
+	pod := func(init string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  initContainers:\n  - name: side\n    image: kubia:v1\n" + init +
+			"  containers:\n  - name: c\n    image: kubia:v1\n"
+	}
+	probe := "    readinessProbe: {tcpSocket: {port: 8080}}\n"
+	decodeOne(t, pod("    restartPolicy: Always\n"+probe))
+	for _, tc := range []struct{ init, want string }{
+		{"    restartPolicy: OnFailure\n", `spec.initContainers[0].restartPolicy: unsupported value "OnFailure": supported values: "Always"`},
+		{probe, "spec.initContainers[0].readinessProbe: may not be set for init containers without restartPolicy=Always"},
+	} {
+		_, errs := Decode([]File{{Name: "p.yaml", Data: []byte(pod(tc.init))}})
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want) {
+			t.Errorf("errors %v; want %q", errs, tc.want)
+		}
+	}
+}

@@ -24,8 +24,16 @@ func terminated(st *ctrState) *corev1.ContainerStateTerminated {
 // status renders the pod's status the way the kubelet reports it.
 func (w *podWorker) status(pod *corev1.Pod) corev1.PodStatus {
 	s := corev1.PodStatus{StartTime: &metav1.Time{Time: w.started}, QOSClass: QOSClass(pod)}
+	sidecarsReady := true
 	for _, c := range pod.Spec.InitContainers {
-		cs, _ := w.containerStatus(&c, initPolicy(pod.Spec.RestartPolicy), "PodInitializing")
+		policy := initPolicy(pod.Spec.RestartPolicy)
+		if isSidecar(&c) {
+			policy = corev1.RestartPolicyAlways
+		}
+		cs, _ := w.containerStatus(&c, policy, "PodInitializing")
+		if isSidecar(&c) && !cs.Ready {
+			sidecarsReady = false
+		}
 		s.InitContainerStatuses = append(s.InitContainerStatuses, cs)
 	}
 	var n counts
@@ -49,8 +57,8 @@ func (w *podWorker) status(pod *corev1.Pod) corev1.PodStatus {
 	}
 	s.Conditions = []corev1.PodCondition{
 		condition(corev1.PodInitialized, w.initDone),
-		condition(corev1.ContainersReady, n.ready == total),
-		condition(corev1.PodReady, n.ready == total),
+		condition(corev1.ContainersReady, n.ready == total && sidecarsReady),
+		condition(corev1.PodReady, n.ready == total && sidecarsReady),
 	}
 	return s
 }

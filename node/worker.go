@@ -241,6 +241,11 @@ func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 		}
 	}
 	next = min(next, w.syncContainers(ctx, pod, pod.Spec.Containers, pod.Spec.RestartPolicy))
+	if w.mainDone(pod) {
+		w.stopSidecars(ctx, pod)
+	} else {
+		next = min(next, w.syncContainers(ctx, pod, sidecars(pod), corev1.RestartPolicyAlways))
+	}
 	if w.volumes != nil {
 		if err := refreshConfigVolumes(pod, w.volumes, w.a.currentConfig()); err != nil {
 			w.a.log.Warn("updating ConfigMap and Secret volumes", "pod", w.key, "err", err)
@@ -250,13 +255,20 @@ func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 	return next
 }
 
-// syncInit runs the init containers one at a time, each to success, in
-// order. A failed one is retried with back-off, unless the pod's policy is
-// Never: then the pod has failed.
+// syncInit runs the init containers in order: a regular one to success
+// (a failed one is retried with back-off, unless the pod's policy is
+// Never: then the pod has failed); a sidecar (restartPolicy Always) until
+// it has started, and it keeps running beside the main containers.
 func (w *podWorker) syncInit(ctx context.Context, pod *corev1.Pod) time.Duration {
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
 		st := w.ctrs[c.Name]
+		if isSidecar(c) {
+			if st != nil && st.running && st.started {
+				continue
+			}
+			return w.syncContainers(ctx, pod, pod.Spec.InitContainers[i:i+1], corev1.RestartPolicyAlways)
+		}
 		if st != nil && st.exit != nil && st.exit.Code == 0 {
 			continue // done; never run again
 		}
@@ -268,6 +280,50 @@ func (w *podWorker) syncInit(ctx context.Context, pod *corev1.Pod) time.Duration
 	}
 	w.initDone = true
 	return resyncInterval
+}
+
+// isSidecar reports whether an init container is a native sidecar: one
+// with restartPolicy Always.
+func isSidecar(c *corev1.Container) bool {
+	return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+}
+
+// sidecars returns the pod's sidecar containers, in order.
+func sidecars(pod *corev1.Pod) []corev1.Container {
+	var out []corev1.Container
+	for _, c := range pod.Spec.InitContainers {
+		if isSidecar(&c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// mainDone reports whether every main container has ended for good
+// under the pod's restart policy: a Job's pod is complete then, and its
+// sidecars are stopped instead of holding it open.
+func (w *podWorker) mainDone(pod *corev1.Pod) bool {
+	for _, c := range pod.Spec.Containers {
+		st := w.ctrs[c.Name]
+		if st == nil || st.running || st.exit == nil || shouldRestart(pod.Spec.RestartPolicy, st.exit.Code) {
+			return false
+		}
+	}
+	return true
+}
+
+// stopSidecars stops the running sidecars, the last started first, once
+// the main containers are done.
+func (w *podWorker) stopSidecars(ctx context.Context, pod *corev1.Pod) {
+	side := sidecars(pod)
+	for i := len(side) - 1; i >= 0; i-- {
+		st := w.ctrs[side[i].Name]
+		if st == nil || !st.running || st.probeKill != "" {
+			continue
+		}
+		st.probeKill = "the main containers are done"
+		w.kill(ctx, side[i].Name, st)
+	}
 }
 
 // syncContainers starts the containers that should run under the policy,
@@ -474,9 +530,34 @@ func containerID(uid, name string, attempt int) string {
 func (w *podWorker) terminate(ctx context.Context) {
 	pod := w.current()
 	grace := gracePeriod(pod)
+	var main, side []string
+	for name := range w.ctrs {
+		if c := w.container(name); c != nil && isSidecar(c) {
+			continue
+		}
+		main = append(main, name)
+	}
+	for _, c := range sidecars(pod) {
+		side = append([]string{c.Name}, side...) // the last started goes first
+	}
+	w.stopAll(ctx, main, grace)
+	for _, name := range side {
+		w.stopAll(ctx, []string{name}, grace)
+	}
+	unmountVolumes(w.a.logDir(pod))
+	if err := os.RemoveAll(w.a.logDir(pod)); err != nil {
+		w.a.log.Warn("removing the pod's folder", "pod", w.key, "err", err)
+	}
+	w.removedOK = true
+}
+
+// stopAll stops (when running) and removes the named containers in
+// parallel.
+func (w *podWorker) stopAll(ctx context.Context, names []string, grace time.Duration) {
 	var wg sync.WaitGroup
-	for name, st := range w.ctrs {
-		if st.id == "" {
+	for _, name := range names {
+		st := w.ctrs[name]
+		if st == nil || st.id == "" {
 			continue
 		}
 		wg.Add(1)
@@ -493,11 +574,6 @@ func (w *podWorker) terminate(ctx context.Context) {
 		}(name, st.id, st.running)
 	}
 	wg.Wait()
-	unmountVolumes(w.a.logDir(pod))
-	if err := os.RemoveAll(w.a.logDir(pod)); err != nil {
-		w.a.log.Warn("removing the pod's folder", "pod", w.key, "err", err)
-	}
-	w.removedOK = true
 }
 
 // logPath returns the current log file of a container ("" for the first).
