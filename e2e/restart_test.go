@@ -165,3 +165,40 @@ func TestInitContainers(t *testing.T) {
 		}
 	}
 }
+
+// TestCrashLoopBackOffTimings runs a container that always fails on an
+// agent with a shortened back-off (--backoff-initial 1s --backoff-max
+// 2s): the first restart is at once, the next ones wait 1 s, then 2 s,
+// then 2 s, as the kubelet's 10 s doubling to 5 min does on its scale.
+func TestCrashLoopBackOffTimings(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent("--backoff-initial", "1s", "--backoff-max", "2s")
+	c.commit("crasher", map[string]string{"crasher.yaml": exitingPod("crasher", "Always", 1)})
+	var at []time.Time
+	sawBackOff := false
+	waitFor(t, 60*time.Second, "4 restarts", func() bool {
+		p, ok := c.podsByName()["crasher"]
+		if !ok || len(p.Status.ContainerStatuses) == 0 {
+			return false
+		}
+		cs := p.Status.ContainerStatuses[0]
+		if w := cs.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
+			sawBackOff = true
+		}
+		for len(at) <= int(cs.RestartCount) {
+			at = append(at, time.Now())
+		}
+		return cs.RestartCount >= 4
+	})
+	gaps := []time.Duration{at[2].Sub(at[1]), at[3].Sub(at[2]), at[4].Sub(at[3])}
+	want := []time.Duration{time.Second, 2 * time.Second, 2 * time.Second}
+	for i := range gaps {
+		if gaps[i] < want[i]-300*time.Millisecond || gaps[i] > want[i]+3*time.Second {
+			t.Errorf("restart %d came %v after the one before, want about %v (gaps %v)", i+2, gaps[i], want[i], gaps)
+		}
+	}
+	if !sawBackOff {
+		t.Error("never saw the waiting reason CrashLoopBackOff")
+	}
+}

@@ -37,6 +37,17 @@ type Config struct {
 	Logger      *slog.Logger
 	// HostPaths are the prefixes hostPath volumes may use.
 	HostPaths []string
+	// Backoff is the delay before restarting a container that exited:
+	// Initial, doubling to Max (the kubelet's 10 s and 5 min when zero).
+	// Tests shorten it.
+	Backoff Backoff
+	// Clock gives the time (time.Now when nil); tests drive a fake one.
+	Clock func() time.Time
+}
+
+// Backoff bounds the restart back-off of crashing containers.
+type Backoff struct {
+	Initial, Max time.Duration
 }
 
 // Validate checks the config.
@@ -72,6 +83,15 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = 2 * time.Second
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Backoff.Initial <= 0 {
+		cfg.Backoff.Initial = DefaultBackoffInitial
+	}
+	if cfg.Backoff.Max < cfg.Backoff.Initial {
+		cfg.Backoff.Max = max(DefaultBackoffMax, cfg.Backoff.Initial)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -99,6 +119,9 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 	}
 	return a, nil
 }
+
+// now is the agent's clock.
+func (a *Agent) now() time.Time { return a.cfg.Clock() }
 
 // Run registers the node and runs its loops until ctx ends. Containers keep
 // running when the agent stops; the next agent adopts them.

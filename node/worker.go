@@ -18,11 +18,12 @@ import (
 
 // Back-off between restarts, as the kubelet does it: the first restart is
 // at once, then 10 s doubling to 5 min, reset after 10 min of running.
+// The agent's --backoff-initial and --backoff-max change the first two.
 const (
-	backoffInitial = 10 * time.Second
-	backoffMax     = 5 * time.Minute
-	backoffReset   = 10 * time.Minute
-	resyncInterval = 5 * time.Second
+	DefaultBackoffInitial = 10 * time.Second
+	DefaultBackoffMax     = 5 * time.Minute
+	backoffReset          = 10 * time.Minute
+	resyncInterval        = 5 * time.Second
 )
 
 // podWorker owns one pod on this node. Only its own goroutine touches ctrs;
@@ -81,7 +82,7 @@ type exitEvent struct {
 func newPodWorker(a *Agent, p *corev1.Pod, adopted []Container) *podWorker {
 	w := &podWorker{a: a, key: api.PodKey(p), uid: string(p.UID), pod: p,
 		exits: make(chan exitEvent, 8), probes: make(chan probeEvent, 8), kick: make(chan struct{}, 1), quit: make(chan struct{}),
-		logPaths: map[string]string{}, ctrs: map[string]*ctrState{}, started: time.Now()}
+		logPaths: map[string]string{}, ctrs: map[string]*ctrState{}, started: a.now()}
 	w.initDone = len(p.Spec.InitContainers) == 0
 	for _, c := range adopted {
 		for _, rc := range p.Spec.Containers {
@@ -169,7 +170,7 @@ func (w *podWorker) watchAdopted(ctx context.Context, name string, st *ctrState)
 	if err != nil {
 		w.a.log.Warn("cannot watch adopted container", "id", st.id, "err", err)
 		st.running = false
-		st.exit = &Exit{Code: -1, At: time.Now()}
+		st.exit = &Exit{Code: -1, At: w.a.now()}
 		return
 	}
 	go w.forward(ctx, name, st.attempt, exits)
@@ -201,14 +202,15 @@ func (w *podWorker) recordExit(e exitEvent) {
 	}
 	st.delay = st.backoff
 	st.nextStart = e.exit.At.Add(st.delay)
-	st.backoff = nextBackoff(st.backoff)
+	st.backoff = w.a.cfg.Backoff.nextBackoff(st.backoff)
 }
 
-func nextBackoff(d time.Duration) time.Duration {
+// nextBackoff is the delay after d: Initial, then doubling up to Max.
+func (b Backoff) nextBackoff(d time.Duration) time.Duration {
 	if d == 0 {
-		return backoffInitial
+		return b.Initial
 	}
-	return min(2*d, backoffMax)
+	return min(2*d, b.Max)
 }
 
 func shouldRestart(policy corev1.RestartPolicy, code int) bool {
@@ -330,7 +332,7 @@ func (w *podWorker) stopSidecars(ctx context.Context, pod *corev1.Pod) {
 // and returns when it wants to look again (a back-off ending).
 func (w *podWorker) syncContainers(ctx context.Context, pod *corev1.Pod, containers []corev1.Container, policy corev1.RestartPolicy) time.Duration {
 	next := resyncInterval
-	now := time.Now()
+	now := w.a.now()
 	for i := range containers {
 		c := &containers[i]
 		st := w.ctrs[c.Name]
@@ -378,8 +380,8 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	if err != nil {
 		st.id = ""
 		st.waiting, st.message = "CreateContainerConfigError", err.Error()
-		st.backoff = nextBackoff(st.backoff)
-		st.nextStart = time.Now().Add(st.backoff)
+		st.backoff = w.a.cfg.Backoff.nextBackoff(st.backoff)
+		st.nextStart = w.a.now().Add(st.backoff)
 		return
 	}
 	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: expanded, Attempt: attempt, LogPath: logPath, Env: env, Mounts: mounts})
@@ -398,8 +400,8 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 				st.waiting = "ImagePullBackOff"
 			}
 		}
-		st.backoff = nextBackoff(st.backoff)
-		st.nextStart = time.Now().Add(st.backoff)
+		st.backoff = w.a.cfg.Backoff.nextBackoff(st.backoff)
+		st.nextStart = w.a.now().Add(st.backoff)
 		w.a.log.Warn("container failed to start", "pod", w.key, "container", c.Name, "reason", st.waiting, "err", err)
 		return
 	}

@@ -62,7 +62,7 @@ func TestRestartPolicyAndBackoff(t *testing.T) {
 	var d time.Duration
 	var seq []time.Duration
 	for i := 0; i < 8; i++ {
-		d = nextBackoff(d)
+		d = Backoff{DefaultBackoffInitial, DefaultBackoffMax}.nextBackoff(d)
 		seq = append(seq, d)
 	}
 	want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 160 * time.Second, 300 * time.Second, 300 * time.Second, 300 * time.Second}

@@ -105,6 +105,7 @@ type agentFlags struct {
 	allowPrivileged                bool
 	hostPaths                      []string
 	maxPods                        int
+	backoff                        node.Backoff
 }
 
 func addAgentFlags(c *cobra.Command, f *agentFlags) {
@@ -114,6 +115,8 @@ func addAgentFlags(c *cobra.Command, f *agentFlags) {
 	c.Flags().BoolVar(&f.allowPrivileged, "allow-privileged", false, "let pods run privileged containers on this node")
 	c.Flags().StringSliceVar(&f.hostPaths, "allow-host-path", nil, "path prefixes hostPath volumes may use (none by default)")
 	c.Flags().IntVar(&f.maxPods, "max-pods", api.DefaultMaxPods, "most pods the scheduler puts on this node")
+	c.Flags().DurationVar(&f.backoff.Initial, "backoff-initial", node.DefaultBackoffInitial, "restart back-off of a crashing container, doubling from this (shorten for tests)")
+	c.Flags().DurationVar(&f.backoff.Max, "backoff-max", node.DefaultBackoffMax, "longest restart back-off")
 }
 
 func parseLabels(kvs []string) (map[string]string, error) {
@@ -166,6 +169,9 @@ func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.L
 	if f.maxPods < 1 {
 		return fmt.Errorf("--max-pods %d: must be at least 1", f.maxPods)
 	}
+	if f.backoff.Initial <= 0 || f.backoff.Max < f.backoff.Initial {
+		return fmt.Errorf("--backoff-initial %v, --backoff-max %v: want 0 < initial <= max", f.backoff.Initial, f.backoff.Max)
+	}
 	if f.containerd, err = filepath.Abs(f.containerd); err != nil {
 		return fmt.Errorf("--containerd %q: %w", f.containerd, err)
 	}
@@ -185,7 +191,7 @@ func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.L
 		}
 		log.Info("imported images", "archive", archive, "images", names)
 	}
-	a, err := node.New(node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, MaxPods: f.maxPods, HostPaths: f.hostPaths, Logger: log}, cl, rt)
+	a, err := node.New(node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, MaxPods: f.maxPods, HostPaths: f.hostPaths, Backoff: f.backoff, Logger: log}, cl, rt)
 	if err != nil {
 		return err
 	}
