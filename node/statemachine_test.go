@@ -34,7 +34,9 @@ func (r *scriptedRuntime) Start(_ context.Context, s StartSpec) (Container, <-ch
 	return Container{ID: s.ID, Name: s.Container.Name, Attempt: s.Attempt, Running: true, StartedAt: r.clock.Now(), LogPath: s.LogPath},
 		make(chan Exit), nil
 }
-func (r *scriptedRuntime) Wait(context.Context, string) (<-chan Exit, error) { return make(chan Exit), nil }
+func (r *scriptedRuntime) Wait(context.Context, string) (<-chan Exit, error) {
+	return make(chan Exit), nil
+}
 func (r *scriptedRuntime) Stop(context.Context, string, time.Duration) error { return nil }
 func (r *scriptedRuntime) Remove(context.Context, string) error              { return nil }
 func (r *scriptedRuntime) Exec(context.Context, string, []string, time.Duration) (int, error) {
