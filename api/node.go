@@ -132,6 +132,9 @@ type PodReport struct {
 type StatusBatch struct {
 	Node    string      `json:"node"`
 	Reports []PodReport `json:"reports"`
+	// Events the agent recorded since its last batch (Pulled, Started,
+	// Killing, Unhealthy, BackOff, …).
+	Events []corev1.Event `json:"events,omitempty"`
 	// Time is when the master took the batch; it dates the conditions
 	// that changed (the agent's clock is not trusted).
 	Time time.Time `json:"time,omitempty"`

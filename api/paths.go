@@ -16,9 +16,11 @@ const (
 	PathCronJobs               = "/v1/cronjobs"
 	PathNodes                  = "/v1/nodes"
 	PathRevisions              = "/v1/revisions"
-	PathRegister               = "/v1/agent/register"
-	PathHeartbeat              = "/v1/agent/heartbeat"
-	PathReport                 = "/v1/agent/status"
+	// PathEvents lists events (?namespace=, ?for=Kind/name).
+	PathEvents    = "/v1/events"
+	PathRegister  = "/v1/agent/register"
+	PathHeartbeat = "/v1/agent/heartbeat"
+	PathReport    = "/v1/agent/status"
 	// PathAssignments is followed by the node's name.
 	PathAssignments = "/v1/agent/assignments/"
 	// PathLogs is followed by "namespace/pod".

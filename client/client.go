@@ -158,6 +158,16 @@ func (c *Client) List(ctx context.Context, path, namespace string, out any) erro
 	return c.call(ctx, http.MethodGet, path, nsQuery(namespace), nil, out)
 }
 
+// Events lists events; forObject ("pod/NAME") narrows them to one object.
+func (c *Client) Events(ctx context.Context, namespace, forObject string) (*corev1.EventList, error) {
+	q := nsQuery(namespace)
+	if forObject != "" {
+		q.Set("for", forObject)
+	}
+	var l corev1.EventList
+	return &l, c.call(ctx, http.MethodGet, api.PathEvents, q, nil, &l)
+}
+
 // Nodes lists nodes.
 func (c *Client) Nodes(ctx context.Context) (*corev1.NodeList, error) {
 	var l corev1.NodeList

@@ -33,6 +33,16 @@ func TestLogs(t *testing.T) {
 	if out, code = c.berth("logs", "crasher", "--since", "1h", "--limit-bytes", "5"); code != 0 || len(out) > 5 {
 		t.Errorf("logs --limit-bytes 5: exit %d: %q", code, out)
 	}
+	// Its events: scheduled, pulled, created, started, and backing off.
+	out, code = c.berth("get", "events", "--for", "pod/crasher")
+	for _, want := range []string{"Scheduled", "Successfully assigned default/crasher to n0", "Pulled", "Started", "BackOff", "pod/crasher"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("berth get events --for pod/crasher: exit %d, no %q:\n%s", code, want, out)
+		}
+	}
+	if out, code = c.berth("describe", "pod", "crasher"); code != 0 || !strings.Contains(out, "Events:") || !strings.Contains(out, "Back-off restarting failed container app") {
+		t.Errorf("berth describe pod crasher: exit %d:\n%s", code, out)
+	}
 	// The pod that never restarted has no previous log.
 	c.commit("a server", map[string]string{"server.yaml": strings.Replace(exitingPod("server", "Always", 0), `args: ["-exit", "0"]`, `args: ["-listen", "127.0.0.1:0"]`, 1)})
 	waitFor(t, 60*time.Second, "the server running", func() bool {

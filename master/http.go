@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +35,7 @@ func (m *Master) routes() http.Handler {
 	}
 	mux.HandleFunc("GET "+api.PathNodes, m.handleNodes)
 	mux.HandleFunc("GET "+api.PathRevisions, m.handleRevisions)
+	mux.HandleFunc("GET "+api.PathEvents, m.handleEvents)
 	mux.HandleFunc("POST "+api.PathRegister, m.handleRegister)
 	mux.HandleFunc("POST "+api.PathHeartbeat, m.handleHeartbeat)
 	mux.HandleFunc("POST "+api.PathReport, m.handleReport)
@@ -205,6 +207,17 @@ func (m *Master) handleNodes(w http.ResponseWriter, r *http.Request) {
 		list.Items = append(list.Items, nodes[i].ToKube(now))
 	}
 	writeJSON(w, list)
+}
+
+// handleEvents lists the kept events as a Kubernetes EventList, filtered
+// by ?namespace= and ?for=Kind/name (kind as in "pod/web-1").
+func (m *Master) handleEvents(w http.ResponseWriter, r *http.Request) {
+	kind, name, _ := strings.Cut(r.URL.Query().Get("for"), "/")
+	events := m.store.Events(func(e *corev1.Event) bool {
+		return inNamespace(r, e.InvolvedObject.Namespace) &&
+			(kind == "" || (strings.EqualFold(e.InvolvedObject.Kind, kind) && e.InvolvedObject.Name == name))
+	})
+	writeJSON(w, corev1.EventList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "EventList"}, Items: events})
 }
 
 func (m *Master) handleRevisions(w http.ResponseWriter, r *http.Request) {

@@ -72,6 +72,7 @@ type Agent struct {
 	config  *configSet               // ConfigMaps and Secrets of the node's pods
 	pending map[string]api.PodReport // reports not yet sent, by pod UID
 	sent    map[string]string        // last sent report digest, by pod UID
+	events  []corev1.Event           // events not yet sent
 	wake    chan struct{}            // signals the reporter
 }
 

@@ -140,7 +140,7 @@ func (r *Containerd) taskState(ctx context.Context, c containerd.Container, ct *
 // Start creates and starts one container attempt.
 func (r *Containerd) Start(ctx context.Context, s StartSpec) (Container, <-chan Exit, error) {
 	ctx = nsCtx(ctx)
-	img, err := r.ensureImage(ctx, s.Container.Image, s.Container.ImagePullPolicy)
+	img, pulled, err := r.ensureImage(ctx, s.Container.Image, s.Container.ImagePullPolicy)
 	if err != nil {
 		return Container{}, nil, err
 	}
@@ -180,7 +180,7 @@ func (r *Containerd) Start(ctx context.Context, s StartSpec) (Container, <-chan 
 		return Container{}, nil, fmt.Errorf("starting %s: %w", s.ID, err)
 	}
 	ct := Container{ID: s.ID, PodUID: string(s.Pod.UID), Name: s.Container.Name, Attempt: s.Attempt,
-		Running: true, StartedAt: time.Now(), LogPath: s.LogPath}
+		Running: true, StartedAt: time.Now(), LogPath: s.LogPath, Pulled: pulled}
 	return ct, exits, nil
 }
 
@@ -287,37 +287,41 @@ func (r *Containerd) Remove(ctx context.Context, id string) error {
 	return nil
 }
 
-// ensureImage returns the image, pulling it as the policy says, unpacked.
-func (r *Containerd) ensureImage(ctx context.Context, image string, policy corev1.PullPolicy) (containerd.Image, error) {
+// ensureImage returns the image, pulling it as the policy says, unpacked,
+// and says how, in the words of the kubelet's Pulled event.
+func (r *Containerd) ensureImage(ctx context.Context, image string, policy corev1.PullPolicy) (containerd.Image, string, error) {
 	name, err := NormalizeImage(image)
 	if err != nil {
-		return nil, &ImageError{Reason: "InvalidImageName", Image: image, Err: err}
+		return nil, "", &ImageError{Reason: "InvalidImageName", Image: image, Err: err}
 	}
+	msg := fmt.Sprintf("Container image %q already present on machine", image)
 	r.pullMu.Lock() // one pull at a time: parallel pulls of one image race on its content
 	defer r.pullMu.Unlock()
 	img, err := r.client.GetImage(ctx, name)
 	present := err == nil
 	if err != nil && !errdefs.IsNotFound(err) {
-		return nil, &ImageError{Reason: "ErrImagePull", Image: name, Err: err}
+		return nil, "", &ImageError{Reason: "ErrImagePull", Image: name, Err: err}
 	}
 	switch {
 	case policy == corev1.PullNever && !present:
-		return nil, &ImageError{Reason: "ErrImageNeverPull", Image: name, Err: errors.New("image is not present and imagePullPolicy is Never")}
+		return nil, "", &ImageError{Reason: "ErrImageNeverPull", Image: name, Err: errors.New("image is not present and imagePullPolicy is Never")}
 	case policy == corev1.PullAlways || !present:
 		resolver := docker.NewResolver(docker.ResolverOptions{
 			Hosts: docker.ConfigureDefaultRegistries(docker.WithPlainHTTP(docker.MatchLocalhost)),
 		})
+		start := time.Now()
 		img, err = r.client.Pull(ctx, name, containerd.WithPullUnpack, containerd.WithResolver(resolver), containerd.WithPullSnapshotter(snapshotter))
+		msg = fmt.Sprintf("Successfully pulled image %q in %v", image, time.Since(start).Round(time.Millisecond))
 		if err != nil {
-			return nil, &ImageError{Reason: "ErrImagePull", Image: name, Err: err}
+			return nil, "", &ImageError{Reason: "ErrImagePull", Image: name, Err: err}
 		}
 	}
 	if ok, _ := img.IsUnpacked(ctx, snapshotter); !ok {
 		if err := img.Unpack(ctx, snapshotter); err != nil {
-			return nil, &ImageError{Reason: "ErrImagePull", Image: name, Err: fmt.Errorf("unpacking: %w", err)}
+			return nil, "", &ImageError{Reason: "ErrImagePull", Image: name, Err: fmt.Errorf("unpacking: %w", err)}
 		}
 	}
-	return img, nil
+	return img, msg, nil
 }
 
 // specOpts builds the OCI spec of a container: the image's config, then the

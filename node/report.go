@@ -1,6 +1,7 @@
 package node
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	"context"
 	"encoding/json"
 	"os"
@@ -31,6 +32,26 @@ func (a *Agent) publish(r api.PodReport) {
 	}
 }
 
+// maxPendingEvents bounds the events an agent holds while the master is
+// unreachable; the oldest go first.
+const maxPendingEvents = 1000
+
+// event records an event about a pod, as the kubelet does, to be sent
+// with the next status batch.
+func (a *Agent) event(pod *corev1.Pod, typ, reason, msg string) {
+	e := api.NewEvent(api.PodRef(pod), typ, reason, msg, "kubelet", a.cfg.Name, a.now())
+	a.mu.Lock()
+	a.events = append(a.events, e)
+	if over := len(a.events) - maxPendingEvents; over > 0 {
+		a.events = append([]corev1.Event(nil), a.events[over:]...)
+	}
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
 // reportLoop sends queued reports in batches, keeping them on failure.
 func (a *Agent) reportLoop(ctx context.Context) {
 	for {
@@ -45,18 +66,19 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		case <-time.After(reportInterval):
 		}
 		a.mu.Lock()
-		batch := &api.StatusBatch{Node: a.cfg.Name}
+		batch := &api.StatusBatch{Node: a.cfg.Name, Events: a.events}
 		for _, r := range a.pending {
 			batch.Reports = append(batch.Reports, r)
 		}
 		a.pending = map[string]api.PodReport{}
+		a.events = nil
 		a.mu.Unlock()
-		if len(batch.Reports) == 0 {
+		if len(batch.Reports) == 0 && len(batch.Events) == 0 {
 			continue
 		}
 		if err := a.client.Report(ctx, batch); err != nil {
 			a.log.Warn("status report failed; will retry", "err", err, "pods", len(batch.Reports))
-			a.requeue(batch.Reports)
+			a.requeue(batch.Reports, batch.Events)
 			continue
 		}
 		a.mu.Lock()
@@ -71,8 +93,9 @@ func (a *Agent) reportLoop(ctx context.Context) {
 	}
 }
 
-func (a *Agent) requeue(rs []api.PodReport) {
+func (a *Agent) requeue(rs []api.PodReport, events []corev1.Event) {
 	a.mu.Lock()
+	a.events = append(events, a.events...)
 	for _, r := range rs {
 		if _, newer := a.pending[r.UID]; !newer {
 			a.pending[r.UID] = r

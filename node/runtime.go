@@ -55,6 +55,9 @@ type Container struct {
 	StartedAt time.Time
 	Exit      *Exit
 	LogPath   string
+	// Pulled says how Start made the image available, as the kubelet's
+	// Pulled event does.
+	Pulled string
 }
 
 // Exit is how a container ended.

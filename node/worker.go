@@ -342,8 +342,9 @@ func (w *podWorker) syncContainers(ctx context.Context, pod *corev1.Pod, contain
 		case st.running:
 		case st.exit != nil && !shouldRestart(policy, st.exit.Code):
 		case now.Before(st.nextStart):
-			if st.exit != nil {
+			if st.exit != nil && st.waiting != "CrashLoopBackOff" {
 				st.waiting, st.message = "CrashLoopBackOff", fmt.Sprintf("back-off %v restarting failed container=%s pod=%s", st.delay, c.Name, pod.Name)
+				w.a.event(pod, corev1.EventTypeWarning, "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)", c.Name, pod.Name, pod.Namespace, pod.UID))
 			}
 			next = min(next, st.nextStart.Sub(now))
 		default:
@@ -378,6 +379,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	w.ctrs[c.Name] = st
 	env, mounts, expanded, err := w.containerConfig(pod, c)
 	if err != nil {
+		w.a.event(pod, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
 		st.id = ""
 		st.waiting, st.message = "CreateContainerConfigError", err.Error()
 		st.backoff = w.a.cfg.Backoff.nextBackoff(st.backoff)
@@ -403,8 +405,14 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		st.backoff = w.a.cfg.Backoff.nextBackoff(st.backoff)
 		st.nextStart = w.a.now().Add(st.backoff)
 		w.a.log.Warn("container failed to start", "pod", w.key, "container", c.Name, "reason", st.waiting, "err", err)
+		w.a.event(pod, corev1.EventTypeWarning, "Failed", "Error: "+st.waiting+": "+err.Error())
 		return
 	}
+	if ct.Pulled != "" {
+		w.a.event(pod, corev1.EventTypeNormal, "Pulled", ct.Pulled)
+	}
+	w.a.event(pod, corev1.EventTypeNormal, "Created", "Created container "+c.Name)
+	w.a.event(pod, corev1.EventTypeNormal, "Started", "Started container "+c.Name)
 	st.running, st.startedAt = true, ct.StartedAt
 	w.mu.Lock()
 	w.logPaths[c.Name] = logPath
@@ -415,6 +423,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
 		if err := runHook(ctx, w.a.rt, st.id, c, c.Lifecycle.PostStart, gracePeriod(pod)); err != nil {
 			st.probeKill = "PostStartHookError: " + err.Error()
+			w.a.event(pod, corev1.EventTypeWarning, "FailedPostStartHook", st.probeKill)
 			w.kill(ctx, c.Name, st)
 			return
 		}
@@ -427,6 +436,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 // takes over.
 func (w *podWorker) kill(ctx context.Context, name string, st *ctrState) {
 	w.a.log.Info("killing container", "pod", w.key, "container", name, "why", st.probeKill)
+	w.a.event(w.current(), corev1.EventTypeNormal, "Killing", fmt.Sprintf("Stopping container %s: %s", name, st.probeKill))
 	c, grace := w.container(name), gracePeriod(w.current())
 	go func(id string) {
 		if err := w.stopContainer(ctx, c, id, grace); err != nil {
@@ -469,6 +479,9 @@ func (w *podWorker) recordProbe(ctx context.Context, e probeEvent) {
 	st := w.ctrs[e.name]
 	if st == nil || st.attempt != e.attempt || !st.running {
 		return
+	}
+	if !e.ok {
+		w.a.event(w.current(), corev1.EventTypeWarning, "Unhealthy", e.message)
 	}
 	switch {
 	case e.kind == probeReadiness:
@@ -566,6 +579,7 @@ func (w *podWorker) stopAll(ctx context.Context, names []string, grace time.Dura
 		go func(name, id string, running bool) {
 			defer wg.Done()
 			if running {
+				w.a.event(w.current(), corev1.EventTypeNormal, "Killing", "Stopping container "+name)
 				if err := w.stopContainer(ctx, w.container(name), id, grace); err != nil {
 					w.a.log.Warn("stopping container", "pod", w.key, "container", name, "err", err)
 				}

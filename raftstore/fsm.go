@@ -163,6 +163,7 @@ func (st *state) applyRollout(c *RolloutCommand) {
 func (st *state) applyPlan(c *PlanCommand, index uint64) {
 	now := metav1.NewTime(c.Time)
 	st.applyRecords(&c.Plan)
+	st.planEvents(&c.Plan, c.Time)
 	for i := range c.Plan.Create {
 		p := c.Plan.Create[i].DeepCopy()
 		key := api.PodKey(p)
@@ -292,6 +293,9 @@ func (st *state) heartbeat(c *api.Heartbeat) error {
 // applyStatus stores the agent's view of its pods. A report for a pod that is
 // gone or was replaced (another UID) is ignored.
 func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
+	for _, e := range c.Events {
+		st.addEvent(e, c.Time)
+	}
 	for _, r := range c.Reports {
 		key := api.Key(r.Namespace, r.Name)
 		p, ok := st.Pods[key]

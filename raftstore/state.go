@@ -29,6 +29,8 @@ type state struct {
 	// Claims maps "namespace/claim" to the node its first pod was bound
 	// to, which keeps its data.
 	Claims map[string]string `json:"claims,omitempty"`
+	// Events are kept for api.EventTTL, oldest first.
+	Events []corev1.Event `json:"events,omitempty"`
 }
 
 func newState() *state {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	corev1 "k8s.io/api/core/v1"
 	"net"
 	"os"
 	"path/filepath"
@@ -280,6 +281,19 @@ func (s *Store) View(withLog bool) View {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.state.view(withLog)
+}
+
+// Events returns the kept events that keep accepts, oldest first.
+func (s *Store) Events(keep func(*corev1.Event) bool) []corev1.Event {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []corev1.Event{}
+	for i := range s.state.Events {
+		if keep(&s.state.Events[i]) {
+			out = append(out, *s.state.Events[i].DeepCopy())
+		}
+	}
+	return out
 }
 
 // Desired returns the live revision's objects. The set is replaced whole

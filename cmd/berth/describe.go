@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -33,6 +34,11 @@ func newDescribeCmd(g *globals) *cobra.Command {
 			for i := range l.Items {
 				if l.Items[i].Name == args[1] {
 					describePod(cmd.OutOrStdout(), &l.Items[i])
+					events, err := cl.Events(cmd.Context(), namespace, "pod/"+args[1])
+					if err != nil {
+						return err
+					}
+					describeEvents(cmd.OutOrStdout(), events.Items)
 					return nil
 				}
 			}
@@ -79,6 +85,26 @@ func describePod(w io.Writer, p *corev1.Pod) {
 		fmt.Fprintf(w, "    Ready:          %v\n", cs.Ready)
 		fmt.Fprintf(w, "    Restart Count:  %d\n", cs.RestartCount)
 	}
+}
+
+// describeEvents is the Events section of kubectl describe.
+func describeEvents(w io.Writer, events []corev1.Event) {
+	if len(events) == 0 {
+		fmt.Fprintln(w, "Events:         <none>")
+		return
+	}
+	fmt.Fprintln(w, "Events:")
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  Type\tReason\tAge\tFrom\tMessage")
+	fmt.Fprintln(tw, "  ----\t------\t----\t----\t-------")
+	for _, e := range events {
+		from := e.Source.Component
+		if e.Source.Host != "" {
+			from += ", " + e.Source.Host
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.Type, e.Reason, age(e.LastTimestamp.Time), from, eventMessage(&e))
+	}
+	tw.Flush()
 }
 
 func containerState(s corev1.ContainerState) string {

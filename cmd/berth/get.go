@@ -22,12 +22,13 @@ type getFlags struct {
 	namespace     string
 	allNamespaces bool
 	output        string
+	forObject     string // get events --for pod/NAME
 }
 
 func newGetCmd(g *globals) *cobra.Command {
 	f := &getFlags{}
 	c := &cobra.Command{
-		Use:   "get pods|nodes|deployments|replicasets|replicationcontrollers|daemonsets|statefulsets|jobs|cronjobs",
+		Use:   "get pods|nodes|events|deployments|replicasets|replicationcontrollers|daemonsets|statefulsets|jobs|cronjobs",
 		Short: "list pods, nodes or workloads with their status",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -50,6 +51,7 @@ func newGetCmd(g *globals) *cobra.Command {
 	c.Flags().StringVarP(&f.namespace, "namespace", "n", "default", "namespace")
 	c.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "every namespace")
 	c.Flags().StringVarP(&f.output, "output", "o", "", "output format: wide, json or yaml")
+	c.Flags().StringVar(&f.forObject, "for", "", "with get events: only the events of this object (pod/NAME)")
 	return c
 }
 
@@ -66,6 +68,15 @@ func get(ctx context.Context, cl *client.Client, what, ns string, f *getFlags, o
 			items = append(items, p)
 		}
 		table = func(w *tabwriter.Writer) { podTable(w, l.Items, f) }
+	case "events", "event", "ev":
+		l, err := cl.Events(ctx, ns, f.forObject)
+		if err != nil {
+			return err
+		}
+		for _, e := range l.Items {
+			items = append(items, e)
+		}
+		table = func(w *tabwriter.Writer) { eventTable(w, l.Items, f) }
 	case "nodes", "node", "no":
 		l, err := cl.Nodes(ctx)
 		if err != nil {
@@ -212,4 +223,21 @@ func nodeTable(w io.Writer, nodes []corev1.Node) {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, status, n.Status.Capacity.Cpu(), n.Status.Capacity.Memory(), addr,
 			strings.Join(taints, ","), age(n.CreationTimestamp.Time))
 	}
+}
+
+// eventTable is kubectl get events' table, oldest first.
+func eventTable(w io.Writer, events []corev1.Event, f *getFlags) {
+	header(w, f, "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE")
+	for _, e := range events {
+		row(w, f, e.Namespace, age(e.LastTimestamp.Time), e.Type, e.Reason,
+			strings.ToLower(e.InvolvedObject.Kind)+"/"+e.InvolvedObject.Name, eventMessage(&e))
+	}
+}
+
+// eventMessage is an event's message, with "(xN)" when it repeated.
+func eventMessage(e *corev1.Event) string {
+	if e.Count > 1 {
+		return fmt.Sprintf("%s (x%d)", e.Message, e.Count)
+	}
+	return e.Message
 }
