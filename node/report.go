@@ -1,9 +1,9 @@
 package node
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	"context"
 	"encoding/json"
+	corev1 "k8s.io/api/core/v1"
 	"os"
 	"strconv"
 	"strings"
