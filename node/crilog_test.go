@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -130,7 +131,7 @@ func TestFollowAcrossRotation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "0.log")
 	w, _ := NewLogWriter(path, 300, 20)
 	writeLines(t, w, "stdout", "first")
-	rec := httptest.NewRecorder()
+	rec := &lockedRecorder{ResponseRecorder: httptest.NewRecorder()}
 	opts, _ := ParseLogOptions(nil, t0)
 	lw := &logWriter{w: rec, opts: opts}
 	f, _, err := writeLogTo(lw, path)
@@ -145,15 +146,40 @@ func TestFollowAcrossRotation(t *testing.T) {
 	}
 	w.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(rec.Body.String(), strings.Repeat("n", 20)+"^") && time.Now().Before(deadline) {
+	for !strings.Contains(rec.String(), strings.Repeat("n", 20)+"^") && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	cancel()
 	<-done
-	got := rec.Body.String()
+	got := rec.String()
 	for i := range 30 {
 		if !strings.Contains(got, strings.Repeat("n", 20)+string(rune('A'+i))+"\n") {
 			t.Fatalf("line %d lost while following:\n%s", i, got)
 		}
 	}
+}
+
+// lockedRecorder is a ResponseRecorder the test may read while a handler
+// writes to it.
+type lockedRecorder struct {
+	mu sync.Mutex
+	*httptest.ResponseRecorder
+}
+
+func (r *lockedRecorder) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ResponseRecorder.Write(b)
+}
+
+func (r *lockedRecorder) Flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ResponseRecorder.Flush()
+}
+
+func (r *lockedRecorder) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.Body.String()
 }
