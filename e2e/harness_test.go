@@ -56,6 +56,7 @@ func run(m *testing.M) int {
 	imageTar = filepath.Join(tmp, "kubia.tar")
 	for _, args := range [][]string{
 		{"build", "-o", berthBin, "./cmd/berth"},
+		{"build", "-o", filepath.Join(tmp, "berth-logger"), "./cmd/berth-logger"},
 		{"run", "./examples/imagebuild", "-out", imageTar},
 	} {
 		cmd := exec.Command("go", args...)

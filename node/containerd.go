@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/node/crilog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -166,7 +167,7 @@ func (r *Containerd) Start(ctx context.Context, s StartSpec) (Container, <-chan 
 	}
 	logIO := cio.LogFile(s.LogPath)
 	if r.LogBinary != "" {
-		logIO = cio.BinaryIO(r.LogBinary, map[string]string{LogCommand: s.LogPath})
+		logIO = cio.BinaryIO(r.LogBinary, map[string]string{crilog.LogCommand: s.LogPath})
 	}
 	task, err := c.NewTask(ctx, logIO)
 	if err != nil {

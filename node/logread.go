@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/node/crilog"
 	"io"
 	"net/url"
 	"os"
@@ -113,7 +114,7 @@ func (lw *logWriter) line(l logLine) bool {
 func WriteLog(w io.Writer, path string, opts LogOptions) (*os.File, bool, error) {
 	var lines []logLine
 	var cur *os.File
-	files := logFiles(path)
+	files := crilog.Files(path)
 	for i, p := range files {
 		f, err := os.Open(p)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/node/crilog"
 )
 
 func (a *Agent) routes() http.Handler {
@@ -156,7 +157,7 @@ func (t *tailer) drainNewer(f *os.File, path string) bool {
 	if err != nil {
 		return true
 	}
-	files := logFiles(path)
+	files := crilog.Files(path)
 	rotated := files[:len(files)-1] // oldest first
 	start := 0
 	for i, p := range rotated {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
-	"github.com/berth-dev/berth/node"
+	"github.com/berth-dev/berth/node/crilog"
 )
 
 // exitCode is an error that ends berth with a given status and no message
@@ -74,12 +74,12 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 // newLogToCmd is the hidden command containerd's shim runs to write a
-// container's output to its log file (see node.RunShimLogger).
+// container's output to its log file (see crilog.RunShimLogger).
 func newLogToCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:    node.LogCommand + " PATH",
+		Use:    crilog.LogCommand + " PATH",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
-		RunE:   func(_ *cobra.Command, args []string) error { return node.RunShimLogger(args[0]) },
+		RunE:   func(_ *cobra.Command, args []string) error { return crilog.RunShimLogger(args[0]) },
 	}
 }

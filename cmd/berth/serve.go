@@ -181,8 +181,8 @@ func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.L
 	}
 	defer rt.Close()
 	rt.AllowPrivileged = f.allowPrivileged
-	if rt.LogBinary, err = os.Executable(); err != nil {
-		return fmt.Errorf("finding the berth binary for container logs: %w", err)
+	if rt.LogBinary, err = logBinary(); err != nil {
+		return err
 	}
 	for _, archive := range f.imports {
 		names, err := rt.Import(ctx, archive)
@@ -269,4 +269,19 @@ func runUp(ctx context.Context, log *slog.Logger, data string, mf *masterFlags, 
 		return aerr
 	}
 	return merr
+}
+
+// logBinary is the logging binary the shim runs for each container:
+// berth-logger next to this binary (it starts in a few milliseconds), or
+// else berth itself (log-to).
+func logBinary() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding the berth binary for container logs: %w", err)
+	}
+	small := filepath.Join(filepath.Dir(exe), "berth-logger")
+	if fi, err := os.Stat(small); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		return small, nil
+	}
+	return exe, nil
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"github.com/berth-dev/berth/node/crilog"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -23,7 +24,7 @@ func fixedClock(start time.Time) func() time.Time {
 
 var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
-func writeLines(t *testing.T, w *LogWriter, stream string, lines ...string) {
+func writeLines(t *testing.T, w *crilog.LogWriter, stream string, lines ...string) {
 	t.Helper()
 	if err := w.Copy(stream, strings.NewReader(strings.Join(lines, "\n")+"\n")); err != nil {
 		t.Fatal(err)
@@ -49,11 +50,11 @@ func readLog(t *testing.T, path string, q url.Values) string {
 
 func TestLogFormatAndOptions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "0.log")
-	w, err := NewLogWriter(path, DefaultLogMaxBytes, DefaultLogMaxFiles)
+	w, err := crilog.NewLogWriter(path, crilog.DefaultLogMaxBytes, crilog.DefaultLogMaxFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.now = fixedClock(t0)
+	w.Now = fixedClock(t0)
 	writeLines(t, w, "stdout", "one", "two")
 	writeLines(t, w, "stderr", "three")
 	w.Close()
@@ -85,8 +86,8 @@ func TestLogFormatAndOptions(t *testing.T) {
 
 func TestLongLinesAreSplitAndJoined(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "0.log")
-	w, _ := NewLogWriter(path, DefaultLogMaxBytes, DefaultLogMaxFiles)
-	long := strings.Repeat("x", maxLineBytes*2+10)
+	w, _ := crilog.NewLogWriter(path, crilog.DefaultLogMaxBytes, crilog.DefaultLogMaxFiles)
+	long := strings.Repeat("x", crilog.MaxLineBytes*2+10)
 	writeLines(t, w, "stdout", long, "short")
 	w.Close()
 	raw, _ := os.ReadFile(path)
@@ -100,12 +101,12 @@ func TestLongLinesAreSplitAndJoined(t *testing.T) {
 
 func TestLogRotation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "0.log")
-	w, _ := NewLogWriter(path, 200, 3)
+	w, _ := crilog.NewLogWriter(path, 200, 3)
 	for i := range 20 {
 		writeLines(t, w, "stdout", strings.Repeat(string(rune('a'+i)), 40))
 	}
 	w.Close()
-	files := logFiles(path)
+	files := crilog.Files(path)
 	if len(files) != 3 || files[0] != path+".2" {
 		t.Fatalf("files %v; want path.2, path.1, path", files)
 	}
@@ -129,7 +130,7 @@ func TestPreviousLog(t *testing.T) {
 // long as the rotated files are still kept).
 func TestFollowAcrossRotation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "0.log")
-	w, _ := NewLogWriter(path, 300, 20)
+	w, _ := crilog.NewLogWriter(path, 300, 20)
 	writeLines(t, w, "stdout", "first")
 	rec := &lockedRecorder{ResponseRecorder: httptest.NewRecorder()}
 	opts, _ := ParseLogOptions(nil, t0)

@@ -1,4 +1,8 @@
-package node
+// Package crilog writes container logs in the CRI log format the kubelet
+// uses, with size-based rotation. It needs nothing but the standard
+// library, so that the logging binary the containerd shim starts for each
+// container (cmd/berth-logger) starts in a few milliseconds.
+package crilog
 
 import (
 	"bufio"
@@ -12,10 +16,10 @@ import (
 
 // Container logs are written in the CRI log format the kubelet uses, one
 // line per line of output: "<RFC3339Nano time> <stdout|stderr> <F|P>
-// <text>", P marking a part of a line longer than maxLineBytes. The file
+// <text>", P marking a part of a line longer than MaxLineBytes. The file
 // rotates at a size, as the kubelet's containerLogMaxSize does.
 const (
-	maxLineBytes = 16 << 10
+	MaxLineBytes = 16 << 10
 	// DefaultLogMaxBytes and DefaultLogMaxFiles are the kubelet's
 	// defaults (containerLogMaxSize 10Mi, containerLogMaxFiles 5).
 	DefaultLogMaxBytes = 10 << 20
@@ -32,12 +36,13 @@ type LogWriter struct {
 	size     int64
 	maxBytes int64
 	maxFiles int
-	now      func() time.Time
+	// Now gives the time of each line (time.Now; tests set another).
+	Now func() time.Time
 }
 
 // NewLogWriter opens (appending) the log file at path.
 func NewLogWriter(path string, maxBytes int64, maxFiles int) (*LogWriter, error) {
-	w := &LogWriter{path: path, maxBytes: maxBytes, maxFiles: max(maxFiles, 1), now: time.Now}
+	w := &LogWriter{path: path, maxBytes: maxBytes, maxFiles: max(maxFiles, 1), Now: time.Now}
 	return w, w.open()
 }
 
@@ -57,7 +62,7 @@ func (w *LogWriter) open() error {
 
 // Copy writes every line read from r, tagged with stream, until r ends.
 func (w *LogWriter) Copy(stream string, r io.Reader) error {
-	br := bufio.NewReaderSize(r, maxLineBytes)
+	br := bufio.NewReaderSize(r, MaxLineBytes)
 	for {
 		line, isPrefix, err := br.ReadLine()
 		if len(line) > 0 || (err == nil && !isPrefix) {
@@ -82,7 +87,7 @@ func (w *LogWriter) write(stream, tag string, text []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var b bytes.Buffer
-	b.WriteString(w.now().UTC().Format(time.RFC3339Nano))
+	b.WriteString(w.Now().UTC().Format(time.RFC3339Nano))
 	b.WriteString(" " + stream + " " + tag + " ")
 	b.Write(text)
 	b.WriteByte('\n')
@@ -123,9 +128,9 @@ func (w *LogWriter) Close() error {
 	return w.f.Close()
 }
 
-// logFiles returns a log's files, oldest first: its rotated files, then
+// Files returns a log's files, oldest first: its rotated files, then
 // the current one.
-func logFiles(path string) []string {
+func Files(path string) []string {
 	var rotated []string
 	for i := 1; ; i++ {
 		p := fmt.Sprintf("%s.%d", path, i)
@@ -135,4 +140,43 @@ func logFiles(path string) []string {
 		rotated = append([]string{p}, rotated...)
 	}
 	return append(rotated, path)
+}
+
+// LogCommand is the argument the containerd shim passes a logging binary
+// before the log's path: `berth-logger log-to PATH` (or `berth log-to
+// PATH`).
+const LogCommand = "log-to"
+
+// RunShimLogger is the logging binary's body. The shim hands it the
+// container's stdout and stderr as file descriptors 3 and 4, and waits
+// for descriptor 5 to close before it starts the container. It writes
+// both streams to path in the CRI log format until the container ends.
+// Because the shim owns it, logging goes on while the agent restarts.
+func RunShimLogger(path string) error {
+	stdout, stderr, ready := os.NewFile(3, "stdout"), os.NewFile(4, "stderr"), os.NewFile(5, "ready")
+	w, err := NewLogWriter(path, DefaultLogMaxBytes, DefaultLogMaxFiles)
+	ready.Close()
+	if err != nil {
+		return fmt.Errorf("log-to %s: %w", path, err)
+	}
+	defer w.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, s := range []struct {
+		name string
+		f    *os.File
+	}{{"stdout", stdout}, {"stderr", stderr}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = w.Copy(s.name, s.f)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
