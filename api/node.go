@@ -178,6 +178,17 @@ func References(p *corev1.Pod) (configMaps, secrets []string) {
 		if v.Secret != nil {
 			add(&secrets, v.Secret.SecretName)
 		}
+		if v.Projected == nil {
+			continue
+		}
+		for _, src := range v.Projected.Sources {
+			if src.ConfigMap != nil {
+				add(&configMaps, src.ConfigMap.Name)
+			}
+			if src.Secret != nil {
+				add(&secrets, src.Secret.Name)
+			}
+		}
 	}
 	return configMaps, secrets
 }

@@ -105,6 +105,11 @@ func defaultVolumes(s *corev1.PodSpec) {
 				m := defaultMode
 				v.DownwardAPI.DefaultMode = &m
 			}
+		case v.Projected != nil:
+			if v.Projected.DefaultMode == nil {
+				m := defaultMode
+				v.Projected.DefaultMode = &m
+			}
 		case v.EmptyDir == nil && v.HostPath == nil:
 			v.EmptyDir = &corev1.EmptyDirVolumeSource{}
 		}
@@ -125,7 +130,7 @@ func validateVolumes(s *corev1.PodSpec, field string) []*fieldError {
 		}
 		names[v.Name] = true
 		sources := 0
-		for _, set := range []bool{v.EmptyDir != nil, v.ConfigMap != nil, v.Secret != nil, v.HostPath != nil, v.DownwardAPI != nil} {
+		for _, set := range []bool{v.EmptyDir != nil, v.ConfigMap != nil, v.Secret != nil, v.HostPath != nil, v.DownwardAPI != nil, v.Projected != nil} {
 			if set {
 				sources++
 			}
@@ -147,6 +152,8 @@ func validateVolumes(s *corev1.PodSpec, field string) []*fieldError {
 			}
 		case v.DownwardAPI != nil:
 			fes = append(fes, validateDownwardItems(v.DownwardAPI, vf+".downwardAPI")...)
+		case v.Projected != nil:
+			fes = append(fes, validateProjected(v.Projected, vf+".projected")...)
 		case v.ConfigMap != nil:
 			if v.ConfigMap.Name == "" {
 				fes = append(fes, &fieldError{vf + ".configMap.name", "required"})
@@ -320,4 +327,58 @@ func validateDownwardItems(d *corev1.DownwardAPIVolumeSource, f string) []*field
 		}
 	}
 	return fes
+}
+
+// validateProjected checks a projected volume: one source per entry
+// (configMap, secret or downwardAPI), their items, and paths that do not
+// collide.
+func validateProjected(p *corev1.ProjectedVolumeSource, f string) []*fieldError {
+	var fes []*fieldError
+	if m := p.DefaultMode; m != nil && (*m < 0 || *m > 0o777) {
+		fes = append(fes, &fieldError{f + ".defaultMode", fmt.Sprintf("%#o must be a number between 0 and 0777", *m)})
+	}
+	paths := map[string]bool{}
+	for i, src := range p.Sources {
+		sf := fmt.Sprintf("%s.sources[%d]", f, i)
+		var items []corev1.KeyToPath
+		switch n := countSet(src.ConfigMap != nil, src.Secret != nil, src.DownwardAPI != nil); {
+		case n != 1:
+			fes = append(fes, &fieldError{sf, "must specify exactly one source: configMap, secret or downwardAPI"})
+			continue
+		case src.ConfigMap != nil:
+			if src.ConfigMap.Name == "" {
+				fes = append(fes, &fieldError{sf + ".configMap.name", "required"})
+			}
+			items = src.ConfigMap.Items
+			fes = append(fes, validateItems(items, nil, sf+".configMap")...)
+		case src.Secret != nil:
+			if src.Secret.Name == "" {
+				fes = append(fes, &fieldError{sf + ".secret.name", "required"})
+			}
+			items = src.Secret.Items
+			fes = append(fes, validateItems(items, nil, sf+".secret")...)
+		case src.DownwardAPI != nil:
+			fes = append(fes, validateDownwardItems(&corev1.DownwardAPIVolumeSource{Items: src.DownwardAPI.Items}, sf+".downwardAPI")...)
+			for _, it := range src.DownwardAPI.Items {
+				items = append(items, corev1.KeyToPath{Path: it.Path})
+			}
+		}
+		for _, it := range items {
+			if paths[it.Path] {
+				fes = append(fes, &fieldError{sf, fmt.Sprintf("conflicting duplicate paths: %q", it.Path)})
+			}
+			paths[it.Path] = true
+		}
+	}
+	return fes
+}
+
+func countSet(flags ...bool) int {
+	n := 0
+	for _, f := range flags {
+		if f {
+			n++
+		}
+	}
+	return n
 }

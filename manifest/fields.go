@@ -54,6 +54,17 @@ var (
 		"volumes[].configMap.items[].mode", "volumes[].configMap.defaultMode", "volumes[].configMap.optional",
 		"volumes[].secret.secretName", "volumes[].secret.items[].key", "volumes[].secret.items[].path",
 		"volumes[].secret.items[].mode", "volumes[].secret.defaultMode", "volumes[].secret.optional",
+		"volumes[].projected.defaultMode",
+		"volumes[].projected.sources[].configMap.name", "volumes[].projected.sources[].configMap.optional",
+		"volumes[].projected.sources[].configMap.items[].key", "volumes[].projected.sources[].configMap.items[].path",
+		"volumes[].projected.sources[].configMap.items[].mode",
+		"volumes[].projected.sources[].secret.name", "volumes[].projected.sources[].secret.optional",
+		"volumes[].projected.sources[].secret.items[].key", "volumes[].projected.sources[].secret.items[].path",
+		"volumes[].projected.sources[].secret.items[].mode",
+		"volumes[].projected.sources[].downwardAPI.items[].path", "volumes[].projected.sources[].downwardAPI.items[].mode",
+		"volumes[].projected.sources[].downwardAPI.items[].fieldRef.apiVersion",
+		"volumes[].projected.sources[].downwardAPI.items[].fieldRef.fieldPath",
+		"volumes[].emptyDir.sizeLimit",
 	}, schedulingFields, prefixed("initContainers[].", concat(probedContainerFields, []string{"restartPolicy"})), prefixed("containers[].", probedContainerFields))
 
 	supported = map[string][]string{

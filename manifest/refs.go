@@ -93,6 +93,17 @@ func (r *refIndex) checkSpec(ns string, s *corev1.PodSpec, field string) []*fiel
 				}
 			}
 		}
+		if p := v.Projected; p != nil {
+			for j, src := range p.Sources {
+				sf := fmt.Sprintf("%s.projected.sources[%d]", vf, j)
+				if cm := src.ConfigMap; cm != nil {
+					ref("ConfigMap", r.configMaps, cm.Name, "", cm.Optional, sf+".configMap")
+				}
+				if sec := src.Secret; sec != nil {
+					ref("Secret", r.secrets, sec.Name, "", sec.Optional, sf+".secret")
+				}
+			}
+		}
 		if sec := v.Secret; sec != nil {
 			ref("Secret", r.secrets, sec.SecretName, "", sec.Optional, vf+".secret")
 			for j, it := range sec.Items {

@@ -178,8 +178,13 @@ func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet, node nodeInfo) 
 				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 			}
 			continue
+		case v.Projected != nil:
+			if err := writeProjected(vdir, pod, v.Projected, cfg, node.hostIP); err != nil {
+				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+			}
+			continue
 		case v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory:
-			if err := mountTmpfs(vdir); err != nil {
+			if err := mountTmpfs(vdir, v.EmptyDir.SizeLimit); err != nil {
 				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 			}
 			continue
@@ -308,8 +313,22 @@ func unchanged(p string, data []byte, mode os.FileMode) bool {
 // subPath mount, being a single bind-mounted file, keeps what it had, as
 // in Kubernetes. A source that is now missing leaves the files as they
 // were.
-func refreshConfigVolumes(pod *corev1.Pod, volumes map[string]string, cfg *configSet) error {
+func refreshConfigVolumes(pod *corev1.Pod, volumes map[string]string, cfg *configSet, hostIP string) error {
 	for _, v := range pod.Spec.Volumes {
+		if v.Projected != nil && volumes[v.Name] != "" {
+			if err := writeProjected(volumes[v.Name], pod, v.Projected, cfg, hostIP); err != nil {
+				var ce *configError
+				if !errors.As(err, &ce) { // a missing source leaves the files as they were
+					return fmt.Errorf("volume %q: %w", v.Name, err)
+				}
+			}
+			if sc := pod.Spec.SecurityContext; sc != nil && sc.FSGroup != nil {
+				if err := ownByGroup(volumes[v.Name], int(*sc.FSGroup)); err != nil {
+					return fmt.Errorf("volume %q: fsGroup: %w", v.Name, err)
+				}
+			}
+			continue
+		}
 		var kind, name string
 		var items []corev1.KeyToPath
 		var mode *int32

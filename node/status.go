@@ -48,6 +48,8 @@ func (w *podWorker) status(pod *corev1.Pod) corev1.PodStatus {
 	}
 	total := len(pod.Spec.Containers)
 	switch {
+	case w.evicted != "":
+		s.Phase, s.Reason, s.Message = corev1.PodFailed, "Evicted", w.evicted
 	case w.initFailed:
 		s.Phase = corev1.PodFailed
 	case !w.initDone:

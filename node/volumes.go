@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // checkHostPath allows a hostPath volume only under a prefix the agent was
@@ -69,28 +70,42 @@ func checkHostPath(h *corev1.HostPathVolumeSource, allowed []string) error {
 // writeDownward writes a downwardAPI volume: one file per item, a field's
 // value, or labels and annotations as key="value" lines.
 func writeDownward(dir string, pod *corev1.Pod, d *corev1.DownwardAPIVolumeSource, hostIP string) error {
+	values, err := downwardValues(pod, hostIP, d.Items)
+	if err != nil {
+		return err
+	}
 	data := map[string][]byte{}
 	var items []corev1.KeyToPath
 	for _, it := range d.Items {
+		if v, ok := values[it.Path]; ok {
+			data[it.Path] = []byte(v)
+			items = append(items, corev1.KeyToPath{Key: it.Path, Path: it.Path, Mode: it.Mode})
+		}
+	}
+	return writeKeys(dir, data, items, d.DefaultMode)
+}
+
+// downwardValues renders the downwardAPI items' field values, by path.
+func downwardValues(pod *corev1.Pod, hostIP string, items []corev1.DownwardAPIVolumeFile) (map[string]string, error) {
+	out := map[string]string{}
+	for _, it := range items {
 		if it.FieldRef == nil {
 			continue
 		}
-		var v string
 		switch it.FieldRef.FieldPath {
 		case "metadata.labels":
-			v = formatMap(pod.Labels)
+			out[it.Path] = formatMap(pod.Labels)
 		case "metadata.annotations":
-			v = formatMap(pod.Annotations)
+			out[it.Path] = formatMap(pod.Annotations)
 		default:
-			var err error
-			if v, err = fieldValue(pod, hostIP, it.FieldRef.FieldPath); err != nil {
-				return err
+			v, err := fieldValue(pod, hostIP, it.FieldRef.FieldPath)
+			if err != nil {
+				return nil, err
 			}
+			out[it.Path] = v
 		}
-		data[it.Path] = []byte(v)
-		items = append(items, corev1.KeyToPath{Key: it.Path, Path: it.Path, Mode: it.Mode})
 	}
-	return writeKeys(dir, data, items, d.DefaultMode)
+	return out, nil
 }
 
 // formatMap renders labels or annotations as the kubelet does.
@@ -112,14 +127,18 @@ func formatMap(m map[string]string) string {
 
 // mountTmpfs makes an emptyDir with medium Memory: a tmpfs on the folder,
 // mounted once per pod.
-func mountTmpfs(dir string) error {
+func mountTmpfs(dir string, sizeLimit *resource.Quantity) error {
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return err
 	}
 	if mounted(dir) {
 		return nil
 	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "mode=1777"); err != nil {
+	opts := "mode=1777"
+	if sizeLimit != nil && sizeLimit.Value() > 0 {
+		opts += fmt.Sprintf(",size=%d", sizeLimit.Value()) // the kernel enforces a memory emptyDir's sizeLimit
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, opts); err != nil {
 		return fmt.Errorf("mounting tmpfs on %s: %w", dir, err)
 	}
 	return nil
@@ -145,4 +164,33 @@ func unmountVolumes(dir string) {
 			syscall.Unmount(p, syscall.MNT_DETACH)
 		}
 	}
+}
+
+// overLimit returns the first disk emptyDir of the pod whose files use
+// more than its sizeLimit, with the kubelet's eviction message; "" when
+// none does. (A memory emptyDir is a tmpfs of that size: the kernel
+// refuses writes beyond it.)
+func overLimit(pod *corev1.Pod, volumes map[string]string) string {
+	for _, v := range pod.Spec.Volumes {
+		e := v.EmptyDir
+		if e == nil || e.SizeLimit == nil || e.Medium == corev1.StorageMediumMemory || volumes[v.Name] == "" {
+			continue
+		}
+		if du(volumes[v.Name]) > e.SizeLimit.Value() {
+			return fmt.Sprintf("Usage of EmptyDir volume %q exceeds the limit %q. ", v.Name, e.SizeLimit.String())
+		}
+	}
+	return ""
+}
+
+// du sums the sizes of the files under dir.
+func du(dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
 }

@@ -46,6 +46,9 @@ type podWorker struct {
 	stale     []Container       // adopted older attempts, removed on start
 	started   time.Time
 	removedOK bool
+	// evicted is the reason the pod was evicted (an emptyDir over its
+	// sizeLimit); an evicted pod runs nothing more.
+	evicted string
 	// initDone is set once every init container succeeded (or when the
 	// agent adopts a pod whose regular containers exist); initFailed when
 	// one failed under restartPolicy Never.
@@ -235,6 +238,17 @@ func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 		return resyncInterval
 	}
 	next := resyncInterval
+	if w.evicted == "" && w.volumes != nil {
+		if msg := overLimit(pod, w.volumes); msg != "" {
+			w.evicted = msg
+			w.a.event(pod, corev1.EventTypeWarning, "Evicted", msg)
+			w.stopAll(ctx, w.running(), gracePeriod(pod))
+		}
+	}
+	if w.evicted != "" {
+		w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Status: w.status(pod)})
+		return resyncInterval
+	}
 	if !w.initDone {
 		next = w.syncInit(ctx, pod)
 		if !w.initDone {
@@ -249,7 +263,7 @@ func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 		next = min(next, w.syncContainers(ctx, pod, sidecars(pod), corev1.RestartPolicyAlways))
 	}
 	if w.volumes != nil {
-		if err := refreshConfigVolumes(pod, w.volumes, w.a.currentConfig()); err != nil {
+		if err := refreshConfigVolumes(pod, w.volumes, w.a.currentConfig(), w.a.nodeInfo().hostIP); err != nil {
 			w.a.log.Warn("updating ConfigMap and Secret volumes", "pod", w.key, "err", err)
 		}
 	}
@@ -564,6 +578,17 @@ func (w *podWorker) terminate(ctx context.Context) {
 		w.a.log.Warn("removing the pod's folder", "pod", w.key, "err", err)
 	}
 	w.removedOK = true
+}
+
+// running lists the containers that run.
+func (w *podWorker) running() []string {
+	var out []string
+	for name, st := range w.ctrs {
+		if st.running {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // stopAll stops (when running) and removes the named containers in

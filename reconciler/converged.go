@@ -35,8 +35,8 @@ func ConvergedWith(in Input, plan api.Plan, now time.Time) bool {
 	}
 	for i := range in.Pods {
 		p := &in.Pods[i]
-		if kind, _ := owner(p); kind == "Job" {
-			continue // a Job converges by its record
+		if kind, _ := owner(p); kind == "Job" || (kind != "Pod" && finished(p)) {
+			continue // a Job converges by its record; an evicted pod was replaced
 		}
 		if p.DeletionTimestamp != nil || p.Spec.NodeName == "" {
 			return false

@@ -84,6 +84,9 @@ func (r *pass) oneDaemonPod(pods []*corev1.Pod) (keep *corev1.Pod, terminating b
 		switch {
 		case p.DeletionTimestamp != nil:
 			terminating = true
+		case finished(p): // evicted: replaced once it is gone
+			r.delete(p)
+			terminating = true
 		case keep == nil:
 			keep = p
 		default:

@@ -164,13 +164,16 @@ func (r *pass) create(p corev1.Pod) {
 	r.plan.Create = append(r.plan.Create, p)
 }
 
-// pods returns an owner's pods that are not terminating, and how many of
-// its pods are.
+// pods returns an owner's active pods (neither terminating nor finished)
+// and how many of its pods are terminating. A finished pod of a
+// controller whose pods always restart was evicted; as in Kubernetes, it
+// stays, visible, and a new pod takes its place.
 func (r *pass) pods(kind, ns, name string) (active []*corev1.Pod, terminating int) {
 	for _, p := range r.owned[ownerKey(kind, ns, name)] {
-		if p.DeletionTimestamp != nil {
+		switch {
+		case p.DeletionTimestamp != nil:
 			terminating++
-		} else {
+		case !finished(p):
 			active = append(active, p)
 		}
 	}

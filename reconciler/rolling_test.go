@@ -219,3 +219,20 @@ func TestDeploymentReplicaSetsShown(t *testing.T) {
 		t.Fatalf("replica sets %v", got)
 	}
 }
+
+// TestEvictedPodIsReplaced: a Deployment's pod that failed (evicted) is
+// no longer counted: a new pod takes its place, the failed one stays
+// visible, and the Deployment converges.
+func TestEvictedPodIsReplaced(t *testing.T) {
+	in := run(t, Input{Commit: "c1", Nodes: []api.Node{node("n1", "4", "4Gi", nil)},
+		Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{deploy("web", 2, "a")}}})
+	in.Pods[0].Status.Phase, in.Pods[0].Status.Reason = corev1.PodFailed, "Evicted"
+	plan := Reconcile(in, now)
+	if len(plan.Create) != 1 || len(plan.Delete) != 0 {
+		t.Fatalf("plan %+v", plan)
+	}
+	in = run(t, in)
+	if len(in.Pods) != 3 || !Converged(in, now) {
+		t.Fatalf("%d pods (2 running and the evicted one), converged %v", len(in.Pods), Converged(in, now))
+	}
+}

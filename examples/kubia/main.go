@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -22,11 +23,16 @@ func main() {
 	cat := flag.String("cat", "", "comma-separated files to print at start (for tests of volumes)")
 	alloc := flag.Int("alloc", 0, "allocate and touch this many MiB at start (for tests of memory limits)")
 	write := flag.String("write", "", "comma-separated files to try to create at start (for tests of security contexts)")
+	fill := flag.String("fill", "", "FILE=BYTES: write that many bytes to FILE at start (for tests of emptyDir sizeLimit)")
 	flag.Parse()
 	for _, f := range strings.Split(*write, ",") {
 		if f != "" {
 			log.Printf("kubia: write %s: %v", f, os.WriteFile(f, []byte("x"), 0o644))
 		}
+	}
+	if f, n, ok := strings.Cut(*fill, "="); ok {
+		size, _ := strconv.Atoi(n)
+		log.Printf("kubia: fill %s with %d bytes: %v", f, size, os.WriteFile(f, make([]byte, size), 0o644))
 	}
 	if *alloc > 0 {
 		hog := make([][]byte, 0, *alloc)
