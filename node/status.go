@@ -24,6 +24,13 @@ func terminated(st *ctrState) *corev1.ContainerStateTerminated {
 // status renders the pod's status the way the kubelet reports it.
 func (w *podWorker) status(pod *corev1.Pod) corev1.PodStatus {
 	s := corev1.PodStatus{StartTime: &metav1.Time{Time: w.started}, QOSClass: QOSClass(pod)}
+	// Pods share the host's network: their IP is the host's, as for a
+	// hostNetwork pod in Kubernetes.
+	if w.a != nil {
+		ip := w.a.nodeInfo().hostIP
+		s.HostIP, s.PodIP = ip, ip
+		s.HostIPs, s.PodIPs = []corev1.HostIP{{IP: ip}}, []corev1.PodIP{{IP: ip}}
+	}
 	sidecarsReady := true
 	for _, c := range pod.Spec.InitContainers {
 		policy := initPolicy(pod.Spec.RestartPolicy)

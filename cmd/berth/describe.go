@@ -53,7 +53,9 @@ func describePod(w io.Writer, p *corev1.Pod) {
 	row := func(k, v string) { fmt.Fprintf(w, "%-15s%s\n", k+":", v) }
 	row("Name", p.Name)
 	row("Namespace", p.Namespace)
-	row("Node", orNone(p.Spec.NodeName))
+	row("Node", orNone(p.Spec.NodeName)+hostIP(p))
+	row("IP", orNone(p.Status.PodIP))
+	row("QoS Class", orNone(string(p.Status.QOSClass)))
 	row("Commit", orNone(p.Annotations[api.AnnotationCommit]))
 	row("Controlled By", orNone(p.Annotations[api.AnnotationOwner]))
 	row("Created", p.CreationTimestamp.UTC().Format("2006-01-02 15:04:05Z"))
@@ -84,7 +86,47 @@ func describePod(w io.Writer, p *corev1.Pod) {
 		}
 		fmt.Fprintf(w, "    Ready:          %v\n", cs.Ready)
 		fmt.Fprintf(w, "    Restart Count:  %d\n", cs.RestartCount)
+		for _, pr := range []struct {
+			name  string
+			probe *corev1.Probe
+		}{{"Liveness", c.LivenessProbe}, {"Readiness", c.ReadinessProbe}, {"Startup", c.StartupProbe}} {
+			if pr.probe != nil {
+				fmt.Fprintf(w, "    %-16s%s\n", pr.name+":", probeString(pr.probe))
+			}
+		}
+		if len(c.VolumeMounts) > 0 {
+			fmt.Fprintln(w, "    Mounts:")
+			for _, m := range c.VolumeMounts {
+				mode := "rw"
+				if m.ReadOnly {
+					mode = "ro"
+				}
+				fmt.Fprintf(w, "      %s from %s (%s)\n", m.MountPath, m.Name, mode)
+			}
+		}
 	}
+}
+
+func hostIP(p *corev1.Pod) string {
+	if p.Status.HostIP == "" {
+		return ""
+	}
+	return "/" + p.Status.HostIP
+}
+
+// probeString renders a probe as kubectl describe does.
+func probeString(p *corev1.Probe) string {
+	var h string
+	switch {
+	case p.HTTPGet != nil:
+		h = fmt.Sprintf("http-get %s://:%s%s", strings.ToLower(string(p.HTTPGet.Scheme)), p.HTTPGet.Port.String(), p.HTTPGet.Path)
+	case p.TCPSocket != nil:
+		h = fmt.Sprintf("tcp-socket :%s", p.TCPSocket.Port.String())
+	case p.Exec != nil:
+		h = fmt.Sprintf("exec %v", p.Exec.Command)
+	}
+	return fmt.Sprintf("%s delay=%ds timeout=%ds period=%ds #success=%d #failure=%d", h,
+		p.InitialDelaySeconds, p.TimeoutSeconds, p.PeriodSeconds, p.SuccessThreshold, p.FailureThreshold)
 }
 
 // describeEvents is the Events section of kubectl describe.
