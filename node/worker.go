@@ -393,7 +393,12 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	w.ctrs[c.Name] = st
 	env, mounts, expanded, err := w.containerConfig(pod, c)
 	if err != nil {
-		w.a.event(pod, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
+		var me *mountError
+		if errors.As(err, &me) {
+			w.a.event(pod, corev1.EventTypeWarning, "FailedMount", "MountVolume.SetUp failed: "+me.err.Error())
+		} else {
+			w.a.event(pod, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
+		}
 		st.id = ""
 		st.waiting, st.message = "CreateContainerConfigError", err.Error()
 		st.backoff = w.a.cfg.Backoff.nextBackoff(st.backoff)
@@ -527,7 +532,7 @@ func (w *podWorker) containerConfig(pod *corev1.Pod, c *corev1.Container) ([]str
 	if w.volumes == nil {
 		if w.volumes, err = prepareVolumes(w.a.logDir(pod), pod, cfg, w.a.nodeInfo()); err != nil {
 			w.volumes = nil
-			return nil, nil, nil, err
+			return nil, nil, nil, &mountError{err}
 		}
 	}
 	mounts, err := mountsFor(c, w.volumes)
@@ -579,6 +584,12 @@ func (w *podWorker) terminate(ctx context.Context) {
 	}
 	w.removedOK = true
 }
+
+// mountError is a failure to prepare a pod's volumes (FailedMount).
+type mountError struct{ err error }
+
+func (e *mountError) Error() string { return e.err.Error() }
+func (e *mountError) Unwrap() error { return e.err }
 
 // running lists the containers that run.
 func (w *podWorker) running() []string {
