@@ -71,7 +71,8 @@ func Key(namespace, name string) string { return namespace + "/" + name }
 // PodKey returns the "namespace/name" key of a pod.
 func PodKey(p *corev1.Pod) string { return Key(p.Namespace, p.Name) }
 
-// keyedObjects maps "Kind/namespace/name" to each object of the set.
+// keyedObjects maps "Kind/namespace/name" ("Kind/name" for Namespaces
+// and Nodes) to each object of the set.
 func (s *ObjectSet) keyedObjects() map[string]any {
 	m := map[string]any{}
 	if s == nil {
@@ -83,37 +84,29 @@ func (s *ObjectSet) keyedObjects() map[string]any {
 	for i := range s.Nodes {
 		m["Node/"+s.Nodes[i].Name] = withoutTaintTimes(&s.Nodes[i])
 	}
-	for i := range s.ConfigMaps {
-		m["ConfigMap/"+Key(s.ConfigMaps[i].Namespace, s.ConfigMaps[i].Name)] = &s.ConfigMaps[i]
-	}
-	for i := range s.Secrets {
-		m["Secret/"+Key(s.Secrets[i].Namespace, s.Secrets[i].Name)] = &s.Secrets[i]
-	}
-	for i := range s.Pods {
-		m["Pod/"+Key(s.Pods[i].Namespace, s.Pods[i].Name)] = &s.Pods[i]
-	}
-	for i := range s.Deployments {
-		m["Deployment/"+Key(s.Deployments[i].Namespace, s.Deployments[i].Name)] = &s.Deployments[i]
-	}
-	for i := range s.ReplicaSets {
-		m["ReplicaSet/"+Key(s.ReplicaSets[i].Namespace, s.ReplicaSets[i].Name)] = &s.ReplicaSets[i]
-	}
-	for i := range s.ReplicationControllers {
-		m["ReplicationController/"+Key(s.ReplicationControllers[i].Namespace, s.ReplicationControllers[i].Name)] = &s.ReplicationControllers[i]
-	}
-	for i := range s.DaemonSets {
-		m["DaemonSet/"+Key(s.DaemonSets[i].Namespace, s.DaemonSets[i].Name)] = &s.DaemonSets[i]
-	}
-	for i := range s.StatefulSets {
-		m["StatefulSet/"+Key(s.StatefulSets[i].Namespace, s.StatefulSets[i].Name)] = &s.StatefulSets[i]
-	}
-	for i := range s.Jobs {
-		m["Job/"+Key(s.Jobs[i].Namespace, s.Jobs[i].Name)] = &s.Jobs[i]
-	}
-	for i := range s.CronJobs {
-		m["CronJob/"+Key(s.CronJobs[i].Namespace, s.CronJobs[i].Name)] = &s.CronJobs[i]
-	}
+	keyAll(m, "ConfigMap", s.ConfigMaps)
+	keyAll(m, "Secret", s.Secrets)
+	keyAll(m, "Pod", s.Pods)
+	keyAll(m, "Deployment", s.Deployments)
+	keyAll(m, "ReplicaSet", s.ReplicaSets)
+	keyAll(m, "ReplicationController", s.ReplicationControllers)
+	keyAll(m, "DaemonSet", s.DaemonSets)
+	keyAll(m, "StatefulSet", s.StatefulSets)
+	keyAll(m, "Job", s.Jobs)
+	keyAll(m, "CronJob", s.CronJobs)
 	return m
+}
+
+// keyAll adds namespaced objects to m under "Kind/namespace/name".
+func keyAll[T any, P interface {
+	*T
+	GetNamespace() string
+	GetName() string
+}](m map[string]any, kind string, items []T) {
+	for i := range items {
+		p := P(&items[i])
+		m[kind+"/"+Key(p.GetNamespace(), p.GetName())] = p
+	}
 }
 
 // Summarize lists what next adds, changes and removes against prev.

@@ -136,7 +136,11 @@ func RollingBounds(d *appsv1.Deployment) (surge, unavailable int) {
 // conditions Available and Progressing as the Deployment controller sets
 // them.
 func DeploymentStatus(d *appsv1.Deployment, pods []corev1.Pod, now time.Time) appsv1.DeploymentStatus {
-	r := newPass(Input{Pods: pods}, now)
+	return newPass(Input{Pods: pods}, now).deploymentStatus(d)
+}
+
+func (r *pass) deploymentStatus(d *appsv1.Deployment) appsv1.DeploymentStatus {
+	now := r.now
 	current, old, _ := r.deploymentPods(d)
 	all := append(append([]*corev1.Pod(nil), current...), old...)
 	st := appsv1.DeploymentStatus{

@@ -105,13 +105,12 @@ func (r *pass) recordJob(j *batchv1.Job) {
 
 // jobTally is what a Job run's pods say.
 type jobTally struct {
-	active              []*corev1.Pod
-	activeIndexes       map[int]bool
-	succeeded, failed   int
-	succeededIndexes    map[int]bool
-	lastFailure         time.Time
-	restartsOnFailure   int
-	completionsReported int
+	active            []*corev1.Pod
+	activeIndexes     map[int]bool
+	succeeded, failed int
+	succeededIndexes  map[int]bool
+	lastFailure       time.Time
+	restartsOnFailure int
 }
 
 func (r *pass) tallyJob(j *batchv1.Job) jobTally {

@@ -30,7 +30,7 @@ func WorkloadStatus(in Input, now time.Time) *Workloads {
 	d := r.desired
 	w := &Workloads{}
 	for _, o := range d.Deployments {
-		o.Status = DeploymentStatus(&o, in.Pods, now)
+		o.Status = r.deploymentStatus(&o)
 		w.Deployments = append(w.Deployments, o)
 		w.ReplicaSets = append(w.ReplicaSets, r.deploymentReplicaSets(&o)...)
 	}

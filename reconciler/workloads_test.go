@@ -40,15 +40,6 @@ func step(in Input, at time.Time) (Input, api.Plan) {
 	return SimulateRecords(in, &plan), plan
 }
 
-func podNames(in Input) []string {
-	var out []string
-	for _, p := range in.Pods {
-		if p.DeletionTimestamp == nil {
-			out = append(out, p.Name)
-		}
-	}
-	return out
-}
 
 func daemonSet(env string, selector map[string]string) appsv1.DaemonSet {
 	one := intstr.FromInt32(1)
