@@ -136,6 +136,13 @@ func FuzzValidate(f *testing.F) {
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(deployment))
 	f.Add([]byte("---\n---\napiVersion: v1\nkind: Pod\n"))
+	// One of each workload kind, so that the fuzzer starts from their
+	// fields too.
+	f.Add([]byte(workload("apps/v1", "StatefulSet", "  volumeClaimTemplates:\n  - metadata: {name: d}\n    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n", "Always")))
+	f.Add([]byte(workload("apps/v1", "DaemonSet", "  updateStrategy: {rollingUpdate: {maxUnavailable: 10%}}\n", "Always")))
+	f.Add([]byte(workload("batch/v1", "Job", "  completionMode: Indexed\n  completions: 3\n", "Never")))
+	f.Add([]byte(workload("v1", "ReplicationController", "", "Always")))
+	f.Add([]byte(cronJob("*/5 * * * *", "  timeZone: Europe/Berlin\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		set, errs := Decode([]File{{Name: "f.yaml", Data: data}})
 		if set == nil && len(errs) == 0 {
