@@ -43,6 +43,9 @@ type Config struct {
 	Backoff Backoff
 	// Clock gives the time (time.Now when nil); tests drive a fake one.
 	Clock func() time.Time
+	// Hollow marks a hollow node (with a HollowRuntime): no volumes are
+	// prepared, hooks and probes are not run (they pass), for scale tests.
+	Hollow bool
 }
 
 // Backoff bounds the restart back-off of crashing containers.

@@ -36,7 +36,7 @@ func runHook(ctx context.Context, rt Runtime, id string, c *corev1.Container, h 
 // time counts against) runs out.
 func (w *podWorker) stopContainer(ctx context.Context, c *corev1.Container, id string, grace time.Duration) error {
 	start := time.Now()
-	if c != nil && c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
+	if c != nil && c.Lifecycle != nil && c.Lifecycle.PreStop != nil && !w.a.cfg.Hollow {
 		if err := runHook(ctx, w.a.rt, id, c, c.Lifecycle.PreStop, grace); err != nil {
 			w.a.log.Warn("preStop hook failed", "pod", w.key, "container", c.Name, "err", err)
 		}

@@ -31,7 +31,7 @@ func (st *state) addEvent(e corev1.Event, now time.Time) {
 	}
 	st.Events = append(st.Events, e)
 	if over := len(st.Events) - api.MaxEvents; over > 0 {
-		st.Events = append([]corev1.Event(nil), st.Events[over:]...)
+		st.Events = st.Events[over:] // no copy: append moves the live part when it grows
 	}
 }
 
@@ -41,7 +41,7 @@ func (st *state) pruneEvents(now time.Time) {
 		cut++
 	}
 	if cut > 0 {
-		st.Events = append([]corev1.Event(nil), st.Events[cut:]...)
+		st.Events = st.Events[cut:]
 	}
 }
 

@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -28,6 +32,7 @@ func asExit(err error, code *exitCode) bool { return errors.As(err, code) }
 type globals struct {
 	server   string
 	logLevel string
+	pprof    string
 }
 
 func newRoot() *cobra.Command {
@@ -40,8 +45,10 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.server, "server", "", "master URL(s), comma-separated (default $BERTH_SERVER or "+api.DefaultServer+")")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&g.pprof, "pprof", "", "serve net/http/pprof on this loopback address (master, agent, sim, up)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.servePprof() }
 	root.AddCommand(newMasterCmd(g), newAgentCmd(g), newUpCmd(g),
-		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd())
+		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd(), newSimCmd(g))
 	return root
 }
 
@@ -82,4 +89,28 @@ func newLogToCmd() *cobra.Command {
 		Args:   cobra.ExactArgs(1),
 		RunE:   func(_ *cobra.Command, args []string) error { return crilog.RunShimLogger(args[0]) },
 	}
+}
+
+// servePprof serves the Go profiler on --pprof, which must be a loopback
+// address: profiles show secrets in memory.
+func (g *globals) servePprof() error {
+	if g.pprof == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(g.pprof)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--pprof %q: want a loopback address such as 127.0.0.1:6060", g.pprof)
+	}
+	ln, err := net.Listen("tcp", g.pprof)
+	if err != nil {
+		return fmt.Errorf("--pprof %q: %w", g.pprof, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go http.Serve(ln, mux)
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apiresource "k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
@@ -106,6 +107,9 @@ type agentFlags struct {
 	hostPaths                      []string
 	maxPods                        int
 	backoff                        node.Backoff
+	cpu, memory                    string
+	hollow                         bool
+	hollowLatency                  time.Duration
 }
 
 func addAgentFlags(c *cobra.Command, f *agentFlags) {
@@ -117,6 +121,10 @@ func addAgentFlags(c *cobra.Command, f *agentFlags) {
 	c.Flags().IntVar(&f.maxPods, "max-pods", api.DefaultMaxPods, "most pods the scheduler puts on this node")
 	c.Flags().DurationVar(&f.backoff.Initial, "backoff-initial", node.DefaultBackoffInitial, "restart back-off of a crashing container, doubling from this (shorten for tests)")
 	c.Flags().DurationVar(&f.backoff.Max, "backoff-max", node.DefaultBackoffMax, "longest restart back-off")
+	c.Flags().StringVar(&f.cpu, "cpu", "", "CPU capacity offered to the scheduler (default: the machine's cores)")
+	c.Flags().StringVar(&f.memory, "memory", "", "memory capacity offered to the scheduler (default: the machine's)")
+	c.Flags().BoolVar(&f.hollow, "hollow", false, "a hollow node for scale tests: containers \"run\" without processes (no containerd)")
+	c.Flags().DurationVar(&f.hollowLatency, "hollow-latency", 100*time.Millisecond, "with --hollow: how long a container start takes")
 }
 
 func parseLabels(kvs []string) (map[string]string, error) {
@@ -157,20 +165,19 @@ func newAgentCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// runAgent connects to containerd, imports images and runs the agent.
+// runAgent connects to containerd (or, with --hollow, makes a hollow
+// runtime), imports images and runs the agent.
 func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.Logger) error {
-	if f.name == "" || f.data == "" {
-		return errors.New("agent: --name and --data are required")
-	}
-	labels, err := parseLabels(f.labels)
+	cfg, err := agentConfig(f, log)
 	if err != nil {
 		return err
 	}
-	if f.maxPods < 1 {
-		return fmt.Errorf("--max-pods %d: must be at least 1", f.maxPods)
-	}
-	if f.backoff.Initial <= 0 || f.backoff.Max < f.backoff.Initial {
-		return fmt.Errorf("--backoff-initial %v, --backoff-max %v: want 0 < initial <= max", f.backoff.Initial, f.backoff.Max)
+	if f.hollow {
+		a, err := node.New(cfg, cl, node.NewHollowRuntime(f.hollowLatency))
+		if err != nil {
+			return err
+		}
+		return a.Run(ctx)
 	}
 	if f.containerd, err = filepath.Abs(f.containerd); err != nil {
 		return fmt.Errorf("--containerd %q: %w", f.containerd, err)
@@ -191,11 +198,44 @@ func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.L
 		}
 		log.Info("imported images", "archive", archive, "images", names)
 	}
-	a, err := node.New(node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, MaxPods: f.maxPods, HostPaths: f.hostPaths, Backoff: f.backoff, Logger: log}, cl, rt)
+	a, err := node.New(cfg, cl, rt)
 	if err != nil {
 		return err
 	}
 	return a.Run(ctx)
+}
+
+// agentConfig checks the agent's flags and turns them into its config.
+func agentConfig(f *agentFlags, log *slog.Logger) (node.Config, error) {
+	if f.name == "" || f.data == "" {
+		return node.Config{}, errors.New("agent: --name and --data are required")
+	}
+	labels, err := parseLabels(f.labels)
+	if err != nil {
+		return node.Config{}, err
+	}
+	if f.maxPods < 1 {
+		return node.Config{}, fmt.Errorf("--max-pods %d: must be at least 1", f.maxPods)
+	}
+	if f.backoff.Initial <= 0 || f.backoff.Max < f.backoff.Initial {
+		return node.Config{}, fmt.Errorf("--backoff-initial %v, --backoff-max %v: want 0 < initial <= max", f.backoff.Initial, f.backoff.Max)
+	}
+	cfg := node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, MaxPods: f.maxPods,
+		HostPaths: f.hostPaths, Backoff: f.backoff, Hollow: f.hollow, Logger: log}
+	for _, q := range []struct {
+		flag, value string
+		dst         *apiresource.Quantity
+	}{{"--cpu", f.cpu, &cfg.CPU}, {"--memory", f.memory, &cfg.Memory}} {
+		if q.value == "" {
+			continue
+		}
+		v, err := apiresource.ParseQuantity(q.value)
+		if err != nil || v.Sign() <= 0 {
+			return node.Config{}, fmt.Errorf("%s %q: want a positive quantity such as 4 or 8Gi", q.flag, q.value)
+		}
+		*q.dst = v
+	}
+	return cfg, nil
 }
 
 func newUpCmd(g *globals) *cobra.Command {

@@ -1,0 +1,82 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// envInt reads a size of the scale benchmark from the environment.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// rssMiB is the resident memory of a process, from /proc.
+func rssMiB(pid int) float64 {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkHollowScale (B2, scaled by BERTH_SIM_NODES and BERTH_SIM_PODS,
+// 100 and 3,000 by default): hollow nodes run by `berth sim` in one
+// process, and one commit of 10 Deployments; the time from the commit to
+// every pod Running and ready, pods per second, and the master's RSS.
+func BenchmarkHollowScale(b *testing.B) {
+	nodes, pods := envInt("BERTH_SIM_NODES", 100), envInt("BERTH_SIM_PODS", 3000)
+	c := newCluster(b)
+	c.startMaster()
+	sim := start(b, c.dir, "sim", berthBin, "--server", "http://"+c.api, "sim", "--nodes", strconv.Itoa(nodes),
+		"--data", filepath.Join(c.dir, "sim"), "--cpu", "32", "--memory", "64Gi", "--hollow-latency", "50ms")
+	defer sim.stop(9)
+	waitFor(b, 120*time.Second, fmt.Sprintf("%d hollow nodes ready", nodes), func() bool {
+		s, err := c.client.Status(context.Background(), 0, 0)
+		return err == nil && s.ReadyNodes == nodes
+	})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		files := map[string]string{}
+		for d := range 10 {
+			name := fmt.Sprintf("s%d-%d", i, d)
+			files[name+".yaml"] = deployment(name, pods/10, "v1")
+		}
+		start := time.Now()
+		c.commit(fmt.Sprintf("%d pods", pods), files)
+		waitFor(b, 30*time.Minute, fmt.Sprintf("%d pods running", pods), func() bool {
+			s, err := c.client.Status(context.Background(), 0, 0)
+			return err == nil && s.ReadyPods == pods
+		})
+		took := time.Since(start)
+		b.ReportMetric(took.Seconds(), "s-to-running")
+		b.ReportMetric(float64(pods)/took.Seconds(), "pods/s")
+		b.ReportMetric(rssMiB(c.master.cmd.Process.Pid), "master-MiB")
+		b.ReportMetric(rssMiB(sim.cmd.Process.Pid)/float64(nodes), "MiB/hollow-node")
+		b.Logf("%d hollow nodes, %d pods: all running %v after the commit", nodes, pods, took)
+		b.StopTimer()
+		clean := map[string]string{}
+		for name := range files {
+			clean[name] = ""
+		}
+		c.commit("clean", clean)
+		waitFor(b, 30*time.Minute, "no pods", func() bool {
+			s, err := c.client.Status(context.Background(), 0, 0)
+			return err == nil && s.Pods == 0
+		})
+		b.StartTimer()
+	}
+}
