@@ -52,7 +52,7 @@ func (s *scheduler) podTermsOf(p *corev1.Pod) *podTerms {
 		for i := range a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
 			term := &a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[i]
 			d := s.matchingDomains(term, p.Namespace)
-			d.self = len(d.values) == 0 && termMatches(term, p.Namespace, p)
+			d.self = len(d.values) == 0 && s.termMatches(term, p.Namespace, p)
 			t.affinity = append(t.affinity, d)
 		}
 		for _, w := range a.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
@@ -84,7 +84,7 @@ func (s *scheduler) podTermsOf(p *corev1.Pod) *podTerms {
 
 // termMatches reports whether pod q is one a term of a pod in namespace ns
 // selects: in the term's namespaces (or ns) and matching its selector.
-func termMatches(term *corev1.PodAffinityTerm, ns string, q *corev1.Pod) bool {
+func (s *scheduler) termMatches(term *corev1.PodAffinityTerm, ns string, q *corev1.Pod) bool {
 	inNS := q.Namespace == ns
 	if len(term.Namespaces) > 0 {
 		inNS = false
@@ -92,16 +92,24 @@ func termMatches(term *corev1.PodAffinityTerm, ns string, q *corev1.Pod) bool {
 			inNS = inNS || n == q.Namespace
 		}
 	}
-	return inNS && selects(term.LabelSelector, q.Labels)
+	return inNS && s.selects(term.LabelSelector, q.Labels)
 }
 
-// selects applies a label selector; nil selects nothing, as in Kubernetes.
-func selects(sel *metav1.LabelSelector, l map[string]string) bool {
+// selects applies a label selector; nil selects nothing, as in
+// Kubernetes. Each selector is converted once per pass.
+func (s *scheduler) selects(sel *metav1.LabelSelector, l map[string]string) bool {
 	if sel == nil {
 		return false
 	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	return err == nil && s.Matches(labels.Set(l))
+	compiled, ok := s.selectors[sel]
+	if !ok {
+		var err error
+		if compiled, err = metav1.LabelSelectorAsSelector(sel); err != nil {
+			compiled = labels.Nothing()
+		}
+		s.selectors[sel] = compiled
+	}
+	return compiled.Matches(labels.Set(l))
 }
 
 // matchingDomains is the set of the term's topology values that hold a
@@ -109,8 +117,8 @@ func selects(sel *metav1.LabelSelector, l map[string]string) bool {
 func (s *scheduler) matchingDomains(term *corev1.PodAffinityTerm, ns string) domains {
 	d := domains{key: term.TopologyKey, values: map[string]bool{}}
 	for _, q := range s.placed {
-		if q.DeletionTimestamp == nil && termMatches(term, ns, q) {
-			if v, ok := s.byName[q.Spec.NodeName].node.Labels[term.TopologyKey]; ok {
+		if q.pod.DeletionTimestamp == nil && s.termMatches(term, ns, q.pod) {
+			if v, ok := q.node.node.Labels[term.TopologyKey]; ok {
 				d.values[v] = true
 			}
 		}
@@ -123,12 +131,13 @@ func (s *scheduler) matchingDomains(term *corev1.PodAffinityTerm, ns string) dom
 func (s *scheduler) existingAntiAffinity(p *corev1.Pod) []domains {
 	var out []domains
 	for _, q := range s.antiAffinity {
-		for i := range q.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-			term := &q.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution[i]
-			if !termMatches(term, q.Namespace, p) {
+		terms := q.pod.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution
+		for i := range terms {
+			term := &terms[i]
+			if !s.termMatches(term, q.pod.Namespace, p) {
 				continue
 			}
-			if v, ok := s.byName[q.Spec.NodeName].node.Labels[term.TopologyKey]; ok {
+			if v, ok := q.node.node.Labels[term.TopologyKey]; ok {
 				out = append(out, domains{key: term.TopologyKey, values: map[string]bool{v: true}})
 			}
 		}
@@ -149,10 +158,10 @@ func (s *scheduler) spreadOf(p *corev1.Pod, c *corev1.TopologySpreadConstraint) 
 		}
 	}
 	for _, q := range s.placed {
-		if q.Namespace != p.Namespace || q.DeletionTimestamp != nil || !selects(c.LabelSelector, q.Labels) {
+		if q.pod.Namespace != p.Namespace || q.pod.DeletionTimestamp != nil || !s.selects(c.LabelSelector, q.pod.Labels) {
 			continue
 		}
-		if v, ok := s.byName[q.Spec.NodeName].node.Labels[c.TopologyKey]; ok {
+		if v, ok := q.node.node.Labels[c.TopologyKey]; ok {
 			if _, eligible := sp.counts[v]; eligible {
 				sp.counts[v]++
 			}
@@ -164,7 +173,7 @@ func (s *scheduler) spreadOf(p *corev1.Pod, c *corev1.TopologySpreadConstraint) 
 			sp.min, first = n, false
 		}
 	}
-	if selects(c.LabelSelector, p.Labels) {
+	if s.selects(c.LabelSelector, p.Labels) {
 		sp.self = 1
 	}
 	return sp

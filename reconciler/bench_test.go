@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/berth-dev/berth/api"
 )
 
@@ -47,19 +50,7 @@ func BenchmarkReconcile30kPodsOn1kNodes(b *testing.B) {
 // Pending, on 1,000 nodes (the scheduler alone, after a burst of
 // creations).
 func BenchmarkSchedule30kPendingPods(b *testing.B) {
-	in := benchInput(1000, 100, 300)
-	plan := Reconcile(Input{Commit: in.Commit, Desired: in.Desired}, now) // no nodes: all stay Pending
-	in.Pods = ApplyPlan(nil, plan, now)
-	b.ResetTimer()
-	var binds int
-	for range b.N {
-		binds = len(Reconcile(in, now).Bind)
-	}
-	b.StopTimer()
-	if binds != 30000 {
-		b.Fatalf("bound %d pods", binds)
-	}
-	b.ReportMetric(float64(binds)*float64(b.N)/b.Elapsed().Seconds(), "pods/s")
+	benchPending(b, benchInput(1000, 100, 300), 30000)
 }
 
 // BenchmarkReconcileSteady is a pass over 30,000 running pods on 1,000
@@ -73,4 +64,45 @@ func BenchmarkReconcileSteady(b *testing.B) {
 			b.Fatalf("plan on a converged cluster: %d creates %d deletes", len(plan.Create), len(plan.Delete))
 		}
 	}
+}
+
+// BenchmarkSchedule30kPendingPodsOn5kNodes is the scheduler alone at
+// 5,000 nodes.
+func BenchmarkSchedule30kPendingPodsOn5kNodes(b *testing.B) {
+	benchPending(b, benchInput(5000, 100, 300), 30000)
+}
+
+// BenchmarkScheduleAntiAffinity places 3,000 pending pods (10
+// Deployments of 300) on 1,000 nodes, each pod with a required
+// anti-affinity to its own Deployment's pods per host.
+func BenchmarkScheduleAntiAffinity(b *testing.B) {
+	in := benchInput(1000, 10, 300)
+	for i := range in.Desired.Deployments {
+		d := &in.Desired.Deployments[i]
+		d.Spec.Template.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+				LabelSelector: &metav1.LabelSelector{MatchLabels: d.Spec.Template.Labels}, TopologyKey: "zone-host",
+			}},
+		}}
+	}
+	for i := range in.Nodes {
+		in.Nodes[i].Labels["zone-host"] = in.Nodes[i].Name
+	}
+	benchPending(b, in, 3000)
+}
+
+// benchPending binds want pods that exist, Pending, and reports pods/s.
+func benchPending(b *testing.B, in Input, want int) {
+	plan := Reconcile(Input{Commit: in.Commit, Desired: in.Desired}, now) // no nodes: all stay Pending
+	in.Pods = ApplyPlan(nil, plan, now)
+	b.ResetTimer()
+	var binds int
+	for range b.N {
+		binds = len(Reconcile(in, now).Bind)
+	}
+	b.StopTimer()
+	if binds != want {
+		b.Fatalf("bound %d pods, want %d", binds, want)
+	}
+	b.ReportMetric(float64(binds)*float64(b.N)/b.Elapsed().Seconds(), "pods/s")
 }

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 
 	"github.com/berth-dev/berth/api"
@@ -51,10 +52,18 @@ type scheduler struct {
 	claims map[string]string // "namespace/claim" to the node that holds it
 	nodes  []*nodeInfo
 	byName map[string]*nodeInfo
-	placed []*corev1.Pod // pods bound to a node and not finished
+	placed []placedPod // pods bound to a node and not finished
 	// antiAffinity are the placed pods with required anti-affinity terms,
 	// which keep matching pods out of their topology domain.
-	antiAffinity []*corev1.Pod
+	antiAffinity []placedPod
+	selectors    map[*metav1.LabelSelector]labels.Selector // converted once per pass
+}
+
+// placedPod is a pod and the node it is on (a Pending pod bound in this
+// pass keeps an empty nodeName in the input, which is not changed).
+type placedPod struct {
+	pod  *corev1.Pod
+	node *nodeInfo
 }
 
 // schedule binds the plan's new pods and the cluster's Pending pods to
@@ -110,7 +119,7 @@ func newScheduler(in Input, now time.Time) *scheduler {
 		git = in.Desired.Nodes
 	}
 	nodes := api.WithGit(in.Nodes, git)
-	s := &scheduler{now: now, byName: map[string]*nodeInfo{}, claims: in.Claims}
+	s := &scheduler{now: now, byName: map[string]*nodeInfo{}, claims: in.Claims, selectors: map[*metav1.LabelSelector]labels.Selector{}}
 	for i := range nodes {
 		n := &nodes[i]
 		info := &nodeInfo{
@@ -146,9 +155,9 @@ func (s *scheduler) charge(p *corev1.Pod, n *nodeInfo) {
 	if kind, name := owner(p); kind != "" {
 		n.owners[ownerKey(kind, p.Namespace, name)]++
 	}
-	s.placed = append(s.placed, p)
+	s.placed = append(s.placed, placedPod{p, n})
 	if a := p.Spec.Affinity; a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0 {
-		s.antiAffinity = append(s.antiAffinity, p)
+		s.antiAffinity = append(s.antiAffinity, placedPod{p, n})
 	}
 }
 

@@ -196,3 +196,17 @@ func TestDrainEvictsAndReplaces(t *testing.T) {
 		t.Fatalf("after tolerationSeconds: deletes %v; want the patient pod", plan.Delete)
 	}
 }
+
+// TestPendingPodsBoundTogetherKeepAntiAffinity binds pods that already
+// exist, Pending, in one pass: the pass must see where it put each one
+// (the input's pods keep an empty nodeName).
+func TestPendingPodsBoundTogetherKeepAntiAffinity(t *testing.T) {
+	pods := []corev1.Pod{pod("w1", "web", "100m", antiAffinity("web", api.LabelHostname)), pod("w2", "web", "100m", antiAffinity("web", api.LabelHostname))}
+	in := Input{Commit: "c1", Desired: &api.ObjectSet{Pods: pods}}
+	in.Pods = ApplyPlan(nil, Reconcile(in, now), now) // no node yet: Pending
+	in.Nodes = []api.Node{zoned("a1", "a"), zoned("a2", "a")}
+	plan := Reconcile(in, now)
+	if len(plan.Bind) != 2 || plan.Bind[0].Node == plan.Bind[1].Node {
+		t.Fatalf("bindings %+v", plan.Bind)
+	}
+}
