@@ -40,7 +40,6 @@ func step(in Input, at time.Time) (Input, api.Plan) {
 	return SimulateRecords(in, &plan), plan
 }
 
-
 func daemonSet(env string, selector map[string]string) appsv1.DaemonSet {
 	one := intstr.FromInt32(1)
 	return appsv1.DaemonSet{
