@@ -156,3 +156,22 @@ func TestShortenedBackoff(t *testing.T) {
 		t.Errorf("back-offs %v", seq)
 	}
 }
+
+// TestEvictedPodStaysEvicted: an agent that starts (again) with a pod the
+// master knows as evicted does not run it.
+func TestEvictedPodStaysEvicted(t *testing.T) {
+	clock := &fakeClock{t: time.Now()}
+	rt := &scriptedRuntime{clock: clock}
+	a, err := New(Config{Name: "n1", DataDir: t.TempDir(), Clock: clock.Now}, nil, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: "uid-1"},
+		Spec:   corev1.PodSpec{RestartPolicy: corev1.RestartPolicyAlways, Containers: []corev1.Container{{Name: "app", Image: "kubia:v1"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "Usage of EmptyDir volume \"c\" exceeds the limit \"1Mi\". "}}
+	w := newPodWorker(a, pod, nil)
+	w.syncPod(context.Background())
+	if len(rt.starts) != 0 || w.status(pod).Phase != corev1.PodFailed || w.status(pod).Reason != "Evicted" {
+		t.Fatalf("starts %d, status %+v", len(rt.starts), w.status(pod))
+	}
+}

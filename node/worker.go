@@ -87,6 +87,9 @@ func newPodWorker(a *Agent, p *corev1.Pod, adopted []Container) *podWorker {
 		exits: make(chan exitEvent, 8), probes: make(chan probeEvent, 8), kick: make(chan struct{}, 1), quit: make(chan struct{}),
 		logPaths: map[string]string{}, ctrs: map[string]*ctrState{}, started: a.now()}
 	w.initDone = len(p.Spec.InitContainers) == 0
+	if p.Status.Reason == "Evicted" && len(adopted) == 0 {
+		w.evicted = p.Status.Message // evicted before this agent started: it stays so
+	}
 	for _, c := range adopted {
 		for _, rc := range p.Spec.Containers {
 			if c.Name == rc.Name {
