@@ -48,7 +48,11 @@ func TestRollingUpdate(t *testing.T) {
 	}()
 	var states []string
 	var rollout string
+	deadline := time.Now().Add(120 * time.Second)
 	for rollout == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("berth rollout status did not return in 120 s; states %v", states)
+		}
 		old, updated, readyPods := 0, 0, 0
 		for _, p := range c.pods() {
 			if p.DeletionTimestamp != nil {
@@ -135,7 +139,11 @@ func TestStatefulSetOrder(t *testing.T) {
 	c.startAgent()
 	sha := c.commit("db x3", map[string]string{"db.yaml": statefulSetYAML(3)})
 	var appeared []string
+	deadline := time.Now().Add(90 * time.Second)
 	for !c.status().Converged || len(appeared) < 3 || c.status().LiveCommit != sha {
+		if time.Now().After(deadline) {
+			t.Fatalf("not converged in 90 s; pods appeared in order %v", appeared)
+		}
 		m := c.podsByName()
 		for i := 0; i < 3; i++ {
 			name := fmt.Sprintf("db-%d", i)
@@ -159,7 +167,11 @@ func TestStatefulSetOrder(t *testing.T) {
 
 	sha = c.commit("db x1", map[string]string{"db.yaml": statefulSetYAML(1)})
 	var gone []string
+	deadline = time.Now().Add(90 * time.Second)
 	for len(gone) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("scale-down not done in 90 s; gone in order %v", gone)
+		}
 		m := c.podsByName()
 		if _, ok := m["db-2"]; !ok && !contains(gone, "db-2") {
 			gone = append(gone, "db-2")
