@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -69,14 +70,21 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// freeAddr returns a loopback address whose port is free now. It picks
+// below Linux's ephemeral range (32768-60999): a port the kernel hands
+// out (":0") may be taken again, between this check and the process's
+// bind, as the source port of one of the many connections the tests make.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 1000 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+mathrand.IntN(12000))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no free port between 20000 and 32000")
+	return ""
 }
 
 // proc is a berth (or containerd) process the harness started.
