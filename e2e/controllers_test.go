@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -147,7 +148,7 @@ func TestStatefulSetOrder(t *testing.T) {
 		m := c.podsByName()
 		for i := 0; i < 3; i++ {
 			name := fmt.Sprintf("db-%d", i)
-			if _, ok := m[name]; !ok || contains(appeared, name) {
+			if _, ok := m[name]; !ok || slices.Contains(appeared, name) {
 				continue
 			}
 			if i > 0 && !ready(m[fmt.Sprintf("db-%d", i-1)]) {
@@ -173,13 +174,13 @@ func TestStatefulSetOrder(t *testing.T) {
 			t.Fatalf("scale-down not done in 90 s; gone in order %v", gone)
 		}
 		m := c.podsByName()
-		if _, ok := m["db-2"]; !ok && !contains(gone, "db-2") {
+		if _, ok := m["db-2"]; !ok && !slices.Contains(gone, "db-2") {
 			gone = append(gone, "db-2")
 		}
-		if p, ok := m["db-1"]; ok && p.DeletionTimestamp != nil && !contains(gone, "db-2") {
+		if p, ok := m["db-1"]; ok && p.DeletionTimestamp != nil && !slices.Contains(gone, "db-2") {
 			t.Fatal("db-1 was deleted while db-2 still existed")
 		}
-		if _, ok := m["db-1"]; !ok && !contains(gone, "db-1") {
+		if _, ok := m["db-1"]; !ok && !slices.Contains(gone, "db-1") {
 			gone = append(gone, "db-1")
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -196,15 +197,6 @@ func TestStatefulSetOrder(t *testing.T) {
 			t.Errorf("claim of db-%d: %v", i, err)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 const indexedJob = `apiVersion: batch/v1
