@@ -26,6 +26,11 @@ type ObjectSet struct {
 	StatefulSets           []appsv1.StatefulSet           `json:"statefulSets,omitempty"`
 	Jobs                   []batchv1.Job                  `json:"jobs,omitempty"`
 	CronJobs               []batchv1.CronJob              `json:"cronJobs,omitempty"`
+	// Services have their cluster IP and node ports assigned by the
+	// leader before the revision is recorded.
+	Services []corev1.Service `json:"services,omitempty"`
+	// Endpoints written in Git, for Services without a selector.
+	Endpoints []corev1.Endpoints `json:"endpoints,omitempty"`
 }
 
 // Count returns the number of objects in the set.
@@ -94,6 +99,8 @@ func (s *ObjectSet) keyedObjects() map[string]any {
 	keyAll(m, "StatefulSet", s.StatefulSets)
 	keyAll(m, "Job", s.Jobs)
 	keyAll(m, "CronJob", s.CronJobs)
+	keyAll(m, "Service", s.Services)
+	keyAll(m, "Endpoints", s.Endpoints)
 	return m
 }
 

@@ -15,7 +15,11 @@ const (
 	PathJobs                   = "/v1/jobs"
 	PathCronJobs               = "/v1/cronjobs"
 	PathNodes                  = "/v1/nodes"
-	PathRevisions              = "/v1/revisions"
+	// PathServices and PathEndpoints list Services (with their assigned
+	// addresses) and their endpoints as Kubernetes lists.
+	PathServices  = "/v1/services"
+	PathEndpoints = "/v1/endpoints"
+	PathRevisions = "/v1/revisions"
 	// PathEvents lists events (?namespace=, ?for=Kind/name).
 	PathEvents    = "/v1/events"
 	PathRegister  = "/v1/agent/register"
@@ -23,6 +27,9 @@ const (
 	PathReport    = "/v1/agent/status"
 	// PathAssignments is followed by the node's name.
 	PathAssignments = "/v1/agent/assignments/"
+	// PathServiceTable is the agents' blocking query for the service
+	// table (?hash= the table the agent has).
+	PathServiceTable = "/v1/agent/services"
 	// PathLogs is followed by "namespace/pod".
 	PathLogs = "/v1/logs/"
 	// AgentPathLogs is served by the agent, followed by "namespace/pod".

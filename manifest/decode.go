@@ -289,17 +289,16 @@ var kinds = map[string]func() (any, *metav1.ObjectMeta){
 	"StatefulSet": func() (any, *metav1.ObjectMeta) { o := &appsv1.StatefulSet{}; return o, &o.ObjectMeta },
 	"Job":         func() (any, *metav1.ObjectMeta) { o := &batchv1.Job{}; return o, &o.ObjectMeta },
 	"CronJob":     func() (any, *metav1.ObjectMeta) { o := &batchv1.CronJob{}; return o, &o.ObjectMeta },
+	"Service":     func() (any, *metav1.ObjectMeta) { o := &corev1.Service{}; return o, &o.ObjectMeta },
+	"Endpoints":   func() (any, *metav1.ObjectMeta) { o := &corev1.Endpoints{}; return o, &o.ObjectMeta },
 }
 
 // kindVersions is the apiVersion of each kind berth implements.
 var kindVersions = map[string]string{
 	"Namespace": "v1", "Node": "v1", "ConfigMap": "v1", "Secret": "v1", "Pod": "v1", "ReplicationController": "v1",
 	"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1",
-	"Job": "batch/v1", "CronJob": "batch/v1",
+	"Job": "batch/v1", "CronJob": "batch/v1", "Service": "v1", "Endpoints": "v1",
 }
-
-// plannedKinds are Kubernetes kinds berth will implement but does not yet.
-var plannedKinds = map[string]string{"Service": "v1", "Endpoints": "v1"}
 
 // retiredVersions are API versions Kubernetes removed, with what to use.
 var retiredVersions = map[string]map[string]string{
@@ -329,9 +328,6 @@ func checkKind(tm typeMeta) (field, msg string) {
 			return "apiVersion", fmt.Sprintf("%s %s is not supported: use apiVersion %s", tm.APIVersion, tm.Kind, want)
 		}
 		return "", ""
-	}
-	if v, ok := plannedKinds[tm.Kind]; ok {
-		return "kind", fmt.Sprintf("%s %s is not implemented by berth yet (berth knows: %s)", v, tm.Kind, knownKinds())
 	}
 	return "kind", fmt.Sprintf("%s %q is not a kind berth knows (berth knows: %s)", tm.APIVersion, tm.Kind, knownKinds())
 }
@@ -484,6 +480,10 @@ func buildSet(objs []*object) *api.ObjectSet {
 			set.Jobs = append(set.Jobs, *v)
 		case *batchv1.CronJob:
 			set.CronJobs = append(set.CronJobs, *v)
+		case *corev1.Service:
+			set.Services = append(set.Services, *v)
+		case *corev1.Endpoints:
+			set.Endpoints = append(set.Endpoints, *v)
 		}
 	}
 	return set

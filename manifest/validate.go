@@ -30,6 +30,14 @@ func validateObject(o *object) []*fieldError {
 		defaultMeta(&v.ObjectMeta)
 		DefaultPodSpec(&v.Spec)
 		return append(validateName("Pod", &v.ObjectMeta, true), validatePodSpec(&v.Spec, "spec")...)
+	case *corev1.Service:
+		defaultMeta(&v.ObjectMeta)
+		defaultService(v)
+		return append(validateName("Service", &v.ObjectMeta, true), validateService(v)...)
+	case *corev1.Endpoints:
+		defaultMeta(&v.ObjectMeta)
+		defaultEndpoints(v)
+		return append(validateName("Endpoints", &v.ObjectMeta, true), validateEndpoints(v)...)
 	}
 	defaultMeta(o.meta)
 	defaultWorkload(o.value)
@@ -76,6 +84,7 @@ func crossCheck(objs []*object) []error {
 			errs = append(errs, o.errorAt(&fieldError{"metadata.namespace", fmt.Sprintf("namespace %q is not declared: add a Namespace manifest", o.meta.Namespace)}))
 		}
 	}
+	errs = append(errs, checkServices(objs)...)
 	refs := newRefIndex(objs)
 	for _, o := range objs {
 		for _, fe := range refs.check(o) {
