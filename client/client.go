@@ -210,6 +210,18 @@ func (c *Client) Assignments(ctx context.Context, node string, index uint64, wai
 	return &a, c.call(ctx, http.MethodGet, api.PathAssignments+url.PathEscape(node), blocking(index, wait), nil, &a)
 }
 
+// ServiceTable reads the Services and their endpoints. With a hash (the
+// table the caller has), the master waits up to wait for a different one.
+func (c *Client) ServiceTable(ctx context.Context, hash string, wait time.Duration) (*api.ServiceTable, error) {
+	q := url.Values{}
+	if hash != "" {
+		q = blocking(1, wait) // the index is not used: the hash is
+		q.Set("hash", hash)
+	}
+	var t api.ServiceTable
+	return &t, c.call(ctx, http.MethodGet, api.PathServiceTable, q, nil, &t)
+}
+
 // Plan asks what applying the manifest files would do (a dry run).
 func (c *Client) Plan(ctx context.Context, req *api.PlanRequest) (*api.DryRun, error) {
 	var d api.DryRun

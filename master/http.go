@@ -34,6 +34,9 @@ func (m *Master) routes() http.Handler {
 		mux.HandleFunc("GET "+path, m.handleWorkloads(path))
 	}
 	mux.HandleFunc("GET "+api.PathNodes, m.handleNodes)
+	mux.HandleFunc("GET "+api.PathServices, m.handleServices)
+	mux.HandleFunc("GET "+api.PathEndpoints, m.handleEndpoints)
+	mux.HandleFunc("GET "+api.PathServiceTable, m.handleServiceTable)
 	mux.HandleFunc("GET "+api.PathRevisions, m.handleRevisions)
 	mux.HandleFunc("GET "+api.PathEvents, m.handleEvents)
 	mux.HandleFunc("POST "+api.PathRegister, m.handleRegister)

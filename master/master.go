@@ -55,6 +55,7 @@ type Master struct {
 	src      *gitsource.Source
 	listener net.Listener
 	server   *http.Server
+	services serviceTables
 }
 
 // New opens the repository, the Raft store and the API listener.

@@ -28,8 +28,8 @@ type getFlags struct {
 func newGetCmd(g *globals) *cobra.Command {
 	f := &getFlags{}
 	c := &cobra.Command{
-		Use:   "get pods|nodes|events|deployments|replicasets|replicationcontrollers|daemonsets|statefulsets|jobs|cronjobs",
-		Short: "list pods, nodes or workloads with their status",
+		Use:   "get pods|nodes|events|deployments|replicasets|replicationcontrollers|daemonsets|statefulsets|jobs|cronjobs|services|endpoints",
+		Short: "list pods, nodes, workloads with their status, services or endpoints",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch f.output {

@@ -93,6 +93,54 @@ var workloadResources = []resource{
 				fmt.Sprint(len(o.Status.Active)), startAge(o.Status.LastScheduleTime))
 		}
 	})},
+	{[]string{"services", "service", "svc"}, listOf(api.PathServices, func(w io.Writer, f *getFlags, items []corev1.Service) {
+		header(w, f, "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "SELECTOR")
+		for _, o := range items {
+			row(w, f, o.Namespace, o.Name, string(o.Spec.Type), o.Spec.ClusterIP, "<none>", servicePorts(o.Spec.Ports), selectorString(o.Spec.Selector))
+		}
+	})},
+	{[]string{"endpoints", "ep"}, listOf(api.PathEndpoints, func(w io.Writer, f *getFlags, items []corev1.Endpoints) {
+		header(w, f, "NAME", "ENDPOINTS")
+		for _, o := range items {
+			row(w, f, o.Namespace, o.Name, endpointsString(o.Subsets))
+		}
+	})},
+}
+
+// servicePorts is kubectl's PORT(S) column: "80:30080/TCP,53/UDP".
+func servicePorts(ports []corev1.ServicePort) string {
+	if len(ports) == 0 {
+		return "<none>"
+	}
+	var parts []string
+	for _, p := range ports {
+		s := fmt.Sprint(p.Port)
+		if p.NodePort != 0 {
+			s += fmt.Sprintf(":%d", p.NodePort)
+		}
+		parts = append(parts, s+"/"+string(p.Protocol))
+	}
+	return strings.Join(parts, ",")
+}
+
+// endpointsString is kubectl's ENDPOINTS column: the ready addresses with
+// their ports, at most three, then "+ N more...".
+func endpointsString(subsets []corev1.EndpointSubset) string {
+	var all []string
+	for _, s := range subsets {
+		for _, a := range s.Addresses {
+			for _, p := range s.Ports {
+				all = append(all, fmt.Sprintf("%s:%d", a.IP, p.Port))
+			}
+		}
+	}
+	switch {
+	case len(all) == 0:
+		return "<none>"
+	case len(all) > 3:
+		return strings.Join(all[:3], ",") + fmt.Sprintf(" + %d more...", len(all)-3)
+	}
+	return strings.Join(all, ",")
 }
 
 func findResource(name string) *resource {

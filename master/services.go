@@ -1,0 +1,84 @@
+package master
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/reconciler"
+)
+
+// serviceTables computes the service table at most once per store index,
+// however many agents wait for it.
+type serviceTables struct {
+	mu    sync.Mutex
+	index uint64
+	table *api.ServiceTable
+}
+
+// serviceTable returns the Services of the live revision and their
+// endpoints as the pods are now.
+func (m *Master) serviceTable() *api.ServiceTable {
+	index := m.store.Index()
+	c := &m.services
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.table != nil && c.index == index {
+		return c.table
+	}
+	t := &api.ServiceTable{Services: []corev1.Service{}, Endpoints: []corev1.Endpoints{}}
+	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints) > 0 {
+		v := m.store.View(false)
+		t.Services = v.Desired.Services
+		t.Endpoints = reconciler.ServiceEndpoints(v.Desired, v.Pods)
+	}
+	data, _ := json.Marshal(t)
+	sum := sha256.Sum256(data)
+	t.Hash = hex.EncodeToString(sum[:8])
+	c.index, c.table = index, t
+	return t
+}
+
+// handleServiceTable is the agents' blocking query: it answers when the
+// table differs from ?hash=, or when the wait ends.
+func (m *Master) handleServiceTable(w http.ResponseWriter, r *http.Request) {
+	have := r.URL.Query().Get("hash")
+	_, ctx, cancel, err := blockingQuery(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	defer cancel()
+	for {
+		index := m.store.Index()
+		t := m.serviceTable()
+		if t.Hash != have || have == "" {
+			writeJSON(w, t)
+			return
+		}
+		m.store.WaitChange(ctx, index)
+		if ctx.Err() != nil {
+			writeJSON(w, t)
+			return
+		}
+	}
+}
+
+// handleServices lists the Services of the live revision, with the cluster
+// IPs and node ports they were given.
+func (m *Master) handleServices(w http.ResponseWriter, r *http.Request) {
+	keep := func(ns string) bool { return inNamespace(r, ns) }
+	writeJSON(w, kubeList("v1", "Service", m.serviceTable().Services, keep))
+}
+
+// handleEndpoints lists the Endpoints of every Service.
+func (m *Master) handleEndpoints(w http.ResponseWriter, r *http.Request) {
+	keep := func(ns string) bool { return inNamespace(r, ns) }
+	writeJSON(w, kubeList("v1", "Endpoints", m.serviceTable().Endpoints, keep))
+}
+

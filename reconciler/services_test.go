@@ -1,0 +1,178 @@
+package reconciler
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/berth-dev/berth/api"
+)
+
+func svc(name string, typ corev1.ServiceType, clusterIP string, ports ...corev1.ServicePort) corev1.Service {
+	return corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: typ, ClusterIP: clusterIP, Selector: map[string]string{"app": name}, Ports: ports}}
+}
+
+func tcp(name string, port int32, target intstr.IntOrString) corev1.ServicePort {
+	return corev1.ServicePort{Name: name, Port: port, Protocol: corev1.ProtocolTCP, TargetPort: target}
+}
+
+func TestAssignServiceAddressesKeepsWhatWasGiven(t *testing.T) {
+	next := &api.ObjectSet{Services: []corev1.Service{
+		svc("web", corev1.ServiceTypeNodePort, "", tcp("http", 80, intstr.FromInt32(8080))),
+		svc("db", corev1.ServiceTypeClusterIP, "None"),
+	}}
+	if errs := AssignServiceAddresses(nil, next); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	web := next.Services[0]
+	ip, err := netip.ParseAddr(web.Spec.ClusterIP)
+	if err != nil || !api.ServiceCIDR.Contains(ip) || len(web.Spec.ClusterIPs) != 1 || web.Spec.ClusterIPs[0] != web.Spec.ClusterIP {
+		t.Fatalf("cluster IP %q %v", web.Spec.ClusterIP, web.Spec.ClusterIPs)
+	}
+	if np := web.Spec.Ports[0].NodePort; np < api.NodePortMin || np > api.NodePortMax {
+		t.Fatalf("node port %d", np)
+	}
+	if db := next.Services[1]; db.Spec.ClusterIP != "None" {
+		t.Fatalf("headless service got %q", db.Spec.ClusterIP)
+	}
+
+	// The next commit adds a port and a Service that takes web's address
+	// explicitly: web moves, but its node port stays.
+	again := &api.ObjectSet{Services: []corev1.Service{
+		svc("web", corev1.ServiceTypeNodePort, "", tcp("http", 80, intstr.FromInt32(8080)), tcp("admin", 81, intstr.FromInt32(9090))),
+		svc("api", corev1.ServiceTypeClusterIP, web.Spec.ClusterIP, tcp("", 80, intstr.FromInt32(80))),
+	}}
+	if errs := AssignServiceAddresses(next, again); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	w2 := again.Services[0]
+	if w2.Spec.ClusterIP == web.Spec.ClusterIP || w2.Spec.ClusterIP == "" {
+		t.Errorf("web kept %s although api claims it", w2.Spec.ClusterIP)
+	}
+	if w2.Spec.Ports[0].NodePort != web.Spec.Ports[0].NodePort || w2.Spec.Ports[1].NodePort == 0 || w2.Spec.Ports[1].NodePort == w2.Spec.Ports[0].NodePort {
+		t.Errorf("node ports %+v, before %d", w2.Spec.Ports, web.Spec.Ports[0].NodePort)
+	}
+
+	// Unchanged manifests keep their addresses.
+	third := &api.ObjectSet{Services: []corev1.Service{svc("web", corev1.ServiceTypeNodePort, "", tcp("http", 80, intstr.FromInt32(8080)), tcp("admin", 81, intstr.FromInt32(9090)))}}
+	AssignServiceAddresses(again, third)
+	if third.Services[0].Spec.ClusterIP != w2.Spec.ClusterIP || third.Services[0].Spec.Ports[1].NodePort != w2.Spec.Ports[1].NodePort {
+		t.Errorf("addresses moved: %+v, before %+v", third.Services[0].Spec, w2.Spec)
+	}
+}
+
+func TestFreeAddressesProbePastUsedOnes(t *testing.T) {
+	first, _ := freeClusterIP("default/web", map[string]bool{})
+	second, ok := freeClusterIP("default/web", map[string]bool{first: true})
+	if !ok || second == first {
+		t.Fatalf("probe gave %s after %s", second, first)
+	}
+	used := map[string]bool{}
+	for p := api.NodePortMin; p <= api.NodePortMax; p++ {
+		used[nodePortKey(int32(p), corev1.ProtocolTCP)] = true
+	}
+	if _, ok := freeNodePort("x", corev1.ProtocolTCP, used); ok {
+		t.Error("a node port was found in a full range")
+	}
+	if _, ok := freeNodePort("x", corev1.ProtocolUDP, used); !ok {
+		t.Error("UDP node ports are not taken by TCP ones")
+	}
+	next := &api.ObjectSet{Services: []corev1.Service{svc("web", corev1.ServiceTypeNodePort, "", tcp("", 80, intstr.FromInt32(80)))}}
+	for p := api.NodePortMin; p <= api.NodePortMax; p++ {
+		s := svc("x", corev1.ServiceTypeNodePort, "", tcp("", 80, intstr.FromInt32(80)))
+		s.Name = fmt.Sprintf("x%d", p)
+		s.Spec.Ports[0].NodePort = int32(p)
+		next.Services = append(next.Services, s)
+	}
+	errs := AssignServiceAddresses(nil, next)
+	if len(errs) != 1 || errs[0] != "Service/default/web: spec.ports[0].nodePort: no free node port in 30000-32767" {
+		t.Errorf("errors %v", errs)
+	}
+}
+
+func endpointPod(name, ip string, phase corev1.PodPhase, ready bool, labels map[string]string) corev1.Pod {
+	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: labels},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c",
+			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}}}}},
+		Status: corev1.PodStatus{Phase: phase, PodIP: ip}}
+	if ready {
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	}
+	return p
+}
+
+func TestServiceEndpoints(t *testing.T) {
+	web := map[string]string{"app": "web"}
+	deleting := endpointPod("gone", "10.0.0.9", corev1.PodRunning, true, web)
+	deleting.DeletionTimestamp = &metav1.Time{}
+	other := endpointPod("other-ns", "10.0.0.8", corev1.PodRunning, true, web)
+	other.Namespace = "shop"
+	noPort := endpointPod("no-port", "10.0.0.7", corev1.PodRunning, true, web)
+	noPort.Spec.Containers[0].Ports = nil
+	pods := []corev1.Pod{
+		endpointPod("b", "10.0.0.2", corev1.PodRunning, true, web),
+		endpointPod("a", "10.0.0.1", corev1.PodRunning, true, web),
+		endpointPod("starting", "10.0.0.3", corev1.PodPending, false, web),
+		endpointPod("unready", "10.0.0.4", corev1.PodRunning, false, web),
+		endpointPod("done", "10.0.0.5", corev1.PodSucceeded, false, web),
+		endpointPod("pending", "", corev1.PodPending, false, web),
+		endpointPod("api", "10.0.0.6", corev1.PodRunning, true, map[string]string{"app": "api"}),
+		deleting, other, noPort,
+	}
+	set := &api.ObjectSet{
+		Services: []corev1.Service{
+			svc("web", corev1.ServiceTypeClusterIP, "", tcp("http", 80, intstr.FromString("http")), tcp("raw", 81, intstr.FromInt32(9000))),
+			{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{tcp("", 5432, intstr.FromInt32(5432))}}},
+		},
+		Endpoints: []corev1.Endpoints{{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"},
+			Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: "192.168.1.5"}}, Ports: []corev1.EndpointPort{{Port: 5432}}}}}},
+	}
+	eps := ServiceEndpoints(set, pods)
+	if len(eps) != 2 || eps[0].Name != "web" || eps[1].Name != "db" || eps[1].Subsets[0].Addresses[0].IP != "192.168.1.5" {
+		t.Fatalf("endpoints %+v", eps)
+	}
+	subs := eps[0].Subsets
+	if len(subs) != 2 {
+		t.Fatalf("want a subset with both ports and one with the raw port only, got %+v", subs)
+	}
+	full, raw := subs[0], subs[1]
+	if len(full.Ports) == 1 {
+		full, raw = raw, full
+	}
+	if got := addressNames(full.Addresses); got != "a,b" {
+		t.Errorf("ready addresses %s", got)
+	}
+	if got := addressNames(full.NotReadyAddresses); got != "starting,unready" {
+		t.Errorf("not ready addresses %s", got)
+	}
+	if len(full.Ports) != 2 || full.Ports[0].Port != 8080 || full.Ports[1].Port != 9000 {
+		t.Errorf("ports %+v", full.Ports)
+	}
+	if addressNames(raw.Addresses) != "no-port" || len(raw.Ports) != 1 || raw.Ports[0].Name != "raw" {
+		t.Errorf("subset of the pod without the named port: %+v", raw)
+	}
+
+	set.Services[0].Spec.PublishNotReadyAddresses = true
+	pub := ServiceEndpoints(set, pods)[0].Subsets
+	for _, s := range pub {
+		if len(s.NotReadyAddresses) != 0 {
+			t.Errorf("publishNotReadyAddresses left %d not ready", len(s.NotReadyAddresses))
+		}
+	}
+}
+
+func addressNames(as []corev1.EndpointAddress) string {
+	var s string
+	for i, a := range as {
+		if i > 0 {
+			s += ","
+		}
+		s += a.TargetRef.Name
+	}
+	return s
+}
