@@ -6,7 +6,7 @@ BIN       := bin/berth
 IMAGE     := examples/images/kubia.tar
 DATA      ?= .data
 DEMO_REPO := $(DATA)/demo-repo
-DEBS      := containerd runc git
+DEBS      := containerd runc git nftables
 TEST_DEBS := $(DEBS) docker-registry gnupg
 
 .PHONY: run test unit e2e build images bench deps test-deps docs fuzz clean

@@ -46,6 +46,9 @@ type Config struct {
 	// Hollow marks a hollow node (with a HollowRuntime): no volumes are
 	// prepared, hooks and probes are not run (they pass), for scale tests.
 	Hollow bool
+	// ServiceProxy programs the node's nftables for cluster IPs and node
+	// ports (kube-proxy's job); it needs the nft command.
+	ServiceProxy bool
 }
 
 // Backoff bounds the restart back-off of crashing containers.
@@ -147,6 +150,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(a.listener)
 		defer srv.Close()
+	}
+	if a.cfg.ServiceProxy && !a.cfg.Hollow {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.proxyLoop(ctx) }()
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); a.heartbeatLoop(ctx) }()

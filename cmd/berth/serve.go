@@ -110,6 +110,7 @@ type agentFlags struct {
 	cpu, memory                    string
 	hollow                         bool
 	hollowLatency                  time.Duration
+	serviceProxy                   bool
 }
 
 func addAgentFlags(c *cobra.Command, f *agentFlags) {
@@ -125,6 +126,7 @@ func addAgentFlags(c *cobra.Command, f *agentFlags) {
 	c.Flags().StringVar(&f.memory, "memory", "", "memory capacity offered to the scheduler (default: the machine's)")
 	c.Flags().BoolVar(&f.hollow, "hollow", false, "a hollow node for scale tests: containers \"run\" without processes (no containerd)")
 	c.Flags().DurationVar(&f.hollowLatency, "hollow-latency", 100*time.Millisecond, "with --hollow: how long a container start takes")
+	c.Flags().BoolVar(&f.serviceProxy, "service-proxy", true, "program nftables (the nft command) so that Services' cluster IPs and node ports answer on this node")
 }
 
 func parseLabels(kvs []string) (map[string]string, error) {
@@ -221,7 +223,7 @@ func agentConfig(f *agentFlags, log *slog.Logger) (node.Config, error) {
 		return node.Config{}, fmt.Errorf("--backoff-initial %v, --backoff-max %v: want 0 < initial <= max", f.backoff.Initial, f.backoff.Max)
 	}
 	cfg := node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, MaxPods: f.maxPods,
-		HostPaths: f.hostPaths, Backoff: f.backoff, Hollow: f.hollow, Logger: log}
+		HostPaths: f.hostPaths, Backoff: f.backoff, Hollow: f.hollow, ServiceProxy: f.serviceProxy, Logger: log}
 	for _, q := range []struct {
 		flag, value string
 		dst         *apiresource.Quantity

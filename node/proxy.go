@@ -1,0 +1,196 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// The service proxy does what kube-proxy's nftables mode does: one nft
+// table per node sends connections to a cluster IP, or to a node port on
+// any of the node's addresses, to one of the Service's ready endpoints,
+// chosen at random per connection; a Service without endpoints refuses
+// connections at once instead of letting them time out.
+
+// proxyTable is the nft table of a node ("berth_" and the node's name with
+// anything but letters, digits and '_' made '_').
+func proxyTable(node string) string {
+	var b strings.Builder
+	b.WriteString("berth_")
+	for _, r := range node {
+		if r < 128 && (r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9')) {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// proxyRule is one service port: what it matches and where it sends.
+type proxyRule struct {
+	match   string   // "ip daddr 10.96.0.10 tcp dport 80" or "fib daddr type local tcp dport 30080"
+	targets []string // "ip . port", sorted, unique
+}
+
+// proxyRules lists the rules of a service table.
+func proxyRules(t *api.ServiceTable) []proxyRule {
+	eps := map[string]*corev1.Endpoints{}
+	for i := range t.Endpoints {
+		e := &t.Endpoints[i]
+		eps[api.Key(e.Namespace, e.Name)] = e
+	}
+	var rules []proxyRule
+	for i := range t.Services {
+		s := &t.Services[i]
+		if s.Spec.ClusterIP == "" || s.Spec.ClusterIP == corev1.ClusterIPNone {
+			continue
+		}
+		for _, p := range s.Spec.Ports {
+			proto := strings.ToLower(string(p.Protocol))
+			targets := endpointTargets(eps[api.Key(s.Namespace, s.Name)], p)
+			rules = append(rules, proxyRule{fmt.Sprintf("ip daddr %s %s dport %d", s.Spec.ClusterIP, proto, p.Port), targets})
+			if p.NodePort != 0 {
+				rules = append(rules, proxyRule{fmt.Sprintf("fib daddr type local %s dport %d", proto, p.NodePort), targets})
+			}
+		}
+	}
+	return rules
+}
+
+// endpointTargets are the ready addresses of the endpoint port named as
+// the service port, as "ip . port".
+func endpointTargets(e *corev1.Endpoints, p corev1.ServicePort) []string {
+	if e == nil {
+		return nil
+	}
+	var out []string
+	for _, sub := range e.Subsets {
+		for _, ep := range sub.Ports {
+			if ep.Name != p.Name || ep.Protocol != p.Protocol {
+				continue
+			}
+			for _, a := range sub.Addresses {
+				out = append(out, fmt.Sprintf("%s . %d", a.IP, ep.Port))
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// renderRuleset is the nft script that replaces the node's table with the
+// rules of the service table, in one transaction.
+func renderRuleset(table string, t *api.ServiceTable) string {
+	var nat, reject strings.Builder
+	for _, r := range proxyRules(t) {
+		switch len(r.targets) {
+		case 0:
+			how := "reject"
+			if strings.Contains(r.match, "tcp dport") {
+				how = "reject with tcp reset"
+			}
+			fmt.Fprintf(&reject, "\t\t%s %s\n", r.match, how)
+		case 1:
+			fmt.Fprintf(&nat, "\t\t%s dnat to %s\n", r.match, strings.Replace(r.targets[0], " . ", ":", 1))
+		default:
+			elems := make([]string, len(r.targets))
+			for i, tg := range r.targets {
+				elems[i] = fmt.Sprintf("%d : %s", i, tg)
+			}
+			fmt.Fprintf(&nat, "\t\t%s dnat ip addr . port to numgen random mod %d map { %s }\n", r.match, len(r.targets), strings.Join(elems, ", "))
+		}
+	}
+	return fmt.Sprintf(`add table ip %[1]s
+delete table ip %[1]s
+table ip %[1]s {
+	chain prerouting {
+		type nat hook prerouting priority -100; policy accept;
+		jump services
+	}
+	chain output {
+		type nat hook output priority -100; policy accept;
+		jump services
+	}
+	chain postrouting {
+		type nat hook postrouting priority 100; policy accept;
+		ct status dnat oifname != "lo" masquerade
+	}
+	chain services {
+%[2]s	}
+	chain filter_input {
+		type filter hook input priority 0; policy accept;
+		jump no_endpoints
+	}
+	chain filter_output {
+		type filter hook output priority 0; policy accept;
+		jump no_endpoints
+	}
+	chain no_endpoints {
+%[3]s	}
+}
+`, table, nat.String(), reject.String())
+}
+
+// applyRuleset runs nft with the script on its standard input.
+func applyRuleset(ctx context.Context, script string) error {
+	cmd := exec.CommandContext(ctx, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("nft -f -: %v: %s", err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// deleteRuleset removes the node's table, if it is there.
+func deleteRuleset(ctx context.Context, table string) error {
+	return applyRuleset(ctx, fmt.Sprintf("add table ip %[1]s\ndelete table ip %[1]s\n", table))
+}
+
+// proxyLoop keeps the node's table in step with the master's service
+// table: it long-polls for a different table and applies each one.
+func (a *Agent) proxyLoop(ctx context.Context) {
+	if _, err := exec.LookPath("nft"); err != nil {
+		a.log.Error("service proxy off: nft is not installed (apt-get install nftables); cluster IPs and node ports will not answer on this node")
+		return
+	}
+	table := proxyTable(a.cfg.Name)
+	hash, failures := "", 0
+	for ctx.Err() == nil {
+		t, err := a.client.ServiceTable(ctx, hash, 30*time.Second)
+		if err == nil && t.Hash != hash {
+			err = applyRuleset(ctx, renderRuleset(table, t))
+			if err == nil {
+				a.log.Info("service proxy: rules applied", "table", table, "services", len(t.Services))
+				hash = t.Hash
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			failures++
+			a.log.Warn("service proxy", "err", err)
+			sleepCtx(ctx, min(time.Duration(failures)*time.Second, 10*time.Second))
+			continue
+		}
+		failures = 0
+	}
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
