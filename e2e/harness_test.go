@@ -240,6 +240,7 @@ func (c *cluster) cleanup() {
 	c.containerd.stop(syscall.SIGTERM)
 	exec.Command("pkill", "-9", "-f", "containerd-shim-runc-v2 .*-address "+c.socket).Run()
 	unmountUnder(c.dir)
+	exec.Command("nft", "delete", "table", "ip", "berth_n0").Run() // the agent's service proxy
 	os.RemoveAll(c.dir)
 }
 

@@ -287,12 +287,25 @@ func (a *Agent) removeContainers(ctx context.Context, cs []Container) {
 	}
 }
 
+// outboundIP is the address the machine's routes give to traffic leaving
+// it (no packet is sent), or "" when there is no such route.
+func outboundIP() string {
+	conn, err := net.Dial("udp4", "10.255.255.254:9")
+	if err != nil {
+		return ""
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).IP.String()
+}
+
 // nodeInfo is the node's address and capacity, for the downward API.
 func (a *Agent) nodeInfo() nodeInfo {
 	ip := "127.0.0.1"
 	if a.listener != nil {
 		if host, _, err := net.SplitHostPort(a.listener.Addr().String()); err == nil && host != "::" && host != "0.0.0.0" {
 			ip = host
+		} else if out := outboundIP(); out != "" {
+			ip = out
 		}
 	}
 	return nodeInfo{hostIP: ip, cpu: a.cfg.CPU, memory: a.cfg.Memory, hostPaths: a.cfg.HostPaths,
