@@ -43,7 +43,8 @@ run: deps build images
 	@echo
 	@echo "berth is starting on the demo repository $(DEMO_REPO). In another shell:"
 	@echo "  $(BIN) get pods -o wide            # the pods of the live commit"
-	@echo "  curl localhost:8080                # the sample app answers"
+	@echo "  curl localhost:30080               # the sample app answers through its Service"
+	@echo "  $(BIN) get svc                     # the Service's cluster IP (curl it on port 80)"
 	@echo "  cd $(DEMO_REPO) && sed -i 's/replicas: 3/replicas: 5/' kubia.yaml && git commit -qam 'scale to 5'"
 	@echo "  $(BIN) wait && $(BIN) get pods     # the commit is live"
 	@echo "  $(BIN) status                      # live commit, rejected commits"
