@@ -96,6 +96,29 @@ func TestServiceClusterIPAndNodePort(t *testing.T) {
 		})
 	}
 
+	// A pod started after the Service has its variables, as from the kubelet.
+	sha = c.commit("a client pod", map[string]string{"client.yaml": `apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+spec:
+  containers:
+  - name: app
+    image: kubia:v1
+    imagePullPolicy: IfNotPresent
+    args: ["-cat", "/proc/self/environ", "-listen", "127.0.0.1:0"]
+`})
+	c.waitCommit(sha, 0)
+	waitFor(t, 20*time.Second, "the client's environment in its log", func() bool {
+		out, _ = c.berth("logs", "client")
+		return strings.Contains(out, "environ")
+	})
+	for _, v := range []string{"WEB_SERVICE_HOST=" + svc.Spec.ClusterIP, "WEB_SERVICE_PORT_HTTP=80", "WEB_PORT_80_TCP=tcp://" + svc.Spec.ClusterIP + ":80"} {
+		if !strings.Contains(out, v) {
+			t.Errorf("the client's environment lacks %s:\n%s", v, out)
+		}
+	}
+
 	sha = c.commit("scale to zero", map[string]string{"web.yaml": webService(0, port)})
 	c.waitCommit(sha, 0)
 	var err error

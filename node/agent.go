@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -79,7 +80,9 @@ type Agent struct {
 	pending map[string]api.PodReport // reports not yet sent, by pod UID
 	sent    map[string]string        // last sent report digest, by pod UID
 	events  []corev1.Event           // events not yet sent
-	wake    chan struct{}            // signals the reporter
+	// services are the cluster's Services, for service links; not under mu.
+	services atomic.Pointer[[]corev1.Service]
+	wake     chan struct{} // signals the reporter
 }
 
 // New makes an agent; it does not contact the master until Run.
@@ -151,9 +154,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		go srv.Serve(a.listener)
 		defer srv.Close()
 	}
-	if a.cfg.ServiceProxy && !a.cfg.Hollow {
+	if !a.cfg.Hollow {
 		wg.Add(1)
-		go func() { defer wg.Done(); a.proxyLoop(ctx) }()
+		go func() { defer wg.Done(); a.serviceLoop(ctx) }()
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); a.heartbeatLoop(ctx) }()
@@ -308,7 +311,7 @@ func (a *Agent) nodeInfo() nodeInfo {
 			ip = out
 		}
 	}
-	return nodeInfo{hostIP: ip, cpu: a.cfg.CPU, memory: a.cfg.Memory, hostPaths: a.cfg.HostPaths,
+	return nodeInfo{hostIP: ip, cpu: a.cfg.CPU, memory: a.cfg.Memory, hostPaths: a.cfg.HostPaths, services: a.currentServices(),
 		claimsDir: filepath.Join(a.cfg.DataDir, "claims")}
 }
 

@@ -71,6 +71,8 @@ func optional(b *bool) bool { return b != nil && *b }
 type nodeInfo struct {
 	hostIP      string
 	cpu, memory resource.Quantity
+	// services are the cluster's Services, for the pods' service links.
+	services []corev1.Service
 	// hostPaths are the prefixes hostPath volumes may use (--allow-host-path).
 	hostPaths []string
 	// claimsDir holds the data of StatefulSet claims, one folder per
@@ -80,13 +82,21 @@ type nodeInfo struct {
 
 // resolveEnv builds a container's environment as the kubelet does: envFrom
 // first (in order, with prefixes), then env, later names overriding; env
-// values expand $(NAME) of the names before them.
+// values expand $(NAME) of the names before them and of the Services'
+// variables, which come last unless a name of the container's own is the
+// same.
 func resolveEnv(pod *corev1.Pod, c *corev1.Container, cfg *configSet, node nodeInfo) ([]string, error) {
 	var env []string
+	links := serviceLinks(pod, node.services)
 	vars := map[string]string{}
+	for k, v := range links {
+		vars[k] = v
+	}
+	own := map[string]bool{}
 	set := func(name, value string) {
 		env = append(env, name+"="+value)
 		vars[name] = value
+		own[name] = true
 	}
 	for _, from := range c.EnvFrom {
 		kind, name, opt := "ConfigMap", "", false
@@ -143,7 +153,23 @@ func resolveEnv(pod *corev1.Pod, c *corev1.Container, cfg *configSet, node nodeI
 			return nil, &configError{fmt.Sprintf("couldn't find key %s in %s %s/%s", key, kind, pod.Namespace, name)}
 		}
 	}
-	return env, nil
+	return appendLinks(env, links, own), nil
+}
+
+// appendLinks adds the service variables the container does not set
+// itself, in name order.
+func appendLinks(env []string, links map[string]string, own map[string]bool) []string {
+	names := make([]string, 0, len(links))
+	for k := range links {
+		if !own[k] {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		env = append(env, k+"="+links[k])
+	}
+	return env
 }
 
 // prepareVolumes makes the pod's volumes on the host, under the pod's

@@ -157,32 +157,48 @@ func deleteRuleset(ctx context.Context, table string) error {
 	return applyRuleset(ctx, fmt.Sprintf("add table ip %[1]s\ndelete table ip %[1]s\n", table))
 }
 
-// proxyLoop keeps the node's table in step with the master's service
-// table: it long-polls for a different table and applies each one.
-func (a *Agent) proxyLoop(ctx context.Context) {
-	if _, err := exec.LookPath("nft"); err != nil {
+// serviceLoop keeps the agent's copy of the service table (for the pods'
+// service links) and, with the service proxy on, the node's nft table in
+// step with the master's: it long-polls for a different table and applies
+// each one.
+func (a *Agent) serviceLoop(ctx context.Context) {
+	proxy := a.cfg.ServiceProxy
+	if _, err := exec.LookPath("nft"); proxy && err != nil {
 		a.log.Error("service proxy off: nft is not installed (apt-get install nftables); cluster IPs and node ports will not answer on this node")
-		return
+		proxy = false
 	}
 	table := proxyTable(a.cfg.Name)
 	hash, failures := "", 0
 	for ctx.Err() == nil {
 		t, err := a.client.ServiceTable(ctx, hash, 30*time.Second)
 		if err == nil && t.Hash != hash {
-			err = applyRuleset(ctx, renderRuleset(table, t))
+			a.setServices(t.Services)
+			if proxy {
+				err = applyRuleset(ctx, renderRuleset(table, t))
+			}
 			if err == nil {
-				a.log.Info("service proxy: rules applied", "table", table, "services", len(t.Services))
+				a.log.Info("service table updated", "services", len(t.Services), "proxy table", table, "proxy", proxy)
 				hash = t.Hash
 			}
 		}
 		if err != nil && ctx.Err() == nil {
 			failures++
-			a.log.Warn("service proxy", "err", err)
+			a.log.Warn("service table", "err", err)
 			sleepCtx(ctx, min(time.Duration(failures)*time.Second, 10*time.Second))
 			continue
 		}
 		failures = 0
 	}
+}
+
+// setServices keeps the Services for the pods' service links.
+func (a *Agent) setServices(s []corev1.Service) { a.services.Store(&s) }
+
+func (a *Agent) currentServices() []corev1.Service {
+	if s := a.services.Load(); s != nil {
+		return *s
+	}
+	return nil
 }
 
 // sleepCtx waits d or until ctx ends.
