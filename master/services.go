@@ -81,4 +81,3 @@ func (m *Master) handleEndpoints(w http.ResponseWriter, r *http.Request) {
 	keep := func(ns string) bool { return inNamespace(r, ns) }
 	writeJSON(w, kubeList("v1", "Endpoints", m.serviceTable().Endpoints, keep))
 }
-
