@@ -1,10 +1,12 @@
 package api
 
 import (
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Node is a machine that runs an agent, as the master knows it.
@@ -67,18 +69,54 @@ const (
 )
 
 // NodeReadyTimeout is how long a node may go without a heartbeat and still
-// count as Ready.
+// count as Ready, unless the master's --node-timeout says otherwise.
 const NodeReadyTimeout = 10 * time.Second
 
-// Ready reports whether the node has sent a heartbeat recently enough.
-func (n *Node) Ready(now time.Time) bool {
-	return now.Sub(n.LastHeartbeat) <= NodeReadyTimeout
+// The taints of node conditions, as Kubernetes' node lifecycle controller
+// sets them, and the one an operator sets on a node that is down for good
+// (non-graceful node shutdown).
+const (
+	TaintNodeUnreachable  = "node.kubernetes.io/unreachable"
+	TaintNodeOutOfService = "node.kubernetes.io/out-of-service"
+)
+
+// DefaultTolerationSeconds is how long a pod stays on an unreachable node
+// before it is evicted, unless it tolerates the taint itself (Kubernetes'
+// DefaultTolerationSeconds admission gives 300 s; berth 30 s).
+const DefaultTolerationSeconds = 30
+
+// Ready reports whether the node has sent a heartbeat within
+// NodeReadyTimeout.
+func (n *Node) Ready(now time.Time) bool { return n.ReadyWithin(now, NodeReadyTimeout) }
+
+// ReadyWithin reports whether the node has sent a heartbeat within timeout.
+func (n *Node) ReadyWithin(now time.Time, timeout time.Duration) bool {
+	return now.Sub(n.LastHeartbeat) <= timeout
 }
 
-// ToKube renders the node as a Kubernetes Node object for the CLI.
-func (n *Node) ToKube(now time.Time) corev1.Node {
+// WithConditionTaints returns the nodes with the taints Kubernetes' node
+// lifecycle controller puts on a node whose heartbeats stopped for timeout:
+// node.kubernetes.io/unreachable with NoSchedule and NoExecute, added when
+// the timeout ran out.
+func WithConditionTaints(nodes []Node, now time.Time, timeout time.Duration) []Node {
+	out := make([]Node, len(nodes))
+	for i, n := range nodes {
+		if !n.ReadyWithin(now, timeout) {
+			at := metav1.NewTime(n.LastHeartbeat.Add(timeout))
+			n.Taints = append(slices.Clip(n.Taints),
+				corev1.Taint{Key: TaintNodeUnreachable, Effect: corev1.TaintEffectNoSchedule, TimeAdded: &at},
+				corev1.Taint{Key: TaintNodeUnreachable, Effect: corev1.TaintEffectNoExecute, TimeAdded: &at})
+		}
+		out[i] = n
+	}
+	return out
+}
+
+// ToKube renders the node as a Kubernetes Node object for the CLI; it is
+// Ready while its heartbeats are less than timeout apart.
+func (n *Node) ToKube(now time.Time, timeout time.Duration) corev1.Node {
 	ready := corev1.ConditionFalse
-	if n.Ready(now) {
+	if n.ReadyWithin(now, timeout) {
 		ready = corev1.ConditionTrue
 	}
 	capacity := corev1.ResourceList{corev1.ResourceCPU: n.CPU, corev1.ResourceMemory: n.Memory,

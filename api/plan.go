@@ -16,6 +16,11 @@ type Plan struct {
 	Unschedulable []PendingReason `json:"unschedulable,omitempty"`
 	// Delete marks pods for deletion by "namespace/name" key.
 	Delete []string `json:"delete,omitempty"`
+	// ForceDelete removes terminating pods from the state at once: their
+	// node is down and an operator marked it out-of-service in Git, so no
+	// agent will confirm they stopped (if it comes back, it stops them
+	// before it starts anything).
+	ForceDelete []string `json:"forceDelete,omitempty"`
 	// Jobs records the runs of Jobs, whole (spec and status): a run
 	// started, its progress, how it ended. A Job run is the fact its
 	// pods are counted against.
@@ -43,13 +48,13 @@ type PendingReason struct {
 
 // Empty reports whether the plan changes nothing.
 func (p *Plan) Empty() bool {
-	return len(p.Create) == 0 && len(p.Bind) == 0 && len(p.Unschedulable) == 0 && len(p.Delete) == 0 &&
+	return len(p.Create) == 0 && len(p.Bind) == 0 && len(p.Unschedulable) == 0 && len(p.Delete) == 0 && len(p.ForceDelete) == 0 &&
 		len(p.Jobs) == 0 && len(p.DeleteJobs) == 0 && len(p.CronJobs) == 0 && len(p.DeleteCronJobs) == 0
 }
 
 // MovesPods reports whether the plan creates, binds or deletes pods.
 func (p *Plan) MovesPods() bool {
-	return len(p.Create) > 0 || len(p.Bind) > 0 || len(p.Delete) > 0
+	return len(p.Create) > 0 || len(p.Bind) > 0 || len(p.Delete) > 0 || len(p.ForceDelete) > 0
 }
 
 // PathPlan takes manifests and answers what applying them would do.

@@ -94,14 +94,14 @@ func (m *Master) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if index > 0 {
 		m.store.WaitChange(ctx, index)
 	}
-	writeJSON(w, status(m.store.View(true), time.Now()))
+	writeJSON(w, m.status(m.store.View(true), time.Now()))
 }
 
 // status summarises the state for `berth status`.
-func status(v raftstore.View, now time.Time) api.Status {
+func (m *Master) status(v raftstore.View, now time.Time) api.Status {
 	s := api.Status{LiveCommit: v.LiveCommit, SeenCommit: v.SeenCommit, Index: v.Index, Rejected: []api.Rejection{}}
-	s.Converged = reconciler.Converged(input(v), now)
-	s.Failures = reconciler.Failures(input(v))
+	s.Converged = reconciler.Converged(m.input(v), now)
+	s.Failures = reconciler.Failures(m.input(v))
 	for i := len(v.Log) - 1; i >= 0; i-- {
 		if e := v.Log[i]; e.Outcome == api.OutcomeRejected {
 			s.Rejected = append(s.Rejected, api.Rejection{Commit: e.Commit, Errors: e.Errors})
@@ -115,7 +115,7 @@ func status(v raftstore.View, now time.Time) api.Status {
 	}
 	for i := range v.Nodes {
 		s.Nodes++
-		if v.Nodes[i].Ready(now) {
+		if v.Nodes[i].ReadyWithin(now, m.cfg.NodeTimeout) {
 			s.ReadyNodes++
 		}
 	}
@@ -196,7 +196,7 @@ func kubeList[T any, P kubeObject[T]](apiVersion, kind string, items []T, keep f
 func (m *Master) handleWorkloads(path string) http.HandlerFunc {
 	list := workloadLists[path]
 	return func(w http.ResponseWriter, r *http.Request) {
-		ws := reconciler.WorkloadStatus(input(m.store.View(false)), time.Now())
+		ws := reconciler.WorkloadStatus(m.input(m.store.View(false)), time.Now())
 		writeJSON(w, list(ws, func(ns string) bool { return inNamespace(r, ns) }))
 	}
 }
@@ -205,9 +205,9 @@ func (m *Master) handleNodes(w http.ResponseWriter, r *http.Request) {
 	v := m.store.View(false)
 	now := time.Now()
 	list := corev1.NodeList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "NodeList"}, Items: []corev1.Node{}}
-	nodes := api.WithGit(v.Nodes, v.Desired.Nodes)
+	nodes := api.WithConditionTaints(api.WithGit(v.Nodes, v.Desired.Nodes), now, m.cfg.NodeTimeout)
 	for i := range nodes {
-		list.Items = append(list.Items, nodes[i].ToKube(now))
+		list.Items = append(list.Items, nodes[i].ToKube(now, m.cfg.NodeTimeout))
 	}
 	writeJSON(w, list)
 }
@@ -398,5 +398,5 @@ func (m *Master) handlePlan(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, out)
 		return
 	}
-	writeJSON(w, reconciler.DryRun(input(m.store.View(false)), set, time.Now()))
+	writeJSON(w, reconciler.DryRun(m.input(m.store.View(false)), set, time.Now()))
 }

@@ -122,7 +122,7 @@ func (m *Master) reconcileLoop(ctx context.Context) {
 func (m *Master) reconcileOnce() {
 	v := m.store.View(false)
 	now := time.Now()
-	plan := reconciler.Reconcile(input(v), now)
+	plan := reconciler.Reconcile(m.input(v), now)
 	if plan.Empty() {
 		m.endRollout(v, plan, now)
 		return
@@ -134,8 +134,9 @@ func (m *Master) reconcileOnce() {
 	m.log.Debug("plan committed", "create", len(plan.Create), "bind", len(plan.Bind), "delete", len(plan.Delete))
 }
 
-func input(v raftstore.View) reconciler.Input {
-	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: v.Nodes, Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs, Claims: v.Claims}
+func (m *Master) input(v raftstore.View) reconciler.Input {
+	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: v.Nodes, Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs,
+		Claims: v.Claims, NodeTimeout: m.cfg.NodeTimeout}
 }
 
 // endRollout records the moment the live commit's rollout converged, or
@@ -149,15 +150,15 @@ func (m *Master) endRollout(v raftstore.View, plan api.Plan, now time.Time) {
 	}
 	r := api.Rollout{At: now.UTC().Truncate(time.Millisecond)}
 	switch {
-	case reconciler.ConvergedWith(input(v), plan, now):
+	case reconciler.ConvergedWith(m.input(v), plan, now):
 		r.State = api.RolloutConverged
-	case len(reconciler.Failures(input(v))) > 0:
+	case len(reconciler.Failures(m.input(v))) > 0:
 		r.State = api.RolloutFailed
-		r.Reason = strings.Join(reconciler.Failures(input(v)), "; ")
+		r.Reason = strings.Join(reconciler.Failures(m.input(v)), "; ")
 	case m.cfg.RolloutDeadline > 0 && now.Sub(e.AppliedAt) > m.cfg.RolloutDeadline:
 		r.State = api.RolloutFailed
 		r.Reason = fmt.Sprintf("ProgressDeadlineExceeded: not converged %v after it was applied: %s",
-			m.cfg.RolloutDeadline, reconciler.NotReadyReasons(input(v), 3))
+			m.cfg.RolloutDeadline, reconciler.NotReadyReasons(m.input(v), 3))
 	default:
 		return
 	}

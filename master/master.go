@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/gitsource"
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
@@ -31,6 +32,9 @@ type Config struct {
 	// RolloutDeadline is how long an applied commit may take to converge
 	// before its rollout is recorded as failed (0: never).
 	RolloutDeadline time.Duration
+	// NodeTimeout is how long a node may miss heartbeats before it is
+	// NotReady and tainted unreachable (api.NodeReadyTimeout when zero).
+	NodeTimeout time.Duration
 	// MaxLog is how many revision log entries are kept (at least).
 	MaxLog int
 	// WebhookSecret checks push notifications; empty accepts any.
@@ -62,6 +66,9 @@ type Master struct {
 func New(cfg Config) (*Master, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.NodeTimeout <= 0 {
+		cfg.NodeTimeout = api.NodeReadyTimeout
 	}
 	if cfg.MaxLog == 0 {
 		cfg.MaxLog = 10000

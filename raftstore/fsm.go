@@ -204,6 +204,12 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 			st.touchNode(p.Spec.NodeName, index)
 		}
 	}
+	for _, key := range c.Plan.ForceDelete {
+		if p, ok := st.Pods[key]; ok && p.DeletionTimestamp != nil {
+			delete(st.Pods, key)
+			st.touchNode(p.Spec.NodeName, index)
+		}
+	}
 }
 
 // bindClaims records the node of each claim of a bound pod the first time

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"slices"
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -12,18 +13,44 @@ import (
 	"github.com/berth-dev/berth/api"
 )
 
+// daemonTolerations are the tolerations Kubernetes' DaemonSet controller
+// adds to its pods: an unreachable node keeps its daemon pod for ever.
+var daemonTolerations = []corev1.Toleration{
+	{Key: api.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute},
+}
+
 // daemonNodes returns the names of the nodes a DaemonSet's pod belongs
 // on: its nodeSelector and required node affinity match and its
-// tolerations cover the node's NoSchedule and NoExecute taints. A
-// cordoned node keeps its daemon pods, as in Kubernetes.
-func (r *pass) daemonNodes(t *corev1.PodTemplateSpec) []string {
+// tolerations cover the node's NoSchedule and NoExecute taints. It also
+// returns the nodes where an existing pod may stay: there only NoExecute
+// taints count, so a cordoned or unreachable node keeps its daemon pod,
+// as in Kubernetes.
+func (r *pass) daemonNodes(t *corev1.PodTemplateSpec) (run []string, keep map[string]bool) {
 	affinity := nodeaffinity.GetRequiredNodeAffinity(&corev1.Pod{Spec: t.Spec})
-	var out []string
+	tols := append(slices.Clip(t.Spec.Tolerations), daemonTolerations...)
+	keep = map[string]bool{}
 	for i := range r.nodes {
 		n := &r.nodes[i]
 		match, _ := affinity.Match(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}})
-		if match && untolerated(n.Taints, t.Spec.Tolerations) == nil {
-			out = append(out, n.Name)
+		if !match {
+			continue
+		}
+		if untolerated(n.Taints, tols) == nil {
+			run = append(run, n.Name)
+		}
+		if untolerated(noExecute(n.Taints), tols) == nil {
+			keep[n.Name] = true
+		}
+	}
+	return run, keep
+}
+
+// noExecute returns the NoExecute taints.
+func noExecute(taints []corev1.Taint) []corev1.Taint {
+	var out []corev1.Taint
+	for _, t := range taints {
+		if t.Effect == corev1.TaintEffectNoExecute {
+			out = append(out, t)
 		}
 	}
 	return out
@@ -40,14 +67,10 @@ func (r *pass) daemonSet(ds *appsv1.DaemonSet) {
 	for _, p := range r.owned[ownerKey("DaemonSet", ds.Namespace, ds.Name)] {
 		byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
 	}
-	eligible := r.daemonNodes(&ds.Spec.Template)
-	want := map[string]bool{}
-	for _, n := range eligible {
-		want[n] = true
-	}
+	eligible, keep := r.daemonNodes(&ds.Spec.Template)
 	for node, pods := range byNode {
 		for _, p := range pods {
-			if p.DeletionTimestamp == nil && !want[node] {
+			if p.DeletionTimestamp == nil && !keep[node] {
 				r.delete(p)
 			}
 		}

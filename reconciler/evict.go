@@ -48,6 +48,13 @@ func (r *pass) evictionDue(p *corev1.Pod, t *corev1.Taint) bool {
 			seconds = tol.TolerationSeconds
 		}
 	}
+	if seconds == nil && t.Key == api.TaintNodeUnreachable {
+		if kind, _ := owner(p); kind == "DaemonSet" {
+			return false // the DaemonSet controller's tolerations: for ever
+		}
+		d := int64(api.DefaultTolerationSeconds) // DefaultTolerationSeconds admission
+		seconds = &d
+	}
 	if seconds == nil {
 		return true
 	}
@@ -56,6 +63,32 @@ func (r *pass) evictionDue(p *corev1.Pod, t *corev1.Taint) bool {
 		start = t.TimeAdded.Time
 	}
 	return !r.now.Before(start.Add(time.Duration(*seconds) * time.Second))
+}
+
+// forceDelete removes terminating pods of nodes that are down (NotReady)
+// and that an operator marked node.kubernetes.io/out-of-service in Git,
+// as Kubernetes' non-graceful node shutdown does: nothing will confirm
+// those pods stopped, and their StatefulSet ordinals may start elsewhere.
+func (r *pass) forceDelete() {
+	down := map[string]bool{}
+	for i := range r.nodes {
+		n := &r.nodes[i]
+		down[n.Name] = hasTaint(n, api.TaintNodeOutOfService) && hasTaint(n, api.TaintNodeUnreachable)
+	}
+	for i := range r.in.Pods {
+		if p := &r.in.Pods[i]; p.DeletionTimestamp != nil && down[p.Spec.NodeName] {
+			r.plan.ForceDelete = append(r.plan.ForceDelete, api.PodKey(p))
+		}
+	}
+}
+
+func hasTaint(n *api.Node, key string) bool {
+	for _, t := range n.Taints {
+		if t.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // dedupeDeletes keeps the first of each pod key the plan deletes (a pod

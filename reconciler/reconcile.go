@@ -29,6 +29,17 @@ type Input struct {
 	CronJobs []batchv1.CronJob
 	// Claims maps "namespace/claim" to the node that holds its data.
 	Claims map[string]string
+	// NodeTimeout is how long a node may miss heartbeats and stay Ready
+	// (api.NodeReadyTimeout when zero).
+	NodeTimeout time.Duration
+}
+
+// nodeTimeout is the input's node timeout, or the default.
+func (in *Input) nodeTimeout() time.Duration {
+	if in.NodeTimeout > 0 {
+		return in.NodeTimeout
+	}
+	return api.NodeReadyTimeout
 }
 
 // pass is one run of the reconciler: the input, indexed, and the plan it
@@ -57,6 +68,7 @@ func Reconcile(in Input, now time.Time) api.Plan {
 	r.collectGarbage(live)
 	r.forgetCronJobs()
 	r.evict()
+	r.forceDelete()
 	r.dedupeDeletes()
 	schedule(&r.plan, in, now)
 	return r.plan
@@ -73,7 +85,7 @@ func newPass(in Input, now time.Time) *pass {
 			r.owned[ownerKey(kind, p.Namespace, name)] = append(r.owned[ownerKey(kind, p.Namespace, name)], p)
 		}
 	}
-	r.nodes = api.WithGit(in.Nodes, r.desired.Nodes)
+	r.nodes = api.WithConditionTaints(api.WithGit(in.Nodes, r.desired.Nodes), now, in.nodeTimeout())
 	return r
 }
 

@@ -191,6 +191,9 @@ func TestDrainEvictsAndReplaces(t *testing.T) {
 	if m := perNode(in); m["n1"] != 1 || m["n2"] != 4 {
 		t.Fatalf("after the drain: %v", m)
 	}
+	for i := range in.Nodes {
+		in.Nodes[i].LastHeartbeat = now.Add(61 * time.Second) // still Ready
+	}
 	plan = Reconcile(in, now.Add(61*time.Second))
 	if len(plan.Delete) != 1 || !strings.HasPrefix(plan.Delete[0], "default/patient-") {
 		t.Fatalf("after tolerationSeconds: deletes %v; want the patient pod", plan.Delete)

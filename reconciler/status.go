@@ -111,11 +111,17 @@ func (r *pass) replicaStatus(kind, ns, name string, minReady int32) appsv1.Repli
 func (r *pass) daemonSetStatus(ds *appsv1.DaemonSet) appsv1.DaemonSetStatus {
 	hash := templateHash(&ds.Spec.Template)
 	eligible := map[string]bool{}
-	for _, n := range r.daemonNodes(&ds.Spec.Template) {
+	run, keep := r.daemonNodes(&ds.Spec.Template)
+	for _, n := range run {
 		eligible[n] = true
 	}
-	st := appsv1.DaemonSetStatus{DesiredNumberScheduled: int32(len(eligible))}
 	active, _ := r.pods("DaemonSet", ds.Namespace, ds.Name)
+	for _, p := range active { // a node that keeps its pod counts, as in Kubernetes
+		if keep[p.Spec.NodeName] {
+			eligible[p.Spec.NodeName] = true
+		}
+	}
+	st := appsv1.DaemonSetStatus{DesiredNumberScheduled: int32(len(eligible))}
 	for _, p := range active {
 		if !eligible[p.Spec.NodeName] {
 			st.NumberMisscheduled++

@@ -82,11 +82,17 @@ func TestDaemonSetOnePodPerEligibleNode(t *testing.T) {
 	if m := perNode(in); len(in.Pods) != 2 || m["n2"] != 1 || m["n4"] != 1 {
 		t.Fatalf("after node changes: pods per node %v", m)
 	}
-	// A tainted node keeps out a pod that does not tolerate the taint.
+	// A NoSchedule taint keeps new daemon pods out but lets a running one
+	// stay, as in Kubernetes; a NoExecute taint removes it.
 	in.Nodes[3].Taints = []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}}
 	in = run(t, in)
+	if m := perNode(in); len(in.Pods) != 2 || m["n4"] != 1 {
+		t.Fatalf("after a NoSchedule taint: pods per node %v", m)
+	}
+	in.Nodes[3].Taints[0].Effect = corev1.TaintEffectNoExecute
+	in = run(t, in)
 	if m := perNode(in); len(in.Pods) != 1 || m["n2"] != 1 {
-		t.Fatalf("after a taint: pods per node %v", m)
+		t.Fatalf("after a NoExecute taint: pods per node %v", m)
 	}
 }
 

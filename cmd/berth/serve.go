@@ -32,6 +32,7 @@ type masterFlags struct {
 	maxLog                   int
 	limits                   manifest.Limits
 	rolloutDeadline          time.Duration
+	nodeTimeout              time.Duration
 }
 
 func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
@@ -51,7 +52,7 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 	}
 	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
 		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, MaxLog: f.maxLog,
-		RolloutDeadline: f.rolloutDeadline, Git: git, Logger: log}, nil
+		RolloutDeadline: f.rolloutDeadline, NodeTimeout: f.nodeTimeout, Git: git, Logger: log}, nil
 }
 
 func addRepoFlags(c *cobra.Command, f *masterFlags) {
@@ -61,6 +62,7 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().DurationVar(&f.poll, "poll", 5*time.Second, "poll interval: fallback for a local repository, fetch interval for a remote one")
 	def := manifest.DefaultLimits()
 	c.Flags().IntVar(&f.maxLog, "max-log", 10000, "revision log entries to keep")
+	c.Flags().DurationVar(&f.nodeTimeout, "node-timeout", api.NodeReadyTimeout, "a node without a heartbeat this long is NotReady and tainted node.kubernetes.io/unreachable:NoExecute")
 	c.Flags().DurationVar(&f.rolloutDeadline, "rollout-deadline", 10*time.Minute, "a commit not converged this long after it was applied has its rollout recorded as failed")
 	c.Flags().Int64Var(&f.limits.MaxFileBytes, "max-file-bytes", def.MaxFileBytes, "largest manifest file")
 	c.Flags().Int64Var(&f.limits.MaxCommitBytes, "max-commit-bytes", def.MaxCommitBytes, "most manifest bytes in one commit")
