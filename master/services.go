@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -35,7 +36,12 @@ func (m *Master) serviceTable() *api.ServiceTable {
 	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints) > 0 {
 		v := m.store.View(false)
 		t.Services = v.Desired.Services
-		t.Endpoints = reconciler.ServiceEndpoints(v.Desired, v.Pods)
+		down := map[string]bool{}
+		now := time.Now()
+		for _, n := range v.Nodes {
+			down[n.Name] = !n.ReadyWithin(now, m.cfg.NodeTimeout)
+		}
+		t.Endpoints = reconciler.ServiceEndpoints(v.Desired, v.Pods, down)
 	}
 	data, _ := json.Marshal(t)
 	sum := sha256.Sum256(data)
