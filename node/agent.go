@@ -245,38 +245,69 @@ func (a *Agent) assignmentLoop(ctx context.Context) {
 	}
 }
 
-// sync makes the workers match the assigned pods.
+// sync makes the workers match the assigned pods. Fencing: the pods that
+// are no longer bound to this node (gone from its assignments, as after
+// a partition in which the master moved them) are stopped first; new pods
+// of the same sync start only once those containers are stopped.
 func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.config = newConfigSet(as)
-	pods := as.Pods
 	assigned := map[string]bool{}
-	for i := range pods {
-		p := pods[i].DeepCopy()
-		uid := string(p.UID)
-		assigned[uid] = true
-		if w, ok := a.workers[uid]; ok {
-			w.update(p)
-			continue
-		}
-		w := newPodWorker(a, p, a.adopted[uid])
-		delete(a.adopted, uid)
-		a.workers[uid] = w
-		go w.run(ctx)
+	for i := range as.Pods {
+		assigned[string(as.Pods[i].UID)] = true
 	}
+	var stopping []<-chan struct{}
 	for uid, w := range a.workers {
 		if !assigned[uid] {
 			w.remove()
+			stopping = append(stopping, w.done)
 			delete(a.workers, uid)
 		}
 	}
 	if first {
 		for uid, cs := range a.adopted { // containers of pods no longer here
-			go a.removeContainers(ctx, cs)
-			delete(a.adopted, uid)
+			if !assigned[uid] {
+				done := make(chan struct{})
+				go func() { defer close(done); a.removeContainers(ctx, cs) }()
+				stopping = append(stopping, done)
+				delete(a.adopted, uid)
+			}
 		}
 	}
+	fence := allDone(stopping)
+	for i := range as.Pods {
+		p := as.Pods[i].DeepCopy()
+		uid := string(p.UID)
+		if w, ok := a.workers[uid]; ok {
+			w.update(p)
+			continue
+		}
+		w := newPodWorker(a, p, a.adopted[uid])
+		w.fence = fence
+		delete(a.adopted, uid)
+		a.workers[uid] = w
+		go w.run(ctx)
+	}
+	if len(stopping) > 0 {
+		a.log.Info("fencing: stopping pods no longer bound here before starting new ones", "stopping", len(stopping))
+	}
+}
+
+// allDone returns a channel closed once every channel of chans is closed,
+// or nil when there are none.
+func allDone(chans []<-chan struct{}) <-chan struct{} {
+	if len(chans) == 0 {
+		return nil
+	}
+	out := make(chan struct{})
+	go func() {
+		defer close(out)
+		for _, c := range chans {
+			<-c
+		}
+	}()
+	return out
 }
 
 func (a *Agent) removeContainers(ctx context.Context, cs []Container) {

@@ -37,6 +37,13 @@ type podWorker struct {
 	kick   chan struct{}
 	quit   chan struct{}
 
+	// fence holds back the worker's first container start until the
+	// containers of pods taken from this node are stopped (fencing).
+	fence <-chan struct{}
+	// done is closed when the worker ends (its containers stopped, after
+	// remove).
+	done chan struct{}
+
 	mu       sync.Mutex
 	pod      *corev1.Pod
 	logPaths map[string]string // current log of each container
@@ -84,7 +91,7 @@ type exitEvent struct {
 
 func newPodWorker(a *Agent, p *corev1.Pod, adopted []Container) *podWorker {
 	w := &podWorker{a: a, key: api.PodKey(p), uid: string(p.UID), pod: p,
-		exits: make(chan exitEvent, 8), probes: make(chan probeEvent, 8), kick: make(chan struct{}, 1), quit: make(chan struct{}),
+		exits: make(chan exitEvent, 8), probes: make(chan probeEvent, 8), kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		logPaths: map[string]string{}, ctrs: map[string]*ctrState{}, started: a.now()}
 	w.initDone = len(p.Spec.InitContainers) == 0
 	if p.Status.Reason == "Evicted" && len(adopted) == 0 {
@@ -137,8 +144,17 @@ func (w *podWorker) current() *corev1.Pod {
 }
 
 func (w *podWorker) run(ctx context.Context) {
+	defer close(w.done)
 	ctx, cancel := context.WithCancel(ctx) // ends the worker's probers with it
 	defer cancel()
+	if w.fence != nil {
+		select {
+		case <-w.fence:
+		case <-ctx.Done():
+			return
+		case <-w.quit:
+		}
+	}
 	for name, st := range w.ctrs {
 		if st.running {
 			w.watchAdopted(ctx, name, st)
