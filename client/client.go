@@ -24,6 +24,9 @@ import (
 type Client struct {
 	servers []string
 	http    *http.Client
+	// Stale lets reads be answered by whichever master gets them, from
+	// its own copy of the state, without a round trip to the leader.
+	Stale bool
 }
 
 // New returns a client for the given master URLs (a bare host:port gets
@@ -69,6 +72,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if body, err = json.Marshal(in); err != nil {
 			return nil, fmt.Errorf("encoding request: %w", err)
 		}
+	}
+	if c.Stale && method == http.MethodGet {
+		q := url.Values{"stale": {""}}
+		for k, v := range query {
+			q[k] = v
+		}
+		query = q
 	}
 	var lastErr error
 	for _, s := range c.servers {
@@ -220,6 +230,24 @@ func (c *Client) ServiceTable(ctx context.Context, hash string, wait time.Durati
 	}
 	var t api.ServiceTable
 	return &t, c.call(ctx, http.MethodGet, api.PathServiceTable, q, nil, &t)
+}
+
+// Members lists the masters of the cluster.
+func (c *Client) Members(ctx context.Context) ([]api.MemberStatus, error) {
+	var ms []api.MemberStatus
+	return ms, c.call(ctx, http.MethodGet, api.PathMembers, nil, nil, &ms)
+}
+
+// RemoveMember removes a master from the cluster.
+func (c *Client) RemoveMember(ctx context.Context, name string) error {
+	return c.call(ctx, http.MethodDelete, api.PathMembers+"/"+url.PathEscape(name), nil, nil, nil)
+}
+
+// Self asks the first master for its own view (its Raft state, applied
+// index and state digest).
+func (c *Client) Self(ctx context.Context) (*api.SelfStatus, error) {
+	var s api.SelfStatus
+	return &s, c.call(ctx, http.MethodGet, api.PathSelf, nil, nil, &s)
 }
 
 // Plan asks what applying the manifest files would do (a dry run).

@@ -47,6 +47,10 @@ func (m *Master) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/namespaces/{namespace}/pods/{pod}/log", m.handleLogs)
 	mux.HandleFunc("POST "+PathWebhook, m.handleWebhook)
 	mux.HandleFunc("POST "+api.PathPlan, m.handlePlan)
+	mux.HandleFunc("GET "+api.PathMembers, m.handleMembers)
+	mux.HandleFunc("GET "+api.PathSelf, m.handleSelf)
+	mux.HandleFunc("POST "+api.PathJoin, m.handleJoin)
+	mux.HandleFunc("DELETE "+api.PathMembers+"/{name}", m.handleRemoveMember)
 	return mux
 }
 

@@ -26,6 +26,17 @@ type Config struct {
 	RaftAddr  string
 	Listen    string
 	Bootstrap bool
+	// Join lists API addresses of masters of an existing cluster; a
+	// master with an empty data directory asks them to add it.
+	Join []string
+	// Advertise is the API address other masters and clients reach this
+	// one at (default: the listening address).
+	Advertise string
+	// SnapshotThreshold, SnapshotInterval and TrailingLogs tune Raft's
+	// snapshots and log compaction (Raft's defaults when zero).
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
 	// AllowRewrites applies a new head that does not descend from the
 	// live commit (a force push) instead of refusing it.
 	AllowRewrites bool
@@ -47,6 +58,9 @@ type Config struct {
 func (c Config) Validate() error {
 	if c.Name == "" || c.DataDir == "" || c.RaftAddr == "" || c.Listen == "" {
 		return errors.New("master: --name, --data, --raft and --listen are required")
+	}
+	if c.Bootstrap && len(c.Join) > 0 {
+		return errors.New("master: --bootstrap starts a new cluster and --join enters an existing one: give one of them")
 	}
 	return c.Git.Validate()
 }
@@ -93,13 +107,14 @@ func New(cfg Config) (*Master, error) {
 	store, err := raftstore.New(raftstore.Config{
 		Name: cfg.Name, DataDir: filepath.Join(cfg.DataDir, "raft"), RaftAddr: cfg.RaftAddr,
 		Bootstrap: cfg.Bootstrap, MaxLog: cfg.MaxLog, LogOutput: slogWriter{cfg.Logger},
+		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval, TrailingLogs: cfg.TrailingLogs,
 	})
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
 	m := &Master{cfg: cfg, log: cfg.Logger, store: store, src: src, listener: ln}
-	m.server = &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
+	m.server = &http.Server{Handler: m.forwarding(m.routes()), ReadHeaderTimeout: 10 * time.Second}
 	return m, nil
 }
 
@@ -109,10 +124,6 @@ func (m *Master) Addr() string { return m.listener.Addr().String() }
 // Run serves the API and runs the leader loops while this master leads,
 // until ctx ends; then it shuts everything down.
 func (m *Master) Run(ctx context.Context) error {
-	if err := m.store.WaitReady(ctx); err != nil {
-		m.store.Close()
-		return err
-	}
 	// Blocking queries end with serveCtx, so shutdown does not wait out
 	// the agents' long polls.
 	serveCtx, endQueries := context.WithCancel(context.Background())
@@ -120,6 +131,18 @@ func (m *Master) Run(ctx context.Context) error {
 	m.server.BaseContext = func(net.Listener) context.Context { return serveCtx }
 	errc := make(chan error, 1)
 	go func() { errc <- m.server.Serve(m.listener) }()
+	if len(m.cfg.Join) > 0 && !m.store.HadState() {
+		if err := m.join(ctx); err != nil {
+			m.server.Close()
+			m.store.Close()
+			return err
+		}
+	}
+	if err := m.store.WaitReady(ctx); err != nil {
+		m.server.Close()
+		m.store.Close()
+		return err
+	}
 	m.log.Info("master running", "api", m.Addr(), "raft", m.cfg.RaftAddr, "repo", m.cfg.Git.Repo, "branch", m.src.Branch())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -164,6 +187,7 @@ func (m *Master) leadership(ctx context.Context) {
 			if err := m.store.Barrier(10 * time.Second); err != nil {
 				m.log.Warn("barrier failed", "err", err)
 			} else {
+				m.recordSelf()
 				lctx, cancel := context.WithCancel(ctx)
 				stop = cancel
 				m.log.Info("leadership gained: starting leader loops")

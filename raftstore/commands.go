@@ -20,6 +20,7 @@ const (
 	HeartbeatType
 	StatusBatchType
 	RolloutType
+	MemberType
 )
 
 // RevisionCommand records a commit: applied when it has no errors,

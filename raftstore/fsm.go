@@ -54,6 +54,10 @@ func (f *fsm) Apply(l *raft.Log) any {
 		var c RolloutCommand
 		mustDecode(l, &c)
 		st.applyRollout(&c)
+	case MemberType:
+		var c MemberCommand
+		mustDecode(l, &c)
+		st.applyMember(&c)
 	default:
 		panic(fmt.Sprintf("raftstore: unknown command type %d at index %d", l.Data[0], l.Index))
 	}

@@ -31,6 +31,8 @@ type state struct {
 	Claims map[string]string `json:"claims,omitempty"`
 	// Events are kept for api.EventTTL, oldest first.
 	Events []corev1.Event `json:"events,omitempty"`
+	// Members are the masters' addresses, by Raft server name.
+	Members map[string]api.Member `json:"members,omitempty"`
 }
 
 func newState() *state {

@@ -46,6 +46,13 @@ type Config struct {
 	MaxLog int
 	// LogOutput receives Raft's own log lines (warnings and worse).
 	LogOutput io.Writer
+	// SnapshotThreshold is how many new log entries make a snapshot, and
+	// SnapshotInterval how often that is checked (Raft's defaults, 8192
+	// and 2 min, when zero). The log is compacted after each snapshot,
+	// keeping TrailingLogs (10240 when zero) for followers that lag.
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
 }
 
 // DefaultConfig returns a single-master config.
@@ -71,8 +78,17 @@ type Store struct {
 	raft      *raft.Raft
 	openIndex uint64 // the last log index when the store opened
 	bolt      *raftboltdb.BoltStore
+	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
+	hadState  bool // the data directory held Raft state when it opened
 }
+
+// HadState reports whether the store opened existing Raft state (a master
+// that restarts), as opposed to a new, empty data directory.
+func (s *Store) HadState() bool { return s.hadState }
+
+// RaftAddr is the address Raft listens on.
+func (s *Store) RaftAddr() string { return string(s.transport.LocalAddr()) }
 
 // New opens (or bootstraps) the Raft node and its stores.
 func New(cfg Config) (*Store, error) {
@@ -101,6 +117,15 @@ func (s *Store) open(cfg Config) error {
 	rc.LeaderLeaseTimeout = 250 * time.Millisecond
 	rc.BatchApplyCh = true
 	rc.MaxAppendEntries = 512
+	if cfg.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = cfg.SnapshotThreshold
+	}
+	if cfg.SnapshotInterval > 0 {
+		rc.SnapshotInterval = cfg.SnapshotInterval
+	}
+	if cfg.TrailingLogs > 0 {
+		rc.TrailingLogs = cfg.TrailingLogs
+	}
 	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Output: cfg.LogOutput, Level: hclog.Warn})
 
 	bolt, err := raftboltdb.NewBoltStore(filepath.Join(cfg.DataDir, "raft.db"))
@@ -112,6 +137,7 @@ func (s *Store) open(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("opening snapshot store in %s: %w", cfg.DataDir, err)
 	}
+	s.snaps = snaps
 	addr, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
 	if err != nil {
 		return fmt.Errorf("raft address %q: %w", cfg.RaftAddr, err)
@@ -128,6 +154,7 @@ func (s *Store) open(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("reading raft state: %w", err)
 	}
+	s.hadState = existing
 	s.raft, err = raft.NewRaft(rc, (*fsm)(s), bolt, bolt, snaps, s.transport)
 	if err != nil {
 		return fmt.Errorf("starting raft: %w", err)

@@ -33,6 +33,7 @@ type globals struct {
 	server   string
 	logLevel string
 	pprof    string
+	stale    bool
 }
 
 func newRoot() *cobra.Command {
@@ -45,10 +46,11 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.server, "server", "", "master URL(s), comma-separated (default $BERTH_SERVER or "+api.DefaultServer+")")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.PersistentFlags().BoolVar(&g.stale, "stale", false, "read from whichever master answers, from its own state, without asking the leader (may lag)")
 	root.PersistentFlags().StringVar(&g.pprof, "pprof", "", "serve net/http/pprof on this loopback address (master, agent, sim, up)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.servePprof() }
 	root.AddCommand(newMasterCmd(g), newAgentCmd(g), newUpCmd(g),
-		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd(), newSimCmd(g))
+		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd(), newSimCmd(g), newMembersCmd(g))
 	return root
 }
 
@@ -73,7 +75,13 @@ func (g *globals) servers() []string {
 	return strings.Split(s, ",")
 }
 
-func (g *globals) client() (*client.Client, error) { return client.New(g.servers()) }
+func (g *globals) client() (*client.Client, error) {
+	c, err := client.New(g.servers())
+	if c != nil {
+		c.Stale = g.stale
+	}
+	return c, err
+}
 
 // signalContext ends on SIGINT or SIGTERM.
 func signalContext() (context.Context, context.CancelFunc) {

@@ -33,6 +33,10 @@ type masterFlags struct {
 	limits                   manifest.Limits
 	rolloutDeadline          time.Duration
 	nodeTimeout              time.Duration
+	join                     []string
+	advertise                string
+	snapshotThreshold        uint64
+	snapshotInterval         time.Duration
 }
 
 func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
@@ -52,7 +56,8 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 	}
 	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
 		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, MaxLog: f.maxLog,
-		RolloutDeadline: f.rolloutDeadline, NodeTimeout: f.nodeTimeout, Git: git, Logger: log}, nil
+		RolloutDeadline: f.rolloutDeadline, NodeTimeout: f.nodeTimeout, Join: f.join, Advertise: f.advertise,
+		SnapshotThreshold: f.snapshotThreshold, SnapshotInterval: f.snapshotInterval, Git: git, Logger: log}, nil
 }
 
 func addRepoFlags(c *cobra.Command, f *masterFlags) {
@@ -97,6 +102,10 @@ func newMasterCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&f.raft, "raft", "127.0.0.1:7071", "Raft address")
 	c.Flags().StringVar(&f.listen, "listen", "127.0.0.1:7070", "API address")
 	c.Flags().BoolVar(&f.bootstrap, "bootstrap", false, "bootstrap a new cluster with this master as its first member")
+	c.Flags().StringSliceVar(&f.join, "join", nil, "API addresses of masters of an existing cluster to join (a new data directory only)")
+	c.Flags().StringVar(&f.advertise, "advertise", "", "API address other masters reach this one at (default: --listen)")
+	c.Flags().Uint64Var(&f.snapshotThreshold, "snapshot-threshold", 8192, "new Raft log entries that make a snapshot (the log is then compacted)")
+	c.Flags().DurationVar(&f.snapshotInterval, "snapshot-interval", 2*time.Minute, "how often the snapshot threshold is checked")
 	addRepoFlags(c, f)
 	return c
 }
