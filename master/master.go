@@ -74,6 +74,7 @@ type Master struct {
 	listener net.Listener
 	server   *http.Server
 	services serviceTables
+	ready    chan struct{} // closed once the log is replayed (WaitReady)
 }
 
 // New opens the repository, the Raft store and the API listener.
@@ -113,7 +114,7 @@ func New(cfg Config) (*Master, error) {
 		ln.Close()
 		return nil, err
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, store: store, src: src, listener: ln}
+	m := &Master{cfg: cfg, log: cfg.Logger, store: store, src: src, listener: ln, ready: make(chan struct{})}
 	m.server = &http.Server{Handler: m.forwarding(m.routes()), ReadHeaderTimeout: 10 * time.Second}
 	return m, nil
 }
@@ -143,6 +144,7 @@ func (m *Master) Run(ctx context.Context) error {
 		m.store.Close()
 		return err
 	}
+	close(m.ready)
 	m.log.Info("master running", "api", m.Addr(), "raft", m.cfg.RaftAddr, "repo", m.cfg.Git.Repo, "branch", m.src.Branch())
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -27,7 +27,15 @@ const headerForwarded = "X-Berth-Forwarded-By"
 // A master's own view (PathSelf) and pod logs are always answered here.
 func (m *Master) forwarding(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m.store.IsLeader() || answeredHere(r) {
+		if answeredHere(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !m.waitLeader(r.Context()) {
+			writeError(w, http.StatusServiceUnavailable, errors.New("no leader is known: an election may be under way"))
+			return
+		}
+		if m.store.IsLeader() {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -35,13 +43,32 @@ func (m *Master) forwarding(next http.Handler) http.Handler {
 			writeError(w, http.StatusServiceUnavailable, errors.New("forwarded by "+by+" to "+m.cfg.Name+", which does not lead: retry"))
 			return
 		}
-		leader := m.store.LeaderAPI()
-		if leader == "" {
-			writeError(w, http.StatusServiceUnavailable, errors.New("no leader is known: an election may be under way"))
-			return
-		}
-		m.proxyTo(leader).ServeHTTP(w, r)
+		m.proxyTo(m.store.LeaderAPI()).ServeHTTP(w, r)
 	})
+}
+
+// leaderWait is how long a request waits for this master to be ready and
+// a leader to be known (an election, a restart) before it is refused.
+const leaderWait = 5 * time.Second
+
+// waitLeader waits until this master has replayed its log and either
+// leads or knows the leader's API address.
+func (m *Master) waitLeader(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, leaderWait)
+	defer cancel()
+	select {
+	case <-m.ready:
+	case <-ctx.Done():
+		return false
+	}
+	for !m.store.IsLeader() && m.store.LeaderAPI() == "" {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return true
 }
 
 func answeredHere(r *http.Request) bool {
