@@ -130,6 +130,12 @@ func TestNodesAndTolerations(t *testing.T) {
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "spec.tolerations[0].value: must be empty when `operator` is 'Exists'") {
 		t.Fatalf("bad toleration: %v", errs)
 	}
+	seconds := strings.Replace(pod, "{operator: Exists, value: x}", "{key: k, operator: Exists, effect: NoSchedule, tolerationSeconds: 5}", 1)
+	_, errs = Decode([]File{{Name: "p.yaml", Data: []byte(seconds)}})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "spec.tolerations[0].effect: must be 'NoExecute' when `tolerationSeconds` is set") {
+		t.Fatalf("tolerationSeconds without NoExecute: %v", errs)
+	}
+	decodeOne(t, strings.Replace(seconds, "NoSchedule", "NoExecute", 1))
 }
 
 func TestProbes(t *testing.T) {

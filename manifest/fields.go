@@ -43,7 +43,7 @@ var (
 	// podSpecFields are relative to a pod spec.
 	podSpecFields = concat([]string{
 		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds", "enableServiceLinks",
-		"tolerations[].key", "tolerations[].operator", "tolerations[].value", "tolerations[].effect",
+		"tolerations[].key", "tolerations[].operator", "tolerations[].value", "tolerations[].effect", "tolerations[].tolerationSeconds",
 		"securityContext.runAsUser", "securityContext.runAsGroup", "securityContext.runAsNonRoot",
 		"securityContext.fsGroup", "securityContext.supplementalGroups[]",
 		"volumes[].name", "volumes[].emptyDir", "volumes[].emptyDir.medium",

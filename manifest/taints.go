@@ -58,6 +58,9 @@ func validateTolerations(ts []corev1.Toleration, field string) []*fieldError {
 		if t.Effect != "" && !taintEffects[t.Effect] {
 			fes = append(fes, &fieldError{f + ".effect", fmt.Sprintf("unsupported value %q: supported values: \"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\"", t.Effect)})
 		}
+		if t.TolerationSeconds != nil && t.Effect != corev1.TaintEffectNoExecute {
+			fes = append(fes, &fieldError{f + ".effect", "must be 'NoExecute' when `tolerationSeconds` is set"})
+		}
 	}
 	return fes
 }
