@@ -34,7 +34,7 @@ type ha struct {
 }
 
 // newHA starts n masters: the first bootstraps, the others join it.
-func newHA(t *testing.T, n int, nodeTimeout string, extra ...string) *ha {
+func newHA(t testing.TB, n int, nodeTimeout string, extra ...string) *ha {
 	c := newCluster(t)
 	h := &ha{cluster: c, masters: map[string]*proc{}, apis: map[string]string{}, rafts: map[string]string{},
 		agents: map[string]*proc{}, nodeTO: nodeTimeout, extra: extra}
