@@ -111,9 +111,10 @@ func (m *Master) status(v raftstore.View, now time.Time) api.Status {
 			s.Rejected = append(s.Rejected, api.Rejection{Commit: e.Commit, Errors: e.Errors})
 		}
 	}
-	for i := range v.Pods {
+	pods := reconciler.MarkPodsNotReady(v.Pods, v.Nodes, now, m.cfg.NodeTimeout)
+	for i := range pods {
 		s.Pods++
-		if reconciler.PodReady(&v.Pods[i]) {
+		if reconciler.PodReady(&pods[i]) {
 			s.ReadyPods++
 		}
 	}
@@ -134,7 +135,7 @@ func inNamespace(r *http.Request, ns string) bool {
 func (m *Master) handlePods(w http.ResponseWriter, r *http.Request) {
 	v := m.store.View(false)
 	list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}, Items: []corev1.Pod{}}
-	for _, p := range v.Pods {
+	for _, p := range reconciler.MarkPodsNotReady(v.Pods, v.Nodes, time.Now(), m.cfg.NodeTimeout) {
 		if inNamespace(r, p.Namespace) {
 			p.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
 			list.Items = append(list.Items, p)

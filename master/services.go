@@ -36,12 +36,8 @@ func (m *Master) serviceTable() *api.ServiceTable {
 	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints) > 0 {
 		v := m.store.View(false)
 		t.Services = v.Desired.Services
-		down := map[string]bool{}
-		now := time.Now()
-		for _, n := range v.Nodes {
-			down[n.Name] = !n.ReadyWithin(now, m.cfg.NodeTimeout)
-		}
-		t.Endpoints = reconciler.ServiceEndpoints(v.Desired, v.Pods, down)
+		pods := reconciler.MarkPodsNotReady(v.Pods, v.Nodes, time.Now(), m.cfg.NodeTimeout)
+		t.Endpoints = reconciler.ServiceEndpoints(v.Desired, pods)
 	}
 	data, _ := json.Marshal(t)
 	sum := sha256.Sum256(data)

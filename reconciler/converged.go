@@ -33,10 +33,15 @@ func ConvergedWith(in Input, plan api.Plan, now time.Time) bool {
 	if !pending.Empty() {
 		return false
 	}
+	down := downNodes(in.Nodes, now, in.nodeTimeout())
+	in = in.withNodeConditions(now)
 	for i := range in.Pods {
 		p := &in.Pods[i]
 		if kind, _ := owner(p); kind == "Job" || (kind != "Pod" && finished(p)) {
 			continue // a Job converges by its record; an evicted pod was replaced
+		}
+		if _, dead := down[p.Spec.NodeName]; dead && p.DeletionTimestamp != nil {
+			continue // evicted from a dead node: it will never confirm
 		}
 		if p.DeletionTimestamp != nil || p.Spec.NodeName == "" {
 			return false

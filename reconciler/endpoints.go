@@ -20,9 +20,9 @@ import (
 // terminating or finished, ready ones under addresses and the others
 // under notReadyAddresses, grouped into subsets by their resolved ports.
 // A Service without a selector has the Endpoints written in Git, if any.
-// Pods on the nodes in down are not ready, whatever they last reported (the
-// node lifecycle controller marks them so in Kubernetes).
-func ServiceEndpoints(set *api.ObjectSet, pods []corev1.Pod, down map[string]bool) []corev1.Endpoints {
+// (Pass the pods through MarkPodsNotReady, so that the pods of a dead node
+// are not ready endpoints.)
+func ServiceEndpoints(set *api.ObjectSet, pods []corev1.Pod) []corev1.Endpoints {
 	if set == nil {
 		return nil
 	}
@@ -40,7 +40,7 @@ func ServiceEndpoints(set *api.ObjectSet, pods []corev1.Pod, down map[string]boo
 			}
 			continue
 		}
-		out = append(out, endpointsOf(s, pods, down))
+		out = append(out, endpointsOf(s, pods))
 	}
 	for i := range set.Endpoints { // Endpoints without a Service
 		e := &set.Endpoints[i]
@@ -52,7 +52,7 @@ func ServiceEndpoints(set *api.ObjectSet, pods []corev1.Pod, down map[string]boo
 }
 
 // endpointsOf computes the Endpoints of a Service with a selector.
-func endpointsOf(s *corev1.Service, pods []corev1.Pod, down map[string]bool) corev1.Endpoints {
+func endpointsOf(s *corev1.Service, pods []corev1.Pod) corev1.Endpoints {
 	e := corev1.Endpoints{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Endpoints"},
 		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: s.Labels},
@@ -79,7 +79,7 @@ func endpointsOf(s *corev1.Service, pods []corev1.Pod, down map[string]bool) cor
 		}
 		addr := corev1.EndpointAddress{IP: p.Status.PodIP, NodeName: nodeNameOf(p),
 			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID}}
-		if s.Spec.PublishNotReadyAddresses || (p.Status.Phase == corev1.PodRunning && PodReady(p) && !down[p.Spec.NodeName]) {
+		if s.Spec.PublishNotReadyAddresses || (p.Status.Phase == corev1.PodRunning && PodReady(p)) {
 			sub.Addresses = append(sub.Addresses, addr)
 		} else {
 			sub.NotReadyAddresses = append(sub.NotReadyAddresses, addr)

@@ -78,6 +78,14 @@ func TestUnreachableNode(t *testing.T) {
 	if plan := pass(39 * time.Second); len(plan.Delete) != 0 {
 		t.Fatalf("evicted before the node timeout plus the toleration: %v", plan.Delete)
 	}
+	if st := WorkloadStatus(in, now.Add(39*time.Second)).Deployments[0].Status; st.ReadyReplicas != 0 {
+		t.Errorf("pods of a NotReady node count as ready: %d", st.ReadyReplicas)
+	}
+	for _, p := range MarkPodsNotReady(in.Pods, in.Nodes, now.Add(39*time.Second), 10*time.Second) {
+		if p.Spec.NodeName == "n1" && PodReady(&p) {
+			t.Errorf("pod %s of NotReady n1 is Ready", p.Name)
+		}
+	}
 	plan := pass(40 * time.Second)
 	var evicted []string
 	for _, k := range plan.Delete {

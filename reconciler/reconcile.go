@@ -59,6 +59,7 @@ type pass struct {
 // records, garbage collection of pods whose owner is gone, and the
 // scheduling of what is pending.
 func Reconcile(in Input, now time.Time) api.Plan {
+	in = in.withNodeConditions(now)
 	r := newPass(in, now)
 	live := map[string]bool{}
 	for _, c := range r.controllers() {

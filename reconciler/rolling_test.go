@@ -144,6 +144,7 @@ func TestMinReadySecondsHoldsTheRollout(t *testing.T) {
 	if plan := Reconcile(in, now.Add(10*time.Second)); len(plan.Delete) != 0 {
 		t.Fatalf("an old pod deleted 10 s after the new one became ready: %v", plan.Delete)
 	}
+	in.Nodes[0].LastHeartbeat = now.Add(30 * time.Second) // the node is still there
 	if plan := Reconcile(in, now.Add(30*time.Second)); len(plan.Delete) != 1 {
 		t.Fatalf("no old pod deleted once the new one was available: %+v", plan)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -132,7 +133,7 @@ func TestServiceEndpoints(t *testing.T) {
 		Endpoints: []corev1.Endpoints{{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"},
 			Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: "192.168.1.5"}}, Ports: []corev1.EndpointPort{{Port: 5432}}}}}},
 	}
-	eps := ServiceEndpoints(set, pods, nil)
+	eps := ServiceEndpoints(set, pods)
 	if len(eps) != 2 || eps[0].Name != "web" || eps[1].Name != "db" || eps[1].Subsets[0].Addresses[0].IP != "192.168.1.5" {
 		t.Fatalf("endpoints %+v", eps)
 	}
@@ -157,11 +158,12 @@ func TestServiceEndpoints(t *testing.T) {
 		t.Errorf("subset of the pod without the named port: %+v", raw)
 	}
 
-	if down := ServiceEndpoints(set, pods, map[string]bool{"n1": true})[0].Subsets; len(down[0].Addresses)+len(down[1].Addresses) != 0 {
+	dead := []api.Node{{Name: "n1", LastHeartbeat: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	if down := ServiceEndpoints(set, MarkPodsNotReady(pods, dead, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), 10*time.Second))[0].Subsets; len(down[0].Addresses)+len(down[1].Addresses) != 0 {
 		t.Errorf("pods of a down node are ready endpoints: %+v", down)
 	}
 	set.Services[0].Spec.PublishNotReadyAddresses = true
-	pub := ServiceEndpoints(set, pods, nil)[0].Subsets
+	pub := ServiceEndpoints(set, pods)[0].Subsets
 	for _, s := range pub {
 		if len(s.NotReadyAddresses) != 0 {
 			t.Errorf("publishNotReadyAddresses left %d not ready", len(s.NotReadyAddresses))

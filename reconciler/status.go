@@ -26,6 +26,7 @@ type Workloads struct {
 
 // WorkloadStatus computes the status of every workload of in at now.
 func WorkloadStatus(in Input, now time.Time) *Workloads {
+	in = in.withNodeConditions(now)
 	r := newPass(in, now)
 	d := r.desired
 	w := &Workloads{}
