@@ -83,17 +83,16 @@ func answeredHere(r *http.Request) bool {
 // clients try another.
 func (m *Master) proxyTo(addr string) http.Handler {
 	target := &url.URL{Scheme: "http", Host: addr}
-	p := httputil.NewSingleHostReverseProxy(target)
-	p.FlushInterval = -1
-	director := p.Director
-	p.Director = func(r *http.Request) {
-		director(r)
-		r.Header.Set(headerForwarded, m.cfg.Name)
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Header.Set(headerForwarded, m.cfg.Name)
+		},
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, http.StatusServiceUnavailable, errors.New("forwarding to the leader at "+addr+": "+err.Error()))
+		},
 	}
-	p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-		writeError(w, http.StatusServiceUnavailable, errors.New("forwarding to the leader at "+addr+": "+err.Error()))
-	}
-	return p
 }
 
 func (m *Master) handleMembers(w http.ResponseWriter, r *http.Request) {
