@@ -130,19 +130,24 @@ func TestWorkloadValidation(t *testing.T) {
 			`spec.jobTemplate.spec.template.spec.restartPolicy: unsupported value "Always"`},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			set, errs := Decode([]File{{Name: "w.yaml", Data: []byte(tc.data)}})
-			if set != nil {
-				t.Fatalf("Decode accepted invalid input")
-			}
-			var all []string
-			for _, e := range errs {
-				all = append(all, e.Error())
-			}
-			if !strings.Contains(strings.Join(all, "\n"), tc.want) {
-				t.Errorf("errors do not contain %q:\n%s", tc.want, strings.Join(all, "\n"))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectError(t, tc.data, tc.want) })
+	}
+}
+
+// expectError decodes data as w.yaml and wants it refused with an error
+// that contains want.
+func expectError(t *testing.T, data, want string) {
+	t.Helper()
+	set, errs := Decode([]File{{Name: "w.yaml", Data: []byte(data)}})
+	if set != nil {
+		t.Fatalf("Decode accepted invalid input")
+	}
+	var all []string
+	for _, e := range errs {
+		all = append(all, e.Error())
+	}
+	if !strings.Contains(strings.Join(all, "\n"), want) {
+		t.Errorf("errors do not contain %q:\n%s", want, strings.Join(all, "\n"))
 	}
 }
 
