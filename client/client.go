@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +26,9 @@ import (
 type Client struct {
 	servers []string
 	http    *http.Client
+	// first is the index of the server that answered last: requests start
+	// there, so a dead master costs one failed dial, not one per request.
+	first atomic.Int32
 	// Stale lets reads be answered by whichever master gets them, from
 	// its own copy of the state, without a round trip to the leader.
 	Stale bool
@@ -32,7 +37,12 @@ type Client struct {
 // New returns a client for the given master URLs (a bare host:port gets
 // http://).
 func New(servers []string) (*Client, error) {
-	c := &Client{http: &http.Client{}}
+	// A master that is down or cut off must not hold a request for the
+	// kernel's connect timeout (minutes): give up the dial after 3 s and
+	// try the next one.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	c := &Client{http: &http.Client{Transport: transport}}
 	for _, s := range servers {
 		s = strings.TrimRight(strings.TrimSpace(s), "/")
 		if s == "" {
@@ -51,6 +61,9 @@ func New(servers []string) (*Client, error) {
 	}
 	return c, nil
 }
+
+// dialTimeout bounds connecting to one master.
+const dialTimeout = 3 * time.Second
 
 // Servers returns the master URLs.
 func (c *Client) Servers() []string { return c.servers }
@@ -81,7 +94,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		query = q
 	}
 	var lastErr error
-	for _, s := range c.servers {
+	first := int(c.first.Load())
+	for i := range c.servers {
+		n := (first + i) % len(c.servers)
+		s := c.servers[n]
 		u := s + path
 		if len(query) > 0 {
 			u += "?" + query.Encode()
@@ -102,6 +118,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			continue
 		}
 		if resp.StatusCode < 300 {
+			c.first.Store(int32(n))
 			return resp, nil
 		}
 		lastErr = apiError(resp)

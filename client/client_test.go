@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/berth-dev/berth/api"
@@ -27,7 +28,9 @@ func TestFailover(t *testing.T) {
 		w.Write([]byte(`{"liveCommit":"abc","converged":true}`))
 	}))
 	defer good.Close()
+	var busyCalls atomic.Int32
 	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		busyCalls.Add(1)
 		http.Error(w, `{"error":"not the raft leader"}`, http.StatusServiceUnavailable)
 	}))
 	defer busy.Close()
@@ -38,6 +41,10 @@ func TestFailover(t *testing.T) {
 	s, err := c.Status(context.Background(), 0, 0)
 	if err != nil || s.LiveCommit != "abc" {
 		t.Fatalf("status %+v, %v; want the answer of the third server", s, err)
+	}
+	// The next request starts at the server that answered.
+	if _, err := c.Status(context.Background(), 0, 0); err != nil || busyCalls.Load() != 1 {
+		t.Fatalf("second request: %v, the busy server asked %d times; want once in all", err, busyCalls.Load())
 	}
 }
 
