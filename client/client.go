@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,11 @@ type Client struct {
 	// first is the index of the server that answered last: requests start
 	// there, so a dead master costs one failed dial, not one per request.
 	first atomic.Int32
+	// moved is closed (and replaced) when first changes: a request still
+	// waiting on another master (a long poll on one that was cut off)
+	// gives up and tries again where the others now succeed.
+	mu    sync.Mutex
+	moved chan struct{}
 	// Stale lets reads be answered by whichever master gets them, from
 	// its own copy of the state, without a round trip to the leader.
 	Stale bool
@@ -42,7 +48,7 @@ func New(servers []string) (*Client, error) {
 	// try the next one.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	c := &Client{http: &http.Client{Transport: transport}}
+	c := &Client{http: &http.Client{Transport: transport}, moved: make(chan struct{})}
 	for _, s := range servers {
 		s = strings.TrimRight(strings.TrimSpace(s), "/")
 		if s == "" {
@@ -77,13 +83,16 @@ type APIError struct {
 // Error renders the server's message and HTTP status.
 func (e *APIError) Error() string { return fmt.Sprintf("server: %s (HTTP %d)", e.Message, e.Status) }
 
-// do sends the request to each master in turn until one answers.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, in any) (*http.Response, error) {
+// do sends the request to each master in turn until one answers. Each try
+// ends after timeout (0: none), so that a master cut off in the middle of
+// a request does not hold it for ever; the caller calls done once it has
+// read the answer.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in any, timeout time.Duration) (resp *http.Response, done context.CancelFunc, err error) {
 	var body []byte
 	if in != nil {
 		var err error
 		if body, err = json.Marshal(in); err != nil {
-			return nil, fmt.Errorf("encoding request: %w", err)
+			return nil, nil, fmt.Errorf("encoding request: %w", err)
 		}
 	}
 	if c.Stale && method == http.MethodGet {
@@ -102,32 +111,81 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if len(query) > 0 {
 			u += "?" + query.Encode()
 		}
-		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+		tctx, cancel := context.WithCancel(ctx)
+		if timeout > 0 {
+			cancel()
+			tctx, cancel = context.WithTimeout(ctx, timeout)
+			go c.cancelWhenMoved(tctx, cancel, n)
+		}
+		req, err := http.NewRequestWithContext(tctx, method, u, bytes.NewReader(body))
 		if err != nil {
-			return nil, err
+			cancel()
+			return nil, nil, err
 		}
 		if in != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := c.http.Do(req)
 		if err != nil {
+			cancel()
 			lastErr = fmt.Errorf("%s %s: %w", method, u, err)
 			if ctx.Err() != nil {
-				return nil, lastErr
+				return nil, nil, lastErr
 			}
-			continue
+			continue // down, cut off, or too slow: the next master
 		}
 		if resp.StatusCode < 300 {
-			c.first.Store(int32(n))
-			return resp, nil
+			c.answered(n)
+			return resp, cancel, nil
 		}
 		lastErr = apiError(resp)
+		cancel()
 		if resp.StatusCode != http.StatusServiceUnavailable {
-			return nil, lastErr
+			return nil, nil, lastErr
 		}
 		// 503: this master cannot answer now (no leader yet); try the next.
 	}
-	return nil, lastErr
+	return nil, nil, lastErr
+}
+
+// answered records that server n answered; when that is a change, the
+// requests waiting on other servers are told.
+func (c *Client) answered(n int) {
+	if int(c.first.Load()) == n {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.first.Store(int32(n))
+	close(c.moved)
+	c.moved = make(chan struct{})
+}
+
+// cancelWhenMoved ends a try on server n once requests succeed elsewhere.
+func (c *Client) cancelWhenMoved(ctx context.Context, cancel context.CancelFunc, n int) {
+	for {
+		c.mu.Lock()
+		moved := c.moved
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-moved:
+			if int(c.first.Load()) != n {
+				cancel()
+				return
+			}
+		}
+	}
+}
+
+// callTimeout bounds one try of a JSON call: a blocking query's wait plus
+// the server's jitter and a margin, else a minute.
+func callTimeout(query url.Values) time.Duration {
+	if w, err := time.ParseDuration(query.Get("wait")); err == nil && query.Get("index") != "" {
+		return w + w/16 + 10*time.Second
+	}
+	return time.Minute
 }
 
 // apiError reads an error answer: {"error": "..."} or plain text.
@@ -142,10 +200,11 @@ func apiError(resp *http.Response) error {
 }
 
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	resp, err := c.do(ctx, method, path, query, in)
+	resp, done, err := c.do(ctx, method, path, query, in, callTimeout(query))
 	if err != nil {
 		return err
 	}
+	defer done()
 	defer resp.Body.Close()
 	if out == nil {
 		return nil
@@ -276,7 +335,7 @@ func (c *Client) Plan(ctx context.Context, req *api.PlanRequest) (*api.DryRun, e
 // Logs streams a container's log, with the query parameters of the
 // Kubernetes log API (container, follow, previous, tailLines, …).
 func (c *Client) Logs(ctx context.Context, namespace, pod string, q url.Values) (io.ReadCloser, error) {
-	resp, err := c.do(ctx, http.MethodGet, api.LogsPath(namespace, pod), q, nil)
+	resp, _, err := c.do(ctx, http.MethodGet, api.LogsPath(namespace, pod), q, nil, 0) // a followed log has no end
 	if err != nil {
 		return nil, err
 	}

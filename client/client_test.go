@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -66,5 +67,50 @@ func TestErrorsNameTheServerAndMessage(t *testing.T) {
 	}
 	if _, err := New([]string{" ", ""}); err == nil {
 		t.Fatal("no server accepted")
+	}
+}
+
+// TestLongPollMovesWithTheOthers: a long poll hangs on a master that was
+// cut off; once another request succeeds on the next master, the poll
+// gives up the first and is answered by the next at once.
+func TestLongPollMovesWithTheOthers(t *testing.T) {
+	release, polling := make(chan struct{}), make(chan struct{}, 1)
+	defer close(release)
+	cutOff := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			select {
+			case polling <- struct{}{}:
+			default:
+			}
+			select { // never answers, as a master behind a partition
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		http.Error(w, `{"error":"no leader"}`, http.StatusServiceUnavailable)
+	}))
+	defer cutOff.Close()
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"liveCommit":"abc"}`))
+	}))
+	defer good.Close()
+	c, _ := New([]string{cutOff.URL, good.URL})
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.Status(context.Background(), 7, 30*time.Second)
+		got <- err
+	}()
+	<-polling // the poll waits on cutOff
+	if err := c.Heartbeat(context.Background(), "n1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("long poll: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the long poll still waits on the cut-off master")
 	}
 }

@@ -31,18 +31,34 @@ type ha struct {
 	agents  map[string]*proc
 	nodeTO  string   // the masters' --node-timeout
 	extra   []string // more flags for every master
+	// netns runs a master in a network namespace (by master name).
+	netns map[string]string
 }
 
 // newHA starts n masters: the first bootstraps, the others join it.
 func newHA(t testing.TB, n int, nodeTimeout string, extra ...string) *ha {
-	c := newCluster(t)
-	h := &ha{cluster: c, masters: map[string]*proc{}, apis: map[string]string{}, rafts: map[string]string{},
-		agents: map[string]*proc{}, nodeTO: nodeTimeout, extra: extra}
+	h := newHAUnstarted(t, n, nodeTimeout, extra...)
 	for i := 1; i <= n; i++ {
 		name := fmt.Sprintf("m%d", i)
-		h.names = append(h.names, name)
 		h.apis[name], h.rafts[name] = freeAddr(t), freeAddr(t)
 	}
+	h.startAll()
+	return h
+}
+
+func newHAUnstarted(t testing.TB, n int, nodeTimeout string, extra ...string) *ha {
+	c := newCluster(t)
+	h := &ha{cluster: c, masters: map[string]*proc{}, apis: map[string]string{}, rafts: map[string]string{},
+		agents: map[string]*proc{}, nodeTO: nodeTimeout, extra: extra, netns: map[string]string{}}
+	for i := 1; i <= n; i++ {
+		h.names = append(h.names, fmt.Sprintf("m%d", i))
+	}
+	return h
+}
+
+// startAll starts the masters at their addresses and waits for a leader.
+func (h *ha) startAll() {
+	t, c, n := h.t, h.cluster, len(h.names)
 	for _, name := range h.names {
 		h.startMaster(name)
 	}
@@ -67,7 +83,6 @@ func newHA(t testing.TB, n int, nodeTimeout string, extra ...string) *ha {
 		ms, err := c.client.Members(context.Background())
 		return err == nil && len(ms) == n && h.leader() != ""
 	})
-	return h
 }
 
 func (h *ha) killProc(p *proc, what string) {
@@ -90,7 +105,12 @@ func (h *ha) startMaster(name string, extra ...string) {
 	} else {
 		args = append(args, "--join", h.apis[h.names[0]])
 	}
-	h.masters[name] = start(h.t, h.dir, "master-"+name+fmt.Sprint(time.Now().UnixNano()), berthBin, append(args, extra...)...)
+	args = append(args, extra...)
+	bin := berthBin
+	if ns := h.netns[name]; ns != "" {
+		bin, args = "ip", append([]string{"netns", "exec", ns, berthBin}, args...)
+	}
+	h.masters[name] = start(h.t, h.dir, "master-"+name+fmt.Sprint(time.Now().UnixNano()), bin, args...)
 }
 
 // startAgent starts an agent that knows every master, first to last.
