@@ -69,13 +69,20 @@ unit:
 e2e: test-deps
 	$(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e
 
-# bench prints the figures: commit-to-seen on a local repository, the
-# reconciler and scheduler on 30,000 pods and 1,000 nodes, and
-# push-to-live on real containerd.
-bench: test-deps
-	$(GO) test -run '^$$' -bench . -benchtime 20x -count=1 ./gitsource
-	$(GO) test -run '^$$' -bench . -benchtime 3x -count=1 -timeout 20m ./reconciler
-	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 5x -count=1 -timeout 30m ./e2e
+# bench runs the benchmark suite and prints one table of its figures
+# (ids as in issue #8), with the machine; BENCH_JSON=FILE also writes them
+# as a JSON array. B2 runs at BERTH_SIM_NODES x BERTH_SIM_PODS (100 x 3,000
+# by default; 1000 and 30000 for the target's size).
+BENCH_ROWS ?= $(DATA)/bench-rows.jsonl
+bench: test-deps build
+	@mkdir -p $(dir $(BENCH_ROWS)) && rm -f $(BENCH_ROWS)
+	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -run '^$$' -bench . -benchtime 20x -count=1 ./gitsource
+	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -run '^$$' -bench . -benchtime 3x -count=1 -timeout 20m ./reconciler
+	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'PushToLive|ContainerdFloor|AssignmentToRunning|CtrRun|Failover|HollowScale|Monorepo' \
+		-benchtime 5x -count=1 -timeout 40m ./e2e
+	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'AgentFootprint' -benchtime 1x -count=1 ./e2e
+	@echo
+	@$(GO) run ./cmd/benchtable $(BENCH_ROWS)
 
 # docs regenerates docs/manifests.md from the table of implemented fields.
 docs:

@@ -37,5 +37,5 @@ func BenchmarkFailover(b *testing.B) {
 		})
 		b.StartTimer()
 	}
-	report(b, "kill -9 of the leader -> the next commit live", times)
+	recordTimes(b, "B5", "failover: kill -9 of the leader to the next commit live", "three masters, one agent", 3, false, times)
 }

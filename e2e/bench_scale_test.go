@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/benchrow"
 )
 
 // envInt reads a size of the scale benchmark from the environment.
@@ -62,10 +64,20 @@ func BenchmarkHollowScale(b *testing.B) {
 			return err == nil && s.ReadyPods == pods
 		})
 		took := time.Since(start)
+		masterMiB, perNode := rssMiB(c.master.cmd.Process.Pid), rssMiB(sim.cmd.Process.Pid)/float64(nodes)
 		b.ReportMetric(took.Seconds(), "s-to-running")
 		b.ReportMetric(float64(pods)/took.Seconds(), "pods/s")
-		b.ReportMetric(rssMiB(c.master.cmd.Process.Pid), "master-MiB")
-		b.ReportMetric(rssMiB(sim.cmd.Process.Pid)/float64(nodes), "MiB/hollow-node")
+		b.ReportMetric(masterMiB, "master-MiB")
+		b.ReportMetric(perNode, "MiB/hollow-node")
+		work := fmt.Sprintf("%d hollow nodes, %d pods in one commit (BERTH_SIM_NODES, BERTH_SIM_PODS)", nodes, pods)
+		var target, rssTarget float64
+		if nodes >= 1000 && pods >= 30000 {
+			target, rssTarget = 30, 2048
+		}
+		benchrow.Record(b, benchrow.Row{ID: "B2", Name: "commit to all pods running", Value: took.Seconds(), Unit: "s", Target: target, Better: "lower", Work: work})
+		benchrow.Record(b, benchrow.Row{ID: "B2", Name: "pods running per second", Value: float64(pods) / took.Seconds(), Unit: "pods/s", Better: "higher", Work: work})
+		benchrow.Record(b, benchrow.Row{ID: "B2", Name: "master RSS", Value: masterMiB, Unit: "MiB", Target: rssTarget, Better: "lower", Work: work})
+		benchrow.Record(b, benchrow.Row{ID: "B2", Name: "RSS per hollow node", Value: perNode, Unit: "MiB", Better: "lower", Work: work})
 		b.Logf("%d hollow nodes, %d pods: all running %v after the commit", nodes, pods, took)
 		b.StopTimer()
 		clean := map[string]string{}

@@ -15,6 +15,8 @@ import (
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/internal/benchrow"
 )
 
 // report adds the median and p90 of the runs to the benchmark's figures.
@@ -25,11 +27,27 @@ func report(b *testing.B, what string, times []time.Duration) {
 	b.Logf("%s, %d runs: %v", what, len(times), times)
 }
 
+// recordTimes reports the runs and records their median (against target,
+// in seconds; 0 for none) and, unless median only, their p90 as rows of
+// the suite's table.
+func recordTimes(b *testing.B, id, name, work string, target float64, medianOnly bool, times []time.Duration) {
+	report(b, work, times)
+	work = fmt.Sprintf("%s; %d runs", work, len(times))
+	benchrow.Record(b, benchrow.Row{ID: id, Name: name + ", median", Value: times[len(times)/2].Seconds(), Unit: "s", Target: target, Better: "lower", Work: work})
+	if !medianOnly {
+		benchrow.Record(b, benchrow.Row{ID: id, Name: name + ", p90", Value: times[(len(times)*9)/10].Seconds(), Unit: "s", Better: "lower", Work: work})
+	}
+}
+
+// pushRows names the rows of push-to-live and its floor by size: B1 is 10
+// replicas, B1b 100 on one node.
+var pushRows = map[int]string{10: "B1", 100: "B1b"}
+
 // BenchmarkPushToLive measures the time from `git commit` of a Deployment
 // to `berth wait` exiting 0, on real containerd. Each iteration deploys a
 // new Deployment from nothing; its removal is not timed.
 func BenchmarkPushToLive(b *testing.B) {
-	for _, replicas := range []int{3, 10} {
+	for _, replicas := range []int{3, 10, 100} {
 		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
 			c := newCluster(b)
 			c.startMaster()
@@ -47,7 +65,12 @@ func BenchmarkPushToLive(b *testing.B) {
 				c.expectRunning(0)
 				b.StartTimer()
 			}
-			report(b, fmt.Sprintf("git commit -> berth wait, %d replicas", replicas), times)
+			work := fmt.Sprintf("git commit -> berth wait, Deployment of %d replicas, real containerd", replicas)
+			if id := pushRows[replicas]; id != "" {
+				recordTimes(b, id, "push to live", work, 0, false, times)
+			} else {
+				report(b, work, times)
+			}
 		})
 	}
 }
@@ -56,7 +79,7 @@ func BenchmarkPushToLive(b *testing.B) {
 // containers created and started directly through the containerd Go
 // client, in parallel, with nothing of berth in the way.
 func BenchmarkContainerdFloor(b *testing.B) {
-	for _, n := range []int{3, 10} {
+	for _, n := range []int{3, 10, 100} {
 		b.Run(fmt.Sprintf("containers=%d", n), func(b *testing.B) {
 			c := newCluster(b)
 			c.startMaster()
@@ -92,7 +115,12 @@ func BenchmarkContainerdFloor(b *testing.B) {
 				removeAll(ctx, c.ctr)
 				b.StartTimer()
 			}
-			report(b, fmt.Sprintf("containerd client, %d containers in parallel", n), times)
+			work := fmt.Sprintf("containerd Go client, the same %d containers created and started in parallel", n)
+			if id := pushRows[n]; id != "" {
+				recordTimes(b, id, "floor: containerd client", work, 0, true, times)
+			} else {
+				report(b, work, times)
+			}
 		})
 	}
 }

@@ -77,6 +77,9 @@ type Source struct {
 	branch string
 	mu     sync.Mutex    // serialises fetches
 	poke   chan struct{} // Trigger asks the watch to look now
+	// decoder keeps the decoding of the last loaded commit's files, so a
+	// commit that changes a few files decodes only those.
+	decoder *manifest.Decoder
 }
 
 // New opens a local repository or clones a remote one into cfg.DataDir.
@@ -87,7 +90,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Limits == (manifest.Limits{}) {
 		cfg.Limits = manifest.DefaultLimits()
 	}
-	s := &Source{cfg: cfg, poke: make(chan struct{}, 1)}
+	s := &Source{cfg: cfg, poke: make(chan struct{}, 1), decoder: manifest.NewDecoder(cfg.Limits)}
 	var err error
 	if IsRemote(cfg.Repo) {
 		err = s.openRemote()
@@ -205,9 +208,9 @@ func (s *Source) Load(sha string) (*api.Revision, error) {
 	}
 	rev := &api.Revision{CommitInfo: commitInfo(c)}
 	rev.Signature = signature(c, s.cfg.TrustedKeys)
-	files, errs := TreeFiles(c, s.cfg.Path)
+	files, errs := treeFiles(c, s.cfg.Path, s.decoder.Known)
 	if len(errs) == 0 {
-		rev.Objects, errs = manifest.DecodeWithLimits(files, s.cfg.Limits)
+		rev.Objects, errs = s.decoder.Decode(files)
 	}
 	for _, e := range errs {
 		rev.Errors = append(rev.Errors, e.Error())
@@ -219,6 +222,12 @@ func (s *Source) Load(sha string) (*api.Revision, error) {
 // skipping dot folders. A symlink is followed inside the repository and
 // refused when it leaves it.
 func TreeFiles(c *object.Commit, dir string) ([]manifest.File, []error) {
+	return treeFiles(c, dir, func(string, string) bool { return false })
+}
+
+// treeFiles is TreeFiles that leaves the contents of the files known
+// (by name and blob hash) unread.
+func treeFiles(c *object.Commit, dir string, known func(name, hash string) bool) ([]manifest.File, []error) {
 	root, err := c.Tree()
 	if err != nil {
 		return nil, []error{fmt.Errorf("reading tree of %s: %w", c.Hash, err)}
@@ -245,12 +254,17 @@ func TreeFiles(c *object.Commit, dir string) ([]manifest.File, []error) {
 			}
 			f = target
 		}
+		hash := f.Hash.String()
+		if known(name, hash) {
+			files = append(files, manifest.File{Name: name, Hash: hash, Size: f.Size})
+			return nil
+		}
 		data, err := readBlob(f)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			return nil
 		}
-		files = append(files, manifest.File{Name: name, Data: data})
+		files = append(files, manifest.File{Name: name, Data: data, Hash: hash, Size: f.Size})
 		return nil
 	})
 	if err != nil {

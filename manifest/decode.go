@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -23,10 +24,22 @@ import (
 )
 
 // File is one manifest file: its path relative to the repository root and
-// its contents.
+// its contents. Hash, when set, names the contents (a Git blob hash): a
+// Decoder that saw the same name and hash before reuses what it decoded,
+// and then Data may be nil (Size still counts against the limits).
 type File struct {
 	Name string
 	Data []byte
+	Hash string
+	Size int64
+}
+
+// size is the file's length in bytes.
+func (f File) size() int64 {
+	if f.Data == nil {
+		return f.Size
+	}
+	return int64(len(f.Data))
 }
 
 // Limits bound what one commit may hold.
@@ -133,34 +146,73 @@ func Decode(files []File) (*api.ObjectSet, []error) { return DecodeWithLimits(fi
 // file. It returns the objects, or every error found: a commit with any
 // error is refused whole.
 func DecodeWithLimits(files []File, limits Limits) (*api.ObjectSet, []error) {
+	return NewDecoder(limits).Decode(files)
+}
+
+// Decoder decodes commits one after another. It keeps what each file of
+// the last commit decoded to, by name and hash, so that the next commit
+// decodes and validates only the files that changed; the checks between
+// objects (duplicates, namespaces, references) always see every object.
+type Decoder struct {
+	limits Limits
+	mu     sync.Mutex
+	last   map[fileKey]*decodedFile
+}
+
+type fileKey struct{ name, hash string }
+
+// decodedFile is one file's objects (defaulted) and its own errors.
+type decodedFile struct {
+	objs []*object
+	errs []error
+}
+
+// NewDecoder returns a decoder with the given limits.
+func NewDecoder(limits Limits) *Decoder {
+	return &Decoder{limits: limits, last: map[fileKey]*decodedFile{}}
+}
+
+// Known reports whether the decoder holds the file's decoding from the
+// last commit, so that its contents need not be read.
+func (d *Decoder) Known(name, hash string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return hash != "" && d.last[fileKey{name, hash}] != nil
+}
+
+// Decode decodes, defaults and validates a commit's files, as
+// DecodeWithLimits does.
+func (d *Decoder) Decode(files []File) (*api.ObjectSet, []error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	var objs []*object
 	var errs []error
 	var total int64
+	next := map[fileKey]*decodedFile{}
 	for _, f := range files {
-		total += int64(len(f.Data))
-		if err := checkFile(f, limits); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for i, d := range splitDocuments(f) {
-			o, derrs := decodeDocument(f.Name, i, d)
-			errs = append(errs, derrs...)
-			if o != nil {
-				objs = append(objs, o)
+		total += f.size()
+		key := fileKey{f.Name, f.Hash}
+		df := d.last[key]
+		if df == nil || f.Hash == "" {
+			if f.Data == nil && f.Size > 0 {
+				errs = append(errs, &Error{File: f.Name, Message: "contents not read (the decoder no longer holds them)"})
+				continue
 			}
+			df = d.decodeFile(f)
 		}
-	}
-	if total > limits.MaxCommitBytes {
-		errs = append(errs, &Error{File: "(commit)", Message: fmt.Sprintf("manifests total %d bytes, over the limit of %d", total, limits.MaxCommitBytes)})
-	}
-	if len(objs) > limits.MaxObjects {
-		errs = append(errs, &Error{File: "(commit)", Message: fmt.Sprintf("%d objects, over the limit of %d", len(objs), limits.MaxObjects)})
-	}
-	for _, o := range objs {
-		for _, fe := range validateObject(o) {
-			errs = append(errs, o.errorAt(fe))
+		if f.Hash != "" {
+			next[key] = df
 		}
+		objs = append(objs, df.objs...)
+		errs = append(errs, df.errs...)
+	}
+	d.last = next
+	if total > d.limits.MaxCommitBytes {
+		errs = append(errs, &Error{File: "(commit)", Message: fmt.Sprintf("manifests total %d bytes, over the limit of %d", total, d.limits.MaxCommitBytes)})
+	}
+	if len(objs) > d.limits.MaxObjects {
+		errs = append(errs, &Error{File: "(commit)", Message: fmt.Sprintf("%d objects, over the limit of %d", len(objs), d.limits.MaxObjects)})
 	}
 	errs = append(errs, crossCheck(objs)...)
 	if len(errs) > 0 {
@@ -168,6 +220,27 @@ func DecodeWithLimits(files []File, limits Limits) (*api.ObjectSet, []error) {
 		return nil, errs
 	}
 	return buildSet(objs), nil
+}
+
+// decodeFile decodes, defaults and validates the documents of one file.
+func (d *Decoder) decodeFile(f File) *decodedFile {
+	df := &decodedFile{}
+	if err := checkFile(f, d.limits); err != nil {
+		df.errs = append(df.errs, err)
+		return df
+	}
+	for i, doc := range splitDocuments(f) {
+		o, derrs := decodeDocument(f.Name, i, doc)
+		df.errs = append(df.errs, derrs...)
+		if o == nil {
+			continue
+		}
+		df.objs = append(df.objs, o)
+		for _, fe := range validateObject(o) {
+			df.errs = append(df.errs, o.errorAt(fe))
+		}
+	}
+	return df
 }
 
 // sortErrors orders errors by file and line, keeping the order of errors
@@ -451,39 +524,41 @@ func cleanYAMLError(err error) string {
 	return strings.TrimPrefix(msg, "yaml: ")
 }
 
-// buildSet gathers the objects, in file order, into an ObjectSet.
+// buildSet gathers copies of the objects, in file order, into an
+// ObjectSet (a Decoder keeps the objects for the next commit; whoever gets
+// the set may change it).
 func buildSet(objs []*object) *api.ObjectSet {
 	set := &api.ObjectSet{}
 	for _, o := range objs {
 		switch v := o.value.(type) {
 		case *corev1.Namespace:
-			set.Namespaces = append(set.Namespaces, *v)
+			set.Namespaces = append(set.Namespaces, *v.DeepCopy())
 		case *corev1.Node:
-			set.Nodes = append(set.Nodes, *v)
+			set.Nodes = append(set.Nodes, *v.DeepCopy())
 		case *corev1.ConfigMap:
-			set.ConfigMaps = append(set.ConfigMaps, *v)
+			set.ConfigMaps = append(set.ConfigMaps, *v.DeepCopy())
 		case *corev1.Secret:
-			set.Secrets = append(set.Secrets, *v)
+			set.Secrets = append(set.Secrets, *v.DeepCopy())
 		case *corev1.Pod:
-			set.Pods = append(set.Pods, *v)
+			set.Pods = append(set.Pods, *v.DeepCopy())
 		case *appsv1.Deployment:
-			set.Deployments = append(set.Deployments, *v)
+			set.Deployments = append(set.Deployments, *v.DeepCopy())
 		case *appsv1.ReplicaSet:
-			set.ReplicaSets = append(set.ReplicaSets, *v)
+			set.ReplicaSets = append(set.ReplicaSets, *v.DeepCopy())
 		case *corev1.ReplicationController:
-			set.ReplicationControllers = append(set.ReplicationControllers, *v)
+			set.ReplicationControllers = append(set.ReplicationControllers, *v.DeepCopy())
 		case *appsv1.DaemonSet:
-			set.DaemonSets = append(set.DaemonSets, *v)
+			set.DaemonSets = append(set.DaemonSets, *v.DeepCopy())
 		case *appsv1.StatefulSet:
-			set.StatefulSets = append(set.StatefulSets, *v)
+			set.StatefulSets = append(set.StatefulSets, *v.DeepCopy())
 		case *batchv1.Job:
-			set.Jobs = append(set.Jobs, *v)
+			set.Jobs = append(set.Jobs, *v.DeepCopy())
 		case *batchv1.CronJob:
-			set.CronJobs = append(set.CronJobs, *v)
+			set.CronJobs = append(set.CronJobs, *v.DeepCopy())
 		case *corev1.Service:
-			set.Services = append(set.Services, *v)
+			set.Services = append(set.Services, *v.DeepCopy())
 		case *corev1.Endpoints:
-			set.Endpoints = append(set.Endpoints, *v)
+			set.Endpoints = append(set.Endpoints, *v.DeepCopy())
 		}
 	}
 	return set

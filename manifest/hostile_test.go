@@ -40,15 +40,15 @@ func TestHostileInput(t *testing.T) {
 		files []File
 		want  string
 	}{
-		{"alias bomb", []File{{"b.yaml", []byte(bomb)}}, "b.yaml:1: invalid YAML: document contains excessive aliasing"},
-		{"deep nesting", []File{{"d.yaml", []byte("a: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000))}}, "d.yaml:1: invalid YAML:"},
-		{"invalid UTF-8", []File{{"u.yaml", []byte("a: b\nc: \xff\xfe\n")}}, "u.yaml:2: invalid UTF-8"},
-		{"file too big", []File{{"big.yaml", []byte("a: " + strings.Repeat("x", 5000))}}, "big.yaml: file is 5003 bytes, over the limit of 4096"},
-		{"commit too big", []File{{"1.yaml", []byte("#" + strings.Repeat("x", 4000))}, {"2.yaml", []byte("#" + strings.Repeat("x", 4000))}, {"3.yaml", []byte("#" + strings.Repeat("x", 4000))}},
+		{"alias bomb", []File{{Name: "b.yaml", Data: []byte(bomb)}}, "b.yaml:1: invalid YAML: document contains excessive aliasing"},
+		{"deep nesting", []File{{Name: "d.yaml", Data: []byte("a: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000))}}, "d.yaml:1: invalid YAML:"},
+		{"invalid UTF-8", []File{{Name: "u.yaml", Data: []byte("a: b\nc: \xff\xfe\n")}}, "u.yaml:2: invalid UTF-8"},
+		{"file too big", []File{{Name: "big.yaml", Data: []byte("a: " + strings.Repeat("x", 5000))}}, "big.yaml: file is 5003 bytes, over the limit of 4096"},
+		{"commit too big", []File{{Name: "1.yaml", Data: []byte("#" + strings.Repeat("x", 4000))}, {Name: "2.yaml", Data: []byte("#" + strings.Repeat("x", 4000))}, {Name: "3.yaml", Data: []byte("#" + strings.Repeat("x", 4000))}},
 			"(commit): manifests total 12003 bytes, over the limit of 8192"},
-		{"too many objects", []File{{"m.yaml", []byte(many)}}, "(commit): 4 objects, over the limit of 3"},
-		{"a list, not an object", []File{{"l.yaml", []byte("- a\n- b\n")}}, "l.yaml:1: not a Kubernetes object: a document must be a mapping"},
-		{"undeclared namespace", []File{{"p.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: c, image: i}]}\n")}},
+		{"too many objects", []File{{Name: "m.yaml", Data: []byte(many)}}, "(commit): 4 objects, over the limit of 3"},
+		{"a list, not an object", []File{{Name: "l.yaml", Data: []byte("- a\n- b\n")}}, "l.yaml:1: not a Kubernetes object: a document must be a mapping"},
+		{"undeclared namespace", []File{{Name: "p.yaml", Data: []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: c, image: i}]}\n")}},
 			`p.yaml:3: Pod/shop/p: metadata.namespace: namespace "shop" is not declared: add a Namespace manifest (document 0)`},
 	}
 	for _, tc := range cases {

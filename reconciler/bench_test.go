@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/benchrow"
 )
 
 // benchInput is nodes nodes (32 CPU, 64 GiB) and deployments Deployments
@@ -50,7 +51,9 @@ func BenchmarkReconcile30kPodsOn1kNodes(b *testing.B) {
 // Pending, on 1,000 nodes (the scheduler alone, after a burst of
 // creations).
 func BenchmarkSchedule30kPendingPods(b *testing.B) {
-	benchPending(b, benchInput(1000, 100, 300), 30000)
+	rate := benchPending(b, benchInput(1000, 100, 300), 30000)
+	benchrow.Record(b, benchrow.Row{ID: "B3", Name: "scheduler, 1,000 nodes", Value: rate, Unit: "pods/s", Target: 5000, Better: "higher",
+		Work: "30,000 pending pods bound in one reconciler pass"})
 }
 
 // BenchmarkReconcileSteady is a pass over 30,000 running pods on 1,000
@@ -69,7 +72,9 @@ func BenchmarkReconcileSteady(b *testing.B) {
 // BenchmarkSchedule30kPendingPodsOn5kNodes is the scheduler alone at
 // 5,000 nodes.
 func BenchmarkSchedule30kPendingPodsOn5kNodes(b *testing.B) {
-	benchPending(b, benchInput(5000, 100, 300), 30000)
+	rate := benchPending(b, benchInput(5000, 100, 300), 30000)
+	benchrow.Record(b, benchrow.Row{ID: "B3", Name: "scheduler, 5,000 nodes", Value: rate, Unit: "pods/s", Target: 2000, Better: "higher",
+		Work: "30,000 pending pods bound in one reconciler pass"})
 }
 
 // BenchmarkScheduleAntiAffinity places 3,000 pending pods (10
@@ -88,11 +93,13 @@ func BenchmarkScheduleAntiAffinity(b *testing.B) {
 	for i := range in.Nodes {
 		in.Nodes[i].Labels["zone-host"] = in.Nodes[i].Name
 	}
-	benchPending(b, in, 3000)
+	rate := benchPending(b, in, 3000)
+	benchrow.Record(b, benchrow.Row{ID: "B3", Name: "scheduler, 1,000 nodes, required pod anti-affinity", Value: rate, Unit: "pods/s", Better: "higher",
+		Work: "3,000 pending pods, one per host per Deployment"})
 }
 
 // benchPending binds want pods that exist, Pending, and reports pods/s.
-func benchPending(b *testing.B, in Input, want int) {
+func benchPending(b *testing.B, in Input, want int) float64 {
 	plan := Reconcile(Input{Commit: in.Commit, Desired: in.Desired}, now) // no nodes: all stay Pending
 	in.Pods = ApplyPlan(nil, plan, now)
 	b.ResetTimer()
@@ -104,5 +111,7 @@ func benchPending(b *testing.B, in Input, want int) {
 	if binds != want {
 		b.Fatalf("bound %d pods, want %d", binds, want)
 	}
-	b.ReportMetric(float64(binds)*float64(b.N)/b.Elapsed().Seconds(), "pods/s")
+	rate := float64(binds) * float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "pods/s")
+	return rate
 }
