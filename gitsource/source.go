@@ -241,34 +241,46 @@ func treeFiles(c *object.Commit, dir string, known func(name, hash string) bool)
 	}
 	var files []manifest.File
 	var errs []error
-	err = tree.Files().ForEach(func(f *object.File) error {
-		name := path.Join(prefix, f.Name)
-		if !manifest.IsManifest(f.Name) || manifest.InDotDir(f.Name) {
-			return nil
+	// The walker yields names and blob hashes without loading the blobs:
+	// a known file costs no object read at all.
+	w := object.NewTreeWalker(tree, true, nil)
+	defer w.Close()
+	for {
+		rel, entry, err := w.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("walking the tree of %s: %w", c.Hash, err))
+			break
+		}
+		if !entry.Mode.IsFile() || !manifest.IsManifest(rel) || manifest.InDotDir(rel) {
+			continue
+		}
+		name := path.Join(prefix, rel)
+		hash := entry.Hash.String()
+		if entry.Mode != filemode.Symlink && known(name, hash) {
+			files = append(files, manifest.File{Name: name, Hash: hash})
+			continue
+		}
+		f, err := tree.TreeEntryFile(&entry)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
 		}
 		if f.Mode == filemode.Symlink {
-			target, err := symlinkTarget(root, f, name)
-			if err != nil {
+			if f, err = symlinkTarget(root, f, name); err != nil {
 				errs = append(errs, err)
-				return nil
+				continue
 			}
-			f = target
-		}
-		hash := f.Hash.String()
-		if known(name, hash) {
-			files = append(files, manifest.File{Name: name, Hash: hash, Size: f.Size})
-			return nil
+			hash = f.Hash.String()
 		}
 		data, err := readBlob(f)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			return nil
+			continue
 		}
 		files = append(files, manifest.File{Name: name, Data: data, Hash: hash, Size: f.Size})
-		return nil
-	})
-	if err != nil {
-		errs = append(errs, fmt.Errorf("walking the tree of %s: %w", c.Hash, err))
 	}
 	return files, errs
 }

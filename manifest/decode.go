@@ -26,20 +26,12 @@ import (
 // File is one manifest file: its path relative to the repository root and
 // its contents. Hash, when set, names the contents (a Git blob hash): a
 // Decoder that saw the same name and hash before reuses what it decoded,
-// and then Data may be nil (Size still counts against the limits).
+// and then Data may be nil.
 type File struct {
 	Name string
 	Data []byte
 	Hash string
 	Size int64
-}
-
-// size is the file's length in bytes.
-func (f File) size() int64 {
-	if f.Data == nil {
-		return f.Size
-	}
-	return int64(len(f.Data))
 }
 
 // Limits bound what one commit may hold.
@@ -161,8 +153,9 @@ type Decoder struct {
 
 type fileKey struct{ name, hash string }
 
-// decodedFile is one file's objects (defaulted) and its own errors.
+// decodedFile is one file's size, objects (defaulted) and own errors.
 type decodedFile struct {
+	size int64
 	objs []*object
 	errs []error
 }
@@ -191,16 +184,16 @@ func (d *Decoder) Decode(files []File) (*api.ObjectSet, []error) {
 	var total int64
 	next := map[fileKey]*decodedFile{}
 	for _, f := range files {
-		total += f.size()
 		key := fileKey{f.Name, f.Hash}
 		df := d.last[key]
 		if df == nil || f.Hash == "" {
-			if f.Data == nil && f.Size > 0 {
+			if f.Data == nil && f.Hash != "" {
 				errs = append(errs, &Error{File: f.Name, Message: "contents not read (the decoder no longer holds them)"})
 				continue
 			}
 			df = d.decodeFile(f)
 		}
+		total += df.size
 		if f.Hash != "" {
 			next[key] = df
 		}
@@ -224,7 +217,7 @@ func (d *Decoder) Decode(files []File) (*api.ObjectSet, []error) {
 
 // decodeFile decodes, defaults and validates the documents of one file.
 func (d *Decoder) decodeFile(f File) *decodedFile {
-	df := &decodedFile{}
+	df := &decodedFile{size: int64(len(f.Data))}
 	if err := checkFile(f, d.limits); err != nil {
 		df.errs = append(df.errs, err)
 		return df
