@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -98,7 +99,40 @@ func (m *Master) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if index > 0 {
 		m.store.WaitChange(ctx, index)
 	}
-	writeJSON(w, m.status(m.store.View(true), time.Now()))
+	writeJSON(w, m.cachedStatus(index))
+}
+
+// statusCache bounds what status costs (a reconcile pass over every pod):
+// it is computed at most once per interval, twice as long as the last
+// computation took and at least statusMinInterval; callers in between get
+// the same answer. A blocking query still gets a status newer than its
+// index.
+type statusCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	took time.Duration
+	s    *api.Status
+}
+
+const statusMinInterval = 200 * time.Millisecond
+
+func (m *Master) cachedStatus(after uint64) api.Status {
+	c := &m.statusCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	interval := max(statusMinInterval, 2*c.took)
+	if c.s != nil && time.Since(c.at) < interval && (after == 0 || c.s.Index > after) {
+		return *c.s
+	}
+	if c.s != nil {
+		if wait := interval - time.Since(c.at); wait > 0 {
+			time.Sleep(wait) // callers queue on the lock and share the next answer
+		}
+	}
+	start := time.Now()
+	s := m.status(m.store.View(true), start)
+	c.s, c.at, c.took = &s, start, time.Since(start)
+	return s
 }
 
 // status summarises the state for `berth status`.

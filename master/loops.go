@@ -115,7 +115,15 @@ func (m *Master) reconcileLoop(ctx context.Context) {
 			}
 		}
 		last = m.store.Index()
+		start := time.Now()
 		m.reconcileOnce()
+		// A pass over many pods takes long: rest as long as it took, so
+		// that the reconciler leaves half the CPU to Raft and the API.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Since(start)):
+		}
 	}
 }
 

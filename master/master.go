@@ -67,14 +67,15 @@ func (c Config) Validate() error {
 
 // Master is one running master.
 type Master struct {
-	cfg      Config
-	log      *slog.Logger
-	store    *raftstore.Store
-	src      *gitsource.Source
-	listener net.Listener
-	server   *http.Server
-	services serviceTables
-	ready    chan struct{} // closed once the log is replayed (WaitReady)
+	cfg         Config
+	log         *slog.Logger
+	store       *raftstore.Store
+	src         *gitsource.Source
+	listener    net.Listener
+	server      *http.Server
+	services    serviceTables
+	statusCache statusCache
+	ready       chan struct{} // closed once the log is replayed (WaitReady)
 }
 
 // New opens the repository, the Raft store and the API listener.

@@ -175,7 +175,7 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 			continue // a stale plan; the next pass sees the pod
 		}
 		p.CreationTimestamp = now
-		st.Pods[key] = p
+		st.putPod(key, p)
 		st.touchNode(p.Spec.NodeName, index)
 		st.bindClaims(p)
 	}
@@ -184,7 +184,7 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 		if !ok || p.Spec.NodeName != "" {
 			continue
 		}
-		p.Spec.NodeName = b.Node
+		st.bindPod(b.Pod, p, b.Node)
 		setCondition(&p.Status, corev1.PodScheduled, corev1.ConditionTrue, "", "", now)
 		st.touchNode(b.Node, index)
 		st.bindClaims(p)
@@ -200,7 +200,7 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 			continue
 		}
 		if p.Spec.NodeName == "" || st.Nodes[p.Spec.NodeName] == nil {
-			delete(st.Pods, key)
+			st.removePod(key)
 			continue
 		}
 		if p.DeletionTimestamp == nil {
@@ -210,7 +210,7 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 	}
 	for _, key := range c.Plan.ForceDelete {
 		if p, ok := st.Pods[key]; ok && p.DeletionTimestamp != nil {
-			delete(st.Pods, key)
+			st.removePod(key)
 			st.touchNode(p.Spec.NodeName, index)
 		}
 	}
@@ -262,6 +262,7 @@ func (st *state) applyRecords(p *api.Plan) {
 func (st *state) touchNode(node string, index uint64) {
 	if node != "" {
 		st.NodeIndex[node] = index
+		st.touched[node] = true
 	}
 }
 
@@ -313,7 +314,7 @@ func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
 			continue
 		}
 		if r.Removed {
-			delete(st.Pods, key)
+			st.removePod(key)
 			st.touchNode(c.Node, index)
 			continue
 		}
@@ -367,6 +368,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	st := newState()
 	if err := json.NewDecoder(rc).Decode(st); err != nil {
 		return fmt.Errorf("decoding snapshot: %w", err)
+	}
+	st.reindex()
+	for node := range st.Nodes {
+		st.touched[node] = true // every agent's long poll looks again
 	}
 	f.mu.Lock()
 	f.state = st

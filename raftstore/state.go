@@ -33,6 +33,49 @@ type state struct {
 	Events []corev1.Event `json:"events,omitempty"`
 	// Members are the masters' addresses, by Raft server name.
 	Members map[string]api.Member `json:"members,omitempty"`
+
+	// byNode indexes Pods by the node they are bound to, and touched
+	// collects the nodes whose pods the entry being applied changed; both
+	// are derived (rebuilt after a Restore), not part of the state.
+	byNode  map[string]map[string]*corev1.Pod
+	touched map[string]bool
+}
+
+// putPod stores a new pod and indexes it by node.
+func (st *state) putPod(key string, p *corev1.Pod) {
+	st.Pods[key] = p
+	st.index(key, p)
+}
+
+// bindPod binds a pending pod to a node.
+func (st *state) bindPod(key string, p *corev1.Pod, node string) {
+	p.Spec.NodeName = node
+	st.index(key, p)
+}
+
+// removePod forgets a pod.
+func (st *state) removePod(key string) {
+	if p := st.Pods[key]; p != nil && p.Spec.NodeName != "" {
+		delete(st.byNode[p.Spec.NodeName], key)
+	}
+	delete(st.Pods, key)
+}
+
+func (st *state) index(key string, p *corev1.Pod) {
+	if n := p.Spec.NodeName; n != "" {
+		if st.byNode[n] == nil {
+			st.byNode[n] = map[string]*corev1.Pod{}
+		}
+		st.byNode[n][key] = p
+	}
+}
+
+// reindex rebuilds the derived indexes from Pods.
+func (st *state) reindex() {
+	st.byNode = map[string]map[string]*corev1.Pod{}
+	for key, p := range st.Pods {
+		st.index(key, p)
+	}
 }
 
 func newState() *state {
@@ -43,6 +86,8 @@ func newState() *state {
 		NodeIndex: map[string]uint64{},
 		Jobs:      map[string]*batchv1.Job{},
 		CronJobs:  map[string]*batchv1.CronJob{},
+		byNode:    map[string]map[string]*corev1.Pod{},
+		touched:   map[string]bool{},
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -74,6 +75,8 @@ type Store struct {
 	state   *state
 	changed chan struct{} // closed and replaced on every change
 	maxLog  int
+	chMu    sync.Mutex
+	nodeCh  map[string]chan struct{} // closed when a node's pods change
 
 	raft      *raft.Raft
 	openIndex uint64 // the last log index when the store opened
@@ -98,7 +101,7 @@ func New(cfg Config) (*Store, error) {
 	if cfg.LogOutput == nil {
 		cfg.LogOutput = os.Stderr
 	}
-	s := &Store{state: newState(), changed: make(chan struct{}), maxLog: cfg.MaxLog}
+	s := &Store{state: newState(), changed: make(chan struct{}), maxLog: cfg.MaxLog, nodeCh: map[string]chan struct{}{}}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating raft data directory: %w", err)
 	}
@@ -297,10 +300,34 @@ func (s *Store) ReportStatus(b *api.StatusBatch) (uint64, error) {
 	return s.apply(StatusBatchType, &stamped)
 }
 
-// notifyLocked wakes every blocked query; the caller holds the write lock.
+// notifyLocked wakes every blocked query, and the agents' long polls of
+// the nodes the entry touched; the caller holds the write lock.
 func (s *Store) notifyLocked() {
 	close(s.changed)
 	s.changed = make(chan struct{})
+	s.chMu.Lock()
+	for node := range s.state.touched {
+		if ch := s.nodeCh[node]; ch != nil {
+			close(ch)
+			delete(s.nodeCh, node)
+		}
+	}
+	s.chMu.Unlock()
+	clear(s.state.touched)
+}
+
+// nodeChanged returns the channel closed when the node's pods next
+// change; the caller holds the read lock (so no change slips between its
+// look at the node's index and this channel).
+func (s *Store) nodeChanged(node string) <-chan struct{} {
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	ch := s.nodeCh[node]
+	if ch == nil {
+		ch = make(chan struct{})
+		s.nodeCh[node] = ch
+	}
+	return ch
 }
 
 // View returns a copy of the state.
@@ -362,16 +389,27 @@ func (s *Store) WaitChange(ctx context.Context, after uint64) uint64 {
 }
 
 // NodePods returns the pods bound to a node and the index of their last
-// change, waiting while that index is not above after.
+// change, waiting while that index is not above after. Only a change to
+// this node's pods wakes it (not every entry), and the node's pods come
+// from an index, not a scan of every pod.
 func (s *Store) NodePods(ctx context.Context, node string, after uint64) api.Assignments {
-	idx := s.WaitIndex(ctx, after, func(st *state) uint64 { return st.NodeIndex[node] })
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := api.Assignments{Index: idx}
-	for _, p := range s.state.Pods {
-		if p.Spec.NodeName == node {
-			out.Pods = append(out.Pods, *p.DeepCopy())
+	for {
+		s.mu.RLock()
+		cur := s.state.NodeIndex[node]
+		if cur > after || ctx.Err() != nil {
+			out := api.Assignments{Index: cur}
+			for _, p := range s.state.byNode[node] {
+				out.Pods = append(out.Pods, *p.DeepCopy())
+			}
+			s.mu.RUnlock()
+			sort.Slice(out.Pods, func(i, j int) bool { return api.PodKey(&out.Pods[i]) < api.PodKey(&out.Pods[j]) })
+			return out
+		}
+		ch := s.nodeChanged(node)
+		s.mu.RUnlock()
+		select {
+		case <-ctx.Done():
+		case <-ch:
 		}
 	}
-	return out
 }

@@ -137,6 +137,10 @@ func TestRestartKeepsState(t *testing.T) {
 			if digest(t, s2) != want {
 				t.Fatal("restarted store has a different state")
 			}
+			// The index of pods by node is rebuilt too.
+			if a := s2.NodePods(context.Background(), "n1", 0); len(a.Pods) != 2 || a.Pods[0].Name != "p1" || a.Pods[1].Name != "p2" {
+				t.Fatalf("pods of n1 after the restart: %+v", a.Pods)
+			}
 		})
 	}
 }
