@@ -114,7 +114,7 @@ type statusCache struct {
 	s    *api.Status
 }
 
-const statusMinInterval = 200 * time.Millisecond
+const statusMinInterval = 50 * time.Millisecond
 
 func (m *Master) cachedStatus(after uint64) api.Status {
 	c := &m.statusCache
