@@ -1,6 +1,7 @@
 package master
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,22 +15,27 @@ import (
 	"github.com/berth-dev/berth/reconciler"
 )
 
-// serviceTables computes the service table at most once per store index,
-// however many agents wait for it.
+// serviceTables computes the service table once per change of the pods,
+// however many agents wait for it, and at least every tableMaxAge (a node
+// that stops sending heartbeats takes its pods out of the endpoints
+// without any entry being applied). Heartbeats do not recompute it.
 type serviceTables struct {
 	mu    sync.Mutex
-	index uint64
+	index uint64 // the store's PodsIndex
+	at    time.Time
 	table *api.ServiceTable
 }
+
+const tableMaxAge = time.Second
 
 // serviceTable returns the Services of the live revision and their
 // endpoints as the pods are now.
 func (m *Master) serviceTable() *api.ServiceTable {
-	index := m.store.Index()
+	index := m.store.PodsIndex()
 	c := &m.services
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.table != nil && c.index == index {
+	if c.table != nil && c.index == index && time.Since(c.at) < tableMaxAge {
 		return c.table
 	}
 	t := &api.ServiceTable{Services: []corev1.Service{}, Endpoints: []corev1.Endpoints{}}
@@ -42,7 +48,7 @@ func (m *Master) serviceTable() *api.ServiceTable {
 	data, _ := json.Marshal(t)
 	sum := sha256.Sum256(data)
 	t.Hash = hex.EncodeToString(sum[:8])
-	c.index, c.table = index, t
+	c.index, c.at, c.table = index, time.Now(), t
 	return t
 }
 
@@ -57,13 +63,15 @@ func (m *Master) handleServiceTable(w http.ResponseWriter, r *http.Request) {
 	}
 	defer cancel()
 	for {
-		index := m.store.Index()
+		index := m.store.PodsIndex()
 		t := m.serviceTable()
 		if t.Hash != have || have == "" {
 			writeJSON(w, t)
 			return
 		}
-		m.store.WaitChange(ctx, index)
+		wait, cancel := context.WithTimeout(ctx, tableMaxAge)
+		m.store.WaitPodsChange(wait, index)
+		cancel()
 		if ctx.Err() != nil {
 			writeJSON(w, t)
 			return

@@ -34,10 +34,12 @@ func (f *fsm) Apply(l *raft.Log) any {
 		var c RevisionCommand
 		mustDecode(l, &c)
 		st.applyRevision(&c, l.Index, f.maxLog)
+		st.podsIndex = l.Index
 	case ApplyPlanType:
 		var c PlanCommand
 		mustDecode(l, &c)
 		st.applyPlan(&c, l.Index)
+		st.podsIndex = l.Index
 	case RegisterNodeType:
 		var c api.Registration
 		mustDecode(l, &c)
@@ -50,6 +52,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 		var c api.StatusBatch
 		mustDecode(l, &c)
 		st.applyStatus(&c, l.Index)
+		if len(c.Reports) > 0 {
+			st.podsIndex = l.Index
+		}
 	case RolloutType:
 		var c RolloutCommand
 		mustDecode(l, &c)
@@ -370,6 +375,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("decoding snapshot: %w", err)
 	}
 	st.reindex()
+	st.podsIndex = st.Index
 	for node := range st.Nodes {
 		st.touched[node] = true // every agent's long poll looks again
 	}

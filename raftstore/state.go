@@ -39,6 +39,9 @@ type state struct {
 	// are derived (rebuilt after a Restore), not part of the state.
 	byNode  map[string]map[string]*corev1.Pod
 	touched map[string]bool
+	// podsIndex is the last index that changed a pod (its spec, binding
+	// or status) or the desired objects: what endpoints depend on.
+	podsIndex uint64
 }
 
 // putPod stores a new pod and indexes it by node.

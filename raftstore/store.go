@@ -358,6 +358,20 @@ func (s *Store) Desired() *api.ObjectSet {
 	return s.state.Desired
 }
 
+// PodsIndex is the last index that changed a pod or the desired objects
+// (heartbeats do not); WaitPodsChange waits for it to pass after.
+func (s *Store) PodsIndex() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.state.podsIndex
+}
+
+// WaitPodsChange blocks until a pod or the desired objects change after
+// index after (or ctx ends).
+func (s *Store) WaitPodsChange(ctx context.Context, after uint64) uint64 {
+	return s.WaitIndex(ctx, after, func(st *state) uint64 { return st.podsIndex })
+}
+
 // Index returns the last applied index.
 func (s *Store) Index() uint64 {
 	s.mu.RLock()
