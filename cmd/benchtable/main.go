@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -28,6 +29,7 @@ func main() {
 	}
 	rows = latest(rows)
 	rows = append(rows, ratios(rows)...)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
 	print(rows)
 	if path := os.Getenv("BENCH_JSON"); path != "" {
 		data, _ := json.MarshalIndent(rows, "", "  ")
