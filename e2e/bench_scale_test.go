@@ -5,6 +5,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,7 +44,15 @@ func rssMiB(pid int) float64 {
 func BenchmarkHollowScale(b *testing.B) {
 	nodes, pods := envInt("BERTH_SIM_NODES", 100), envInt("BERTH_SIM_PODS", 3000)
 	c := newCluster(b)
-	c.startMaster()
+	// BERTH_BENCH_PPROF=FILE saves a CPU profile of the master over the
+	// first run (30 s).
+	profile := os.Getenv("BERTH_BENCH_PPROF")
+	pprofAddr := freeAddr(b)
+	if profile != "" {
+		c.startMaster("--pprof", pprofAddr)
+	} else {
+		c.startMaster()
+	}
 	sim := start(b, c.dir, "sim", berthBin, "--server", "http://"+c.api, "sim", "--nodes", strconv.Itoa(nodes),
 		"--data", filepath.Join(c.dir, "sim"), "--cpu", "32", "--memory", "64Gi", "--hollow-latency", "50ms")
 	defer sim.stop(9)
@@ -58,6 +68,9 @@ func BenchmarkHollowScale(b *testing.B) {
 			files[name+".yaml"] = deployment(name, pods/10, "v1")
 		}
 		start := time.Now()
+		if profile != "" && i == 0 {
+			go saveProfile(b, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", profile)
+		}
 		c.commit(fmt.Sprintf("%d pods", pods), files)
 		waitFor(b, 30*time.Minute, fmt.Sprintf("%d pods running", pods), func() bool {
 			s, err := c.client.Status(context.Background(), 0, 0)
@@ -90,5 +103,19 @@ func BenchmarkHollowScale(b *testing.B) {
 			return err == nil && s.Pods == 0
 		})
 		b.StartTimer()
+	}
+}
+
+// saveProfile fetches a profile from url into file.
+func saveProfile(b *testing.B, url, file string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Logf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		b.Logf("profile: %v", err)
 	}
 }

@@ -52,6 +52,7 @@ type pass struct {
 	owned    map[string][]*corev1.Pod // pods by owner "Kind/namespace/name"
 	nodes    []api.Node               // registered nodes with Git's labels and taints
 	plan     api.Plan
+	nameNext map[string]int // freeName's counter of each name base
 }
 
 // Reconcile computes the plan that moves the pods toward the desired
@@ -76,7 +77,7 @@ func Reconcile(in Input, now time.Time) api.Plan {
 }
 
 func newPass(in Input, now time.Time) *pass {
-	r := &pass{in: in, now: now, desired: in.Desired, existing: indexPods(in.Pods), owned: map[string][]*corev1.Pod{}}
+	r := &pass{in: in, now: now, desired: in.Desired, existing: indexPods(in.Pods), owned: map[string][]*corev1.Pod{}, nameNext: map[string]int{}}
 	if r.desired == nil {
 		r.desired = &api.ObjectSet{}
 	}
