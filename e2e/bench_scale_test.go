@@ -92,6 +92,20 @@ func BenchmarkHollowScale(b *testing.B) {
 		benchrow.Record(b, benchrow.Row{ID: "B2", Name: "master RSS", Value: masterMiB, Unit: "MiB", Target: rssTarget, Better: "lower", Work: work})
 		benchrow.Record(b, benchrow.Row{ID: "B2", Name: "RSS per hollow node", Value: perNode, Unit: "MiB", Better: "lower", Work: work})
 		b.Logf("%d hollow nodes, %d pods: all running %v after the commit", nodes, pods, took)
+
+		// A rolling update of all of them (25% surge, 25% unavailable).
+		for name := range files {
+			files[name] = deployment(strings.TrimSuffix(name, ".yaml"), pods/10, "v2")
+		}
+		start = time.Now()
+		sha := c.commit(fmt.Sprintf("%d pods to v2", pods), files)
+		waitFor(b, 30*time.Minute, "the rolling update of every pod", func() bool {
+			s, err := c.client.Status(context.Background(), 0, 0)
+			return err == nil && s.LiveCommit == sha && s.Converged
+		})
+		rolled := time.Since(start)
+		b.ReportMetric(rolled.Seconds(), "s-rolling-update")
+		benchrow.Record(b, benchrow.Row{ID: "B2", Name: "rolling update of every pod", Value: rolled.Seconds(), Unit: "s", Better: "lower", Work: work})
 		b.StopTimer()
 		clean := map[string]string{}
 		for name := range files {
