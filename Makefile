@@ -15,6 +15,7 @@ build: $(BIN)
 
 $(BIN): $(shell find . -name '*.go' -not -path './.data/*') go.mod go.sum
 	$(GO) build -o $(BIN) ./cmd/berth
+	$(GO) build -o $(dir $(BIN))berth-agent ./cmd/berth-agent
 	$(GO) build -o $(dir $(BIN))berth-logger ./cmd/berth-logger
 
 images: $(IMAGE)

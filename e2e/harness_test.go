@@ -30,6 +30,7 @@ import (
 
 var (
 	berthBin   string // the berth binary under test
+	agentBin   string // the lean berth-agent binary
 	imageTar   string // the sample app image archive
 	moduleRoot string
 )
@@ -54,9 +55,11 @@ func run(m *testing.M) int {
 	_, file, _, _ := runtime.Caller(0)
 	moduleRoot = filepath.Dir(filepath.Dir(file))
 	berthBin = filepath.Join(tmp, "berth")
+	agentBin = filepath.Join(tmp, "berth-agent")
 	imageTar = filepath.Join(tmp, "kubia.tar")
 	for _, args := range [][]string{
 		{"build", "-o", berthBin, "./cmd/berth"},
+		{"build", "-o", agentBin, "./cmd/berth-agent"},
 		{"build", "-o", filepath.Join(tmp, "berth-logger"), "./cmd/berth-logger"},
 		{"run", "./examples/imagebuild", "-out", imageTar},
 	} {
@@ -202,9 +205,9 @@ func (c *cluster) startMaster(extra ...string) {
 // startAgent starts the agent; extra flags come last.
 func (c *cluster) startAgent(extra ...string) {
 	c.t.Helper()
-	args := append([]string{"agent", "--name", "n0", "--server", "http://" + c.api,
+	args := append([]string{"--name", "n0", "--server", "http://" + c.api,
 		"--data", filepath.Join(c.dir, "agent"), "--containerd", c.socket, "--import", imageTar}, extra...)
-	c.agent = start(c.t, c.dir, "agent", berthBin, args...)
+	c.agent = start(c.t, c.dir, "agent", agentBin, args...) // the lean binary; the HA tests run `berth agent`
 	waitFor(c.t, 30*time.Second, "node n0 Ready", func() bool {
 		s, err := c.client.Status(context.Background(), 0, 0)
 		return err == nil && s.ReadyNodes == 1

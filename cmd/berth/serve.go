@@ -7,15 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	apiresource "k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/cmd/internal/agentcli"
 	"github.com/berth-dev/berth/gitsource"
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/master"
@@ -110,150 +109,30 @@ func newMasterCmd(g *globals) *cobra.Command {
 	return c
 }
 
-type agentFlags struct {
-	name, data, listen, containerd string
-	labels                         []string
-	imports                        []string
-	allowPrivileged                bool
-	hostPaths                      []string
-	maxPods                        int
-	backoff                        node.Backoff
-	cpu, memory                    string
-	hollow                         bool
-	hollowLatency                  time.Duration
-	serviceProxy                   bool
-}
-
-func addAgentFlags(c *cobra.Command, f *agentFlags) {
-	c.Flags().StringVar(&f.containerd, "containerd", "", "containerd socket (default "+node.DefaultContainerdSocket+")")
-	c.Flags().StringSliceVar(&f.labels, "labels", nil, "node labels, k=v,…")
-	c.Flags().StringSliceVar(&f.imports, "import", nil, "image archives (OCI or docker save) to import into containerd at start")
-	c.Flags().BoolVar(&f.allowPrivileged, "allow-privileged", false, "let pods run privileged containers on this node")
-	c.Flags().StringSliceVar(&f.hostPaths, "allow-host-path", nil, "path prefixes hostPath volumes may use (none by default)")
-	c.Flags().IntVar(&f.maxPods, "max-pods", api.DefaultMaxPods, "most pods the scheduler puts on this node")
-	c.Flags().DurationVar(&f.backoff.Initial, "backoff-initial", node.DefaultBackoffInitial, "restart back-off of a crashing container, doubling from this (shorten for tests)")
-	c.Flags().DurationVar(&f.backoff.Max, "backoff-max", node.DefaultBackoffMax, "longest restart back-off")
-	c.Flags().StringVar(&f.cpu, "cpu", "", "CPU capacity offered to the scheduler (default: the machine's cores)")
-	c.Flags().StringVar(&f.memory, "memory", "", "memory capacity offered to the scheduler (default: the machine's)")
-	c.Flags().BoolVar(&f.hollow, "hollow", false, "a hollow node for scale tests: containers \"run\" without processes (no containerd)")
-	c.Flags().DurationVar(&f.hollowLatency, "hollow-latency", 100*time.Millisecond, "with --hollow: how long a container start takes")
-	c.Flags().BoolVar(&f.serviceProxy, "service-proxy", true, "program nftables (the nft command) so that Services' cluster IPs and node ports answer on this node")
-}
-
-func parseLabels(kvs []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--labels: %q is not k=v", kv)
-		}
-		out[k] = v
-	}
-	return out, nil
-}
-
 func newAgentCmd(g *globals) *cobra.Command {
-	f := &agentFlags{}
+	f := &agentcli.Flags{}
 	c := &cobra.Command{
 		Use:   "agent",
-		Short: "run a node agent that runs its pods through containerd",
+		Short: "run a node agent that runs its pods through containerd (bin/berth-agent is the same, smaller)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			if f.containerd == "" {
-				f.containerd = node.DefaultContainerdSocket
-			}
 			cl, err := g.client()
 			if err != nil {
 				return err
 			}
-			return runAgent(ctx, f, cl, g.logger())
+			return agentcli.Run(ctx, f, cl, g.logger())
 		},
 	}
-	c.Flags().StringVar(&f.name, "name", "", "node name (required)")
-	c.Flags().StringVar(&f.data, "data", "", "data directory (required)")
-	c.Flags().StringVar(&f.listen, "listen", "127.0.0.1:0", "address the agent serves logs on")
-	addAgentFlags(c, f)
+	f.AddIdentity(c)
+	f.Add(c)
 	return c
-}
-
-// runAgent connects to containerd (or, with --hollow, makes a hollow
-// runtime), imports images and runs the agent.
-func runAgent(ctx context.Context, f *agentFlags, cl *client.Client, log *slog.Logger) error {
-	cfg, err := agentConfig(f, log)
-	if err != nil {
-		return err
-	}
-	if f.hollow {
-		a, err := node.New(cfg, cl, node.NewHollowRuntime(f.hollowLatency))
-		if err != nil {
-			return err
-		}
-		return a.Run(ctx)
-	}
-	if f.containerd, err = filepath.Abs(f.containerd); err != nil {
-		return fmt.Errorf("--containerd %q: %w", f.containerd, err)
-	}
-	rt, err := node.NewContainerd(ctx, f.containerd, f.name, filepath.Join(f.data, "runc"))
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	rt.AllowPrivileged = f.allowPrivileged
-	if rt.LogBinary, err = logBinary(); err != nil {
-		return err
-	}
-	for _, archive := range f.imports {
-		names, err := rt.Import(ctx, archive)
-		if err != nil {
-			return err
-		}
-		log.Info("imported images", "archive", archive, "images", names)
-	}
-	a, err := node.New(cfg, cl, rt)
-	if err != nil {
-		return err
-	}
-	return a.Run(ctx)
-}
-
-// agentConfig checks the agent's flags and turns them into its config.
-func agentConfig(f *agentFlags, log *slog.Logger) (node.Config, error) {
-	if f.name == "" || f.data == "" {
-		return node.Config{}, errors.New("agent: --name and --data are required")
-	}
-	labels, err := parseLabels(f.labels)
-	if err != nil {
-		return node.Config{}, err
-	}
-	if f.maxPods < 1 {
-		return node.Config{}, fmt.Errorf("--max-pods %d: must be at least 1", f.maxPods)
-	}
-	if f.backoff.Initial <= 0 || f.backoff.Max < f.backoff.Initial {
-		return node.Config{}, fmt.Errorf("--backoff-initial %v, --backoff-max %v: want 0 < initial <= max", f.backoff.Initial, f.backoff.Max)
-	}
-	cfg := node.Config{Name: f.name, DataDir: f.data, Listen: f.listen, Labels: labels, MaxPods: f.maxPods,
-		HostPaths: f.hostPaths, Backoff: f.backoff, Hollow: f.hollow, ServiceProxy: f.serviceProxy, Logger: log}
-	for _, q := range []struct {
-		flag, value string
-		dst         *apiresource.Quantity
-	}{{"--cpu", f.cpu, &cfg.CPU}, {"--memory", f.memory, &cfg.Memory}} {
-		if q.value == "" {
-			continue
-		}
-		v, err := apiresource.ParseQuantity(q.value)
-		if err != nil || v.Sign() <= 0 {
-			return node.Config{}, fmt.Errorf("%s %q: want a positive quantity such as 4 or 8Gi", q.flag, q.value)
-		}
-		*q.dst = v
-	}
-	return cfg, nil
 }
 
 func newUpCmd(g *globals) *cobra.Command {
 	mf := &masterFlags{}
-	af := &agentFlags{}
+	af := &agentcli.Flags{}
 	var data string
 	c := &cobra.Command{
 		Use:   "up",
@@ -268,13 +147,13 @@ func newUpCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&data, "data", ".berth", "data directory")
 	c.Flags().StringVar(&mf.listen, "listen", "127.0.0.1:7070", "API address")
 	c.Flags().StringVar(&mf.raft, "raft", "127.0.0.1:0", "Raft address (default: a free port on loopback)")
-	c.Flags().StringVar(&af.name, "node-name", "node-0", "name of the local node")
+	c.Flags().StringVar(&af.Name, "node-name", "node-0", "name of the local node")
 	addRepoFlags(c, mf)
-	addAgentFlags(c, af)
+	af.Add(c)
 	return c
 }
 
-func runUp(ctx context.Context, log *slog.Logger, data string, mf *masterFlags, af *agentFlags) error {
+func runUp(ctx context.Context, log *slog.Logger, data string, mf *masterFlags, af *agentcli.Flags) error {
 	if mf.repo == "" {
 		return errors.New("up: --repo is required")
 	}
@@ -283,17 +162,17 @@ func runUp(ctx context.Context, log *slog.Logger, data string, mf *masterFlags, 
 		return fmt.Errorf("--data %q: %w", data, err)
 	}
 	mf.name, mf.data, mf.bootstrap = "master-0", filepath.Join(data, "master"), true
-	af.data, af.listen = filepath.Join(data, "agent"), "127.0.0.1:0"
-	if af.containerd == "" {
+	af.Data, af.Listen = filepath.Join(data, "agent"), "127.0.0.1:0"
+	if af.Containerd == "" {
 		if node.Answers(node.DefaultContainerdSocket) {
-			af.containerd = node.DefaultContainerdSocket
+			af.Containerd = node.DefaultContainerdSocket
 		} else {
 			d, err := node.StartContainerd(ctx, filepath.Join(data, "containerd"))
 			if err != nil {
 				return err
 			}
 			defer d.Stop()
-			af.containerd = d.Socket
+			af.Containerd = d.Socket
 			log.Info("started containerd", "socket", d.Socket)
 		}
 	}
@@ -315,26 +194,11 @@ func runUp(ctx context.Context, log *slog.Logger, data string, mf *masterFlags, 
 	var merr error
 	wg.Add(1)
 	go func() { defer wg.Done(); merr = m.Run(ctx); cancel() }()
-	aerr := runAgent(ctx, af, cl, log.With("component", "agent"))
+	aerr := agentcli.Run(ctx, af, cl, log.With("component", "agent"))
 	cancel()
 	wg.Wait()
 	if aerr != nil && !errors.Is(aerr, context.Canceled) {
 		return aerr
 	}
 	return merr
-}
-
-// logBinary is the logging binary the shim runs for each container:
-// berth-logger next to this binary (it starts in a few milliseconds), or
-// else berth itself (log-to).
-func logBinary() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("finding the berth binary for container logs: %w", err)
-	}
-	small := filepath.Join(filepath.Dir(exe), "berth-logger")
-	if fi, err := os.Stat(small); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-		return small, nil
-	}
-	return exe, nil
 }

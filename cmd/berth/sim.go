@@ -7,12 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/cmd/internal/agentcli"
 	"github.com/berth-dev/berth/node"
 )
 
 // newSimCmd runs many hollow agents in one process, for scale tests.
 func newSimCmd(g *globals) *cobra.Command {
-	f := &agentFlags{}
+	f := &agentcli.Flags{}
 	var nodes int
 	c := &cobra.Command{
 		Use:   "sim --nodes N --data DIR",
@@ -22,7 +23,7 @@ func newSimCmd(g *globals) *cobra.Command {
 			if nodes < 1 {
 				return fmt.Errorf("--nodes %d: want at least 1", nodes)
 			}
-			if f.data == "" {
+			if f.Data == "" {
 				return fmt.Errorf("sim: --data is required")
 			}
 			ctx, cancel := signalContext()
@@ -36,12 +37,12 @@ func newSimCmd(g *globals) *cobra.Command {
 			errs := make(chan error, nodes)
 			for i := range nodes {
 				nf := *f
-				nf.name, nf.data, nf.hollow = fmt.Sprintf("%s%04d", f.name, i), filepath.Join(f.data, fmt.Sprintf("%04d", i)), true
-				cfg, err := agentConfig(&nf, log.With("node", nf.name))
+				nf.Name, nf.Data, nf.Hollow = fmt.Sprintf("%s%04d", f.Name, i), filepath.Join(f.Data, fmt.Sprintf("%04d", i)), true
+				cfg, err := agentcli.Config(&nf, log.With("node", nf.Name))
 				if err != nil {
 					return err
 				}
-				a, err := node.New(cfg, cl, node.NewHollowRuntime(f.hollowLatency))
+				a, err := node.New(cfg, cl, node.NewHollowRuntime(f.HollowLatency))
 				if err != nil {
 					return err
 				}
@@ -61,9 +62,9 @@ func newSimCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().IntVar(&nodes, "nodes", 100, "how many hollow nodes")
-	c.Flags().StringVar(&f.name, "name-prefix", "hollow-", "node names are this and a number")
-	c.Flags().StringVar(&f.data, "data", "", "data directory; each node gets a folder in it (required)")
-	addAgentFlags(c, f)
+	c.Flags().StringVar(&f.Name, "name-prefix", "hollow-", "node names are this and a number")
+	c.Flags().StringVar(&f.Data, "data", "", "data directory; each node gets a folder in it (required)")
+	f.Add(c)
 	c.Flags().Lookup("hollow").Hidden = true // always hollow
 	return c
 }

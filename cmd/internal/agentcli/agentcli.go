@@ -1,0 +1,168 @@
+// Package agentcli is the command line of the node agent, shared by
+// `berth agent` (and `berth up`, `berth sim`) and the lean berth-agent
+// binary.
+package agentcli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	apiresource "k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/node"
+)
+
+// Flags are the agent's command-line flags.
+type Flags struct {
+	Name, Data, Listen, Containerd string
+	Labels                         []string
+	Imports                        []string
+	AllowPrivileged                bool
+	HostPaths                      []string
+	MaxPods                        int
+	Backoff                        node.Backoff
+	CPU, Memory                    string
+	Hollow                         bool
+	HollowLatency                  time.Duration
+	ServiceProxy                   bool
+}
+
+// AddIdentity adds --name, --data and --listen.
+func (f *Flags) AddIdentity(c *cobra.Command) {
+	c.Flags().StringVar(&f.Name, "name", "", "node name (required)")
+	c.Flags().StringVar(&f.Data, "data", "", "data directory (required)")
+	c.Flags().StringVar(&f.Listen, "listen", "127.0.0.1:0", "address the agent serves logs on")
+}
+
+// Add adds the agent's flags (all but --name, --data and --listen) to c.
+func (f *Flags) Add(c *cobra.Command) {
+	c.Flags().StringVar(&f.Containerd, "containerd", "", "containerd socket (default "+node.DefaultContainerdSocket+")")
+	c.Flags().StringSliceVar(&f.Labels, "labels", nil, "node labels, k=v,…")
+	c.Flags().StringSliceVar(&f.Imports, "import", nil, "image archives (OCI or docker save) to import into containerd at start")
+	c.Flags().BoolVar(&f.AllowPrivileged, "allow-privileged", false, "let pods run privileged containers on this node")
+	c.Flags().StringSliceVar(&f.HostPaths, "allow-host-path", nil, "path prefixes hostPath volumes may use (none by default)")
+	c.Flags().IntVar(&f.MaxPods, "max-pods", api.DefaultMaxPods, "most pods the scheduler puts on this node")
+	c.Flags().DurationVar(&f.Backoff.Initial, "backoff-initial", node.DefaultBackoffInitial, "restart back-off of a crashing container, doubling from this (shorten for tests)")
+	c.Flags().DurationVar(&f.Backoff.Max, "backoff-max", node.DefaultBackoffMax, "longest restart back-off")
+	c.Flags().StringVar(&f.CPU, "cpu", "", "CPU capacity offered to the scheduler (default: the machine's cores)")
+	c.Flags().StringVar(&f.Memory, "memory", "", "memory capacity offered to the scheduler (default: the machine's)")
+	c.Flags().BoolVar(&f.Hollow, "hollow", false, "a hollow node for scale tests: containers \"run\" without processes (no containerd)")
+	c.Flags().DurationVar(&f.HollowLatency, "hollow-latency", 100*time.Millisecond, "with --hollow: how long a container start takes")
+	c.Flags().BoolVar(&f.ServiceProxy, "service-proxy", true, "program nftables (the nft command) so that Services' cluster IPs and node ports answer on this node")
+}
+
+func parseLabels(kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--labels: %q is not k=v", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// Run connects to containerd (or, with --hollow, makes a hollow
+// runtime), imports images and runs the agent.
+func Run(ctx context.Context, f *Flags, cl *client.Client, log *slog.Logger) error {
+	if f.Containerd == "" {
+		f.Containerd = node.DefaultContainerdSocket
+	}
+	cfg, err := Config(f, log)
+	if err != nil {
+		return err
+	}
+	if f.Hollow {
+		a, err := node.New(cfg, cl, node.NewHollowRuntime(f.HollowLatency))
+		if err != nil {
+			return err
+		}
+		return a.Run(ctx)
+	}
+	if f.Containerd, err = filepath.Abs(f.Containerd); err != nil {
+		return fmt.Errorf("--containerd %q: %w", f.Containerd, err)
+	}
+	rt, err := node.NewContainerd(ctx, f.Containerd, f.Name, filepath.Join(f.Data, "runc"))
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	rt.AllowPrivileged = f.AllowPrivileged
+	if rt.LogBinary, err = LogBinary(); err != nil {
+		return err
+	}
+	for _, archive := range f.Imports {
+		names, err := rt.Import(ctx, archive)
+		if err != nil {
+			return err
+		}
+		log.Info("imported images", "archive", archive, "images", names)
+	}
+	if len(f.Imports) > 0 {
+		debug.FreeOSMemory() // the import's buffers are garbage now: give them back
+	}
+	a, err := node.New(cfg, cl, rt)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// Config checks the agent's flags and turns them into its config.
+func Config(f *Flags, log *slog.Logger) (node.Config, error) {
+	if f.Name == "" || f.Data == "" {
+		return node.Config{}, errors.New("agent: --name and --data are required")
+	}
+	labels, err := parseLabels(f.Labels)
+	if err != nil {
+		return node.Config{}, err
+	}
+	if f.MaxPods < 1 {
+		return node.Config{}, fmt.Errorf("--max-pods %d: must be at least 1", f.MaxPods)
+	}
+	if f.Backoff.Initial <= 0 || f.Backoff.Max < f.Backoff.Initial {
+		return node.Config{}, fmt.Errorf("--backoff-initial %v, --backoff-max %v: want 0 < initial <= max", f.Backoff.Initial, f.Backoff.Max)
+	}
+	cfg := node.Config{Name: f.Name, DataDir: f.Data, Listen: f.Listen, Labels: labels, MaxPods: f.MaxPods,
+		HostPaths: f.HostPaths, Backoff: f.Backoff, Hollow: f.Hollow, ServiceProxy: f.ServiceProxy, Logger: log}
+	for _, q := range []struct {
+		flag, value string
+		dst         *apiresource.Quantity
+	}{{"--cpu", f.CPU, &cfg.CPU}, {"--memory", f.Memory, &cfg.Memory}} {
+		if q.value == "" {
+			continue
+		}
+		v, err := apiresource.ParseQuantity(q.value)
+		if err != nil || v.Sign() <= 0 {
+			return node.Config{}, fmt.Errorf("%s %q: want a positive quantity such as 4 or 8Gi", q.flag, q.value)
+		}
+		*q.dst = v
+	}
+	return cfg, nil
+}
+
+// LogBinary is the logging binary the shim runs for each container:
+// berth-logger next to this binary (it starts in a few milliseconds), or
+// else this binary itself (its hidden log-to command).
+func LogBinary() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding the berth binary for container logs: %w", err)
+	}
+	small := filepath.Join(filepath.Dir(exe), "berth-logger")
+	if fi, err := os.Stat(small); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		return small, nil
+	}
+	return exe, nil
+}
