@@ -7,9 +7,9 @@ IMAGE     := examples/images/kubia.tar
 DATA      ?= .data
 DEMO_REPO := $(DATA)/demo-repo
 DEBS      := containerd runc git nftables
-TEST_DEBS := $(DEBS) docker-registry gnupg
+TEST_DEBS := $(DEBS) docker-registry gnupg crun
 
-.PHONY: run test unit e2e build images bench deps test-deps docs fuzz clean
+.PHONY: run test unit e2e build images bench bench-large deps test-deps docs fuzz clean
 
 build: $(BIN)
 
@@ -79,9 +79,19 @@ bench: test-deps build
 	@mkdir -p $(dir $(BENCH_ROWS)) && rm -f $(BENCH_ROWS)
 	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -run '^$$' -bench . -benchtime 20x -count=1 ./gitsource
 	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -run '^$$' -bench . -benchtime 3x -count=1 -timeout 20m ./reconciler
-	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'PushToLive|ContainerdFloor|AssignmentToRunning|CtrRun|Failover|HollowScale|Monorepo' \
+	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'PushToLive|ContainerdFloor|FloorVariants|AssignmentToRunning|CtrRun|Failover|HollowScale|Monorepo' \
 		-benchtime 5x -count=1 -timeout 40m ./e2e
 	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'AgentFootprint' -benchtime 1x -count=1 ./e2e
+	@echo
+	@$(GO) run ./cmd/benchtable $(BENCH_ROWS)
+
+# bench-large is B2 at Kubernetes' published limit: 5,000 hollow nodes and
+# 150,000 pods from one commit, then a rolling update of all of them. It
+# takes long and about 12 GiB of memory.
+bench-large: test-deps
+	@mkdir -p $(dir $(BENCH_ROWS)) && rm -f $(BENCH_ROWS)
+	BERTH_SIM_NODES=5000 BERTH_SIM_PODS=150000 BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) \
+		$(GO) test -tags e2e -run '^$$' -bench 'HollowScale' -benchtime 1x -count=1 -timeout 180m ./e2e
 	@echo
 	@$(GO) run ./cmd/benchtable $(BENCH_ROWS)
 

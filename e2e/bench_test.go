@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"sort"
 	"sync"
 	"syscall"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd"
+	runcoptions "github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -125,10 +127,11 @@ func BenchmarkContainerdFloor(b *testing.B) {
 	}
 }
 
-func startDirect(ctx context.Context, client *containerd.Client, img containerd.Image, id, dir string) error {
-	ctr, err := client.NewContainer(ctx, id, containerd.WithImage(img), containerd.WithNewSnapshot(id, img),
+func startDirect(ctx context.Context, client *containerd.Client, img containerd.Image, id, dir string, extra ...containerd.NewContainerOpts) error {
+	opts := append([]containerd.NewContainerOpts{containerd.WithImage(img), containerd.WithNewSnapshot(id, img),
 		containerd.WithNewSpec(oci.WithImageConfig(img), oci.WithHostNamespace(specs.NetworkNamespace),
-			oci.WithProcessArgs("/app", "-listen", "127.0.0.1:0")))
+			oci.WithProcessArgs("/app", "-listen", "127.0.0.1:0"))}, extra...)
+	ctr, err := client.NewContainer(ctx, id, opts...)
 	if err != nil {
 		return err
 	}
@@ -149,5 +152,72 @@ func removeAll(ctx context.Context, client *containerd.Client) {
 			task.Delete(ctx, containerd.WithProcessKill)
 		}
 		ct.Delete(ctx, containerd.WithSnapshotCleanup)
+	}
+}
+
+// BenchmarkFloorVariants (B1c) measures what the floor itself could gain,
+// for 10 containers started in parallel through the containerd client:
+// one runc v2 shim for all of them (the shim groups containers that share
+// the label io.containerd.runc.v2.group, as a pod's containers could)
+// instead of one per container, and crun (Debian's package, when
+// installed) instead of runc as the OCI runtime.
+func BenchmarkFloorVariants(b *testing.B) {
+	const n = 10
+	variants := []struct {
+		name string
+		opts func(run int) []containerd.NewContainerOpts
+	}{
+		{"runc, one shim per container", func(int) []containerd.NewContainerOpts { return nil }},
+		{"runc, one shim for all", func(run int) []containerd.NewContainerOpts {
+			return []containerd.NewContainerOpts{containerd.WithAdditionalContainerLabels(map[string]string{"io.containerd.runc.v2.group": fmt.Sprintf("floor-%d", run)})}
+		}},
+	}
+	if _, err := exec.LookPath("crun"); err == nil {
+		variants = append(variants, struct {
+			name string
+			opts func(run int) []containerd.NewContainerOpts
+		}{"crun, one shim per container", func(int) []containerd.NewContainerOpts {
+			return []containerd.NewContainerOpts{containerd.WithRuntime("io.containerd.runc.v2", &runcoptions.Options{BinaryName: "crun"})}
+		}})
+	} else {
+		b.Log("crun is not installed (apt-get install crun): its variant is skipped")
+	}
+	c := newCluster(b)
+	c.startMaster()
+	c.startAgent() // imports the image
+	c.agent.stop(syscall.SIGTERM)
+	ctx := c.ctx()
+	img, err := c.ctr.GetImage(ctx, "docker.io/library/kubia:v1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
+			var times []time.Duration
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				var wg sync.WaitGroup
+				errs := make(chan error, n)
+				for j := 0; j < n; j++ {
+					wg.Add(1)
+					go func(id string) {
+						defer wg.Done()
+						errs <- startDirect(ctx, c.ctr, img, id, c.dir, v.opts(i)...)
+					}(fmt.Sprintf("variant-%d-%d", i, j))
+				}
+				wg.Wait()
+				times = append(times, time.Since(start))
+				close(errs)
+				for err := range errs {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				removeAll(ctx, c.ctr)
+				b.StartTimer()
+			}
+			recordTimes(b, "B1c", "floor variant: "+v.name, fmt.Sprintf("%d containers in parallel, containerd Go client", n), 0, true, times)
+		})
 	}
 }
