@@ -307,8 +307,7 @@ func (m *Master) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &hb) {
 		return
 	}
-	_, err := m.store.Heartbeat(hb.Name)
-	writeResult(w, err)
+	writeResult(w, m.heartbeat(r.Context(), hb.Name))
 }
 
 func (m *Master) handleReport(w http.ResponseWriter, r *http.Request) {

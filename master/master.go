@@ -75,6 +75,7 @@ type Master struct {
 	server      *http.Server
 	services    serviceTables
 	statusCache statusCache
+	heartbeats  heartbeats
 	ready       chan struct{} // closed once the log is replayed (WaitReady)
 }
 

@@ -21,7 +21,15 @@ const (
 	StatusBatchType
 	RolloutType
 	MemberType
+	HeartbeatsType
 )
+
+// HeartbeatsCommand records that several nodes are alive: the master
+// gathers the heartbeats that arrive together into one entry.
+type HeartbeatsCommand struct {
+	Names []string  `json:"names"`
+	Time  time.Time `json:"time"`
+}
 
 // RevisionCommand records a commit: applied when it has no errors,
 // rejected otherwise.

@@ -28,7 +28,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 	defer f.mu.Unlock()
 	st := f.state
 	st.Index = l.Index
-	var err error
+	var resp any // an error, or a command's answer
 	switch MessageType(l.Data[0]) {
 	case ApplyRevisionType:
 		var c RevisionCommand
@@ -47,7 +47,13 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case HeartbeatType:
 		var c api.Heartbeat
 		mustDecode(l, &c)
-		err = st.heartbeat(&c)
+		if err := st.heartbeat(&c); err != nil {
+			resp = err
+		}
+	case HeartbeatsType:
+		var c HeartbeatsCommand
+		mustDecode(l, &c)
+		resp = st.heartbeats(&c)
 	case StatusBatchType:
 		var c api.StatusBatch
 		mustDecode(l, &c)
@@ -67,7 +73,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 		panic(fmt.Sprintf("raftstore: unknown command type %d at index %d", l.Data[0], l.Index))
 	}
 	(*Store)(f).notifyLocked()
-	return err
+	return resp
 }
 
 func mustDecode(l *raft.Log, v any) {
@@ -304,6 +310,18 @@ func (st *state) heartbeat(c *api.Heartbeat) error {
 		n.LastHeartbeat = c.Time
 	}
 	return nil
+}
+
+// heartbeats records a batch of heartbeats and returns the names of the
+// nodes it does not know.
+func (st *state) heartbeats(c *HeartbeatsCommand) []string {
+	var unknown []string
+	for _, name := range c.Names {
+		if err := st.heartbeat(&api.Heartbeat{Name: name, Time: c.Time}); err != nil {
+			unknown = append(unknown, name)
+		}
+	}
+	return unknown
 }
 
 // applyStatus stores the agent's view of its pods. A report for a pod that is

@@ -283,6 +283,21 @@ func (s *Store) RegisterNode(r *api.Registration) (uint64, error) {
 	return s.apply(RegisterNodeType, r)
 }
 
+// Heartbeats records that the named nodes are alive, in one entry, and
+// returns the names of the nodes the store does not know.
+func (s *Store) Heartbeats(names []string) (unknown []string, err error) {
+	data, err := encode(HeartbeatsType, HeartbeatsCommand{Names: names, Time: commandTime()})
+	if err != nil {
+		return nil, err
+	}
+	f := s.raft.Apply(data, 10*time.Second)
+	if err := f.Error(); err != nil {
+		return nil, leaderError(err)
+	}
+	unknown, _ = f.Response().([]string)
+	return unknown, nil
+}
+
 // Heartbeat records that a node is alive.
 func (s *Store) Heartbeat(name string) (uint64, error) {
 	return s.apply(HeartbeatType, api.Heartbeat{Name: name, Time: commandTime()})
