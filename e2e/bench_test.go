@@ -83,36 +83,16 @@ func BenchmarkPushToLive(b *testing.B) {
 func BenchmarkContainerdFloor(b *testing.B) {
 	for _, n := range []int{3, 10, 100} {
 		b.Run(fmt.Sprintf("containers=%d", n), func(b *testing.B) {
-			c := newCluster(b)
-			c.startMaster()
-			c.startAgent() // imports the image
-			c.agent.stop(syscall.SIGTERM)
+			c, img := imageCluster(b)
 			ctx := c.ctx()
-			img, err := c.ctr.GetImage(ctx, "docker.io/library/kubia:v1")
-			if err != nil {
-				b.Fatal(err)
-			}
 			var times []time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				var wg sync.WaitGroup
-				errs := make(chan error, n)
-				for j := 0; j < n; j++ {
-					wg.Add(1)
-					go func(id string) {
-						defer wg.Done()
-						errs <- startDirect(ctx, c.ctr, img, id, c.dir)
-					}(fmt.Sprintf("floor-%d-%d", i, j))
+				took, err := startParallel(ctx, c, img, n, fmt.Sprintf("floor-%d", i))
+				if err != nil {
+					b.Fatal(err)
 				}
-				wg.Wait()
-				times = append(times, time.Since(start))
-				close(errs)
-				for err := range errs {
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
+				times = append(times, took)
 				b.StopTimer()
 				removeAll(ctx, c.ctr)
 				b.StartTimer()
@@ -125,6 +105,45 @@ func BenchmarkContainerdFloor(b *testing.B) {
 			}
 		})
 	}
+}
+
+// imageCluster is containerd with the sample image imported (by an agent
+// that then stops), for the floor benchmarks.
+func imageCluster(b *testing.B) (*cluster, containerd.Image) {
+	c := newCluster(b)
+	c.startMaster()
+	c.startAgent() // imports the image
+	c.agent.stop(syscall.SIGTERM)
+	img, err := c.ctr.GetImage(c.ctx(), "docker.io/library/kubia:v1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, img
+}
+
+// startParallel creates and starts n containers of the image at once
+// through the containerd client and returns how long that took, and the
+// first error.
+func startParallel(ctx context.Context, c *cluster, img containerd.Image, n int, prefix string, extra ...containerd.NewContainerOpts) (time.Duration, error) {
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for j := 0; j < n; j++ {
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			errs <- startDirect(ctx, c.ctr, img, id, c.dir, extra...)
+		}(fmt.Sprintf("%s-%d", prefix, j))
+	}
+	wg.Wait()
+	took := time.Since(start)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return took, err
+		}
+	}
+	return took, nil
 }
 
 func startDirect(ctx context.Context, client *containerd.Client, img containerd.Image, id, dir string, extra ...containerd.NewContainerOpts) error {
@@ -183,41 +202,21 @@ func BenchmarkFloorVariants(b *testing.B) {
 	} else {
 		b.Log("crun is not installed (apt-get install crun): its variant is skipped")
 	}
-	c := newCluster(b)
-	c.startMaster()
-	c.startAgent() // imports the image
-	c.agent.stop(syscall.SIGTERM)
+	c, img := imageCluster(b)
 	ctx := c.ctx()
-	img, err := c.ctr.GetImage(ctx, "docker.io/library/kubia:v1")
-	if err != nil {
-		b.Fatal(err)
-	}
 	for _, v := range variants {
 		b.Run(v.name, func(b *testing.B) {
 			var times []time.Duration
 			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				var wg sync.WaitGroup
-				errs := make(chan error, n)
-				for j := 0; j < n; j++ {
-					wg.Add(1)
-					go func(id string) {
-						defer wg.Done()
-						errs <- startDirect(ctx, c.ctr, img, id, c.dir, v.opts(i)...)
-					}(fmt.Sprintf("variant-%d-%d", i, j))
+				took, err := startParallel(ctx, c, img, n, fmt.Sprintf("variant-%d", i), v.opts(i)...)
+				if err != nil && v.optional {
+					removeAll(ctx, c.ctr)
+					b.Skipf("%s cannot run containers on this machine: %v", v.name, err)
 				}
-				wg.Wait()
-				times = append(times, time.Since(start))
-				close(errs)
-				for err := range errs {
-					if err != nil && v.optional {
-						removeAll(ctx, c.ctr)
-						b.Skipf("%s cannot run containers on this machine: %v", v.name, err)
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
+				if err != nil {
+					b.Fatal(err)
 				}
+				times = append(times, took)
 				b.StopTimer()
 				removeAll(ctx, c.ctr)
 				b.StartTimer()
