@@ -111,11 +111,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if len(query) > 0 {
 			u += "?" + query.Encode()
 		}
-		tctx, cancel := context.WithCancel(ctx)
+		var tctx context.Context
+		var cancel context.CancelFunc
 		if timeout > 0 {
-			cancel()
 			tctx, cancel = context.WithTimeout(ctx, timeout)
 			go c.cancelWhenMoved(tctx, cancel, n)
+		} else {
+			tctx, cancel = context.WithCancel(ctx)
 		}
 		req, err := http.NewRequestWithContext(tctx, method, u, bytes.NewReader(body))
 		if err != nil {

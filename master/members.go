@@ -43,7 +43,12 @@ func (m *Master) forwarding(next http.Handler) http.Handler {
 			writeError(w, http.StatusServiceUnavailable, errors.New("forwarded by "+by+" to "+m.cfg.Name+", which does not lead: retry"))
 			return
 		}
-		m.proxyTo(m.store.LeaderAPI()).ServeHTTP(w, r)
+		leader := m.store.LeaderAPI()
+		if leader == "" { // the leader changed since waitLeader looked
+			writeError(w, http.StatusServiceUnavailable, errors.New("no leader is known: an election may be under way"))
+			return
+		}
+		m.proxyTo(leader).ServeHTTP(w, r)
 	})
 }
 
