@@ -315,8 +315,7 @@ func (m *Master) handleReport(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &b) {
 		return
 	}
-	_, err := m.store.ReportStatus(&b)
-	writeResult(w, err)
+	writeResult(w, m.report(r.Context(), &b))
 }
 
 func (m *Master) handleAssignments(w http.ResponseWriter, r *http.Request) {

@@ -75,7 +75,7 @@ type Master struct {
 	server      *http.Server
 	services    serviceTables
 	statusCache statusCache
-	heartbeats  heartbeats
+	agentWrites *agentWrites
 	ready       chan struct{} // closed once the log is replayed (WaitReady)
 }
 
@@ -116,7 +116,8 @@ func New(cfg Config) (*Master, error) {
 		ln.Close()
 		return nil, err
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, store: store, src: src, listener: ln, ready: make(chan struct{})}
+	m := &Master{cfg: cfg, log: cfg.Logger, store: store, src: src, listener: ln, ready: make(chan struct{}),
+		agentWrites: newAgentWrites(store)}
 	m.server = &http.Server{Handler: m.forwarding(m.routes()), ReadHeaderTimeout: 10 * time.Second}
 	return m, nil
 }

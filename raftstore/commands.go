@@ -18,11 +18,20 @@ const (
 	ApplyPlanType
 	RegisterNodeType
 	HeartbeatType
-	StatusBatchType
+	StatusBatchType // one node's batch; kept to replay older logs
 	RolloutType
 	MemberType
 	HeartbeatsType
+	StatusBatchesType
 )
+
+// StatusBatchesCommand records the status batches of several nodes: the
+// master gathers the reports that arrive together into one entry. Time
+// dates them all (the agents' clocks are not trusted).
+type StatusBatchesCommand struct {
+	Batches []api.StatusBatch `json:"batches"`
+	Time    time.Time         `json:"time"`
+}
 
 // HeartbeatsCommand records that several nodes are alive: the master
 // gathers the heartbeats that arrive together into one entry.

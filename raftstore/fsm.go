@@ -61,6 +61,17 @@ func (f *fsm) Apply(l *raft.Log) any {
 		if len(c.Reports) > 0 {
 			st.podsIndex = l.Index
 		}
+	case StatusBatchesType:
+		var c StatusBatchesCommand
+		mustDecode(l, &c)
+		for i := range c.Batches {
+			b := &c.Batches[i]
+			b.Time = c.Time
+			st.applyStatus(b, l.Index)
+			if len(b.Reports) > 0 {
+				st.podsIndex = l.Index
+			}
+		}
 	case RolloutType:
 		var c RolloutCommand
 		mustDecode(l, &c)

@@ -308,11 +308,19 @@ func (s *Store) EndRollout(commit string, r api.Rollout) (uint64, error) {
 	return s.apply(RolloutType, RolloutCommand{Commit: commit, Rollout: r})
 }
 
-// ReportStatus records a batch of pod status reports.
+// ReportStatus records one node's batch of pod status reports.
 func (s *Store) ReportStatus(b *api.StatusBatch) (uint64, error) {
-	stamped := *b
-	stamped.Time = commandTime()
-	return s.apply(StatusBatchType, &stamped)
+	return s.apply(StatusBatchesType, StatusBatchesCommand{Batches: []api.StatusBatch{*b}, Time: commandTime()})
+}
+
+// ReportStatuses records several nodes' status batches in one entry.
+func (s *Store) ReportStatuses(bs []*api.StatusBatch) error {
+	c := StatusBatchesCommand{Batches: make([]api.StatusBatch, len(bs)), Time: commandTime()}
+	for i, b := range bs {
+		c.Batches[i] = *b
+	}
+	_, err := s.apply(StatusBatchesType, c)
+	return err
 }
 
 // notifyLocked wakes every blocked query, and the agents' long polls of

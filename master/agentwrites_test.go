@@ -1,0 +1,169 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/client"
+)
+
+// TestHeartbeatsAreBatched sends 50 heartbeats at once, and one of a node
+// that never registered: they become a few Raft entries, not 51, each
+// node's heartbeat is recorded, and the unknown node alone gets 404.
+func TestHeartbeatsAreBatched(t *testing.T) {
+	c, _ := startMaster(t)
+	ctx := context.Background()
+	for i := range 50 {
+		if err := c.Register(ctx, &api.Registration{Name: fmt.Sprintf("n%02d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := waitStatus(t, c, func(s *api.Status) bool { return s.Nodes == 50 })
+	// Node times are shown to the second: let the second of the
+	// registrations pass, so that a recorded heartbeat shows.
+	registeredBy := time.Now().Truncate(time.Second)
+	for deadline := time.Now().Add(2 * time.Second); !time.Now().Truncate(time.Second).After(registeredBy); {
+		if time.Now().After(deadline) {
+			t.Fatal("the clock did not move")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 51)
+	for i := range 51 {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- c.Heartbeat(ctx, fmt.Sprintf("n%02d", i)) }()
+	}
+	wg.Wait()
+	close(errs)
+	var unknown int
+	for err := range errs {
+		var apiErr *client.APIError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound && strings.Contains(err.Error(), "n50"):
+			unknown++
+		case err != nil:
+			t.Fatal(err)
+		}
+	}
+	if unknown != 1 {
+		t.Errorf("%d heartbeats of the unknown node n50 refused with 404; want 1", unknown)
+	}
+	after := waitStatus(t, c, func(s *api.Status) bool { return s.Index > before.Index })
+	if entries := after.Index - before.Index; entries > 10 {
+		t.Errorf("50 heartbeats took %d Raft entries", entries)
+	}
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Items {
+		if !n.Status.Conditions[0].LastHeartbeatTime.Time.After(registeredBy) {
+			t.Errorf("the heartbeat of %s was not recorded: last %v, registered by %v", n.Name, n.Status.Conditions[0].LastHeartbeatTime, registeredBy)
+		}
+	}
+}
+
+// TestReportsAreBatched sends 50 nodes' status reports at once: they
+// become a few Raft entries, not 50, and every report's event is stored.
+func TestReportsAreBatched(t *testing.T) {
+	c, _ := startMaster(t)
+	ctx := context.Background()
+	before := waitStatus(t, c, func(s *api.Status) bool { return s.Index > 0 })
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			node := fmt.Sprintf("n%02d", i)
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p-" + node, UID: types.UID("uid-" + node)}}
+			ev := api.NewEvent(api.PodRef(pod), corev1.EventTypeNormal, "Started", "started on "+node, "kubelet", node, time.Now())
+			errs <- c.Report(ctx, &api.StatusBatch{Node: node, Events: []corev1.Event{ev}})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := waitStatus(t, c, func(s *api.Status) bool { return s.Index > before.Index })
+	if entries := after.Index - before.Index; entries > 10 {
+		t.Errorf("50 status reports took %d Raft entries", entries)
+	}
+	events, err := c.Events(ctx, "default", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range events.Items {
+		seen[e.Message] = true
+	}
+	for i := range 50 {
+		if msg := fmt.Sprintf("started on n%02d", i); !seen[msg] {
+			t.Errorf("event %q was not stored", msg)
+		}
+	}
+}
+
+// TestBatcherFullBatch shows that a full batch is written without waiting
+// out the window, and that each request gets its own answer.
+func TestBatcherFullBatch(t *testing.T) {
+	var mu sync.Mutex
+	var sizes []int
+	b := batcher[int]{writeItems: func(items []int) ([]error, error) {
+		mu.Lock()
+		sizes = append(sizes, len(items))
+		mu.Unlock()
+		each := make([]error, len(items))
+		for i, v := range items {
+			if v%2 == 1 {
+				each[i] = fmt.Errorf("odd %d", v)
+			}
+		}
+		return each, nil
+	}}
+	var wg sync.WaitGroup
+	var failed sync.Map
+	for i := range maxBatch + 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.do(context.Background(), i); err != nil {
+				if err.Error() != fmt.Sprintf("odd %d", i) {
+					t.Errorf("item %d got %v", i, err)
+				}
+				failed.Store(i, true)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range maxBatch + 1 {
+		if _, ok := failed.Load(i); ok != (i%2 == 1) {
+			t.Errorf("item %d: failed=%v", i, ok)
+		}
+	}
+	total := 0
+	for _, n := range sizes {
+		if n > maxBatch {
+			t.Errorf("a batch of %d items; at most %d", n, maxBatch)
+		}
+		total += n
+	}
+	if total != maxBatch+1 || len(sizes) < 2 {
+		t.Errorf("batches %v; want %d items in at least 2", sizes, maxBatch+1)
+	}
+}
