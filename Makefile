@@ -79,7 +79,7 @@ bench: test-deps build
 	@mkdir -p $(dir $(BENCH_ROWS)) && rm -f $(BENCH_ROWS)
 	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -run '^$$' -bench . -benchtime 20x -count=1 ./gitsource
 	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -run '^$$' -bench . -benchtime 3x -count=1 -timeout 20m ./reconciler
-	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'PushToLive|ContainerdFloor|FloorVariants|AssignmentToRunning|CtrRun|Failover|HollowScale|Monorepo' \
+	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'PushToLive|FloorVariants|AssignmentToRunning|CtrRun|Failover|HollowScale|Monorepo' \
 		-benchtime 5x -count=1 -timeout 40m ./e2e
 	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'AgentFootprint' -benchtime 1x -count=1 ./e2e
 	@echo

@@ -45,7 +45,8 @@ func BenchmarkHollowScale(b *testing.B) {
 	nodes, pods := envInt("BERTH_SIM_NODES", 100), envInt("BERTH_SIM_PODS", 3000)
 	c := newCluster(b)
 	// BERTH_BENCH_PPROF=FILE saves a CPU profile of the master over the
-	// first run (30 s).
+	// first 30 s of the first run, and FILE.rolling over the first 30 s of
+	// its rolling update.
 	profile := os.Getenv("BERTH_BENCH_PPROF")
 	pprofAddr := freeAddr(b)
 	if profile != "" {
@@ -68,8 +69,14 @@ func BenchmarkHollowScale(b *testing.B) {
 			files[name+".yaml"] = deployment(name, pods/10, "v1")
 		}
 		start := time.Now()
+		profiled := make(chan struct{})
 		if profile != "" && i == 0 {
-			go saveProfile(b, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", profile)
+			go func() {
+				defer close(profiled)
+				saveProfile(b, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", profile)
+			}()
+		} else {
+			close(profiled)
 		}
 		c.commit(fmt.Sprintf("%d pods", pods), files)
 		waitFor(b, 30*time.Minute, fmt.Sprintf("%d pods running", pods), func() bool {
@@ -97,7 +104,11 @@ func BenchmarkHollowScale(b *testing.B) {
 		for name := range files {
 			files[name] = deployment(strings.TrimSuffix(name, ".yaml"), pods/10, "v2")
 		}
+		<-profiled // one CPU profile at a time
 		start = time.Now()
+		if profile != "" && i == 0 {
+			go saveProfile(b, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", profile+".rolling")
+		}
 		sha := c.commit(fmt.Sprintf("%d pods to v2", pods), files)
 		waitFor(b, 30*time.Minute, "the rolling update of every pod", func() bool {
 			s, err := c.client.Status(context.Background(), 0, 0)
