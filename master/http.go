@@ -99,7 +99,9 @@ func (m *Master) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if index > 0 {
 		m.store.WaitChange(ctx, index)
 	}
-	writeJSON(w, m.cachedStatus(index))
+	// The blocking query's wait may be over: the status itself is bounded
+	// by the request's own context.
+	writeJSON(w, m.cachedStatus(r.Context(), index))
 }
 
 // statusCache bounds what status costs (a reconcile pass over every pod):
@@ -116,7 +118,13 @@ type statusCache struct {
 
 const statusMinInterval = 50 * time.Millisecond
 
-func (m *Master) cachedStatus(after uint64) api.Status {
+// statusOwnPassBelow: while the leader's reconcile passes cost less than
+// this, status runs a pass of its own (the answer comes at once); above
+// it, status waits for the leader's next pass and takes its verdict,
+// rather than adding a pass of the same cost.
+var statusOwnPassBelow = 10 * time.Millisecond
+
+func (m *Master) cachedStatus(ctx context.Context, after uint64) api.Status {
 	c := &m.statusCache
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -130,18 +138,42 @@ func (m *Master) cachedStatus(after uint64) api.Status {
 		}
 	}
 	start := time.Now()
-	s := m.status(m.store.View(true), start)
-	c.s, c.at, c.took = &s, start, time.Since(start)
+	var s api.Status
+	if p := m.leaderPass(ctx, m.store.Index()); p != nil {
+		s = m.status(p.view, p.now, p.converged)
+	} else {
+		v := m.store.View(false)
+		s = m.status(v, start, func() bool { return reconciler.Converged(m.input(v), start) })
+		c.took = time.Since(start)
+	}
+	c.s, c.at = &s, start
 	return s
 }
 
-// status summarises the state for `berth status`.
-func (m *Master) status(v raftstore.View, now time.Time) api.Status {
+// leaderPass returns the leader's first reconcile pass that read index or
+// a later one, when this master leads and its passes cost at least
+// statusOwnPassBelow; nil when status should run its own pass (also when
+// the pass does not come within 5 s and four times the last one's cost:
+// the loop also commits its plan and rests between passes).
+func (m *Master) leaderPass(ctx context.Context, index uint64) *pass {
+	last := m.passes.latest()
+	if last == nil || last.took < statusOwnPassBelow || !m.store.IsLeader() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second+4*last.took)
+	defer cancel()
+	return m.passes.await(ctx, index)
+}
+
+// status summarises the state for `berth status`; converged tells whether
+// that state has converged.
+func (m *Master) status(v raftstore.View, now time.Time, converged func() bool) api.Status {
 	s := api.Status{LiveCommit: v.LiveCommit, SeenCommit: v.SeenCommit, Index: v.Index, Rejected: []api.Rejection{}}
-	s.Converged = reconciler.Converged(m.input(v), now)
+	s.Converged = converged()
 	s.Failures = reconciler.Failures(m.input(v))
-	for i := len(v.Log) - 1; i >= 0; i-- {
-		if e := v.Log[i]; e.Outcome == api.OutcomeRejected {
+	log := m.store.Log()
+	for i := len(log) - 1; i >= 0; i-- {
+		if e := log[i]; e.Outcome == api.OutcomeRejected {
 			s.Rejected = append(s.Rejected, api.Rejection{Commit: e.Commit, Errors: e.Errors})
 		}
 	}
@@ -263,7 +295,7 @@ func (m *Master) handleEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Master) handleRevisions(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, m.store.View(true).Log)
+	writeJSON(w, m.store.Log())
 }
 
 // decode reads a JSON body of at most 16 MiB.

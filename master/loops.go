@@ -130,9 +130,13 @@ func (m *Master) reconcileLoop(ctx context.Context) {
 func (m *Master) reconcileOnce() {
 	v := m.store.View(false)
 	now := time.Now()
-	plan := reconciler.Reconcile(m.input(v), now)
+	ps := &pass{view: v, in: m.input(v), now: now}
+	ps.plan = reconciler.Reconcile(ps.in, now)
+	ps.took = time.Since(now)
+	m.passes.publish(ps)
+	plan := ps.plan
 	if plan.Empty() {
-		m.endRollout(v, plan, now)
+		m.endRollout(ps)
 		return
 	}
 	if _, err := m.store.ApplyPlan(&plan); err != nil {
@@ -151,14 +155,15 @@ func (m *Master) input(v raftstore.View) reconciler.Input {
 // that it failed: not converged within the rollout deadline after it was
 // applied (Kubernetes' progressDeadlineSeconds, 600 s, for the whole
 // commit).
-func (m *Master) endRollout(v raftstore.View, plan api.Plan, now time.Time) {
+func (m *Master) endRollout(ps *pass) {
+	v, now := ps.view, ps.now
 	e := v.LiveEntry
 	if e == nil || e.Rollout != nil {
 		return
 	}
 	r := api.Rollout{At: now.UTC().Truncate(time.Millisecond)}
 	switch {
-	case reconciler.ConvergedWith(m.input(v), plan, now):
+	case ps.converged():
 		r.State = api.RolloutConverged
 	case len(reconciler.Failures(m.input(v))) > 0:
 		r.State = api.RolloutFailed

@@ -75,6 +75,7 @@ type Master struct {
 	server      *http.Server
 	services    serviceTables
 	statusCache statusCache
+	passes      passes
 	agentWrites *agentWrites
 	ready       chan struct{} // closed once the log is replayed (WaitReady)
 }

@@ -360,6 +360,13 @@ func (s *Store) View(withLog bool) View {
 	return s.state.view(withLog)
 }
 
+// Log returns a copy of the revision log, oldest first.
+func (s *Store) Log() []api.LogEntry {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return append([]api.LogEntry(nil), s.state.Log...)
+}
+
 // Events returns the kept events that keep accepts, oldest first.
 func (s *Store) Events(keep func(*corev1.Event) bool) []corev1.Event {
 	s.mu.RLock()
