@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -112,5 +113,50 @@ func TestLongPollMovesWithTheOthers(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the long poll still waits on the cut-off master")
+	}
+}
+
+// TestConnectionsAreReused makes calls one after another, as an agent's
+// heartbeats and status answers go, against a server that ends its JSON
+// with a newline (as json.Encoder does) and one that answers errors: they
+// all share one connection.
+func TestConnectionsAreReused(t *testing.T) {
+	var dials atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var hb api.Heartbeat
+		switch {
+		case r.URL.Path != api.PathHeartbeat:
+			w.Write([]byte("{\"liveCommit\":\"abc\"}\n"))
+		case json.NewDecoder(r.Body).Decode(&hb) == nil && hb.Name == "n1":
+			w.Write([]byte("{}\n")) // an answer the client does not read
+		default:
+			http.Error(w, `{"error":"unknown node"}`, http.StatusNotFound)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c, err := New([]string{srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 20 {
+		if _, err := c.Status(ctx, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Heartbeat(ctx, "n1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Heartbeat(ctx, "n2"); err == nil {
+			t.Fatal("the heartbeat of an unknown node succeeded")
+		}
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("60 calls one after another opened %d connections; want 1", n)
 	}
 }

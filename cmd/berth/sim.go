@@ -28,10 +28,6 @@ func newSimCmd(g *globals) *cobra.Command {
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			cl, err := g.client()
-			if err != nil {
-				return err
-			}
 			log := g.logger()
 			var wg sync.WaitGroup
 			errs := make(chan error, nodes)
@@ -39,6 +35,12 @@ func newSimCmd(g *globals) *cobra.Command {
 				nf := *f
 				nf.Name, nf.Data, nf.Hollow = fmt.Sprintf("%s%04d", f.Name, i), filepath.Join(f.Data, fmt.Sprintf("%04d", i)), true
 				cfg, err := agentcli.Config(&nf, log.With("node", nf.Name))
+				if err != nil {
+					return err
+				}
+				// Each hollow node has its own client, as a real agent
+				// does: its own connections, and its own choice of master.
+				cl, err := g.client()
 				if err != nil {
 					return err
 				}
