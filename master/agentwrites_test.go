@@ -167,3 +167,56 @@ func TestBatcherFullBatch(t *testing.T) {
 		t.Errorf("batches %v; want %d items in at least 2", sizes, maxBatch+1)
 	}
 }
+
+// TestBatcherGroupCommit holds the first write open while 50 more
+// requests arrive: they are not written beside it but wait, and all go
+// in the one write that follows.
+func TestBatcherGroupCommit(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var sizes []int
+	b := batcher[int]{writeItems: func(items []int) ([]error, error) {
+		mu.Lock()
+		first := len(sizes) == 0
+		sizes = append(sizes, len(items))
+		mu.Unlock()
+		if first {
+			<-release
+		}
+		return nil, nil
+	}}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); b.do(context.Background(), 0) }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		started := len(sizes) == 1
+		mu.Unlock()
+		if started {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first write did not start")
+		}
+	}
+	for i := range 50 {
+		wg.Add(1)
+		go func() { defer wg.Done(); b.do(context.Background(), i+1) }()
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		b.mu.Lock()
+		waiting := len(b.items)
+		b.mu.Unlock()
+		if waiting == 50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests waiting; want 50", waiting)
+		}
+	}
+	close(release)
+	wg.Wait()
+	if len(sizes) != 2 || sizes[1] != 50 {
+		t.Errorf("writes of %v items; want [1 50]", sizes)
+	}
+}

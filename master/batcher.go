@@ -9,15 +9,20 @@ import (
 // batchWindow is how long the leader gathers agents' heartbeats, or their
 // status reports, into one Raft entry: on a large cluster they are most of
 // the entries (5,000 nodes every 2 s are 2,500 heartbeats a second), and
-// each entry is a disk write and wakes every reader.
+// each entry is a disk write, takes the state's write lock and wakes every
+// reader.
 const batchWindow = 20 * time.Millisecond
 
-// maxBatch bounds the requests in one entry; a full batch is written at
-// once, without waiting out the window.
+// maxBatch bounds the requests in one entry; a full batch is written
+// without waiting out the window.
 const maxBatch = 1000
 
-// batcher gathers the requests that arrive within its window into one
-// write; each request waits for the write that records it.
+// batcher gathers requests into one write (group commit): the requests
+// that arrive within its window, and all that arrive while its previous
+// write is under way, since it has at most one write out at a time. So
+// when the state is slow to take entries (a large cluster, a busy
+// machine), the batches grow instead of the queue of entries. Each
+// request waits for the write that records it.
 type batcher[T any] struct {
 	// writeItems records the items in one entry and returns one error
 	// per item, or a single error for all of them.
@@ -26,7 +31,8 @@ type batcher[T any] struct {
 	mu        sync.Mutex
 	items     []T
 	waiters   []chan error
-	scheduled bool
+	scheduled bool // a flush is due at the end of the window
+	writing   bool // a write is under way
 }
 
 // do adds an item to the current batch and waits until it is written.
@@ -35,14 +41,7 @@ func (b *batcher[T]) do(ctx context.Context, item T) error {
 	b.mu.Lock()
 	b.items = append(b.items, item)
 	b.waiters = append(b.waiters, done)
-	switch {
-	case len(b.items) >= maxBatch:
-		items, waiters := b.takeLocked()
-		go b.write(items, waiters)
-	case !b.scheduled:
-		b.scheduled = true
-		time.AfterFunc(batchWindow, b.flush)
-	}
+	b.scheduleLocked(batchWindow)
 	b.mu.Unlock()
 	select {
 	case err := <-done:
@@ -52,22 +51,46 @@ func (b *batcher[T]) do(ctx context.Context, item T) error {
 	}
 }
 
-// flush writes the items gathered in the window.
-func (b *batcher[T]) flush() {
-	b.mu.Lock()
-	items, waiters := b.takeLocked()
-	b.scheduled = false
-	b.mu.Unlock()
-	if len(items) > 0 {
-		b.write(items, waiters)
+// scheduleLocked arranges the next flush: none while a write is under way
+// (it flushes when done) or one is already due; at once for a full batch;
+// else after wait. The caller holds mu.
+func (b *batcher[T]) scheduleLocked(wait time.Duration) {
+	if b.writing || len(b.items) == 0 {
+		return
 	}
+	if len(b.items) >= maxBatch {
+		wait = 0
+	} else if b.scheduled {
+		return
+	}
+	b.scheduled = true
+	time.AfterFunc(wait, b.flush)
 }
 
-// takeLocked empties the batch; the caller holds mu.
-func (b *batcher[T]) takeLocked() ([]T, []chan error) {
-	items, waiters := b.items, b.waiters
-	b.items, b.waiters = nil, nil
-	return items, waiters
+// flush writes up to maxBatch gathered items, answers their requests, and
+// schedules the next batch.
+func (b *batcher[T]) flush() {
+	b.mu.Lock()
+	b.scheduled = false
+	if b.writing || len(b.items) == 0 {
+		b.mu.Unlock()
+		return
+	}
+	n := min(len(b.items), maxBatch)
+	items, waiters := b.items[:n:n], b.waiters[:n:n]
+	b.items, b.waiters = b.items[n:], b.waiters[n:]
+	b.writing = true
+	b.mu.Unlock()
+
+	start := time.Now()
+	b.write(items, waiters)
+
+	b.mu.Lock()
+	b.writing = false
+	// What gathered during the write has waited that long already; keep
+	// at least a window between the starts of two writes.
+	b.scheduleLocked(max(0, batchWindow-time.Since(start)))
+	b.mu.Unlock()
 }
 
 // write records the items and answers each request.
