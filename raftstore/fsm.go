@@ -202,10 +202,10 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 		st.bindClaims(p)
 	}
 	for _, b := range c.Plan.Bind {
-		p, ok := st.Pods[b.Pod]
-		if !ok || p.Spec.NodeName != "" {
+		if p, ok := st.Pods[b.Pod]; !ok || p.Spec.NodeName != "" {
 			continue
 		}
+		p := st.editPod(b.Pod)
 		st.bindPod(b.Pod, p, b.Node)
 		setCondition(&p.Status, corev1.PodScheduled, corev1.ConditionTrue, "", "", now)
 		st.touchNode(b.Node, index)
@@ -213,6 +213,7 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 	}
 	for _, u := range c.Plan.Unschedulable {
 		if p, ok := st.Pods[u.Pod]; ok && p.Spec.NodeName == "" {
+			p = st.editPod(u.Pod)
 			setCondition(&p.Status, corev1.PodScheduled, corev1.ConditionFalse, corev1.PodReasonUnschedulable, u.Message, now)
 		}
 	}
@@ -226,6 +227,7 @@ func (st *state) applyPlan(c *PlanCommand, index uint64) {
 			continue
 		}
 		if p.DeletionTimestamp == nil {
+			p = st.editPod(key)
 			p.DeletionTimestamp = &now
 			st.touchNode(p.Spec.NodeName, index)
 		}
@@ -353,6 +355,7 @@ func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
 			continue
 		}
 		old := p.Status.Conditions
+		p = st.editPod(key)
 		p.Status = r.Status
 		datePodConditions(&p.Status, old, metav1.NewTime(c.Time))
 		mergeScheduled(&p.Status, old)

@@ -44,10 +44,31 @@ type state struct {
 	podsIndex uint64
 }
 
+// Stored pods are never changed in place: a change replaces the pod with
+// an edited copy (editPod). So View and NodePods take the pods' pointers
+// under the read lock and copy them after releasing it, and the FSM does
+// not wait for a copy of every pod to apply its next entry.
+
 // putPod stores a new pod and indexes it by node.
 func (st *state) putPod(key string, p *corev1.Pod) {
 	st.Pods[key] = p
 	st.index(key, p)
+}
+
+// editPod replaces the stored pod with a copy for the caller to change,
+// and returns the copy (nil if there is no such pod). The copy shares
+// metadata and spec with the old pod, which are only ever replaced, not
+// changed, and has its own status.
+func (st *state) editPod(key string) *corev1.Pod {
+	old := st.Pods[key]
+	if old == nil {
+		return nil
+	}
+	p := new(corev1.Pod)
+	*p = *old
+	p.Status = *old.Status.DeepCopy()
+	st.putPod(key, p)
+	return p
 }
 
 // bindPod binds a pending pod to a node.
@@ -110,20 +131,35 @@ type View struct {
 	CronJobs []batchv1.CronJob
 	// Claims maps "namespace/claim" to the node that holds its data.
 	Claims map[string]string
+
+	// pods are the stored pods, taken under the lock and copied into Pods
+	// after it (copyPods).
+	pods []*corev1.Pod
 }
 
-// view copies the state; the caller holds the read lock.
+// copyPods fills Pods with copies of the stored pods, sorted by key; the
+// caller need not hold the lock, as stored pods are never changed.
+func (v *View) copyPods() {
+	v.Pods = make([]corev1.Pod, len(v.pods))
+	for i, p := range v.pods {
+		p.DeepCopyInto(&v.Pods[i])
+	}
+	v.pods = nil
+	sort.Slice(v.Pods, func(i, j int) bool { return api.PodKey(&v.Pods[i]) < api.PodKey(&v.Pods[j]) })
+}
+
+// view copies the state but its pods (see copyPods); the caller holds the
+// read lock.
 func (st *state) view(withLog bool) View {
 	v := View{Index: st.Index, LiveCommit: st.LiveCommit, SeenCommit: st.SeenCommit, Desired: st.Desired}
 	for _, n := range st.Nodes {
 		v.Nodes = append(v.Nodes, *n)
 	}
 	sort.Slice(v.Nodes, func(i, j int) bool { return v.Nodes[i].Name < v.Nodes[j].Name })
-	v.Pods = make([]corev1.Pod, 0, len(st.Pods))
+	v.pods = make([]*corev1.Pod, 0, len(st.Pods))
 	for _, p := range st.Pods {
-		v.Pods = append(v.Pods, *p.DeepCopy())
+		v.pods = append(v.pods, p)
 	}
-	sort.Slice(v.Pods, func(i, j int) bool { return api.PodKey(&v.Pods[i]) < api.PodKey(&v.Pods[j]) })
 	v.Claims = make(map[string]string, len(st.Claims))
 	for k, n := range st.Claims {
 		v.Claims[k] = n

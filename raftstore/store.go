@@ -356,8 +356,10 @@ func (s *Store) nodeChanged(node string) <-chan struct{} {
 // View returns a copy of the state.
 func (s *Store) View(withLog bool) View {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.state.view(withLog)
+	v := s.state.view(withLog)
+	s.mu.RUnlock()
+	v.copyPods()
+	return v
 }
 
 // Log returns a copy of the revision log, oldest first.
@@ -442,10 +444,15 @@ func (s *Store) NodePods(ctx context.Context, node string, after uint64) api.Ass
 		cur := s.state.NodeIndex[node]
 		if cur > after || ctx.Err() != nil {
 			out := api.Assignments{Index: cur}
+			pods := make([]*corev1.Pod, 0, len(s.state.byNode[node]))
 			for _, p := range s.state.byNode[node] {
-				out.Pods = append(out.Pods, *p.DeepCopy())
+				pods = append(pods, p)
 			}
 			s.mu.RUnlock()
+			out.Pods = make([]corev1.Pod, len(pods)) // stored pods are never changed: copy them unlocked
+			for i, p := range pods {
+				p.DeepCopyInto(&out.Pods[i])
+			}
 			sort.Slice(out.Pods, func(i, j int) bool { return api.PodKey(&out.Pods[i]) < api.PodKey(&out.Pods[j]) })
 			return out
 		}
