@@ -125,6 +125,9 @@ const statusMinInterval = 50 * time.Millisecond
 var statusOwnPassBelow = 10 * time.Millisecond
 
 func (m *Master) cachedStatus(ctx context.Context, after uint64) api.Status {
+	if p := m.leaderPass(ctx, after); p != nil {
+		return p.status(func() api.Status { return m.status(p.view, p.now, p.converged) })
+	}
 	c := &m.statusCache
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -138,31 +141,26 @@ func (m *Master) cachedStatus(ctx context.Context, after uint64) api.Status {
 		}
 	}
 	start := time.Now()
-	var s api.Status
-	if p := m.leaderPass(ctx, m.store.Index()); p != nil {
-		s = m.status(p.view, p.now, p.converged)
-	} else {
-		v := m.store.View(false)
-		s = m.status(v, start, func() bool { return reconciler.Converged(m.input(v), start) })
-		c.took = time.Since(start)
-	}
-	c.s, c.at = &s, start
+	v := m.store.View(false)
+	s := m.status(v, start, func() bool { return reconciler.Converged(m.input(v), start) })
+	c.s, c.at, c.took = &s, start, time.Since(start)
 	return s
 }
 
-// leaderPass returns the leader's first reconcile pass that read index or
-// a later one, when this master leads and its passes cost at least
+// leaderPass returns the leader's pass to answer a status newer than
+// after from (the latest, for after 0 or when nothing changed since
+// after), when this master leads and its passes cost at least
 // statusOwnPassBelow; nil when status should run its own pass (also when
 // the pass does not come within 5 s and four times the last one's cost:
 // the loop also commits its plan and rests between passes).
-func (m *Master) leaderPass(ctx context.Context, index uint64) *pass {
+func (m *Master) leaderPass(ctx context.Context, after uint64) *pass {
 	last := m.passes.latest()
 	if last == nil || last.took < statusOwnPassBelow || !m.store.IsLeader() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second+4*last.took)
 	defer cancel()
-	return m.passes.await(ctx, index)
+	return m.passes.await(ctx, min(after+1, m.store.Index()))
 }
 
 // status summarises the state for `berth status`; converged tells whether

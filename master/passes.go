@@ -21,6 +21,15 @@ type pass struct {
 
 	once        sync.Once
 	isConverged bool
+	statusOnce  sync.Once
+	summary     api.Status
+}
+
+// status returns the pass's status summary, made by compute the first
+// time it is asked for: every status request the pass answers shares it.
+func (p *pass) status(compute func() api.Status) api.Status {
+	p.statusOnce.Do(func() { p.summary = compute() })
+	return p.summary
 }
 
 // converged tells whether the state the pass read had converged; it is
