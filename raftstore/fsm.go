@@ -20,71 +20,89 @@ type fsm Store
 
 // Apply applies one log entry. An entry that cannot be decoded means the log
 // is corrupt or from a newer berth: that is the one place berth panics.
+// The entry is decoded before the write lock is taken (a plan of thousands
+// of pods takes a second to decode), so readers wait only for the change.
 func (f *fsm) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand || len(l.Data) == 0 {
 		return nil
 	}
+	cmd := decodeCommand(l)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st := f.state
 	st.Index = l.Index
-	var resp any // an error, or a command's answer
+	resp := st.apply(cmd, l.Index, f.maxLog)
+	(*Store)(f).notifyLocked()
+	return resp
+}
+
+// decodeCommand decodes an entry's command by its type byte.
+func decodeCommand(l *raft.Log) any {
+	var cmd any
 	switch MessageType(l.Data[0]) {
 	case ApplyRevisionType:
-		var c RevisionCommand
-		mustDecode(l, &c)
-		st.applyRevision(&c, l.Index, f.maxLog)
-		st.podsIndex = l.Index
+		cmd = &RevisionCommand{}
 	case ApplyPlanType:
-		var c PlanCommand
-		mustDecode(l, &c)
-		st.applyPlan(&c, l.Index)
-		st.podsIndex = l.Index
+		cmd = &PlanCommand{}
 	case RegisterNodeType:
-		var c api.Registration
-		mustDecode(l, &c)
-		st.registerNode(&c)
+		cmd = &api.Registration{}
 	case HeartbeatType:
-		var c api.Heartbeat
-		mustDecode(l, &c)
-		if err := st.heartbeat(&c); err != nil {
-			resp = err
-		}
+		cmd = &api.Heartbeat{}
 	case HeartbeatsType:
-		var c HeartbeatsCommand
-		mustDecode(l, &c)
-		resp = st.heartbeats(&c)
+		cmd = &HeartbeatsCommand{}
 	case StatusBatchType:
-		var c api.StatusBatch
-		mustDecode(l, &c)
-		st.applyStatus(&c, l.Index)
-		if len(c.Reports) > 0 {
-			st.podsIndex = l.Index
-		}
+		cmd = &api.StatusBatch{}
 	case StatusBatchesType:
-		var c StatusBatchesCommand
-		mustDecode(l, &c)
-		for i := range c.Batches {
-			b := &c.Batches[i]
-			b.Time = c.Time
-			st.applyStatus(b, l.Index)
-			if len(b.Reports) > 0 {
-				st.podsIndex = l.Index
-			}
-		}
+		cmd = &StatusBatchesCommand{}
 	case RolloutType:
-		var c RolloutCommand
-		mustDecode(l, &c)
-		st.applyRollout(&c)
+		cmd = &RolloutCommand{}
 	case MemberType:
-		var c MemberCommand
-		mustDecode(l, &c)
-		st.applyMember(&c)
+		cmd = &MemberCommand{}
 	default:
 		panic(fmt.Sprintf("raftstore: unknown command type %d at index %d", l.Data[0], l.Index))
 	}
-	(*Store)(f).notifyLocked()
-	return resp
+	mustDecode(l, cmd)
+	return cmd
+}
+
+// apply applies a decoded command at index and returns its answer (an
+// error, or a command's answer; nil for most).
+func (st *state) apply(cmd any, index uint64, maxLog int) any {
+	switch c := cmd.(type) {
+	case *RevisionCommand:
+		st.applyRevision(c, index, maxLog)
+		st.podsIndex = index
+	case *PlanCommand:
+		st.applyPlan(c, index)
+		st.podsIndex = index
+	case *api.Registration:
+		st.registerNode(c)
+	case *api.Heartbeat:
+		if err := st.heartbeat(c); err != nil {
+			return err
+		}
+	case *HeartbeatsCommand:
+		return st.heartbeats(c)
+	case *api.StatusBatch:
+		st.applyStatus(c, index)
+		if len(c.Reports) > 0 {
+			st.podsIndex = index
+		}
+	case *StatusBatchesCommand:
+		for i := range c.Batches {
+			b := &c.Batches[i]
+			b.Time = c.Time
+			st.applyStatus(b, index)
+			if len(b.Reports) > 0 {
+				st.podsIndex = index
+			}
+		}
+	case *RolloutCommand:
+		st.applyRollout(c)
+	case *MemberCommand:
+		st.applyMember(c)
+	}
+	return nil
 }
 
 func mustDecode(l *raft.Log, v any) {
@@ -321,6 +339,9 @@ func (st *state) heartbeat(c *api.Heartbeat) error {
 	}
 	if c.Time.After(n.LastHeartbeat) {
 		n.LastHeartbeat = c.Time
+	}
+	if c.Time.After(st.HeartbeatStamp) {
+		st.HeartbeatStamp = c.Time
 	}
 	return nil
 }
