@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/raftstore"
@@ -42,9 +43,45 @@ func writeHeartbeats(store *raftstore.Store, names []string) ([]error, error) {
 	return each, nil
 }
 
-// heartbeat records that a node is alive, batched with the others.
-func (m *Master) heartbeat(ctx context.Context, name string) error {
-	return m.agentWrites.heartbeats.do(ctx, name)
+// heartbeat records that a node is alive, batched with the others. It
+// answers at once, without waiting for the write: a heartbeat is worth
+// nothing late, the next one comes in 2 s, and an agent waiting on a busy
+// master would send its next one late. A node the state does not know
+// gets ErrUnknownNode (its agent registers again).
+func (m *Master) heartbeat(name string) error {
+	if !m.store.HasNode(name) {
+		return fmt.Errorf("%w: %s", raftstore.ErrUnknownNode, name)
+	}
+	m.agentWrites.heartbeats.post(name)
+	return nil
+}
+
+// creditedNodes returns the view's nodes with their heartbeats moved
+// forward by heartbeatLag: the nodes' readiness is judged on the clock of
+// the heartbeats recorded, so that a master slow to record them (a large
+// cluster, a busy machine) does not blame the nodes for its delay. When
+// no heartbeat at all is recorded for long, the lag stops growing at one
+// node timeout, and the nodes go NotReady one timeout later than usual.
+func (m *Master) creditedNodes(v raftstore.View, now time.Time) []api.Node {
+	lag := m.heartbeatLag(v, now)
+	if lag <= 0 {
+		return v.Nodes
+	}
+	nodes := slices.Clone(v.Nodes)
+	for i := range nodes {
+		nodes[i].LastHeartbeat = nodes[i].LastHeartbeat.Add(lag)
+	}
+	return nodes
+}
+
+// heartbeatLag is how far behind now the record of heartbeats is: the age
+// of the newest heartbeat recorded, from any node (at most the node
+// timeout).
+func (m *Master) heartbeatLag(v raftstore.View, now time.Time) time.Duration {
+	if v.HeartbeatStamp.IsZero() {
+		return 0
+	}
+	return min(max(now.Sub(v.HeartbeatStamp), 0), m.cfg.NodeTimeout)
 }
 
 // report records an agent's status batch, batched with the others.

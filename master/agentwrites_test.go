@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/raftstore"
 )
 
 // TestHeartbeatsAreBatched sends 50 heartbeats at once, and one of a node
@@ -60,18 +61,35 @@ func TestHeartbeatsAreBatched(t *testing.T) {
 	if unknown != 1 {
 		t.Errorf("%d heartbeats of the unknown node n50 refused with 404; want 1", unknown)
 	}
-	after := waitStatus(t, c, func(s *api.Status) bool { return s.Index > before.Index })
-	if entries := after.Index - before.Index; entries > 10 {
-		t.Errorf("50 heartbeats took %d Raft entries", entries)
+	// Heartbeats are answered before they are written: wait for the
+	// record of each.
+	recorded := func() (string, bool) {
+		nodes, err := c.Nodes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nodes.Items {
+			if hb := n.Status.Conditions[0].LastHeartbeatTime; !hb.Time.After(registeredBy) {
+				return fmt.Sprintf("the heartbeat of %s was not recorded: last %v, registered by %v", n.Name, hb, registeredBy), false
+			}
+		}
+		return "", true
 	}
-	nodes, err := c.Nodes(ctx)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		why, ok := recorded()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(why)
+		}
+	}
+	after, err := c.Status(ctx, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range nodes.Items {
-		if !n.Status.Conditions[0].LastHeartbeatTime.Time.After(registeredBy) {
-			t.Errorf("the heartbeat of %s was not recorded: last %v, registered by %v", n.Name, n.Status.Conditions[0].LastHeartbeatTime, registeredBy)
-		}
+	if entries := after.Index - before.Index; entries > 10 {
+		t.Errorf("50 heartbeats took %d Raft entries", entries)
 	}
 }
 
@@ -218,5 +236,36 @@ func TestBatcherGroupCommit(t *testing.T) {
 	wg.Wait()
 	if len(sizes) != 2 || sizes[1] != 50 {
 		t.Errorf("writes of %v items; want [1 50]", sizes)
+	}
+}
+
+// TestNodesAreJudgedOnTheHeartbeatClock: a node whose last heartbeat is
+// older than the timeout is still Ready while the record of every node's
+// heartbeats is as far behind (the master is slow to write them); it is
+// NotReady when the others' heartbeats are recorded and its own is not,
+// and when none is recorded for long (the lag stops at one timeout).
+func TestNodesAreJudgedOnTheHeartbeatClock(t *testing.T) {
+	m := &Master{cfg: Config{NodeTimeout: 10 * time.Second}}
+	now := time.Now()
+	ready := func(stamp, last time.Duration) bool {
+		v := raftstore.View{HeartbeatStamp: now.Add(-stamp), Nodes: []api.Node{{Name: "n1", LastHeartbeat: now.Add(-last)}}}
+		return m.creditedNodes(v, now)[0].ReadyWithin(now, m.cfg.NodeTimeout)
+	}
+	for _, c := range []struct {
+		stamp, last time.Duration
+		want        bool
+	}{
+		{0, 5 * time.Second, true},
+		{0, 11 * time.Second, false},                // the others are recorded, n1 is not
+		{5 * time.Second, 12 * time.Second, true},   // every record 5 s behind
+		{5 * time.Second, 16 * time.Second, false},  // 11 s older than the newest
+		{30 * time.Second, 30 * time.Second, false}, // nothing recorded for 30 s
+	} {
+		if got := ready(c.stamp, c.last); got != c.want {
+			t.Errorf("newest heartbeat %v ago, n1's %v ago: ready %v, want %v", c.stamp, c.last, got, c.want)
+		}
+	}
+	if got := m.creditedNodes(raftstore.View{HeartbeatStamp: now.Add(-5 * time.Second), Nodes: []api.Node{{Name: "n1", LastHeartbeat: now.Add(-7 * time.Second)}}}, now)[0].LastHeartbeat; !got.Equal(now.Add(-2 * time.Second)) {
+		t.Errorf("credited heartbeat %v; want 2 s ago", now.Sub(got))
 	}
 }

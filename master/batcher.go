@@ -51,6 +51,15 @@ func (b *batcher[T]) do(ctx context.Context, item T) error {
 	}
 }
 
+// post adds an item to the current batch without waiting for its write.
+func (b *batcher[T]) post(item T) {
+	b.mu.Lock()
+	b.items = append(b.items, item)
+	b.waiters = append(b.waiters, make(chan error, 1))
+	b.scheduleLocked(batchWindow)
+	b.mu.Unlock()
+}
+
 // scheduleLocked arranges the next flush: none while a write is under way
 // (it flushes when done) or one is already due; at once for a full batch;
 // else after wait. The caller holds mu.

@@ -175,16 +175,17 @@ func (m *Master) status(v raftstore.View, now time.Time, converged func() bool) 
 			s.Rejected = append(s.Rejected, api.Rejection{Commit: e.Commit, Errors: e.Errors})
 		}
 	}
-	pods := reconciler.MarkPodsNotReady(v.Pods, v.Nodes, now, m.cfg.NodeTimeout)
+	nodes := m.creditedNodes(v, now)
+	pods := reconciler.MarkPodsNotReady(v.Pods, nodes, now, m.cfg.NodeTimeout)
 	for i := range pods {
 		s.Pods++
 		if reconciler.PodReady(&pods[i]) {
 			s.ReadyPods++
 		}
 	}
-	for i := range v.Nodes {
+	for i := range nodes {
 		s.Nodes++
-		if v.Nodes[i].ReadyWithin(now, m.cfg.NodeTimeout) {
+		if nodes[i].ReadyWithin(now, m.cfg.NodeTimeout) {
 			s.ReadyNodes++
 		}
 	}
@@ -199,7 +200,8 @@ func inNamespace(r *http.Request, ns string) bool {
 func (m *Master) handlePods(w http.ResponseWriter, r *http.Request) {
 	v := m.store.View(false)
 	list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}, Items: []corev1.Pod{}}
-	for _, p := range reconciler.MarkPodsNotReady(v.Pods, v.Nodes, time.Now(), m.cfg.NodeTimeout) {
+	now := time.Now()
+	for _, p := range reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.cfg.NodeTimeout) {
 		if inNamespace(r, p.Namespace) {
 			p.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
 			list.Items = append(list.Items, p)
@@ -274,7 +276,7 @@ func (m *Master) handleNodes(w http.ResponseWriter, r *http.Request) {
 	v := m.store.View(false)
 	now := time.Now()
 	list := corev1.NodeList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "NodeList"}, Items: []corev1.Node{}}
-	nodes := api.WithConditionTaints(api.WithGit(v.Nodes, v.Desired.Nodes), now, m.cfg.NodeTimeout)
+	nodes := api.WithConditionTaints(api.WithGit(m.creditedNodes(v, now), v.Desired.Nodes), now, m.cfg.NodeTimeout)
 	for i := range nodes {
 		list.Items = append(list.Items, nodes[i].ToKube(now, m.cfg.NodeTimeout))
 	}
@@ -337,7 +339,7 @@ func (m *Master) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &hb) {
 		return
 	}
-	writeResult(w, m.heartbeat(r.Context(), hb.Name))
+	writeResult(w, m.heartbeat(hb.Name))
 }
 
 func (m *Master) handleReport(w http.ResponseWriter, r *http.Request) {

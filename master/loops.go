@@ -147,7 +147,7 @@ func (m *Master) reconcileOnce() {
 }
 
 func (m *Master) input(v raftstore.View) reconciler.Input {
-	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: v.Nodes, Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs,
+	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: m.creditedNodes(v, time.Now()), Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs,
 		Claims: v.Claims, NodeTimeout: m.cfg.NodeTimeout}
 }
 

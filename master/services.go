@@ -42,7 +42,8 @@ func (m *Master) serviceTable() *api.ServiceTable {
 	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints) > 0 {
 		v := m.store.View(false)
 		t.Services = v.Desired.Services
-		pods := reconciler.MarkPodsNotReady(v.Pods, v.Nodes, time.Now(), m.cfg.NodeTimeout)
+		now := time.Now()
+		pods := reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.cfg.NodeTimeout)
 		t.Endpoints = reconciler.ServiceEndpoints(v.Desired, pods)
 	}
 	data, _ := json.Marshal(t)

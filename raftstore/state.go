@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"sort"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -33,6 +34,9 @@ type state struct {
 	Events []corev1.Event `json:"events,omitempty"`
 	// Members are the masters' addresses, by Raft server name.
 	Members map[string]api.Member `json:"members,omitempty"`
+	// HeartbeatStamp is the time of the newest heartbeat recorded, from
+	// any node: how far the record of heartbeats is behind the clock.
+	HeartbeatStamp time.Time `json:"heartbeatStamp,omitempty"`
 
 	// byNode indexes Pods by the node they are bound to, and touched
 	// collects the nodes whose pods the entry being applied changed; both
@@ -131,6 +135,8 @@ type View struct {
 	CronJobs []batchv1.CronJob
 	// Claims maps "namespace/claim" to the node that holds its data.
 	Claims map[string]string
+	// HeartbeatStamp is the time of the newest heartbeat recorded.
+	HeartbeatStamp time.Time
 
 	// pods are the stored pods, taken under the lock and copied into Pods
 	// after it (copyPods).
@@ -151,7 +157,7 @@ func (v *View) copyPods() {
 // view copies the state but its pods (see copyPods); the caller holds the
 // read lock.
 func (st *state) view(withLog bool) View {
-	v := View{Index: st.Index, LiveCommit: st.LiveCommit, SeenCommit: st.SeenCommit, Desired: st.Desired}
+	v := View{Index: st.Index, LiveCommit: st.LiveCommit, SeenCommit: st.SeenCommit, Desired: st.Desired, HeartbeatStamp: st.HeartbeatStamp}
 	for _, n := range st.Nodes {
 		v.Nodes = append(v.Nodes, *n)
 	}

@@ -362,6 +362,13 @@ func (s *Store) View(withLog bool) View {
 	return v
 }
 
+// HasNode tells whether the node is registered.
+func (s *Store) HasNode(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.state.Nodes[name] != nil
+}
+
 // Log returns a copy of the revision log, oldest first.
 func (s *Store) Log() []api.LogEntry {
 	s.mu.RLock()
