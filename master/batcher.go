@@ -13,9 +13,11 @@ import (
 // reader.
 const batchWindow = 20 * time.Millisecond
 
-// maxBatch bounds the requests in one entry; a full batch is written
-// without waiting out the window.
-const maxBatch = 1000
+// fullBatch is a batch large enough to be written without waiting out the
+// window. A write takes every item gathered, however many: capping it
+// would let a backlog grow without end while writes are slow (at 2,500
+// nodes, heartbeats waited for their turn until the nodes looked dead).
+const fullBatch = 1000
 
 // batcher gathers requests into one write (group commit): the requests
 // that arrive within its window, and all that arrive while its previous
@@ -27,6 +29,8 @@ type batcher[T any] struct {
 	// writeItems records the items in one entry and returns one error
 	// per item, or a single error for all of them.
 	writeItems func(items []T) (each []error, all error)
+	// window is how long a batch gathers (batchWindow when zero).
+	window time.Duration
 
 	mu        sync.Mutex
 	items     []T
@@ -41,7 +45,7 @@ func (b *batcher[T]) do(ctx context.Context, item T) error {
 	b.mu.Lock()
 	b.items = append(b.items, item)
 	b.waiters = append(b.waiters, done)
-	b.scheduleLocked(batchWindow)
+	b.scheduleLocked(b.windowOrDefault())
 	b.mu.Unlock()
 	select {
 	case err := <-done:
@@ -56,7 +60,7 @@ func (b *batcher[T]) post(item T) {
 	b.mu.Lock()
 	b.items = append(b.items, item)
 	b.waiters = append(b.waiters, make(chan error, 1))
-	b.scheduleLocked(batchWindow)
+	b.scheduleLocked(b.windowOrDefault())
 	b.mu.Unlock()
 }
 
@@ -67,7 +71,7 @@ func (b *batcher[T]) scheduleLocked(wait time.Duration) {
 	if b.writing || len(b.items) == 0 {
 		return
 	}
-	if len(b.items) >= maxBatch {
+	if len(b.items) >= fullBatch {
 		wait = 0
 	} else if b.scheduled {
 		return
@@ -76,8 +80,8 @@ func (b *batcher[T]) scheduleLocked(wait time.Duration) {
 	time.AfterFunc(wait, b.flush)
 }
 
-// flush writes up to maxBatch gathered items, answers their requests, and
-// schedules the next batch.
+// flush writes the gathered items, answers their requests, and schedules
+// the next batch.
 func (b *batcher[T]) flush() {
 	b.mu.Lock()
 	b.scheduled = false
@@ -85,9 +89,8 @@ func (b *batcher[T]) flush() {
 		b.mu.Unlock()
 		return
 	}
-	n := min(len(b.items), maxBatch)
-	items, waiters := b.items[:n:n], b.waiters[:n:n]
-	b.items, b.waiters = b.items[n:], b.waiters[n:]
+	items, waiters := b.items, b.waiters
+	b.items, b.waiters = nil, nil
 	b.writing = true
 	b.mu.Unlock()
 
@@ -98,8 +101,15 @@ func (b *batcher[T]) flush() {
 	b.writing = false
 	// What gathered during the write has waited that long already; keep
 	// at least a window between the starts of two writes.
-	b.scheduleLocked(max(0, batchWindow-time.Since(start)))
+	b.scheduleLocked(max(0, b.windowOrDefault()-time.Since(start)))
 	b.mu.Unlock()
+}
+
+func (b *batcher[T]) windowOrDefault() time.Duration {
+	if b.window > 0 {
+		return b.window
+	}
+	return batchWindow
 }
 
 // write records the items and answers each request.
