@@ -13,11 +13,20 @@ import (
 // out (counted from when the taint was added, or the pod created if
 // later), as Kubernetes' taint manager does. Drain is a cordon plus a
 // NoExecute taint. Their controllers place them again elsewhere.
+//
+// Like Kubernetes' node lifecycle controller, it does not evict for
+// node.kubernetes.io/unreachable while the cluster is disrupted: no node
+// Ready, or more than two and at least 55% NotReady. So many nodes at once
+// more likely means the masters or the network are at fault (or the
+// machine is overloaded) than the nodes, and moving their pods would only
+// add load. (Kubernetes still evicts one node per 100 s there on clusters
+// above 50 nodes; berth waits.)
 func (r *pass) evict() {
 	byName := map[string]*api.Node{}
 	for i := range r.nodes {
 		byName[r.nodes[i].Name] = &r.nodes[i]
 	}
+	disrupted := disrupted(r.nodes)
 	for i := range r.in.Pods {
 		p := &r.in.Pods[i]
 		n := byName[p.Spec.NodeName]
@@ -25,12 +34,37 @@ func (r *pass) evict() {
 			continue
 		}
 		for j := range n.Taints {
-			if t := &n.Taints[j]; t.Effect == corev1.TaintEffectNoExecute && r.evictionDue(p, t) {
+			t := &n.Taints[j]
+			if disrupted && t.Key == api.TaintNodeUnreachable {
+				continue
+			}
+			if t.Effect == corev1.TaintEffectNoExecute && r.evictionDue(p, t) {
 				r.delete(p)
 				break
 			}
 		}
 	}
+}
+
+// unhealthyThreshold is the share of NotReady nodes at which the cluster
+// counts as disrupted (kube-controller-manager's
+// --unhealthy-zone-threshold, for one zone).
+const unhealthyThreshold = 0.55
+
+// disrupted reports whether the nodes (with their condition taints) are
+// disrupted: none Ready, or more than two and unhealthyThreshold or more
+// NotReady.
+func disrupted(nodes []api.Node) bool {
+	notReady := 0
+	for i := range nodes {
+		if hasTaint(&nodes[i], api.TaintNodeUnreachable) {
+			notReady++
+		}
+	}
+	if notReady == 0 {
+		return false
+	}
+	return notReady == len(nodes) || (notReady > 2 && float64(notReady) >= unhealthyThreshold*float64(len(nodes)))
 }
 
 // evictionDue reports whether a NoExecute taint evicts the pod now.

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,11 @@ func TestUnreachableTolerations(t *testing.T) {
 	patient.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Key: api.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &secs}}
 	in := run(t, Input{Commit: "c1", Nodes: []api.Node{node("n1", "4", "4Gi", nil)},
 		Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{patient, deploy("web", 1, "a")}}})
+	// Another node joins and keeps sending heartbeats: with n1 alone
+	// NotReady the cluster would count as disrupted, and nothing evicted.
+	n2 := node("n2", "4", "4Gi", nil)
+	n2.LastHeartbeat = now.Add(130 * time.Second)
+	in.Nodes = append(in.Nodes, n2)
 	if plan := Reconcile(in, now.Add(39*time.Second)); len(plan.Delete) != 0 {
 		t.Fatalf("deleted %v", plan.Delete)
 	}
@@ -145,5 +151,32 @@ func TestUnreachableTolerations(t *testing.T) {
 	in.Nodes[0].LastHeartbeat = now.Add(130 * time.Second) // back in time
 	if plan := Reconcile(in, now.Add(131*time.Second)); len(plan.Delete) != 0 {
 		t.Fatalf("a node that came back lost %v", plan.Delete)
+	}
+}
+
+// TestNoEvictionWhileDisrupted: like Kubernetes' node lifecycle
+// controller, no pod is evicted for the unreachable taint while no node is
+// Ready, or more than two and at least 55% are NotReady; with two NotReady
+// of ten they are.
+func TestNoEvictionWhileDisrupted(t *testing.T) {
+	for _, c := range []struct {
+		nodes, down int
+		evict       bool
+	}{
+		{1, 1, false}, {3, 3, false}, {4, 3, false}, {10, 6, false}, {10, 5, true}, {10, 2, true}, {2, 1, true},
+	} {
+		var nodes []api.Node
+		for i := range c.nodes {
+			n := node(fmt.Sprintf("n%02d", i), "4", "4Gi", nil)
+			nodes = append(nodes, n)
+		}
+		in := run(t, Input{Commit: "c1", Nodes: nodes, Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{deploy("web", int32(c.nodes), "a")}}})
+		for i := c.down; i < c.nodes; i++ {
+			in.Nodes[i].LastHeartbeat = now.Add(time.Minute) // still sending heartbeats
+		}
+		plan := Reconcile(in, now.Add(45*time.Second))
+		if evicted := len(plan.Delete) > 0; evicted != c.evict {
+			t.Errorf("%d of %d nodes NotReady: evicted %v, want eviction %v", c.down, c.nodes, plan.Delete, c.evict)
+		}
 	}
 }
