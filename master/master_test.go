@@ -117,6 +117,24 @@ func waitStatus(t *testing.T, c *client.Client, cond func(*api.Status) bool) *ap
 	}
 }
 
+// registerAndAssign registers a node (2 CPU, 1 GiB) and waits until want
+// pods are bound to it.
+func registerAndAssign(t *testing.T, c *client.Client, node string, want int) *api.Assignments {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.Register(ctx, &api.Registration{Name: node, CPU: mustQ("2"), Memory: mustQ("1Gi")}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.Assignments(ctx, node, 0, 0)
+	for err == nil && len(a.Pods) < want {
+		a, err = c.Assignments(ctx, node, a.Index, 5*time.Second)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func TestCommitsBecomeRevisionsAndPendingPods(t *testing.T) {
 	c, repo := startMaster(t)
 	sha := gitCommit(t, repo, "web.yaml", deployYAML)
@@ -145,16 +163,7 @@ func TestCommitsBecomeRevisionsAndPendingPods(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	if err := c.Register(ctx, &api.Registration{Name: "n1", CPU: mustQ("2"), Memory: mustQ("1Gi")}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := c.Assignments(ctx, "n1", 0, 0)
-	for err == nil && len(a.Pods) < 2 {
-		a, err = c.Assignments(ctx, "n1", a.Index, 5*time.Second)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	registerAndAssign(t, c, "n1", 2)
 	revs, err := c.Revisions(ctx)
 	if err != nil || len(revs) != 2 || revs[0].Outcome != api.OutcomeApplied || revs[1].Outcome != api.OutcomeRejected || revs[0].Author != "T" {
 		t.Fatalf("revisions %+v, %v", revs, err)

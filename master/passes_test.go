@@ -3,7 +3,6 @@ package master
 import (
 	"context"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -25,16 +24,7 @@ func TestStatusTakesTheLeadersPass(t *testing.T) {
 	if s.Converged {
 		t.Fatal("converged with no node to run the pods")
 	}
-	if err := c.Register(ctx, &api.Registration{Name: "n1", CPU: mustQ("2"), Memory: mustQ("1Gi")}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := c.Assignments(ctx, "n1", 0, 0)
-	for err == nil && len(a.Pods) < 2 {
-		a, err = c.Assignments(ctx, "n1", a.Index, 5*time.Second)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := registerAndAssign(t, c, "n1", 2)
 	bound := waitStatus(t, c, func(s *api.Status) bool { return s.Index >= a.Index })
 	if bound.Converged {
 		t.Fatal("converged before the pods ran")
