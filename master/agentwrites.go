@@ -20,27 +20,20 @@ type agentWrites struct {
 // newAgentWrites batches into the given store.
 func newAgentWrites(store *raftstore.Store) *agentWrites {
 	w := &agentWrites{}
-	w.heartbeats.writeItems = func(names []string) ([]error, error) { return writeHeartbeats(store, names) }
-	w.reports.writeItems = func(bs []*api.StatusBatch) ([]error, error) { return nil, store.ReportStatuses(bs) }
+	w.heartbeats.writeItems = func(names []string) error { return writeHeartbeats(store, names) }
+	w.reports.writeItems = store.ReportStatuses
 	return w
 }
 
-// writeHeartbeats records the named nodes as alive in one entry; an
-// unknown node gets ErrUnknownNode (its agent registers again).
-func writeHeartbeats(store *raftstore.Store, names []string) ([]error, error) {
+// writeHeartbeats records the named nodes as alive in one entry, each
+// once. Nodes the store no longer knows are skipped: the handler checked
+// them, and the next heartbeat of a node removed since gets the 404 that
+// makes its agent register again.
+func writeHeartbeats(store *raftstore.Store, names []string) error {
 	unique := slices.Clone(names)
 	slices.Sort(unique)
-	unknown, err := store.Heartbeats(slices.Compact(unique))
-	if err != nil {
-		return nil, err
-	}
-	each := make([]error, len(names))
-	for i, name := range names {
-		if slices.Contains(unknown, name) {
-			each[i] = fmt.Errorf("%w: %s", raftstore.ErrUnknownNode, name)
-		}
-	}
-	return each, nil
+	_, err := store.Heartbeats(slices.Compact(unique))
+	return err
 }
 
 // heartbeat records that a node is alive, batched with the others. It

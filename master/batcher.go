@@ -26,9 +26,8 @@ const fullBatch = 1000
 // machine), the batches grow instead of the queue of entries. Each
 // request waits for the write that records it.
 type batcher[T any] struct {
-	// writeItems records the items in one entry and returns one error
-	// per item, or a single error for all of them.
-	writeItems func(items []T) (each []error, all error)
+	// writeItems records the items in one entry.
+	writeItems func(items []T) error
 	// window is how long a batch gathers (batchWindow when zero).
 	window time.Duration
 
@@ -59,7 +58,7 @@ func (b *batcher[T]) do(ctx context.Context, item T) error {
 func (b *batcher[T]) post(item T) {
 	b.mu.Lock()
 	b.items = append(b.items, item)
-	b.waiters = append(b.waiters, make(chan error, 1))
+	b.waiters = append(b.waiters, nil) // nobody waits
 	b.scheduleLocked(b.windowOrDefault())
 	b.mu.Unlock()
 }
@@ -112,14 +111,12 @@ func (b *batcher[T]) windowOrDefault() time.Duration {
 	return batchWindow
 }
 
-// write records the items and answers each request.
+// write records the items and answers each request that waits.
 func (b *batcher[T]) write(items []T, waiters []chan error) {
-	each, all := b.writeItems(items)
-	for i, w := range waiters {
-		err := all
-		if err == nil && i < len(each) {
-			err = each[i]
+	err := b.writeItems(items)
+	for _, w := range waiters {
+		if w != nil {
+			w <- err
 		}
-		w <- err
 	}
 }

@@ -165,13 +165,13 @@ func (m *Master) endRollout(ps *pass) {
 	switch {
 	case ps.converged():
 		r.State = api.RolloutConverged
-	case len(reconciler.Failures(m.input(v))) > 0:
+	case len(reconciler.Failures(ps.in)) > 0:
 		r.State = api.RolloutFailed
-		r.Reason = strings.Join(reconciler.Failures(m.input(v)), "; ")
+		r.Reason = strings.Join(reconciler.Failures(ps.in), "; ")
 	case m.cfg.RolloutDeadline > 0 && now.Sub(e.AppliedAt) > m.cfg.RolloutDeadline:
 		r.State = api.RolloutFailed
 		r.Reason = fmt.Sprintf("ProgressDeadlineExceeded: not converged %v after it was applied: %s",
-			m.cfg.RolloutDeadline, reconciler.NotReadyReasons(m.input(v), 3))
+			m.cfg.RolloutDeadline, reconciler.NotReadyReasons(ps.in, 3))
 	default:
 		return
 	}
