@@ -155,6 +155,29 @@ type Heartbeat struct {
 	Time time.Time `json:"time"`
 }
 
+// HeartbeatAnswer is the master's answer to a heartbeat.
+type HeartbeatAnswer struct {
+	// IntervalMillis is the shortest wait before the next heartbeat, in
+	// milliseconds (0: the agent's own interval).
+	IntervalMillis int64 `json:"intervalMillis,omitempty"`
+}
+
+// MaxHeartbeatsPerSecond is how many heartbeats a cluster sends its
+// leader at most: above 1,000 nodes (at 2 s apart) the agents are told to
+// space them out, as Nomad's servers do with max_heartbeats_per_second.
+const MaxHeartbeatsPerSecond = 500
+
+// HeartbeatPace is the heartbeat interval the master asks of the agents
+// of a cluster of n nodes, so that they send at most
+// MaxHeartbeatsPerSecond, and the node timeout that goes with it: the
+// configured timeout, or four intervals once that is longer (Kubernetes
+// renews node leases every 10 s and marks a node NotReady after 40 s, as
+// this does at 5,000 nodes). Up to 1,250 nodes neither changes.
+func HeartbeatPace(n int, timeout time.Duration) (interval, nodeTimeout time.Duration) {
+	interval = time.Duration(n) * time.Second / MaxHeartbeatsPerSecond
+	return interval, max(timeout, 4*interval)
+}
+
 // PodReport is the status of one pod as its agent sees it.
 type PodReport struct {
 	Namespace string           `json:"namespace"`

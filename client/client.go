@@ -299,9 +299,14 @@ func (c *Client) Register(ctx context.Context, r *api.Registration) error {
 	return c.call(ctx, http.MethodPost, api.PathRegister, nil, r, nil)
 }
 
-// Heartbeat tells the master that a node is alive.
-func (c *Client) Heartbeat(ctx context.Context, node string) error {
-	return c.call(ctx, http.MethodPost, api.PathHeartbeat, nil, api.Heartbeat{Name: node}, nil)
+// Heartbeat tells the master that a node is alive, and returns the
+// shortest wait the master asks for before the next one (0: none).
+func (c *Client) Heartbeat(ctx context.Context, node string) (next time.Duration, err error) {
+	var a api.HeartbeatAnswer
+	if err := c.call(ctx, http.MethodPost, api.PathHeartbeat, nil, api.Heartbeat{Name: node}, &a); err != nil {
+		return 0, err
+	}
+	return time.Duration(a.IntervalMillis) * time.Millisecond, nil
 }
 
 // Report sends a batch of pod status reports.

@@ -63,7 +63,7 @@ func TestErrorsNameTheServerAndMessage(t *testing.T) {
 	}
 	addr := closedAddr(t)
 	c, _ = New([]string{addr})
-	if err := c.Heartbeat(context.Background(), "n"); err == nil || !strings.Contains(err.Error(), addr+api.PathHeartbeat) {
+	if _, err := c.Heartbeat(context.Background(), "n"); err == nil || !strings.Contains(err.Error(), addr+api.PathHeartbeat) {
 		t.Fatalf("connection error %v does not name the address", err)
 	}
 	if _, err := New([]string{" ", ""}); err == nil {
@@ -103,7 +103,7 @@ func TestLongPollMovesWithTheOthers(t *testing.T) {
 		got <- err
 	}()
 	<-polling // the poll waits on cutOff
-	if err := c.Heartbeat(context.Background(), "n1"); err != nil {
+	if _, err := c.Heartbeat(context.Background(), "n1"); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -149,10 +149,10 @@ func TestConnectionsAreReused(t *testing.T) {
 		if _, err := c.Status(ctx, 0, 0); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Heartbeat(ctx, "n1"); err != nil {
+		if _, err := c.Heartbeat(ctx, "n1"); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Heartbeat(ctx, "n2"); err == nil {
+		if _, err := c.Heartbeat(ctx, "n2"); err == nil {
 			t.Fatal("the heartbeat of an unknown node succeeded")
 		}
 	}

@@ -36,17 +36,27 @@ func writeHeartbeats(store *raftstore.Store, names []string) error {
 	return err
 }
 
-// heartbeat records that a node is alive, batched with the others. It
+// heartbeat records that a node is alive, batched with the others, and
+// answers with the interval the agent is to keep (HeartbeatPace). It
 // answers at once, without waiting for the write: a heartbeat is worth
-// nothing late, the next one comes in 2 s, and an agent waiting on a busy
-// master would send its next one late. A node the state does not know
-// gets ErrUnknownNode (its agent registers again).
-func (m *Master) heartbeat(name string) error {
+// nothing late, the next one comes in seconds, and an agent waiting on a
+// busy master would send its next one late. A node the state does not
+// know gets ErrUnknownNode (its agent registers again).
+func (m *Master) heartbeat(name string) (api.HeartbeatAnswer, error) {
 	if !m.store.HasNode(name) {
-		return fmt.Errorf("%w: %s", raftstore.ErrUnknownNode, name)
+		return api.HeartbeatAnswer{}, fmt.Errorf("%w: %s", raftstore.ErrUnknownNode, name)
 	}
 	m.agentWrites.heartbeats.post(name)
-	return nil
+	interval, _ := api.HeartbeatPace(m.store.NodeCount(), m.cfg.NodeTimeout)
+	return api.HeartbeatAnswer{IntervalMillis: interval.Milliseconds()}, nil
+}
+
+// nodeTimeout is how long the nodes of v may go without a heartbeat and
+// still count as Ready: the configured timeout, longer in a cluster large
+// enough that its agents were told to space their heartbeats out.
+func (m *Master) nodeTimeout(v raftstore.View) time.Duration {
+	_, timeout := api.HeartbeatPace(len(v.Nodes), m.cfg.NodeTimeout)
+	return timeout
 }
 
 // creditedNodes returns the view's nodes with their heartbeats moved
@@ -74,7 +84,7 @@ func (m *Master) heartbeatLag(v raftstore.View, now time.Time) time.Duration {
 	if v.HeartbeatStamp.IsZero() {
 		return 0
 	}
-	return min(max(now.Sub(v.HeartbeatStamp), 0), m.cfg.NodeTimeout)
+	return min(max(now.Sub(v.HeartbeatStamp), 0), m.nodeTimeout(v))
 }
 
 // report records an agent's status batch, batched with the others.

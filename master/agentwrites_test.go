@@ -44,7 +44,7 @@ func TestHeartbeatsAreBatched(t *testing.T) {
 	errs := make(chan error, 51)
 	for i := range 51 {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs <- c.Heartbeat(ctx, fmt.Sprintf("n%02d", i)) }()
+		go func() { defer wg.Done(); _, err := c.Heartbeat(ctx, fmt.Sprintf("n%02d", i)); errs <- err }()
 	}
 	wg.Wait()
 	close(errs)
@@ -60,6 +60,9 @@ func TestHeartbeatsAreBatched(t *testing.T) {
 	}
 	if unknown != 1 {
 		t.Errorf("%d heartbeats of the unknown node n50 refused with 404; want 1", unknown)
+	}
+	if next, err := c.Heartbeat(ctx, "n00"); err != nil || next != 100*time.Millisecond {
+		t.Errorf("heartbeat answer: next in %v, %v; want 100 ms (50 nodes at 500 heartbeats/s)", next, err)
 	}
 	// Heartbeats are answered before they are written: wait for the
 	// record of each.
@@ -251,5 +254,23 @@ func TestNodesAreJudgedOnTheHeartbeatClock(t *testing.T) {
 	}
 	if got := m.creditedNodes(raftstore.View{HeartbeatStamp: now.Add(-5 * time.Second), Nodes: []api.Node{{Name: "n1", LastHeartbeat: now.Add(-7 * time.Second)}}}, now)[0].LastHeartbeat; !got.Equal(now.Add(-2 * time.Second)) {
 		t.Errorf("credited heartbeat %v; want 2 s ago", now.Sub(got))
+	}
+}
+
+// TestLargeClustersWaitLongerForHeartbeats: a node whose last heartbeat
+// is 30 s old is NotReady in a cluster of 100 nodes, and Ready in one of
+// 5,000, whose agents were asked for a heartbeat every 10 s.
+func TestLargeClustersWaitLongerForHeartbeats(t *testing.T) {
+	m := &Master{cfg: Config{NodeTimeout: 10 * time.Second}}
+	now := time.Now()
+	for _, c := range []struct {
+		nodes int
+		ready bool
+	}{{100, false}, {5000, true}} {
+		v := raftstore.View{HeartbeatStamp: now, Nodes: make([]api.Node, c.nodes)}
+		v.Nodes[0] = api.Node{Name: "n1", LastHeartbeat: now.Add(-30 * time.Second)}
+		if got := m.creditedNodes(v, now)[0].ReadyWithin(now, m.nodeTimeout(v)); got != c.ready {
+			t.Errorf("%d nodes, n1's heartbeat 30 s old: Ready %v, want %v", c.nodes, got, c.ready)
+		}
 	}
 }

@@ -175,8 +175,8 @@ func (m *Master) status(v raftstore.View, now time.Time, converged func() bool) 
 			s.Rejected = append(s.Rejected, api.Rejection{Commit: e.Commit, Errors: e.Errors})
 		}
 	}
-	nodes := m.creditedNodes(v, now)
-	pods := reconciler.MarkPodsNotReady(v.Pods, nodes, now, m.cfg.NodeTimeout)
+	nodes, timeout := m.creditedNodes(v, now), m.nodeTimeout(v)
+	pods := reconciler.MarkPodsNotReady(v.Pods, nodes, now, timeout)
 	for i := range pods {
 		s.Pods++
 		if reconciler.PodReady(&pods[i]) {
@@ -185,7 +185,7 @@ func (m *Master) status(v raftstore.View, now time.Time, converged func() bool) 
 	}
 	for i := range nodes {
 		s.Nodes++
-		if nodes[i].ReadyWithin(now, m.cfg.NodeTimeout) {
+		if nodes[i].ReadyWithin(now, timeout) {
 			s.ReadyNodes++
 		}
 	}
@@ -201,7 +201,7 @@ func (m *Master) handlePods(w http.ResponseWriter, r *http.Request) {
 	v := m.store.View(false)
 	list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}, Items: []corev1.Pod{}}
 	now := time.Now()
-	for _, p := range reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.cfg.NodeTimeout) {
+	for _, p := range reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.nodeTimeout(v)) {
 		if inNamespace(r, p.Namespace) {
 			p.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
 			list.Items = append(list.Items, p)
@@ -276,9 +276,10 @@ func (m *Master) handleNodes(w http.ResponseWriter, r *http.Request) {
 	v := m.store.View(false)
 	now := time.Now()
 	list := corev1.NodeList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "NodeList"}, Items: []corev1.Node{}}
-	nodes := api.WithConditionTaints(api.WithGit(m.creditedNodes(v, now), v.Desired.Nodes), now, m.cfg.NodeTimeout)
+	timeout := m.nodeTimeout(v)
+	nodes := api.WithConditionTaints(api.WithGit(m.creditedNodes(v, now), v.Desired.Nodes), now, timeout)
 	for i := range nodes {
-		list.Items = append(list.Items, nodes[i].ToKube(now, m.cfg.NodeTimeout))
+		list.Items = append(list.Items, nodes[i].ToKube(now, timeout))
 	}
 	writeJSON(w, list)
 }
@@ -339,7 +340,12 @@ func (m *Master) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &hb) {
 		return
 	}
-	writeResult(w, m.heartbeat(hb.Name))
+	answer, err := m.heartbeat(hb.Name)
+	if err != nil {
+		writeResult(w, err)
+		return
+	}
+	writeJSON(w, answer)
 }
 
 func (m *Master) handleReport(w http.ResponseWriter, r *http.Request) {

@@ -148,7 +148,7 @@ func (m *Master) reconcileOnce() {
 
 func (m *Master) input(v raftstore.View) reconciler.Input {
 	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: m.creditedNodes(v, time.Now()), Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs,
-		Claims: v.Claims, NodeTimeout: m.cfg.NodeTimeout}
+		Claims: v.Claims, NodeTimeout: m.nodeTimeout(v)}
 }
 
 // endRollout records the moment the live commit's rollout converged, or

@@ -173,7 +173,7 @@ func TestCommitsBecomeRevisionsAndPendingPods(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	c, _ := startMaster(t)
 	ctx := context.Background()
-	if err := c.Heartbeat(ctx, "ghost"); err == nil || !strings.Contains(err.Error(), "unknown node: ghost") {
+	if _, err := c.Heartbeat(ctx, "ghost"); err == nil || !strings.Contains(err.Error(), "unknown node: ghost") {
 		t.Errorf("heartbeat of an unregistered node: %v", err)
 	}
 	if err := c.Register(ctx, &api.Registration{}); err == nil || !strings.Contains(err.Error(), "name is required") {

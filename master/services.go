@@ -43,7 +43,7 @@ func (m *Master) serviceTable() *api.ServiceTable {
 		v := m.store.View(false)
 		t.Services = v.Desired.Services
 		now := time.Now()
-		pods := reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.cfg.NodeTimeout)
+		pods := reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.nodeTimeout(v))
 		t.Endpoints = reconciler.ServiceEndpoints(v.Desired, pods)
 	}
 	data, _ := json.Marshal(t)

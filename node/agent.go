@@ -199,8 +199,11 @@ func (a *Agent) register(ctx context.Context) error {
 	}
 }
 
+// heartbeatLoop sends a heartbeat every cfg.Heartbeat, or less often when
+// the master asks for that (a large cluster: api.HeartbeatPace).
 func (a *Agent) heartbeatLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.Heartbeat)
+	interval := a.cfg.Heartbeat
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -208,7 +211,11 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		err := a.client.Heartbeat(ctx, a.cfg.Name)
+		asked, err := a.client.Heartbeat(ctx, a.cfg.Name)
+		if next := max(a.cfg.Heartbeat, asked); err == nil && next != interval {
+			interval = next
+			t.Reset(interval)
+		}
 		var apiErr *client.APIError
 		if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 			err = a.register(ctx) // the master forgot this node

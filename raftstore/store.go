@@ -369,6 +369,13 @@ func (s *Store) HasNode(name string) bool {
 	return s.state.Nodes[name] != nil
 }
 
+// NodeCount is how many nodes are registered.
+func (s *Store) NodeCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.state.Nodes)
+}
+
 // Log returns a copy of the revision log, oldest first.
 func (s *Store) Log() []api.LogEntry {
 	s.mu.RLock()
