@@ -46,16 +46,19 @@ func BenchmarkHollowScale(b *testing.B) {
 	c := newCluster(b)
 	// BERTH_BENCH_PPROF=FILE saves a CPU profile of the master over the
 	// first 30 s of the first run, and FILE.rolling over the first 30 s of
-	// its rolling update.
+	// its rolling update; FILE.sim and FILE.sim.rolling are those of the
+	// hollow nodes' process.
 	profile := os.Getenv("BERTH_BENCH_PPROF")
-	pprofAddr := freeAddr(b)
+	pprofAddr, simPprofAddr := freeAddr(b), freeAddr(b)
+	simArgs := []string{"--server", "http://" + c.api}
 	if profile != "" {
 		c.startMaster("--pprof", pprofAddr)
+		simArgs = append(simArgs, "--pprof", simPprofAddr)
 	} else {
 		c.startMaster()
 	}
-	sim := start(b, c.dir, "sim", berthBin, "--server", "http://"+c.api, "sim", "--nodes", strconv.Itoa(nodes),
-		"--data", filepath.Join(c.dir, "sim"), "--cpu", "32", "--memory", "64Gi", "--hollow-latency", "50ms")
+	sim := start(b, c.dir, "sim", berthBin, append(simArgs, "sim", "--nodes", strconv.Itoa(nodes),
+		"--data", filepath.Join(c.dir, "sim"), "--cpu", "32", "--memory", "64Gi", "--hollow-latency", "50ms")...)
 	defer sim.stop(9)
 	waitFor(b, 120*time.Second, fmt.Sprintf("%d hollow nodes ready", nodes), func() bool {
 		s, err := c.client.Status(context.Background(), 0, 0)
@@ -73,7 +76,13 @@ func BenchmarkHollowScale(b *testing.B) {
 		if profile != "" && i == 0 {
 			go func() {
 				defer close(profiled)
+				simDone := make(chan struct{})
+				go func() {
+					defer close(simDone)
+					saveProfile(b, "http://"+simPprofAddr+"/debug/pprof/profile?seconds=30", profile+".sim")
+				}()
 				saveProfile(b, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", profile)
+				<-simDone
 			}()
 		} else {
 			close(profiled)
@@ -112,6 +121,7 @@ func BenchmarkHollowScale(b *testing.B) {
 		start = time.Now()
 		if profile != "" && i == 0 {
 			go saveProfile(b, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", profile+".rolling")
+			go saveProfile(b, "http://"+simPprofAddr+"/debug/pprof/profile?seconds=30", profile+".sim.rolling")
 		}
 		sha := c.commit(fmt.Sprintf("%d pods to v2", pods), files)
 		waitFor(b, 30*time.Minute, "the rolling update of every pod", func() bool {

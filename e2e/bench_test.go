@@ -70,19 +70,24 @@ func BenchmarkPushToLive(b *testing.B) {
 			c.startAgent()
 			id := pushRows[replicas]
 			var times, floors []time.Duration
+			var cpu pushCPU
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if id != "" {
 					b.StopTimer()
+					before := takeCPU()
 					floors = append(floors, floorRun(b, c, replicas, i))
+					cpu.floor = append(cpu.floor, before.machineSince())
 					b.StartTimer()
 				}
 				name := fmt.Sprintf("bench%d.yaml", i)
+				before := takeCPU()
 				start := time.Now()
 				sha := c.commit(fmt.Sprintf("bench %d", i), map[string]string{name: deployment(fmt.Sprintf("bench%d", i), replicas, "v1")})
 				c.waitCommit(sha, 0)
 				times = append(times, time.Since(start))
 				b.StopTimer()
+				cpu.add(before)
 				c.waitCommit(c.commit("clean", map[string]string{name: ""}), 0)
 				c.expectRunning(0)
 				b.StartTimer()
@@ -95,6 +100,7 @@ func BenchmarkPushToLive(b *testing.B) {
 			recordTimes(b, id, "push to live", work, 0, false, times)
 			floorWork := fmt.Sprintf("containerd Go client, the same %d containers created and started in parallel, each run just before one of push to live", replicas)
 			recordTimes(b, id, "floor: containerd client", floorWork, 0, true, floors)
+			cpu.record(b, id, replicas)
 		})
 	}
 }
