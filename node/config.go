@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,23 @@ func newConfigSet(as *api.Assignments) *configSet {
 		c.secrets[api.Key(s.Namespace, s.Name)] = s
 	}
 	return c
+}
+
+// equal tells whether two sets hold the same ConfigMaps and Secrets.
+func (c *configSet) equal(o *configSet) bool {
+	return sameObjects(c.configMaps, o.configMaps) && sameObjects(c.secrets, o.secrets)
+}
+
+func sameObjects[T any](a, b map[string]*T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, x := range a {
+		if y, ok := b[k]; !ok || !reflect.DeepEqual(x, y) {
+			return false
+		}
+	}
+	return true
 }
 
 // data returns the keys of a ConfigMap or Secret, or false when it is not
