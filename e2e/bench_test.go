@@ -75,9 +75,8 @@ func BenchmarkPushToLive(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if id != "" {
 					b.StopTimer()
-					before := takeCPU()
-					floors = append(floors, floorRun(b, c, replicas, i))
-					cpu.floor = append(cpu.floor, before.machineSince())
+					took, used := floorRun(b, c, replicas, i)
+					floors, cpu.floor = append(floors, took), append(cpu.floor, used)
 					b.StartTimer()
 				}
 				name := fmt.Sprintf("bench%d.yaml", i)
@@ -108,20 +107,22 @@ func BenchmarkPushToLive(b *testing.B) {
 // floorRun starts n containers of the sample image directly through the
 // containerd client of a running cluster (without the agent's node label,
 // so the agent leaves them alone), removes them, and returns how long
-// starting them took.
-func floorRun(b *testing.B, c *cluster, n, run int) time.Duration {
+// starting them took and the machine's CPU seconds meanwhile.
+func floorRun(b *testing.B, c *cluster, n, run int) (time.Duration, float64) {
 	ctx := c.ctx()
 	img, err := c.ctr.GetImage(ctx, "docker.io/library/kubia:v1")
 	if err != nil {
 		b.Fatal(err)
 	}
 	prefix := fmt.Sprintf("floor-%d", run)
+	before := takeCPU()
 	took, err := startParallel(ctx, c, img, n, prefix)
+	used := before.machineSince()
 	removeAll(ctx, c.ctr, fmt.Sprintf("id~=%q", "^"+prefix+"-"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return took
+	return took, used
 }
 
 // BenchmarkContainerdFloor measures the floor under push-to-live alone:
