@@ -13,9 +13,12 @@ TEST_DEBS := $(DEBS) docker-registry gnupg crun
 
 build: $(BIN)
 
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +modified)
+LDFLAGS := -X github.com/berth-dev/berth/api.commit=$(COMMIT)
+
 $(BIN): $(shell find . -name '*.go' -not -path './.data/*') go.mod go.sum
-	$(GO) build -o $(BIN) ./cmd/berth
-	$(GO) build -o $(dir $(BIN))berth-agent ./cmd/berth-agent
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(dir $(BIN))berth-agent ./cmd/berth-agent
 	$(GO) build -o $(dir $(BIN))berth-logger ./cmd/berth-logger
 
 images: $(IMAGE)

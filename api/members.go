@@ -13,12 +13,20 @@ const (
 	PathSelf = "/v1/members/self"
 )
 
-// Member is one master: its Raft server name and address, and the
-// address of its API.
+// Member is one master: its Raft server name and address, the address
+// of its API, and the release it runs. Version and Format are recorded
+// in the FSM only once every master reads them (raftstore format 1): a
+// master of an older release would drop them.
 type Member struct {
 	Name     string `json:"name"`
 	RaftAddr string `json:"raftAddr"`
 	APIAddr  string `json:"apiAddr"`
+	// Version is the master's berth release (api.Version); empty for a
+	// master older than v0.1.0, which did not say.
+	Version string `json:"version,omitempty"`
+	// Format is the newest raftstore format the master reads (0 before
+	// v0.1.0).
+	Format int `json:"format,omitempty"`
 }
 
 // MemberStatus is a Raft server as the leader's configuration lists it.
@@ -41,4 +49,13 @@ type SelfStatus struct {
 	// Snapshot is the index of the last snapshot this master took or
 	// restored (0 when none).
 	Snapshot uint64 `json:"snapshot"`
+	// Version and Format are the release this master runs and the newest
+	// raftstore format it reads; ClusterFormat is the format the cluster
+	// has turned on (see raftstore.Format).
+	Version       string `json:"version,omitempty"`
+	Format        int    `json:"format,omitempty"`
+	ClusterFormat int    `json:"clusterFormat,omitempty"`
+	// Halted is why this master's state machine stopped applying the log
+	// (an entry or snapshot of a newer berth); empty while it runs.
+	Halted string `json:"halted,omitempty"`
 }

@@ -114,4 +114,8 @@ type Status struct {
 	Nodes      int         `json:"nodes"`
 	ReadyNodes int         `json:"readyNodes"`
 	Index      uint64      `json:"index"`
+	// Masters are the masters with the release each runs, and Format
+	// the format the cluster has turned on (what every master reads).
+	Masters []MemberStatus `json:"masters,omitempty"`
+	Format  int            `json:"format,omitempty"`
 }

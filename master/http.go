@@ -101,7 +101,10 @@ func (m *Master) handleStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	// The blocking query's wait may be over: the status itself is bounded
 	// by the request's own context.
-	writeJSON(w, m.cachedStatus(r.Context(), index))
+	s := m.cachedStatus(r.Context(), index)
+	s.Masters, _ = m.masters()
+	s.Format = m.store.ClusterFormat()
+	writeJSON(w, s)
 }
 
 // statusCache bounds what status costs (a reconcile pass over every pod):

@@ -50,8 +50,11 @@ type Config struct {
 	MaxLog int
 	// WebhookSecret checks push notifications; empty accepts any.
 	WebhookSecret string
-	Git           gitsource.Config
-	Logger        *slog.Logger
+	// Release is the release the master plays (this build's when zero);
+	// tests set an older one.
+	Release raftstore.Release
+	Git     gitsource.Config
+	Logger  *slog.Logger
 }
 
 // Validate checks the config.
@@ -77,6 +80,7 @@ type Master struct {
 	statusCache statusCache
 	passes      passes
 	agentWrites *agentWrites
+	releases    releases
 	ready       chan struct{} // closed once the log is replayed (WaitReady)
 }
 
@@ -112,6 +116,7 @@ func New(cfg Config) (*Master, error) {
 		Name: cfg.Name, DataDir: filepath.Join(cfg.DataDir, "raft"), RaftAddr: cfg.RaftAddr,
 		Bootstrap: cfg.Bootstrap, MaxLog: cfg.MaxLog, LogOutput: slogWriter{cfg.Logger},
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval, TrailingLogs: cfg.TrailingLogs,
+		Logger: cfg.Logger, Release: cfg.Release,
 	})
 	if err != nil {
 		ln.Close()
@@ -157,6 +162,8 @@ func (m *Master) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+	case <-m.store.Halted():
+		err = m.store.HaltError()
 	}
 	endQueries()
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -197,9 +204,10 @@ func (m *Master) leadership(ctx context.Context) {
 				lctx, cancel := context.WithCancel(ctx)
 				stop = cancel
 				m.log.Info("leadership gained: starting leader loops")
-				wg.Add(2)
+				wg.Add(3)
 				go func() { defer wg.Done(); m.gitLoop(lctx) }()
 				go func() { defer wg.Done(); m.reconcileLoop(lctx) }()
+				go func() { defer wg.Done(); m.releaseLoop(lctx) }()
 			}
 		} else if !leading && stop != nil {
 			m.log.Info("leadership lost: stopping leader loops")

@@ -101,7 +101,7 @@ func (m *Master) proxyTo(addr string) http.Handler {
 }
 
 func (m *Master) handleMembers(w http.ResponseWriter, r *http.Request) {
-	ms, err := m.store.Members()
+	ms, err := m.masters()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err)
 		return
@@ -122,8 +122,14 @@ func (m *Master) handleJoin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errors.New("join: name, raftAddr and apiAddr are required"))
 		return
 	}
-	m.log.Info("master joining", "name", mem.Name, "raft", mem.RaftAddr, "api", mem.APIAddr)
-	writeResult(w, m.store.AddVoter(mem))
+	m.log.Info("master joining", "name", mem.Name, "raft", mem.RaftAddr, "api", mem.APIAddr, "version", mem.Version, "format", mem.Format)
+	err := m.store.AddVoter(mem)
+	if errors.Is(err, raftstore.ErrFormatOff) {
+		m.log.Warn("join refused", "name", mem.Name, "err", err)
+		writeError(w, http.StatusConflict, err)
+		return
+	}
+	writeResult(w, err)
 }
 
 func (m *Master) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
@@ -139,9 +145,10 @@ func (m *Master) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 	writeResult(w, err)
 }
 
-// self is this master's entry in the member list.
+// self is this master's entry in the member list, with its release.
 func (m *Master) self() api.Member {
-	return api.Member{Name: m.cfg.Name, RaftAddr: m.store.RaftAddr(), APIAddr: m.advertise()}
+	r := m.store.Release()
+	return api.Member{Name: m.cfg.Name, RaftAddr: m.store.RaftAddr(), APIAddr: m.advertise(), Version: r.Version, Format: r.Format}
 }
 
 // advertise is the API address other masters use to reach this one.
@@ -205,8 +212,8 @@ func postJSON(ctx context.Context, addr, path string, body []byte) error {
 // followers can forward to it.
 func (m *Master) recordSelf() {
 	me := m.self()
-	if got, ok := m.store.Member(me.Name); ok && got == me {
-		return
+	if got, ok := m.store.Member(me.Name); ok && got.APIAddr == me.APIAddr && got.RaftAddr == me.RaftAddr {
+		return // its release is recorded by checkReleases, once the format has it
 	}
 	if _, err := m.store.RecordMember(me); err != nil {
 		m.log.Warn("cannot record this master's address", "err", err)

@@ -8,8 +8,11 @@ import (
 	"github.com/berth-dev/berth/api"
 )
 
-// MessageType is the first byte of every log entry. Values are only ever
-// appended, never renumbered.
+// MessageType is the first byte of every log entry; the body that follows
+// is JSON. Values are only ever appended, never renumbered, and each new
+// one is listed in entryKinds with the format that introduced it. A type
+// with IgnoreUnknownTypeFlag set may be skipped by a master that does not
+// know it.
 type MessageType uint8
 
 // The FSM's commands.
@@ -23,6 +26,7 @@ const (
 	MemberType
 	HeartbeatsType
 	StatusBatchesType
+	FormatType // format 1 (v0.1.0): the cluster turns a format on
 )
 
 // StatusBatchesCommand records the status batches of several nodes: the

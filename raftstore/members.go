@@ -30,9 +30,10 @@ func (st *state) applyMember(c *MemberCommand) {
 	st.Members[c.Member.Name] = c.Member
 }
 
-// RecordMember stores a master's addresses in the FSM (leader only).
+// RecordMember stores a master's addresses, and its release once the
+// cluster's format has them, in the FSM (leader only).
 func (s *Store) RecordMember(m api.Member) (uint64, error) {
-	return s.apply(MemberType, MemberCommand{Member: m})
+	return s.apply(MemberType, MemberCommand{Member: s.forFormat(m)})
 }
 
 // Member returns the recorded addresses of a master.
@@ -44,14 +45,38 @@ func (s *Store) Member(name string) (api.Member, bool) {
 }
 
 // AddVoter adds a master to the Raft configuration and records its API
-// address (leader only). Adding one that is already there with the same
-// address does nothing.
+// address (leader only). A master whose release cannot read the
+// cluster's format is refused. Adding one that is already a voter at the
+// same address changes only its record.
 func (s *Store) AddVoter(m api.Member) error {
-	if err := s.raft.AddVoter(raft.ServerID(m.Name), raft.ServerAddress(m.RaftAddr), 0, 10*time.Second).Error(); err != nil {
-		return leaderError(err)
+	if err := s.admits(m); err != nil {
+		return err
+	}
+	if !s.isVoterAt(m.Name, m.RaftAddr) {
+		if err := s.raft.AddVoter(raft.ServerID(m.Name), raft.ServerAddress(m.RaftAddr), 0, 10*time.Second).Error(); err != nil {
+			return leaderError(err)
+		}
+	}
+	if got, ok := s.Member(m.Name); ok && got == s.forFormat(m) {
+		return nil
 	}
 	_, err := s.RecordMember(m)
 	return err
+}
+
+// isVoterAt reports whether the configuration has the master as a voter
+// at addr.
+func (s *Store) isVoterAt(name, addr string) bool {
+	cfg := s.raft.GetConfiguration()
+	if cfg.Error() != nil {
+		return false
+	}
+	for _, srv := range cfg.Configuration().Servers {
+		if srv.ID == raft.ServerID(name) {
+			return srv.Address == raft.ServerAddress(addr) && srv.Suffrage == raft.Voter
+		}
+	}
+	return false
 }
 
 // RemoveServer removes a master from the Raft configuration (leader only).
@@ -72,6 +97,14 @@ func (s *Store) RemoveServer(name string) error {
 	}
 	_, err := s.apply(MemberType, MemberCommand{Member: api.Member{Name: name}, Remove: true})
 	return err
+}
+
+// digest is the SHA-256 of the state's JSON: equal on masters at equal
+// indexes.
+func (st *state) digest() string {
+	data, _ := json.Marshal(st)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // ErrNotMember is returned for a master that is not in the configuration.
@@ -111,17 +144,20 @@ func (s *Store) LeaderAPI() string {
 	return m.APIAddr
 }
 
-// Self reports this master's Raft state, applied index and the digest
-// of its FSM state.
+// Self reports this master's Raft state, release, applied index and the
+// digest of its FSM state.
 func (s *Store) Self(name string) api.SelfStatus {
 	_, leader := s.raft.LeaderWithID()
-	out := api.SelfStatus{Name: name, State: s.raft.State().String(), Leader: string(leader)}
+	out := api.SelfStatus{Name: name, State: s.raft.State().String(), Leader: string(leader),
+		Version: s.release.Version, Format: s.release.Format}
+	if err := s.HaltError(); err != nil {
+		out.Halted = err.Error()
+	}
 	s.mu.RLock()
-	data, _ := json.Marshal(s.state)
-	out.Index = s.state.Index
+	st := s.state.clone()
 	s.mu.RUnlock()
-	sum := sha256.Sum256(data)
-	out.Digest = hex.EncodeToString(sum[:])
+	out.Index, out.ClusterFormat = st.Index, st.Format
+	out.Digest = st.digest()
 	if snaps, err := s.snaps.List(); err == nil && len(snaps) > 0 {
 		out.Snapshot = snaps[0].Index
 	}

@@ -1,6 +1,8 @@
 package raftstore
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -37,6 +39,9 @@ type state struct {
 	// HeartbeatStamp is the time of the newest heartbeat recorded, from
 	// any node: how far the record of heartbeats is behind the clock.
 	HeartbeatStamp time.Time `json:"heartbeatStamp,omitempty"`
+	// Format is the format the cluster has turned on (see Format): what
+	// every master reads, and so what the leader may write.
+	Format int `json:"format,omitempty"`
 
 	// byNode indexes Pods by the node they are bound to, and touched
 	// collects the nodes whose pods the entry being applied changed; both
@@ -104,6 +109,30 @@ func (st *state) reindex() {
 	for key, p := range st.Pods {
 		st.index(key, p)
 	}
+}
+
+// clone copies the state for a snapshot or a digest, to be read outside
+// the lock while entries go on being applied. What entries change in
+// place is copied (nodes, events, the revision log's entries, the maps);
+// what they only ever replace is shared (pods, see editPod; the desired
+// objects; Job and CronJob records).
+func (st *state) clone() *state {
+	c := *st
+	c.Log = slices.Clone(st.Log) // nil stays nil: the JSON, and so the digest, is the state's own
+	c.Nodes = maps.Clone(st.Nodes)
+	for name, n := range c.Nodes {
+		cp := *n
+		c.Nodes[name] = &cp
+	}
+	c.Pods = maps.Clone(st.Pods)
+	c.NodeIndex = maps.Clone(st.NodeIndex)
+	c.Jobs = maps.Clone(st.Jobs)
+	c.CronJobs = maps.Clone(st.CronJobs)
+	c.Claims = maps.Clone(st.Claims)
+	c.Events = slices.Clone(st.Events)
+	c.Members = maps.Clone(st.Members)
+	c.byNode, c.touched = nil, nil
+	return &c
 }
 
 func newState() *state {

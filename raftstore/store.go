@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	corev1 "k8s.io/api/core/v1"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -54,6 +55,14 @@ type Config struct {
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
+	// Logger receives the store's own lines (slog.Default when nil).
+	Logger *slog.Logger
+	// Transport, when set, carries Raft instead of TCP on RaftAddr
+	// (tests use raft's in-memory transport).
+	Transport raft.Transport
+	// Release is the release this store plays (this build's when zero);
+	// tests set an older one to run a master of an earlier release.
+	Release Release
 }
 
 // DefaultConfig returns a single-master config.
@@ -82,8 +91,12 @@ type Store struct {
 	openIndex uint64 // the last log index when the store opened
 	bolt      *raftboltdb.BoltStore
 	snaps     *raft.FileSnapshotStore
-	transport *raft.NetworkTransport
+	transport raft.Transport
 	hadState  bool // the data directory held Raft state when it opened
+
+	release Release
+	log     *slog.Logger
+	halt    *halt
 }
 
 // HadState reports whether the store opened existing Raft state (a master
@@ -101,7 +114,7 @@ func New(cfg Config) (*Store, error) {
 	if cfg.LogOutput == nil {
 		cfg.LogOutput = os.Stderr
 	}
-	s := &Store{state: newState(), changed: make(chan struct{}), maxLog: cfg.MaxLog, nodeCh: map[string]chan struct{}{}}
+	s := newStore(cfg)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating raft data directory: %w", err)
 	}
@@ -110,6 +123,18 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newStore makes a store's state machine, without Raft.
+func newStore(cfg Config) *Store {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Release == (Release{}) {
+		cfg.Release = current()
+	}
+	return &Store{state: newState(), changed: make(chan struct{}), maxLog: cfg.MaxLog, nodeCh: map[string]chan struct{}{},
+		release: cfg.Release, log: cfg.Logger, halt: newHalt()}
 }
 
 func (s *Store) open(cfg Config) error {
@@ -141,17 +166,11 @@ func (s *Store) open(cfg Config) error {
 		return fmt.Errorf("opening snapshot store in %s: %w", cfg.DataDir, err)
 	}
 	s.snaps = snaps
-	addr, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
-	if err != nil {
-		return fmt.Errorf("raft address %q: %w", cfg.RaftAddr, err)
+	if err := checkNewestSnapshot(snaps, s.release); err != nil {
+		return err
 	}
-	var advertise net.Addr = addr
-	if addr.Port == 0 {
-		advertise = nil // a free port: advertise the one the listener got
-	}
-	s.transport, err = raft.NewTCPTransport(cfg.RaftAddr, advertise, 3, 10*time.Second, cfg.LogOutput)
-	if err != nil {
-		return fmt.Errorf("listening for raft on %s: %w", cfg.RaftAddr, err)
+	if s.transport, err = newTransport(cfg); err != nil {
+		return err
 	}
 	existing, err := raft.HasExistingState(bolt, bolt, snaps)
 	if err != nil {
@@ -160,6 +179,9 @@ func (s *Store) open(cfg Config) error {
 	s.hadState = existing
 	s.raft, err = raft.NewRaft(rc, (*fsm)(s), bolt, bolt, snaps, s.transport)
 	if err != nil {
+		if herr := s.HaltError(); herr != nil {
+			err = herr // the snapshot it could not restore
+		}
 		return fmt.Errorf("starting raft: %w", err)
 	}
 	s.openIndex = lastCommandIndex(bolt)
@@ -170,6 +192,26 @@ func (s *Store) open(cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// newTransport is cfg.Transport, or TCP on cfg.RaftAddr.
+func newTransport(cfg Config) (raft.Transport, error) {
+	if cfg.Transport != nil {
+		return cfg.Transport, nil
+	}
+	addr, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
+	if err != nil {
+		return nil, fmt.Errorf("raft address %q: %w", cfg.RaftAddr, err)
+	}
+	var advertise net.Addr = addr
+	if addr.Port == 0 {
+		advertise = nil // a free port: advertise the one the listener got
+	}
+	t, err := raft.NewTCPTransport(cfg.RaftAddr, advertise, 3, 10*time.Second, cfg.LogOutput)
+	if err != nil {
+		return nil, fmt.Errorf("listening for raft on %s: %w", cfg.RaftAddr, err)
+	}
+	return t, nil
 }
 
 // Close shuts Raft down and closes the stores.
@@ -183,8 +225,8 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeStores() {
-	if s.transport != nil {
-		s.transport.Close()
+	if t, ok := s.transport.(raft.WithClose); ok {
+		t.Close()
 	}
 	if s.bolt != nil {
 		s.bolt.Close()
@@ -222,13 +264,23 @@ func (s *Store) WaitForLeader(ctx context.Context) error {
 // log when the store opened has been applied, so that reads do not see an
 // empty state after a restart.
 func (s *Store) WaitReady(ctx context.Context) error {
-	if err := s.WaitForLeader(ctx); err != nil {
-		return err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // a log this release cannot read ends the wait
+		select {
+		case <-s.Halted():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := s.WaitForLeader(ctx)
+	if err == nil && s.openIndex > 0 && s.WaitChange(ctx, s.openIndex-1) < s.openIndex {
+		err = fmt.Errorf("replaying the raft log up to index %d: %w", s.openIndex, ctx.Err())
 	}
-	if s.openIndex > 0 && s.WaitChange(ctx, s.openIndex-1) < s.openIndex {
-		return fmt.Errorf("replaying the raft log up to index %d: %w", s.openIndex, ctx.Err())
+	if herr := s.HaltError(); herr != nil {
+		return herr
 	}
-	return nil
+	return err
 }
 
 // lastCommandIndex finds the last FSM command in the log (raft's own
@@ -248,18 +300,32 @@ func lastCommandIndex(logs raft.LogStore) uint64 {
 	return 0
 }
 
-// apply commits one command and returns its index or the FSM's error.
-func (s *Store) apply(t MessageType, body any) (uint64, error) {
+// propose writes one command to the log. A command of a type the
+// cluster's format does not have yet is refused (ErrFormatOff): some
+// master would not know it.
+func (s *Store) propose(t MessageType, body any) (raft.ApplyFuture, error) {
+	if err := s.formatAllows(t); err != nil {
+		return nil, err
+	}
 	data, err := encode(t, body)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	f := s.raft.Apply(data, 10*time.Second)
 	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-			return 0, fmt.Errorf("%w: %v", ErrNotLeader, err)
+		if err = leaderError(err); !errors.Is(err, ErrNotLeader) {
+			err = fmt.Errorf("raft apply: %w", err)
 		}
-		return 0, fmt.Errorf("raft apply: %w", err)
+		return nil, err
+	}
+	return f, nil
+}
+
+// apply commits one command and returns its index or the FSM's error.
+func (s *Store) apply(t MessageType, body any) (uint64, error) {
+	f, err := s.propose(t, body)
+	if err != nil {
+		return 0, err
 	}
 	if err, ok := f.Response().(error); ok && err != nil {
 		return f.Index(), err
@@ -286,13 +352,9 @@ func (s *Store) RegisterNode(r *api.Registration) (uint64, error) {
 // Heartbeats records that the named nodes are alive, in one entry, and
 // returns the names of the nodes the store does not know.
 func (s *Store) Heartbeats(names []string) (unknown []string, err error) {
-	data, err := encode(HeartbeatsType, HeartbeatsCommand{Names: names, Time: commandTime()})
+	f, err := s.propose(HeartbeatsType, HeartbeatsCommand{Names: names, Time: commandTime()})
 	if err != nil {
 		return nil, err
-	}
-	f := s.raft.Apply(data, 10*time.Second)
-	if err := f.Error(); err != nil {
-		return nil, leaderError(err)
 	}
 	unknown, _ = f.Response().([]string)
 	return unknown, nil

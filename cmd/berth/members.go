@@ -27,10 +27,10 @@ func newMembersCmd(g *globals) *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 8, 3, ' ', 0)
-			fmt.Fprintln(w, "NAME\tRAFT\tAPI\tSTATE\tVOTER\tINDEX\tSNAPSHOT\tDIGEST")
+			fmt.Fprintln(w, "NAME\tVERSION\tRAFT\tAPI\tSTATE\tVOTER\tINDEX\tSNAPSHOT\tDIGEST")
 			for _, m := range ms {
 				state, index, snap, digest := selfOf(cmd.Context(), m)
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\n", m.Name, m.RaftAddr, m.APIAddr, state, m.Voter, index, snap, digest)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\n", m.Name, releaseName(m.Version), m.RaftAddr, m.APIAddr, state, m.Voter, index, snap, digest)
 			}
 			return w.Flush()
 		},
@@ -68,6 +68,9 @@ func selfOf(ctx context.Context, m api.MemberStatus) (state, index, snapshot, di
 	s, err := cl.Self(ctx)
 	if err != nil {
 		return "unreachable", "-", "-", "-"
+	}
+	if s.Halted != "" {
+		return "Halted: " + s.Halted, fmt.Sprint(s.Index), fmt.Sprint(s.Snapshot), s.Digest[:12]
 	}
 	return s.State, fmt.Sprint(s.Index), fmt.Sprint(s.Snapshot), s.Digest[:12]
 }

@@ -50,8 +50,19 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.pprof, "pprof", "", "serve net/http/pprof on this loopback address (master, agent, sim, up)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.servePprof() }
 	root.AddCommand(newMasterCmd(g), newAgentCmd(g), newUpCmd(g),
-		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd(), newSimCmd(g), newMembersCmd(g))
+		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd(), newSimCmd(g), newMembersCmd(g), newVersionCmd())
 	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print berth's release, and the commit it was built from",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), api.BuildInfo())
+		},
+	}
 }
 
 func (g *globals) logger() *slog.Logger {

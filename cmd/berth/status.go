@@ -62,12 +62,37 @@ func printStatus(w io.Writer, s *api.Status) {
 	}
 	fmt.Fprintf(w, "pods:         %d ready of %d\n", s.ReadyPods, s.Pods)
 	fmt.Fprintf(w, "nodes:        %d ready of %d\n", s.ReadyNodes, s.Nodes)
+	if len(s.Masters) > 0 {
+		fmt.Fprintf(w, "masters:      %s; cluster format %d\n", mastersLine(s.Masters), s.Format)
+	}
 	for _, r := range s.Rejected {
 		fmt.Fprintf(w, "rejected %s:\n", r.Commit)
 		for _, e := range r.Errors {
 			fmt.Fprintf(w, "  %s\n", e)
 		}
 	}
+}
+
+// mastersLine lists the masters with their releases: "m1 v0.1.0
+// (leader), m2 v0.1.0".
+func mastersLine(ms []api.MemberStatus) string {
+	var parts []string
+	for _, m := range ms {
+		p := m.Name + " " + releaseName(m.Version)
+		if m.Leader {
+			p += " (leader)"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// releaseName shows a master's release; one before v0.1.0 did not say.
+func releaseName(v string) string {
+	if v == "" {
+		return "<v0.1.0"
+	}
+	return v
 }
 
 func orNone(s string) string {

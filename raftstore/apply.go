@@ -1,0 +1,352 @@
+package raftstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// apply applies a decoded command at index and returns its answer (an
+// error, or a command's answer; nil for most).
+func (st *state) apply(cmd any, index uint64, maxLog int) any {
+	switch c := cmd.(type) {
+	case *RevisionCommand:
+		st.applyRevision(c, index, maxLog)
+		st.podsIndex = index
+	case *PlanCommand:
+		st.applyPlan(c, index)
+		st.podsIndex = index
+	case *api.Registration:
+		st.registerNode(c)
+	case *api.Heartbeat:
+		if err := st.heartbeat(c); err != nil {
+			return err
+		}
+	case *HeartbeatsCommand:
+		return st.heartbeats(c)
+	case *api.StatusBatch:
+		st.applyStatus(c, index)
+		if len(c.Reports) > 0 {
+			st.podsIndex = index
+		}
+	case *StatusBatchesCommand:
+		for i := range c.Batches {
+			b := &c.Batches[i]
+			b.Time = c.Time
+			st.applyStatus(b, index)
+			if len(b.Reports) > 0 {
+				st.podsIndex = index
+			}
+		}
+	case *RolloutCommand:
+		st.applyRollout(c)
+	case *MemberCommand:
+		st.applyMember(c)
+	case *FormatCommand:
+		st.applyFormat(c)
+	}
+	return nil
+}
+
+// applyRevision records the commits in between as superseded, then the
+// revision itself: applied (it goes live, and the rollout of the previous
+// live commit ends as replaced) or rejected.
+func (st *state) applyRevision(c *RevisionCommand, index uint64, maxLog int) {
+	r := c.Revision
+	for _, info := range r.Superseded {
+		st.Log = append(st.Log, api.LogEntry{CommitInfo: info, Outcome: api.OutcomeSuperseded, RaftIndex: index})
+	}
+	e := api.LogEntry{CommitInfo: r.CommitInfo, Errors: r.Errors, Objects: r.Objects.Count(),
+		Rewrite: r.Rewrite, Summary: r.Summary, RaftIndex: index}
+	st.SeenCommit = r.Commit
+	if len(r.Errors) > 0 {
+		e.Outcome = api.OutcomeRejected
+	} else {
+		e.Outcome = api.OutcomeApplied
+		e.AppliedAt = c.Time
+		if prev := st.liveEntry(); prev != nil && prev.Rollout == nil {
+			prev.Rollout = &api.Rollout{State: api.RolloutReplaced, At: c.Time, By: r.Commit}
+		}
+		st.LiveCommit = r.Commit
+		if r.Objects == nil {
+			r.Objects = &api.ObjectSet{}
+		}
+		dateTaints(st.Desired, r.Objects, c.Time)
+		configChanged := !sameConfig(st.Desired, r.Objects)
+		st.Desired = r.Objects
+		if configChanged {
+			for node := range st.Nodes {
+				st.touchNode(node, index) // agents refresh their pods' ConfigMap and Secret volumes
+			}
+		}
+	}
+	st.Log = append(st.Log, e)
+	if maxLog > 0 && len(st.Log) > maxLog {
+		st.Log = append([]api.LogEntry(nil), st.Log[len(st.Log)-maxLog:]...)
+	}
+}
+
+// sameConfig reports whether two revisions hold the same ConfigMaps and
+// Secrets.
+func sameConfig(a, b *api.ObjectSet) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, _ := json.Marshal([]any{a.ConfigMaps, a.Secrets})
+	y, _ := json.Marshal([]any{b.ConfigMaps, b.Secrets})
+	return string(x) == string(y)
+}
+
+// dateTaints sets when each taint of a Node manifest was added: kept
+// from the previous revision when it had the same taint, else now. A
+// NoExecute toleration's tolerationSeconds count from then.
+func dateTaints(prev, next *api.ObjectSet, at time.Time) {
+	added := map[string]*metav1.Time{}
+	if prev != nil {
+		for _, n := range prev.Nodes {
+			for _, t := range n.Spec.Taints {
+				added[n.Name+"/"+t.ToString()] = t.TimeAdded
+			}
+		}
+	}
+	now := metav1.NewTime(at)
+	for i := range next.Nodes {
+		n := &next.Nodes[i]
+		for j := range n.Spec.Taints {
+			t := &n.Spec.Taints[j]
+			if since := added[n.Name+"/"+t.ToString()]; since != nil {
+				t.TimeAdded = since
+			} else {
+				t.TimeAdded = &now
+			}
+		}
+	}
+}
+
+// liveEntry is the log entry of the live commit (nil when none).
+func (st *state) liveEntry() *api.LogEntry {
+	for i := len(st.Log) - 1; i >= 0; i-- {
+		if e := &st.Log[i]; e.Commit == st.LiveCommit && e.Outcome == api.OutcomeApplied {
+			return e
+		}
+	}
+	return nil
+}
+
+// applyRollout ends the rollout of the live commit, once.
+func (st *state) applyRollout(c *RolloutCommand) {
+	if e := st.liveEntry(); e != nil && e.Commit == c.Commit && e.Rollout == nil {
+		r := c.Rollout
+		e.Rollout = &r
+	}
+}
+
+func (st *state) applyPlan(c *PlanCommand, index uint64) {
+	now := metav1.NewTime(c.Time)
+	st.applyRecords(&c.Plan)
+	st.planEvents(&c.Plan, c.Time)
+	for i := range c.Plan.Create {
+		p := c.Plan.Create[i].DeepCopy()
+		key := api.PodKey(p)
+		if _, exists := st.Pods[key]; exists {
+			continue // a stale plan; the next pass sees the pod
+		}
+		p.CreationTimestamp = now
+		st.putPod(key, p)
+		st.touchNode(p.Spec.NodeName, index)
+		st.bindClaims(p)
+	}
+	for _, b := range c.Plan.Bind {
+		if p, ok := st.Pods[b.Pod]; !ok || p.Spec.NodeName != "" {
+			continue
+		}
+		p := st.editPod(b.Pod)
+		st.bindPod(b.Pod, p, b.Node)
+		setCondition(&p.Status, corev1.PodScheduled, corev1.ConditionTrue, "", "", now)
+		st.touchNode(b.Node, index)
+		st.bindClaims(p)
+	}
+	for _, u := range c.Plan.Unschedulable {
+		if p, ok := st.Pods[u.Pod]; ok && p.Spec.NodeName == "" {
+			p = st.editPod(u.Pod)
+			setCondition(&p.Status, corev1.PodScheduled, corev1.ConditionFalse, corev1.PodReasonUnschedulable, u.Message, now)
+		}
+	}
+	for _, key := range c.Plan.Delete {
+		p, ok := st.Pods[key]
+		if !ok {
+			continue
+		}
+		if p.Spec.NodeName == "" || st.Nodes[p.Spec.NodeName] == nil {
+			st.removePod(key)
+			continue
+		}
+		if p.DeletionTimestamp == nil {
+			p = st.editPod(key)
+			p.DeletionTimestamp = &now
+			st.touchNode(p.Spec.NodeName, index)
+		}
+	}
+	for _, key := range c.Plan.ForceDelete {
+		if p, ok := st.Pods[key]; ok && p.DeletionTimestamp != nil {
+			st.removePod(key)
+			st.touchNode(p.Spec.NodeName, index)
+		}
+	}
+}
+
+// bindClaims records the node of each claim of a bound pod the first time
+// one is bound: the claim's data lives there from then on.
+func (st *state) bindClaims(p *corev1.Pod) {
+	if p.Spec.NodeName == "" {
+		return
+	}
+	for _, v := range p.Spec.Volumes {
+		if c := v.PersistentVolumeClaim; c != nil {
+			if st.Claims == nil {
+				st.Claims = map[string]string{}
+			}
+			if key := api.Key(p.Namespace, c.ClaimName); st.Claims[key] == "" {
+				st.Claims[key] = p.Spec.NodeName
+			}
+		}
+	}
+}
+
+// applyRecords stores the controllers' records of a plan: Job runs and
+// CronJob schedules.
+func (st *state) applyRecords(p *api.Plan) {
+	if st.Jobs == nil {
+		st.Jobs = map[string]*batchv1.Job{}
+	}
+	if st.CronJobs == nil {
+		st.CronJobs = map[string]*batchv1.CronJob{}
+	}
+	for _, key := range p.DeleteJobs {
+		delete(st.Jobs, key)
+	}
+	for i := range p.Jobs {
+		j := p.Jobs[i].DeepCopy()
+		st.Jobs[api.Key(j.Namespace, j.Name)] = j
+	}
+	for _, key := range p.DeleteCronJobs {
+		delete(st.CronJobs, key)
+	}
+	for i := range p.CronJobs {
+		c := p.CronJobs[i].DeepCopy()
+		st.CronJobs[api.Key(c.Namespace, c.Name)] = c
+	}
+}
+
+func (st *state) touchNode(node string, index uint64) {
+	if node != "" {
+		st.NodeIndex[node] = index
+		st.touched[node] = true
+	}
+}
+
+func setCondition(s *corev1.PodStatus, t corev1.PodConditionType, status corev1.ConditionStatus, reason, msg string, now metav1.Time) {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == t {
+			c := &s.Conditions[i]
+			if c.Status != status {
+				c.LastTransitionTime = now
+			}
+			c.Status, c.Reason, c.Message = status, reason, msg
+			return
+		}
+	}
+	s.Conditions = append(s.Conditions, corev1.PodCondition{Type: t, Status: status, Reason: reason, Message: msg, LastTransitionTime: now})
+}
+
+func (st *state) registerNode(c *api.Registration) {
+	n := st.Nodes[c.Name]
+	if n == nil {
+		n = &api.Node{Name: c.Name, RegisteredAt: c.Time}
+		st.Nodes[c.Name] = n
+	}
+	n.Address, n.Labels, n.CPU, n.Memory, n.MaxPods = c.Address, c.Labels, c.CPU, c.Memory, c.MaxPods
+	n.LastHeartbeat = c.Time
+}
+
+func (st *state) heartbeat(c *api.Heartbeat) error {
+	n := st.Nodes[c.Name]
+	if n == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownNode, c.Name)
+	}
+	if c.Time.After(n.LastHeartbeat) {
+		n.LastHeartbeat = c.Time
+	}
+	if c.Time.After(st.HeartbeatStamp) {
+		st.HeartbeatStamp = c.Time
+	}
+	return nil
+}
+
+// heartbeats records a batch of heartbeats and returns the names of the
+// nodes it does not know.
+func (st *state) heartbeats(c *HeartbeatsCommand) []string {
+	var unknown []string
+	for _, name := range c.Names {
+		if err := st.heartbeat(&api.Heartbeat{Name: name, Time: c.Time}); err != nil {
+			unknown = append(unknown, name)
+		}
+	}
+	return unknown
+}
+
+// applyStatus stores the agent's view of its pods. A report for a pod that is
+// gone or was replaced (another UID) is ignored.
+func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
+	for _, e := range c.Events {
+		st.addEvent(e, c.Time)
+	}
+	for _, r := range c.Reports {
+		key := api.Key(r.Namespace, r.Name)
+		p, ok := st.Pods[key]
+		if !ok || string(p.UID) != r.UID || p.Spec.NodeName != c.Node {
+			continue
+		}
+		if r.Removed {
+			st.removePod(key)
+			st.touchNode(c.Node, index)
+			continue
+		}
+		old := p.Status.Conditions
+		p = st.editPod(key)
+		p.Status = r.Status
+		datePodConditions(&p.Status, old, metav1.NewTime(c.Time))
+		mergeScheduled(&p.Status, old)
+	}
+}
+
+// datePodConditions gives each reported condition the time it last
+// changed: kept from the stored one when its status is the same, else the
+// batch's time.
+func datePodConditions(s *corev1.PodStatus, old []corev1.PodCondition, now metav1.Time) {
+	for i := range s.Conditions {
+		c := &s.Conditions[i]
+		c.LastTransitionTime = now
+		for _, o := range old {
+			if o.Type == c.Type && o.Status == c.Status && !o.LastTransitionTime.IsZero() {
+				c.LastTransitionTime = o.LastTransitionTime
+			}
+		}
+	}
+}
+
+// mergeScheduled keeps the master's PodScheduled condition beside the
+// conditions the agent reports.
+func mergeScheduled(s *corev1.PodStatus, old []corev1.PodCondition) {
+	for _, c := range old {
+		if c.Type == corev1.PodScheduled {
+			s.Conditions = append([]corev1.PodCondition{c}, s.Conditions...)
+		}
+	}
+}

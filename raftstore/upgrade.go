@@ -1,0 +1,98 @@
+package raftstore
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// formatMemberReleases is the format from which the FSM records each
+// master's Version and Format: a master before it drops those fields.
+const formatMemberReleases = 1
+
+// Release is the release this store runs.
+func (s *Store) Release() Release { return s.release }
+
+// ClusterFormat is the format the cluster has turned on: what every
+// master reads.
+func (s *Store) ClusterFormat() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.state.Format
+}
+
+// formatAllows refuses a command whose entry type the cluster's format
+// does not have yet.
+func (s *Store) formatAllows(t MessageType) error {
+	k, ok := s.release.kind(t)
+	if !ok {
+		return fmt.Errorf("raftstore: entry type %d is unknown to %s", t, s.release)
+	}
+	if t == FormatType {
+		return nil // EnableFormat checks every master's release itself
+	}
+	if on := s.ClusterFormat(); k.format > on {
+		return fmt.Errorf("%w: a %s entry needs format %d, and the cluster runs format %d until every master runs %s or newer",
+			ErrFormatOff, k.name, k.format, on, releaseOf(k.format))
+	}
+	return nil
+}
+
+// EnableFormat turns on the newest format that every master in the Raft
+// configuration reads, given the releases the leader found them running,
+// and records those releases (leader only). A master missing from
+// members (unreachable, say) holds the cluster at its current format. It
+// returns the cluster's format afterwards.
+func (s *Store) EnableFormat(members []api.Member) (int, error) {
+	cfg := s.raft.GetConfiguration()
+	if err := cfg.Error(); err != nil {
+		return s.ClusterFormat(), err
+	}
+	byName := map[string]api.Member{}
+	for _, m := range members {
+		byName[m.Name] = m
+	}
+	target := s.release.Format
+	var recorded []api.Member
+	for _, srv := range cfg.Configuration().Servers {
+		m, ok := byName[string(srv.ID)]
+		if !ok {
+			return s.ClusterFormat(), nil
+		}
+		target = min(target, m.Format)
+		recorded = append(recorded, m)
+	}
+	on := s.ClusterFormat()
+	if target <= on {
+		return on, nil
+	}
+	sort.Slice(recorded, func(i, j int) bool { return recorded[i].Name < recorded[j].Name })
+	if _, err := s.apply(FormatType, FormatCommand{Format: target, Version: s.release.Version, Members: recorded}); err != nil {
+		return on, err
+	}
+	s.log.Info("the cluster turned on a new format: every master reads it", "format", target, "release", releaseOf(target))
+	return target, nil
+}
+
+// admits refuses a master that cannot read the cluster's format.
+func (s *Store) admits(m api.Member) error {
+	if on := s.ClusterFormat(); m.Format < on {
+		version := m.Version
+		if version == "" {
+			version = "older than v0.1.0"
+		}
+		return fmt.Errorf("%w: master %s runs berth %s, which reads format %d, and the cluster runs format %d: start it with berth %s or newer",
+			ErrFormatOff, m.Name, version, m.Format, on, releaseOf(on))
+	}
+	return nil
+}
+
+// forFormat strips from a member record what the cluster's format does
+// not have yet (an older master would drop it).
+func (s *Store) forFormat(m api.Member) api.Member {
+	if s.ClusterFormat() < formatMemberReleases {
+		m.Version, m.Format = "", 0
+	}
+	return m
+}
