@@ -1,0 +1,100 @@
+package raftstore
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// goldenAfter adds to the scenario of every release what this one
+// brought: format 1 turned on, and a master's release recorded.
+func goldenAfter(t *testing.T, s *Store) {
+	t.Helper()
+	m := api.Member{Name: "m0", RaftAddr: s.RaftAddr(), APIAddr: "127.0.0.1:7070", Version: api.Version, Format: Format}
+	if on, err := s.EnableFormat([]api.Member{m}); err != nil || on != Format {
+		t.Fatalf("EnableFormat: %d, %v", on, err)
+	}
+	m.APIAddr = "127.0.0.1:7080"
+	if _, err := s.RecordMember(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGoldenReleases decodes the entries and the snapshot that each
+// release wrote (testdata/golden/RELEASE) with this code: replaying the
+// entries must give the very state that release's snapshot holds, so a
+// master of this release applies an older master's log as it did.
+func TestGoldenReleases(t *testing.T) {
+	dirs, _ := filepath.Glob("testdata/golden/v*")
+	if len(dirs) == 0 {
+		t.Fatal("no golden releases in testdata/golden")
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			replayed, types := replayGolden(t, dir)
+			data, err := os.Open(filepath.Join(dir, "snapshot.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			restored := bareFSM(Release{})
+			if err := restored.Restore(data); err != nil {
+				t.Fatalf("restoring %s's snapshot: %v", filepath.Base(dir), err)
+			}
+			got, want := replayed.state.clone().digest(), restored.state.clone().digest()
+			if got != want {
+				t.Errorf("replaying %s's entries gives state %s; its snapshot holds %s", filepath.Base(dir), got[:12], want[:12])
+			}
+			if restored.state.LiveCommit != "c1c1c1" || len(restored.state.Pods) == 0 || len(restored.state.Log) != 3 {
+				t.Errorf("restored state: live %q, %d pods, %d log entries", restored.state.LiveCommit, len(restored.state.Pods), len(restored.state.Log))
+			}
+			if filepath.Base(dir) != api.Version {
+				return
+			}
+			for typ, k := range entryKinds {
+				if k.format <= Format && !types[typ] {
+					t.Errorf("no golden entry of type %d (%s) for %s: rewrite it (testdata/golden/README.md)", typ, k.name, api.Version)
+				}
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join("testdata/golden", api.Version)); err != nil {
+		t.Errorf("no golden entries of this release, %s: write them (testdata/golden/README.md)", api.Version)
+	}
+}
+
+// replayGolden applies a release's golden entries in order, at their
+// indexes, and returns the FSM and the entry types it saw.
+func replayGolden(t *testing.T, dir string) (*fsm, map[MessageType]bool) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "entries", "*.entry"))
+	if len(files) == 0 {
+		t.Fatalf("no entries in %s", dir)
+	}
+	sort.Strings(files)
+	f, types := bareFSM(Release{}), map[MessageType]bool{}
+	for _, file := range files {
+		index, err := strconv.ParseUint(strings.SplitN(filepath.Base(file), "-", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("%s: the name must start with the entry's index", file)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types[MessageType(data[0])] = true
+		if resp := f.Apply(&raft.Log{Index: index, Type: raft.LogCommand, Data: data}); resp != nil {
+			if err, ok := resp.(error); ok && errors.Is(err, ErrHalted) {
+				t.Fatalf("%s: %v", filepath.Base(file), err)
+			}
+		}
+	}
+	return f, types
+}
