@@ -33,6 +33,9 @@ type ha struct {
 	extra   []string // more flags for every master
 	// netns runs a master in a network namespace (by master name).
 	netns map[string]string
+	// binary is the berth binary masters and agents start with from now
+	// on (berthBin; the upgrade test starts an older release's).
+	binary string
 }
 
 // newHA starts n masters: the first bootstraps, the others join it.
@@ -49,7 +52,7 @@ func newHA(t testing.TB, n int, nodeTimeout string, extra ...string) *ha {
 func newHAUnstarted(t testing.TB, n int, nodeTimeout string, extra ...string) *ha {
 	c := newCluster(t)
 	h := &ha{cluster: c, masters: map[string]*proc{}, apis: map[string]string{}, rafts: map[string]string{},
-		agents: map[string]*proc{}, nodeTO: nodeTimeout, extra: extra, netns: map[string]string{}}
+		agents: map[string]*proc{}, nodeTO: nodeTimeout, extra: extra, netns: map[string]string{}, binary: berthBin}
 	for i := 1; i <= n; i++ {
 		h.names = append(h.names, fmt.Sprintf("m%d", i))
 	}
@@ -106,9 +109,9 @@ func (h *ha) startMaster(name string, extra ...string) {
 		args = append(args, "--join", h.apis[h.names[0]])
 	}
 	args = append(args, extra...)
-	bin := berthBin
+	bin := h.binary
 	if ns := h.netns[name]; ns != "" {
-		bin, args = "ip", append([]string{"netns", "exec", ns, berthBin}, args...)
+		bin, args = "ip", append([]string{"netns", "exec", ns, h.binary}, args...)
 	}
 	h.masters[name] = start(h.t, h.dir, "master-"+name+fmt.Sprint(time.Now().UnixNano()), bin, args...)
 }
@@ -120,7 +123,7 @@ func (h *ha) startAgent(name string, servers ...string) {
 			servers = append(servers, "http://"+h.apis[m])
 		}
 	}
-	h.agents[name] = start(h.t, h.dir, "agent-"+name, berthBin, "agent", "--name", name, "--server", strings.Join(servers, ","),
+	h.agents[name] = start(h.t, h.dir, "agent-"+name+fmt.Sprint(time.Now().UnixNano()), h.binary, "agent", "--name", name, "--server", strings.Join(servers, ","),
 		"--data", filepath.Join(h.dir, "agent-"+name), "--containerd", h.socket, "--import", imageTar, "--service-proxy=false")
 	waitFor(h.t, 30*time.Second, "node "+name+" registered", func() bool {
 		l, err := h.client.Nodes(context.Background())
@@ -148,26 +151,26 @@ func (h *ha) leader() string {
 // checkRevisionLog asserts that the revision log holds every commit of
 // the branch since the first one it recorded, each once and in order, and
 // that the newest is live.
-func (h *ha) checkRevisionLog() {
-	h.t.Helper()
-	log, err := h.client.Revisions(h.ctx())
+func (c *cluster) checkRevisionLog() {
+	c.t.Helper()
+	log, err := c.client.Revisions(c.ctx())
 	if err != nil {
-		h.t.Fatal(err)
+		c.t.Fatal(err)
 	}
 	var got []string
 	for _, e := range log {
 		got = append(got, e.Commit)
 	}
-	want := strings.Fields(h.git("rev-list", "--reverse", "HEAD"))
+	want := strings.Fields(c.git("rev-list", "--reverse", "HEAD"))
 	if len(got) == 0 {
-		h.t.Fatal("empty revision log")
+		c.t.Fatal("empty revision log")
 	}
 	i := slices.Index(want, got[0])
 	if i < 0 || !slices.Equal(got, want[i:]) {
-		h.t.Errorf("revision log %v; want each commit once, in order: %v", short(got), short(want[max(i, 0):]))
+		c.t.Errorf("revision log %v; want each commit once, in order: %v", short(got), short(want[max(i, 0):]))
 	}
-	if s := h.status(); s.LiveCommit != want[len(want)-1] {
-		h.t.Errorf("live commit %s; want the newest %s", s.LiveCommit, want[len(want)-1])
+	if s := c.status(); s.LiveCommit != want[len(want)-1] {
+		c.t.Errorf("live commit %s; want the newest %s", s.LiveCommit, want[len(want)-1])
 	}
 }
 
