@@ -145,7 +145,7 @@ func (m *Master) cachedStatus(ctx context.Context, after uint64) api.Status {
 	}
 	start := time.Now()
 	v := m.store.View(false)
-	s := m.status(v, start, func() bool { return reconciler.Converged(m.input(v), start) })
+	s := m.status(v, start, func() bool { return reconciler.Converged(m.input(v, start), start) })
 	c.s, c.at, c.took = &s, start, time.Since(start)
 	return s
 }
@@ -171,7 +171,7 @@ func (m *Master) leaderPass(ctx context.Context, after uint64) *pass {
 func (m *Master) status(v raftstore.View, now time.Time, converged func() bool) api.Status {
 	s := api.Status{LiveCommit: v.LiveCommit, SeenCommit: v.SeenCommit, Index: v.Index, Rejected: []api.Rejection{}}
 	s.Converged = converged()
-	s.Failures = reconciler.Failures(m.input(v))
+	s.Failures = reconciler.Failures(m.input(v, now))
 	log := m.store.Log()
 	for i := len(log) - 1; i >= 0; i-- {
 		if e := log[i]; e.Outcome == api.OutcomeRejected {
@@ -270,7 +270,8 @@ func kubeList[T any, P kubeObject[T]](apiVersion, kind string, items []T, keep f
 func (m *Master) handleWorkloads(path string) http.HandlerFunc {
 	list := workloadLists[path]
 	return func(w http.ResponseWriter, r *http.Request) {
-		ws := reconciler.WorkloadStatus(m.input(m.store.View(false)), time.Now())
+		now := time.Now()
+		ws := reconciler.WorkloadStatus(m.input(m.store.View(false), now), now)
 		writeJSON(w, list(ws, func(ns string) bool { return inNamespace(r, ns) }))
 	}
 }
@@ -476,5 +477,6 @@ func (m *Master) handlePlan(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, out)
 		return
 	}
-	writeJSON(w, reconciler.DryRun(m.input(m.store.View(false)), set, time.Now()))
+	now := time.Now()
+	writeJSON(w, reconciler.DryRun(m.input(m.store.View(false), now), set, now))
 }

@@ -130,7 +130,7 @@ func (m *Master) reconcileLoop(ctx context.Context) {
 func (m *Master) reconcileOnce() {
 	v := m.store.View(false)
 	now := time.Now()
-	ps := &pass{view: v, in: m.input(v), now: now}
+	ps := &pass{view: v, in: m.input(v, now), now: now}
 	ps.plan = reconciler.Reconcile(ps.in, now)
 	ps.took = time.Since(now)
 	m.passes.publish(ps)
@@ -139,15 +139,17 @@ func (m *Master) reconcileOnce() {
 		m.endRollout(ps)
 		return
 	}
-	if _, err := m.store.ApplyPlan(&plan); err != nil {
+	if _, err := m.store.ApplyPlan(&plan, now); err != nil {
 		m.log.Warn("cannot commit plan", "err", err)
 		return
 	}
 	m.log.Debug("plan committed", "create", len(plan.Create), "bind", len(plan.Bind), "delete", len(plan.Delete))
 }
 
-func (m *Master) input(v raftstore.View) reconciler.Input {
-	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: m.creditedNodes(v, time.Now()), Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs,
+// input is the reconciler's input from a view, with the nodes' heartbeats
+// judged at now: the one clock reading of a pass.
+func (m *Master) input(v raftstore.View, now time.Time) reconciler.Input {
+	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: m.creditedNodes(v, now), Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs,
 		Claims: v.Claims, NodeTimeout: m.nodeTimeout(v)}
 }
 

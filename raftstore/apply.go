@@ -147,101 +147,51 @@ func (st *state) applyRollout(c *RolloutCommand) {
 	}
 }
 
+// applyPlan records the plan's events, then applies it (api.Plan.Apply,
+// which the reconciler's simulation shares).
 func (st *state) applyPlan(c *PlanCommand, index uint64) {
-	now := metav1.NewTime(c.Time)
-	st.applyRecords(&c.Plan)
 	st.planEvents(&c.Plan, c.Time)
-	for i := range c.Plan.Create {
-		p := c.Plan.Create[i].DeepCopy()
-		key := api.PodKey(p)
-		if _, exists := st.Pods[key]; exists {
-			continue // a stale plan; the next pass sees the pod
-		}
-		p.CreationTimestamp = now
-		st.putPod(key, p)
-		st.touchNode(p.Spec.NodeName, index)
-		st.bindClaims(p)
-	}
-	for _, b := range c.Plan.Bind {
-		if p, ok := st.Pods[b.Pod]; !ok || p.Spec.NodeName != "" {
-			continue
-		}
-		p := st.editPod(b.Pod)
-		st.bindPod(b.Pod, p, b.Node)
-		setCondition(&p.Status, corev1.PodScheduled, corev1.ConditionTrue, "", "", now)
-		st.touchNode(b.Node, index)
-		st.bindClaims(p)
-	}
-	for _, u := range c.Plan.Unschedulable {
-		if p, ok := st.Pods[u.Pod]; ok && p.Spec.NodeName == "" {
-			p = st.editPod(u.Pod)
-			setCondition(&p.Status, corev1.PodScheduled, corev1.ConditionFalse, corev1.PodReasonUnschedulable, u.Message, now)
-		}
-	}
-	for _, key := range c.Plan.Delete {
-		p, ok := st.Pods[key]
-		if !ok {
-			continue
-		}
-		if p.Spec.NodeName == "" || st.Nodes[p.Spec.NodeName] == nil {
-			st.removePod(key)
-			continue
-		}
-		if p.DeletionTimestamp == nil {
-			p = st.editPod(key)
-			p.DeletionTimestamp = &now
-			st.touchNode(p.Spec.NodeName, index)
-		}
-	}
-	for _, key := range c.Plan.ForceDelete {
-		if p, ok := st.Pods[key]; ok && p.DeletionTimestamp != nil {
-			st.removePod(key)
-			st.touchNode(p.Spec.NodeName, index)
-		}
-	}
+	c.Plan.Apply(planTarget{st, index}, c.Time)
 }
 
-// bindClaims records the node of each claim of a bound pod the first time
-// one is bound: the claim's data lives there from then on.
-func (st *state) bindClaims(p *corev1.Pod) {
-	if p.Spec.NodeName == "" {
-		return
-	}
-	for _, v := range p.Spec.Volumes {
-		if c := v.PersistentVolumeClaim; c != nil {
-			if st.Claims == nil {
-				st.Claims = map[string]string{}
-			}
-			if key := api.Key(p.Namespace, c.ClaimName); st.Claims[key] == "" {
-				st.Claims[key] = p.Spec.NodeName
-			}
-		}
-	}
+// planTarget is the state as a plan sees it (api.PlanState), at the
+// index of the entry being applied.
+type planTarget struct {
+	st    *state
+	index uint64
 }
 
-// applyRecords stores the controllers' records of a plan: Job runs and
-// CronJob schedules.
-func (st *state) applyRecords(p *api.Plan) {
-	if st.Jobs == nil {
-		st.Jobs = map[string]*batchv1.Job{}
+func (t planTarget) Pod(key string) *corev1.Pod { return t.st.Pods[key] }
+
+func (t planTarget) PutPod(key string, p *corev1.Pod) { t.st.putPod(key, p) }
+
+func (t planTarget) RemovePod(key string) { t.st.removePod(key) }
+
+func (t planTarget) HasNode(name string) bool { return t.st.Nodes[name] != nil }
+
+func (t planTarget) Touch(node string) { t.st.touchNode(node, t.index) }
+
+func (t planTarget) ClaimNode(claim string) string { return t.st.Claims[claim] }
+
+func (t planTarget) SetClaimNode(claim, node string) {
+	if t.st.Claims == nil {
+		t.st.Claims = map[string]string{}
 	}
-	if st.CronJobs == nil {
-		st.CronJobs = map[string]*batchv1.CronJob{}
+	t.st.Claims[claim] = node
+}
+
+func (t planTarget) JobRecords() map[string]*batchv1.Job {
+	if t.st.Jobs == nil {
+		t.st.Jobs = map[string]*batchv1.Job{}
 	}
-	for _, key := range p.DeleteJobs {
-		delete(st.Jobs, key)
+	return t.st.Jobs
+}
+
+func (t planTarget) CronJobRecords() map[string]*batchv1.CronJob {
+	if t.st.CronJobs == nil {
+		t.st.CronJobs = map[string]*batchv1.CronJob{}
 	}
-	for i := range p.Jobs {
-		j := p.Jobs[i].DeepCopy()
-		st.Jobs[api.Key(j.Namespace, j.Name)] = j
-	}
-	for _, key := range p.DeleteCronJobs {
-		delete(st.CronJobs, key)
-	}
-	for i := range p.CronJobs {
-		c := p.CronJobs[i].DeepCopy()
-		st.CronJobs[api.Key(c.Namespace, c.Name)] = c
-	}
+	return t.st.CronJobs
 }
 
 func (st *state) touchNode(node string, index uint64) {
@@ -249,20 +199,6 @@ func (st *state) touchNode(node string, index uint64) {
 		st.NodeIndex[node] = index
 		st.touched[node] = true
 	}
-}
-
-func setCondition(s *corev1.PodStatus, t corev1.PodConditionType, status corev1.ConditionStatus, reason, msg string, now metav1.Time) {
-	for i := range s.Conditions {
-		if s.Conditions[i].Type == t {
-			c := &s.Conditions[i]
-			if c.Status != status {
-				c.LastTransitionTime = now
-			}
-			c.Status, c.Reason, c.Message = status, reason, msg
-			return
-		}
-	}
-	s.Conditions = append(s.Conditions, corev1.PodCondition{Type: t, Status: status, Reason: reason, Message: msg, LastTransitionTime: now})
 }
 
 func (st *state) registerNode(c *api.Registration) {
@@ -319,10 +255,11 @@ func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
 			continue
 		}
 		old := p.Status.Conditions
-		p = st.editPod(key)
-		p.Status = r.Status
-		datePodConditions(&p.Status, old, metav1.NewTime(c.Time))
-		mergeScheduled(&p.Status, old)
+		edited := *p // the stored pod is replaced, not changed (see putPod)
+		edited.Status = r.Status
+		datePodConditions(&edited.Status, old, metav1.NewTime(c.Time))
+		mergeScheduled(&edited.Status, old)
+		st.putPod(key, &edited)
 	}
 }
 

@@ -150,7 +150,7 @@ func fillStore(b *testing.B, s *Store, nodes, pods int) []string {
 					Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
 					ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Ready: true, Image: "kubia:v1", ContainerID: "containerd://" + string(p.UID)}}}}}})
 		}
-		if _, err := s.ApplyPlan(&plan); err != nil {
+		if _, err := s.ApplyPlan(&plan, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 		if err := s.ReportStatuses(reports); err != nil {

@@ -1,6 +1,8 @@
 package raftstore
 
 import (
+	"time"
+
 	"context"
 	"fmt"
 	"sync"
@@ -30,7 +32,7 @@ func TestViewsWhileApplying(t *testing.T) {
 	for i := range 50 {
 		create = append(create, pod(fmt.Sprintf("p%02d", i), ""))
 	}
-	must(s.ApplyPlan(&api.Plan{Create: create}))
+	must(s.ApplyPlan(&api.Plan{Create: create}, time.Now()))
 	before := s.View(false)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -50,10 +52,10 @@ func TestViewsWhileApplying(t *testing.T) {
 	}
 	for i := range create {
 		key := api.PodKey(&create[i])
-		must(s.ApplyPlan(&api.Plan{Bind: []api.Binding{{Pod: key, Node: "n1"}}}))
+		must(s.ApplyPlan(&api.Plan{Bind: []api.Binding{{Pod: key, Node: "n1"}}}, time.Now()))
 		must(s.ReportStatus(&api.StatusBatch{Node: "n1", Reports: []api.PodReport{{Namespace: "default", Name: create[i].Name,
 			UID: string(create[i].UID), Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}}}))
-		must(s.ApplyPlan(&api.Plan{Delete: []string{key}}))
+		must(s.ApplyPlan(&api.Plan{Delete: []string{key}}, time.Now()))
 	}
 	cancel()
 	wg.Wait()

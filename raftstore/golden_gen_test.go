@@ -6,6 +6,8 @@ package raftstore
 // README.md). Run: BERTH_GOLDEN_WRITE=DIR go test ./raftstore -run TestWriteGolden
 
 import (
+	"time"
+
 	"fmt"
 	"io"
 	"os"
@@ -104,9 +106,9 @@ func goldenScenario(t *testing.T, s *Store) {
 	fromYAML(t, goldenPods, &pods)
 	var jobs []batchv1.Job
 	fromYAML(t, goldenJob, &jobs)
-	must(s.ApplyPlan(&api.Plan{Create: pods, Jobs: jobs, CronJobs: objects.CronJobs}))
+	must(s.ApplyPlan(&api.Plan{Create: pods, Jobs: jobs, CronJobs: objects.CronJobs}, time.Now()))
 	must(s.ApplyPlan(&api.Plan{Bind: []api.Binding{{Pod: "default/web-2", Node: "n2"}}, Delete: []string{"default/web-1"},
-		Unschedulable: []api.PendingReason{{Pod: "default/web-3", Message: "0/2 nodes are available: 2 Insufficient cpu."}}}))
+		Unschedulable: []api.PendingReason{{Pod: "default/web-3", Message: "0/2 nodes are available: 2 Insufficient cpu."}}}, time.Now()))
 	running := corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1",
 		Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
 		ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Ready: true, RestartCount: 1, ContainerID: "containerd://abc"}}}
@@ -115,8 +117,8 @@ func goldenScenario(t *testing.T, s *Store) {
 	must(s.ReportStatus(&api.StatusBatch{Node: "n1", Reports: []api.PodReport{{Namespace: "default", Name: "web-1", UID: "uid-web-1", Removed: true}}}))
 	must(s.EndRollout("c1c1c1", api.Rollout{State: api.RolloutConverged}))
 	must(s.RecordMember(api.Member{Name: "m0", RaftAddr: "127.0.0.1:7071", APIAddr: "127.0.0.1:7070"}))
-	must(s.ApplyPlan(&api.Plan{Delete: []string{"default/web-0"}, DeleteJobs: []string{"default/nightly-1"}}))
-	must(s.ApplyPlan(&api.Plan{ForceDelete: []string{"default/web-0"}, DeleteCronJobs: []string{"default/nightly"}}))
+	must(s.ApplyPlan(&api.Plan{Delete: []string{"default/web-0"}, DeleteJobs: []string{"default/nightly-1"}}, time.Now()))
+	must(s.ApplyPlan(&api.Plan{ForceDelete: []string{"default/web-0"}, DeleteCronJobs: []string{"default/nightly"}}, time.Now()))
 }
 
 // fromYAML decodes YAML into v, failing the test on an error.

@@ -54,35 +54,14 @@ type state struct {
 }
 
 // Stored pods are never changed in place: a change replaces the pod with
-// an edited copy (editPod). So View and NodePods take the pods' pointers
+// an edited copy (api.Plan.Apply, applyStatus). So View and NodePods take the pods' pointers
 // under the read lock and copy them after releasing it, and the FSM does
 // not wait for a copy of every pod to apply its next entry.
 
-// putPod stores a new pod and indexes it by node.
+// putPod stores a new pod, or the changed copy of a stored one, and
+// indexes it by node (a pod's node changes only from none to one).
 func (st *state) putPod(key string, p *corev1.Pod) {
 	st.Pods[key] = p
-	st.index(key, p)
-}
-
-// editPod replaces the stored pod with a copy for the caller to change,
-// and returns the copy (nil if there is no such pod). The copy shares
-// metadata and spec with the old pod, which are only ever replaced, not
-// changed, and has its own status.
-func (st *state) editPod(key string) *corev1.Pod {
-	old := st.Pods[key]
-	if old == nil {
-		return nil
-	}
-	p := new(corev1.Pod)
-	*p = *old
-	p.Status = *old.Status.DeepCopy()
-	st.putPod(key, p)
-	return p
-}
-
-// bindPod binds a pending pod to a node.
-func (st *state) bindPod(key string, p *corev1.Pod, node string) {
-	p.Spec.NodeName = node
 	st.index(key, p)
 }
 
@@ -114,7 +93,7 @@ func (st *state) reindex() {
 // clone copies the state for a snapshot or a digest, to be read outside
 // the lock while entries go on being applied. What entries change in
 // place is copied (nodes, events, the revision log's entries, the maps);
-// what they only ever replace is shared (pods, see editPod; the desired
+// what they only ever replace is shared (pods, see putPod; the desired
 // objects; Job and CronJob records).
 func (st *state) clone() *state {
 	c := *st

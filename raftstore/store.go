@@ -338,9 +338,11 @@ func (s *Store) ApplyRevision(r *api.Revision) (uint64, error) {
 	return s.apply(ApplyRevisionType, RevisionCommand{Revision: *r, Time: commandTime()})
 }
 
-// ApplyPlan commits a reconciler plan.
-func (s *Store) ApplyPlan(p *api.Plan) (uint64, error) {
-	return s.apply(ApplyPlanType, PlanCommand{Plan: *p, Time: commandTime()})
+// ApplyPlan commits a reconciler plan made at the given time: pods it
+// creates, binds or deletes carry that time, the one the pass that made
+// the plan read.
+func (s *Store) ApplyPlan(p *api.Plan, at time.Time) (uint64, error) {
+	return s.apply(ApplyPlanType, PlanCommand{Plan: *p, Time: at.UTC().Truncate(time.Millisecond)})
 }
 
 // RegisterNode records a node and its capacity.

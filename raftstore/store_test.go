@@ -63,8 +63,8 @@ func fill(t *testing.T, s *Store) {
 	must(s.Heartbeat("n1"))
 	must(s.ApplyRevision(&api.Revision{CommitInfo: api.CommitInfo{Commit: "aaa"}, Objects: &api.ObjectSet{Pods: []corev1.Pod{pod("p", "")}}}))
 	must(s.ApplyRevision(&api.Revision{CommitInfo: api.CommitInfo{Commit: "bbb"}, Errors: []string{"x.yaml: document 0: kind: required"}}))
-	must(s.ApplyPlan(&api.Plan{Create: []corev1.Pod{pod("p1", "n1"), pod("p2", ""), pod("p3", "n1")}}))
-	must(s.ApplyPlan(&api.Plan{Bind: []api.Binding{{Pod: "default/p2", Node: "n1"}}, Delete: []string{"default/p3"}}))
+	must(s.ApplyPlan(&api.Plan{Create: []corev1.Pod{pod("p1", "n1"), pod("p2", ""), pod("p3", "n1")}}, time.Now()))
+	must(s.ApplyPlan(&api.Plan{Bind: []api.Binding{{Pod: "default/p2", Node: "n1"}}, Delete: []string{"default/p3"}}, time.Now()))
 	must(s.ReportStatus(&api.StatusBatch{Node: "n1", Reports: []api.PodReport{
 		{Namespace: "default", Name: "p1", UID: "uid-p1", Status: corev1.PodStatus{Phase: corev1.PodRunning}},
 		{Namespace: "default", Name: "p3", UID: "uid-p3", Removed: true},
@@ -157,7 +157,7 @@ func TestNodePodsBlocksUntilChange(t *testing.T) {
 	go func() { done <- s.NodePods(context.Background(), "n1", first.Index) }()
 	// A status report is not a change of assignments: the query keeps waiting.
 	s.ReportStatus(&api.StatusBatch{Node: "n1", Reports: []api.PodReport{{Namespace: "default", Name: "p1", UID: "uid-p1"}}})
-	s.ApplyPlan(&api.Plan{Create: []corev1.Pod{pod("p4", "n1")}})
+	s.ApplyPlan(&api.Plan{Create: []corev1.Pod{pod("p4", "n1")}}, time.Now())
 	select {
 	case a := <-done:
 		if len(a.Pods) != 3 || a.Index <= first.Index {

@@ -60,7 +60,7 @@ func BenchmarkSchedule30kPendingPods(b *testing.B) {
 // nodes with nothing to do: the cost the leader pays every second.
 func BenchmarkReconcileSteady(b *testing.B) {
 	in := benchInput(1000, 100, 300)
-	in.Pods = Simulation(nil, Reconcile(in, now), now)
+	in = Simulate(in, Reconcile(in, now), now)
 	b.ResetTimer()
 	for range b.N {
 		if plan := Reconcile(in, now); !plan.Empty() {
@@ -101,7 +101,7 @@ func BenchmarkScheduleAntiAffinity(b *testing.B) {
 // benchPending binds want pods that exist, Pending, and reports pods/s.
 func benchPending(b *testing.B, in Input, want int) float64 {
 	plan := Reconcile(Input{Commit: in.Commit, Desired: in.Desired}, now) // no nodes: all stay Pending
-	in.Pods = ApplyPlan(nil, plan, now)
+	in = Play(in, plan, now)
 	b.ResetTimer()
 	var binds int
 	for range b.N {

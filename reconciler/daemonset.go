@@ -63,16 +63,15 @@ func noExecute(taints []corev1.Taint) []corev1.Taint {
 // are gone.
 func (r *pass) daemonSet(ds *appsv1.DaemonSet) {
 	hash := templateHash(&ds.Spec.Template)
+	owned := r.owned[ownerKey("DaemonSet", ds.Namespace, ds.Name)]
 	byNode := map[string][]*corev1.Pod{}
-	for _, p := range r.owned[ownerKey("DaemonSet", ds.Namespace, ds.Name)] {
+	for _, p := range owned {
 		byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
 	}
 	eligible, keep := r.daemonNodes(&ds.Spec.Template)
-	for node, pods := range byNode {
-		for _, p := range pods {
-			if p.DeletionTimestamp == nil && !keep[node] {
-				r.delete(p)
-			}
+	for _, p := range owned { // in the input's order, never a map's
+		if p.DeletionTimestamp == nil && !keep[p.Spec.NodeName] {
+			r.delete(p)
 		}
 	}
 	var old []*corev1.Pod // one per node, of an older template

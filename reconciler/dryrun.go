@@ -15,7 +15,7 @@ const dryRunSteps = 200
 // DryRun answers what making next the desired state would do to the
 // cluster in: which pods would be created (and where, or why nowhere) and
 // which deleted, once the rollout has gone as far as it can. It plays the
-// reconciler's passes on a simulated healthy cluster (see Simulation), so
+// reconciler's passes on a simulated healthy cluster (see Simulate), so
 // a rolling update that would stall on pods that fit nowhere shows as
 // stalled, with the old pods it keeps.
 func DryRun(in Input, next *api.ObjectSet, now time.Time) api.DryRun {
@@ -27,17 +27,14 @@ func DryRun(in Input, next *api.ObjectSet, now time.Time) api.DryRun {
 	before := map[string]bool{}
 	for i := range in.Pods {
 		before[api.PodKey(&in.Pods[i])] = true
-		if in.Pods[i].Spec.NodeName != "" && in.Pods[i].Status.Phase == corev1.PodPending {
-			SetHealthy(&in.Pods[i], now)
-		}
 	}
+	in = Simulate(in, api.Plan{}, now) // pods already bound start; in is not changed
 	for step := 0; step < dryRunSteps; step++ {
 		plan := Reconcile(in, now)
 		if !plan.MovesPods() && len(plan.Jobs) == 0 && len(plan.DeleteJobs) == 0 {
 			break
 		}
-		in.Pods = Simulation(in.Pods, plan, now)
-		in = SimulateRecords(in, &plan)
+		in = Simulate(in, plan, now)
 	}
 	after := map[string]bool{}
 	for i := range in.Pods {

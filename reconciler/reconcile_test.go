@@ -43,8 +43,7 @@ func run(t *testing.T, in Input) Input {
 		if plan.Empty() {
 			return in
 		}
-		in.Pods = Simulation(in.Pods, plan, now)
-		in = SimulateRecords(in, &plan)
+		in = Simulate(in, plan, now)
 	}
 	t.Fatalf("no fixed point after 5 passes")
 	return in
@@ -172,7 +171,7 @@ func TestSchedulerReasons(t *testing.T) {
 
 func TestPendingPodBoundWhenNodeArrives(t *testing.T) {
 	in := Input{Commit: "c1", Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{deploy("web", 2, "a")}}}
-	in.Pods = Simulation(nil, Reconcile(in, now), now)
+	in = Simulate(in, Reconcile(in, now), now)
 	if Converged(in, now) {
 		t.Fatal("converged with pending pods")
 	}

@@ -53,7 +53,7 @@ func rollout(t *testing.T, d appsv1.Deployment, ready func() bool, check func(in
 	in.Desired = &api.ObjectSet{Deployments: []appsv1.Deployment{d}}
 	for pass := 1; pass <= 500; pass++ {
 		plan := Reconcile(in, now)
-		in.Pods = ApplyPlan(in.Pods, plan, now)
+		in = Play(in, plan, now)
 		for i := range in.Pods {
 			p := &in.Pods[i]
 			if p.Status.Phase == corev1.PodPending && p.Spec.NodeName != "" && ready() {
@@ -140,7 +140,7 @@ func TestMinReadySecondsHoldsTheRollout(t *testing.T) {
 	d.Spec.Template.Spec.Containers[0].Env[0].Value = "b"
 	in.Desired.Deployments[0] = d
 	plan := Reconcile(in, now)
-	in.Pods = Simulation(in.Pods, plan, now) // the new pod is ready now
+	in = Simulate(in, plan, now) // the new pod is ready now
 	if plan := Reconcile(in, now.Add(10*time.Second)); len(plan.Delete) != 0 {
 		t.Fatalf("an old pod deleted 10 s after the new one became ready: %v", plan.Delete)
 	}
@@ -159,7 +159,7 @@ func TestProgressDeadlineExceeded(t *testing.T) {
 	deadline := int32(60)
 	d.Spec.ProgressDeadlineSeconds = &deadline
 	in := Input{Commit: "c1", Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{d}}} // no node: never ready
-	in.Pods = Simulation(nil, Reconcile(in, now), now)
+	in = Simulate(in, Reconcile(in, now), now)
 	cond := func(at time.Time) appsv1.DeploymentCondition { return DeploymentStatus(&d, in.Pods, at).Conditions[1] }
 	if c := cond(now.Add(59 * time.Second)); c.Status != corev1.ConditionTrue || c.Reason != "ReplicaSetUpdated" {
 		t.Errorf("before the deadline: %+v", c)
@@ -210,7 +210,7 @@ func TestDeploymentReplicaSetsShown(t *testing.T) {
 	d.Spec.Template.Spec.Containers[0].Env[0].Value = "b"
 	in.Desired.Deployments[0] = d
 	plan := Reconcile(in, now)
-	in.Pods = ApplyPlan(in.Pods, plan, now) // one new pod, not ready yet
+	in = Play(in, plan, now) // one new pod, not ready yet
 	rss := WorkloadStatus(in, now).ReplicaSets
 	got := map[string]string{}
 	for _, rs := range rss {

@@ -206,7 +206,7 @@ func TestDrainEvictsAndReplaces(t *testing.T) {
 func TestPendingPodsBoundTogetherKeepAntiAffinity(t *testing.T) {
 	pods := []corev1.Pod{pod("w1", "web", "100m", antiAffinity("web", api.LabelHostname)), pod("w2", "web", "100m", antiAffinity("web", api.LabelHostname))}
 	in := Input{Commit: "c1", Desired: &api.ObjectSet{Pods: pods}}
-	in.Pods = ApplyPlan(nil, Reconcile(in, now), now) // no node yet: Pending
+	in = Play(in, Reconcile(in, now), now) // no node yet: Pending
 	in.Nodes = []api.Node{zoned("a1", "a"), zoned("a2", "a")}
 	plan := Reconcile(in, now)
 	if len(plan.Bind) != 2 || plan.Bind[0].Node == plan.Bind[1].Node {

@@ -10,46 +10,38 @@ import (
 	"github.com/berth-dev/berth/api"
 )
 
-// Simulation moves pods through a plan as a healthy cluster would: pods
-// to delete are gone, new pods are created, and every pod bound to a node
-// is running and ready (a pod that is not restarted when it ends has
-// succeeded). It is the model dry runs and tests play rollouts on; the
-// real cluster is the agents' reports.
-func Simulation(pods []corev1.Pod, plan api.Plan, now time.Time) []corev1.Pod {
-	out := ApplyPlan(pods, plan, now)
-	for i := range out {
-		if p := &out[i]; p.Spec.NodeName != "" && p.Status.Phase == corev1.PodPending {
-			SetHealthy(p, now)
-		}
+// Play applies a plan to the input as every master records it (with
+// api.Plan.Apply, as the FSM does: pods, claims, Job and CronJob
+// records), then as agents that confirm deletions at once: the pods the
+// plan deletes are gone. It returns a new input; in is not changed.
+func Play(in Input, plan api.Plan, now time.Time) Input {
+	s := newSimState(in)
+	plan.Apply(s, now)
+	for _, key := range plan.Delete {
+		delete(s.pods, key)
 	}
-	return out
+	return s.input(in)
 }
 
-// ApplyPlan applies a plan's pod changes as the store does, except that
-// a deleted pod is gone at once: new pods are created (Pending), pending
-// ones bound.
-func ApplyPlan(pods []corev1.Pod, plan api.Plan, now time.Time) []corev1.Pod {
-	gone := map[string]bool{}
-	for _, k := range plan.Delete {
-		gone[k] = true
-	}
-	bind := map[string]string{}
-	for _, b := range plan.Bind {
-		bind[b.Pod] = b.Node
-	}
-	var out []corev1.Pod
-	for _, p := range append(append([]corev1.Pod(nil), pods...), plan.Create...) {
-		key := api.PodKey(&p)
-		if gone[key] {
-			continue
+// record applies a plan to the input as every master records it, and no
+// further: deleted pods on registered nodes stay, terminating, until
+// their agents confirm. It returns a new input; in is not changed.
+func record(in Input, plan api.Plan, now time.Time) Input {
+	s := newSimState(in)
+	plan.Apply(s, now)
+	return s.input(in)
+}
+
+// Simulate plays a plan on a healthy cluster: Play, then every pod bound
+// to a node is running and ready (a pod that is not restarted when it
+// ends has succeeded). It is the model dry runs and tests play rollouts
+// on; the real cluster is the agents' reports.
+func Simulate(in Input, plan api.Plan, now time.Time) Input {
+	out := Play(in, plan, now)
+	for i := range out.Pods {
+		if p := &out.Pods[i]; p.Spec.NodeName != "" && p.Status.Phase == corev1.PodPending {
+			SetHealthy(p, now)
 		}
-		if n := bind[key]; n != "" {
-			p.Spec.NodeName = n
-		}
-		if p.CreationTimestamp.IsZero() {
-			p.CreationTimestamp = metav1.NewTime(now)
-		}
-		out = append(out, p)
 	}
 	return out
 }
@@ -57,6 +49,7 @@ func ApplyPlan(pods []corev1.Pod, plan api.Plan, now time.Time) []corev1.Pod {
 // SetHealthy makes a pod running and ready since now; a pod that is not
 // restarted after it ends has succeeded instead.
 func SetHealthy(p *corev1.Pod, now time.Time) {
+	p.Status = *p.Status.DeepCopy() // may be shared with the input played
 	if p.Spec.RestartPolicy != corev1.RestartPolicyAlways && p.Spec.RestartPolicy != "" {
 		p.Status.Phase = corev1.PodSucceeded
 		return
@@ -67,41 +60,60 @@ func SetHealthy(p *corev1.Pod, now time.Time) {
 	})
 }
 
-// SimulateRecords applies a plan's Job and CronJob records to the input,
-// as the store does.
-func SimulateRecords(in Input, plan *api.Plan) Input {
-	in.Jobs = simulateJobRecords(in.Jobs, plan)
-	crons := map[string]batchv1.CronJob{}
-	for _, c := range in.CronJobs {
-		crons[api.Key(c.Namespace, c.Name)] = c
+// simState is an input as a plan sees it (api.PlanState). Its pods point
+// into the input, which api.Plan.Apply never changes: it stores changed
+// copies.
+type simState struct {
+	pods   map[string]*corev1.Pod
+	nodes  map[string]bool
+	claims map[string]string
+	jobs   map[string]*batchv1.Job
+	crons  map[string]*batchv1.CronJob
+}
+
+func newSimState(in Input) *simState {
+	s := &simState{pods: indexPods(in.Pods), nodes: map[string]bool{}, claims: map[string]string{},
+		jobs: map[string]*batchv1.Job{}, crons: map[string]*batchv1.CronJob{}}
+	for _, n := range in.Nodes {
+		s.nodes[n.Name] = true
 	}
-	for _, k := range plan.DeleteCronJobs {
-		delete(crons, k)
+	for k, n := range in.Claims {
+		s.claims[k] = n
 	}
-	for _, c := range plan.CronJobs {
-		crons[api.Key(c.Namespace, c.Name)] = c
+	for i := range in.Jobs {
+		s.jobs[api.Key(in.Jobs[i].Namespace, in.Jobs[i].Name)] = &in.Jobs[i]
 	}
-	in.CronJobs = nil
-	for _, k := range sortedKeys(crons) {
-		in.CronJobs = append(in.CronJobs, crons[k])
+	for i := range in.CronJobs {
+		s.crons[api.Key(in.CronJobs[i].Namespace, in.CronJobs[i].Name)] = &in.CronJobs[i]
+	}
+	return s
+}
+
+// input is in with the state's pods, claims and records, each in new
+// slices sorted by key, as the store's views list them.
+func (s *simState) input(in Input) Input {
+	in.Pods = make([]corev1.Pod, 0, len(s.pods))
+	for _, k := range sortedKeys(s.pods) {
+		in.Pods = append(in.Pods, *s.pods[k])
+	}
+	in.Claims = s.claims
+	in.Jobs = make([]batchv1.Job, 0, len(s.jobs))
+	for _, k := range sortedKeys(s.jobs) {
+		in.Jobs = append(in.Jobs, *s.jobs[k])
+	}
+	in.CronJobs = make([]batchv1.CronJob, 0, len(s.crons))
+	for _, k := range sortedKeys(s.crons) {
+		in.CronJobs = append(in.CronJobs, *s.crons[k])
 	}
 	return in
 }
 
-func simulateJobRecords(jobs []batchv1.Job, plan *api.Plan) []batchv1.Job {
-	byKey := map[string]batchv1.Job{}
-	for _, j := range jobs {
-		byKey[api.Key(j.Namespace, j.Name)] = j
-	}
-	for _, k := range plan.DeleteJobs {
-		delete(byKey, k)
-	}
-	for _, j := range plan.Jobs {
-		byKey[api.Key(j.Namespace, j.Name)] = j
-	}
-	out := make([]batchv1.Job, 0, len(byKey))
-	for _, k := range sortedKeys(byKey) {
-		out = append(out, byKey[k])
-	}
-	return out
-}
+func (s *simState) Pod(key string) *corev1.Pod                  { return s.pods[key] }
+func (s *simState) PutPod(key string, p *corev1.Pod)            { s.pods[key] = p }
+func (s *simState) RemovePod(key string)                        { delete(s.pods, key) }
+func (s *simState) HasNode(name string) bool                    { return s.nodes[name] }
+func (s *simState) Touch(string)                                {}
+func (s *simState) ClaimNode(claim string) string               { return s.claims[claim] }
+func (s *simState) SetClaimNode(claim, node string)             { s.claims[claim] = node }
+func (s *simState) JobRecords() map[string]*batchv1.Job         { return s.jobs }
+func (s *simState) CronJobRecords() map[string]*batchv1.CronJob { return s.crons }

@@ -36,8 +36,7 @@ func step(in Input, at time.Time) (Input, api.Plan) {
 		in.Nodes[i].LastHeartbeat = at
 	}
 	plan := Reconcile(in, at)
-	in.Pods = Simulation(in.Pods, plan, at)
-	return SimulateRecords(in, &plan), plan
+	return Simulate(in, plan, at), plan
 }
 
 func daemonSet(env string, selector map[string]string) appsv1.DaemonSet {
@@ -371,8 +370,7 @@ func TestJobBackoffLimit(t *testing.T) {
 		if len(plan.Create) > 0 && len(in.Pods) > 0 && len(in.Jobs) > 0 {
 			delays = append(delays, at.Sub(last))
 		}
-		in.Pods = ApplyPlan(in.Pods, plan, at)
-		in = SimulateRecords(in, &plan)
+		in = Play(in, plan, at)
 		failPods(in, at) // every pod fails as soon as it exists
 		if len(plan.Create) > 0 {
 			last = at
@@ -401,11 +399,9 @@ func TestJobDeadlineSuspendAndTTL(t *testing.T) {
 	j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
 	in.Desired = &api.ObjectSet{Jobs: []batchv1.Job{j}}
 	plan := Reconcile(in, now)
-	in.Pods = ApplyPlan(in.Pods, plan, now) // the pod stays pending: never done
-	in = SimulateRecords(in, &plan)
+	in = Play(in, plan, now) // the pod stays pending: never done
 	plan = Reconcile(in, now.Add(61*time.Second))
-	in.Pods = ApplyPlan(in.Pods, plan, now)
-	in = SimulateRecords(in, &plan)
+	in = Play(in, plan, now)
 	rec := jobRecord(in, "slow")
 	if JobFinished(rec) != batchv1.JobFailed || rec.Status.Conditions[0].Reason != "DeadlineExceeded" || len(plan.Delete) != 1 {
 		t.Fatalf("after the deadline: status %+v, deleted %v", rec.Status, plan.Delete)
