@@ -19,6 +19,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/clock"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
@@ -43,8 +44,9 @@ type Config struct {
 	// Initial, doubling to Max (the kubelet's 10 s and 5 min when zero).
 	// Tests shorten it.
 	Backoff Backoff
-	// Clock gives the time (time.Now when nil); tests drive a fake one.
-	Clock func() time.Time
+	// Clock gives the time (the real one when nil); tests drive a fake
+	// one (k8s.io/utils/clock/testing).
+	Clock clock.PassiveClock
 	// Hollow marks a hollow node (with a HollowRuntime): no volumes are
 	// prepared, hooks and probes are not run (they pass), for scale tests.
 	Hollow bool
@@ -84,6 +86,10 @@ type Agent struct {
 	// services are the cluster's Services, for service links; not under mu.
 	services atomic.Pointer[[]corev1.Service]
 	wake     chan struct{} // signals the reporter
+
+	// tasks are the goroutines Run starts and those they start (pod
+	// workers, orphan removal, fences); Run returns once all have ended.
+	tasks sync.WaitGroup
 }
 
 // New makes an agent; it does not contact the master until Run.
@@ -95,7 +101,7 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 		cfg.Heartbeat = 2 * time.Second
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+		cfg.Clock = clock.RealClock{}
 	}
 	if cfg.Backoff.Initial <= 0 {
 		cfg.Backoff.Initial = DefaultBackoffInitial
@@ -132,7 +138,7 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 }
 
 // now is the agent's clock.
-func (a *Agent) now() time.Time { return a.cfg.Clock() }
+func (a *Agent) now() time.Time { return a.cfg.Clock.Now() }
 
 // Run registers the node and runs its loops until ctx ends. Containers keep
 // running when the agent stops; the next agent adopts them.
@@ -149,22 +155,38 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.register(ctx); err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
+	var srv *http.Server
 	if a.listener != nil {
-		srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(a.listener)
-		defer srv.Close()
+		// Handlers (a followed log) end with ctx, so Shutdown below
+		// waits for them.
+		srv = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return ctx }}
+		a.spawn(func() { srv.Serve(a.listener) })
 	}
 	if !a.cfg.Hollow {
-		wg.Add(1)
-		go func() { defer wg.Done(); a.serviceLoop(ctx) }()
+		a.spawn(func() { a.serviceLoop(ctx) })
 	}
-	wg.Add(2)
-	go func() { defer wg.Done(); a.heartbeatLoop(ctx) }()
-	go func() { defer wg.Done(); a.reportLoop(ctx) }()
+	a.spawn(func() { a.heartbeatLoop(ctx) })
+	a.spawn(func() { a.reportLoop(ctx) })
 	a.assignmentLoop(ctx)
-	wg.Wait() // workers end with ctx; their containers keep running
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		srv.Shutdown(sctx)
+		cancel()
+		srv.Close()
+	}
+	a.tasks.Wait() // workers end with ctx; their containers keep running
 	return nil
+}
+
+// spawn runs f on a goroutine that Run waits for: f must end with Run's
+// context.
+func (a *Agent) spawn(f func()) {
+	a.tasks.Add(1)
+	go func() {
+		defer a.tasks.Done()
+		f()
+	}()
 }
 
 // wellKnownLabels adds the labels the kubelet puts on its node (hostname,
@@ -279,13 +301,13 @@ func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 		for uid, cs := range a.adopted { // containers of pods no longer here
 			if !assigned[uid] {
 				done := make(chan struct{})
-				go func() { defer close(done); a.removeContainers(ctx, cs) }()
+				a.spawn(func() { defer close(done); a.removeContainers(ctx, cs) })
 				stopping = append(stopping, done)
 				delete(a.adopted, uid)
 			}
 		}
 	}
-	fence := allDone(stopping)
+	fence := a.allDone(ctx, stopping)
 	for i := range as.Pods {
 		uid := string(as.Pods[i].UID)
 		if w, ok := a.workers[uid]; ok {
@@ -305,7 +327,7 @@ func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 		w.fence = fence
 		delete(a.adopted, uid)
 		a.workers[uid] = w
-		go w.run(ctx)
+		a.spawn(func() { w.run(ctx) })
 	}
 	if len(stopping) > 0 {
 		a.log.Info("fencing: stopping pods no longer bound here before starting new ones", "stopping", len(stopping))
@@ -313,18 +335,22 @@ func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 }
 
 // allDone returns a channel closed once every channel of chans is closed,
-// or nil when there are none.
-func allDone(chans []<-chan struct{}) <-chan struct{} {
+// or nil when there are none; it is never closed if ctx ends first.
+func (a *Agent) allDone(ctx context.Context, chans []<-chan struct{}) <-chan struct{} {
 	if len(chans) == 0 {
 		return nil
 	}
 	out := make(chan struct{})
-	go func() {
-		defer close(out)
+	a.spawn(func() {
 		for _, c := range chans {
-			<-c
+			select {
+			case <-c:
+			case <-ctx.Done():
+				return
+			}
 		}
-	}()
+		close(out)
+	})
 	return out
 }
 

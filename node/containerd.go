@@ -7,6 +7,7 @@ import (
 	"github.com/berth-dev/berth/node/crilog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,7 @@ type Containerd struct {
 	pullMu   sync.Mutex
 	oom      *oomWatch
 	stopOOM  context.CancelFunc
+	oomDone  chan struct{} // closed when the OOM watch has ended
 	execSeq  atomic.Uint64
 	// AllowPrivileged lets pods run privileged containers on this node.
 	AllowPrivileged bool
@@ -73,10 +75,10 @@ func NewContainerd(ctx context.Context, socket, node, runcRoot string) (*Contain
 		client.Close()
 		return nil, fmt.Errorf("creating runc root %s: %w", runcRoot, err)
 	}
-	r := &Containerd{client: client, node: node, runcRoot: runcRoot, oom: newOOMWatch()}
+	r := &Containerd{client: client, node: node, runcRoot: runcRoot, oom: newOOMWatch(), oomDone: make(chan struct{})}
 	var octx context.Context
 	octx, r.stopOOM = context.WithCancel(context.Background())
-	go r.oom.run(octx, client)
+	go func() { defer close(r.oomDone); r.oom.run(octx, client) }() // until Close
 	return r, nil
 }
 
@@ -86,6 +88,7 @@ func (r *Containerd) Client() *containerd.Client { return r.client }
 // Close closes the connection.
 func (r *Containerd) Close() error {
 	r.stopOOM()
+	<-r.oomDone
 	return r.client.Close()
 }
 
@@ -162,7 +165,7 @@ func (r *Containerd) Start(ctx context.Context, s StartSpec) (Container, <-chan 
 	if err != nil {
 		return Container{}, nil, fmt.Errorf("creating container %s: %w", s.ID, err)
 	}
-	if err := os.MkdirAll(dirOf(s.LogPath), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(s.LogPath), 0o755); err != nil {
 		return Container{}, nil, fmt.Errorf("creating log folder: %w", err)
 	}
 	logIO := cio.LogFile(s.LogPath)
@@ -173,7 +176,7 @@ func (r *Containerd) Start(ctx context.Context, s StartSpec) (Container, <-chan 
 	if err != nil {
 		return Container{}, nil, fmt.Errorf("creating task %s: %w", s.ID, err)
 	}
-	exits, err := r.waitTask(task)
+	exits, err := r.waitTask(ctx, task)
 	if err != nil {
 		return Container{}, nil, err
 	}
@@ -185,25 +188,22 @@ func (r *Containerd) Start(ctx context.Context, s StartSpec) (Container, <-chan 
 	return ct, exits, nil
 }
 
-func dirOf(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' {
-			return p[:i]
-		}
-	}
-	return "."
-}
-
-// waitTask turns the task's exit into an Exit on a channel. Its context is
-// not the caller's: the wait outlives the call that started the task.
-func (r *Containerd) waitTask(task containerd.Task) (<-chan Exit, error) {
-	statusC, err := task.Wait(nsCtx(context.Background()))
+// waitTask turns the task's exit into an Exit on a channel. The wait
+// lasts as long as ctx (the pod worker's, not the start call's): when ctx
+// ends first, the channel is closed without an exit, for the container
+// has not exited.
+func (r *Containerd) waitTask(ctx context.Context, task containerd.Task) (<-chan Exit, error) {
+	statusC, err := task.Wait(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("waiting for task %s: %w", task.ID(), err)
 	}
 	out := make(chan Exit, 1)
-	go func() {
+	go func() { // ends with ctx: containerd's wait returns then
+		defer close(out)
 		st := <-statusC
+		if ctx.Err() != nil {
+			return
+		}
 		code, at, err := st.Result()
 		if err != nil {
 			code = 255
@@ -224,7 +224,7 @@ func (r *Containerd) Wait(ctx context.Context, id string) (<-chan Exit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading task %s: %w", id, err)
 	}
-	return r.waitTask(task)
+	return r.waitTask(ctx, task)
 }
 
 // Stop sends SIGTERM and, after grace, SIGKILL.

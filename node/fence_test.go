@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // orderRuntime records container starts and stops in order; a stop takes
@@ -66,8 +68,7 @@ func TestFencingStopsUnboundPodsFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := agentContext(t, a)
 	a.sync(ctx, &api.Assignments{Index: 1, Pods: []corev1.Pod{fencePod("db-0", "old")}}, true)
 	waitEvents(t, rt, 1)
 	a.sync(ctx, &api.Assignments{Index: 2, Pods: []corev1.Pod{fencePod("web-1", "new")}}, false)
@@ -79,13 +80,14 @@ func TestFencingStopsUnboundPodsFirst(t *testing.T) {
 
 func waitEvents(t *testing.T, rt *orderRuntime, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if ev := rt.snapshot(); len(ev) >= n {
-			return ev
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("events %v; want %d", rt.snapshot(), n)
-	return nil
+	testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("%d runtime calls", n), func() bool { return len(rt.snapshot()) >= n })
+	return rt.snapshot()
+}
+
+// agentContext is the context a test runs an agent's parts in, as Run
+// would: it ends with the test, which waits for the agent's goroutines.
+func agentContext(t *testing.T, a *Agent) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); a.tasks.Wait() })
+	return ctx
 }

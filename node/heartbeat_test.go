@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -33,9 +32,8 @@ func TestHeartbeatsKeepTheMastersPace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go a.heartbeatLoop(ctx)
+	ctx := agentContext(t, a)
+	a.spawn(func() { a.heartbeatLoop(ctx) })
 	var times []time.Time
 	for len(times) < 4 {
 		times = append(times, <-arrivals)

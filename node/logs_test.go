@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/node/crilog"
 	"net/http/httptest"
 	"net/url"
@@ -142,14 +143,14 @@ func TestFollowAcrossRotation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { followLog(ctx, rec, lw, f, path); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 	for i := range 30 {
 		writeLines(t, w, "stdout", strings.Repeat("n", 20)+string(rune('A'+i)))
 	}
 	w.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(rec.String(), strings.Repeat("n", 20)+"^") && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 10*time.Second, "the last line followed", func() bool {
+		return strings.Contains(rec.String(), strings.Repeat("n", 20)+"^")
+	})
 	cancel()
 	<-done
 	got := rec.String()

@@ -73,7 +73,9 @@ func TestProberThresholds(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	go (&prober{rt: rt, id: "x", name: "c", c: c, events: events}).run(ctx)
+	ended := make(chan struct{})
+	defer func() { cancel(); <-ended }()
+	go func() { defer close(ended); (&prober{rt: rt, id: "x", name: "c", c: c, events: events}).run(ctx) }()
 	first, second := <-events, <-events
 	if first.kind != probeStartup || !first.ok {
 		t.Fatalf("first event %+v, want startup passed", first)

@@ -30,6 +30,11 @@ func (a *Agent) publish(r api.PodReport) {
 	}
 	a.pending[r.UID] = r
 	a.mu.Unlock()
+	a.wakeReporter()
+}
+
+// wakeReporter tells the report loop there is something to send.
+func (a *Agent) wakeReporter() {
 	select {
 	case a.wake <- struct{}{}:
 	default:
@@ -50,13 +55,14 @@ func (a *Agent) event(pod *corev1.Pod, typ, reason, msg string) {
 		a.events = append([]corev1.Event(nil), a.events[over:]...)
 	}
 	a.mu.Unlock()
-	select {
-	case a.wake <- struct{}{}:
-	default:
-	}
+	a.wakeReporter()
 }
 
-// reportLoop sends queued reports in batches, keeping them on failure.
+// reportRetry is how long the report loop waits after a failed report.
+const reportRetry = time.Second
+
+// reportLoop sends queued reports in batches, keeping them on failure to
+// send again after reportRetry.
 func (a *Agent) reportLoop(ctx context.Context) {
 	for {
 		select {
@@ -83,6 +89,10 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		if err := a.client.Report(ctx, batch); err != nil {
 			a.log.Warn("status report failed; will retry", "err", err, "pods", len(batch.Reports))
 			a.requeue(batch.Reports, batch.Events)
+			if !sleep(ctx, reportRetry) {
+				return
+			}
+			a.wakeReporter()
 			continue
 		}
 		a.mu.Lock()
@@ -96,6 +106,8 @@ func (a *Agent) reportLoop(ctx context.Context) {
 	}
 }
 
+// requeue puts back the reports and events of a batch that failed,
+// behind any newer report of the same pod.
 func (a *Agent) requeue(rs []api.PodReport, events []corev1.Event) {
 	a.mu.Lock()
 	a.events = append(events, a.events...)
@@ -105,13 +117,6 @@ func (a *Agent) requeue(rs []api.PodReport, events []corev1.Event) {
 		}
 	}
 	a.mu.Unlock()
-	go func() {
-		time.Sleep(time.Second) // retry back-off
-		select {
-		case a.wake <- struct{}{}:
-		default:
-		}
-	}()
 }
 
 // machineMemory reads MemTotal from /proc/meminfo (1 GiB if unreadable).

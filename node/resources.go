@@ -71,7 +71,20 @@ func newOOMWatch() *oomWatch {
 	return &oomWatch{killed: map[string]bool{}, changed: make(chan struct{})}
 }
 
+// run records OOM kills until ctx ends, subscribing again when
+// containerd's event stream breaks (containerd restarted).
 func (w *oomWatch) run(ctx context.Context, client *containerd.Client) {
+	for ctx.Err() == nil {
+		w.watch(ctx, client)
+		sleep(ctx, time.Second) // containerd restarts: subscribe again
+	}
+}
+
+// watch records the OOM kills containerd reports until ctx ends or the
+// subscription fails.
+func (w *oomWatch) watch(ctx context.Context, client *containerd.Client) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	envelopes, errs := client.EventService().Subscribe(nsCtx(ctx), `topic=="/tasks/oom"`)
 	for {
 		select {

@@ -13,9 +13,11 @@ type Runtime interface {
 	// List returns every container this node owns, running or exited.
 	List(ctx context.Context) ([]Container, error)
 	// Start makes the image available, creates the container and starts
-	// it. The channel receives the container's exit.
+	// it. The channel receives the container's exit; it is watched for as
+	// long as ctx lasts (a runtime may close it when ctx ends).
 	Start(ctx context.Context, s StartSpec) (Container, <-chan Exit, error)
-	// Wait returns a channel that receives a running container's exit.
+	// Wait returns a channel that receives a running container's exit,
+	// watched for as long as ctx lasts, as Start's.
 	Wait(ctx context.Context, id string) (<-chan Exit, error)
 	// Stop sends SIGTERM, then SIGKILL once grace runs out.
 	Stop(ctx context.Context, id string, grace time.Duration) error

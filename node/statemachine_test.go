@@ -3,28 +3,19 @@ package node
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	testingclock "k8s.io/utils/clock/testing"
 )
-
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // scriptedRuntime stands in for containerd in the state machine's unit
 // tests: containers start at once and exit when the test says so. It is
 // never on a path a user runs.
 type scriptedRuntime struct {
-	clock  *fakeClock
+	clock  *testingclock.FakeClock
 	starts []StartSpec
 }
 
@@ -46,32 +37,42 @@ func (r *scriptedRuntime) Exec(context.Context, string, []string, time.Duration)
 // machine is one pod worker on a fake clock and a scripted runtime.
 type machine struct {
 	t     *testing.T
-	clock *fakeClock
+	clock *testingclock.FakeClock
 	rt    *scriptedRuntime
 	w     *podWorker
 	pod   *corev1.Pod
+	ctx   context.Context
 	next  time.Duration // when the worker asked to look again
 }
 
 func newMachine(t *testing.T, policy corev1.RestartPolicy) *machine {
-	clock := &fakeClock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	clock := testingclock.NewFakeClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	rt := &scriptedRuntime{clock: clock}
-	a, err := New(Config{Name: "n1", DataDir: t.TempDir(), Clock: clock.Now}, nil, rt)
+	a, err := New(Config{Name: "n1", DataDir: t.TempDir(), Clock: clock}, nil, rt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: "uid-1"},
 		Spec: corev1.PodSpec{RestartPolicy: policy, Containers: []corev1.Container{{Name: "app", Image: "kubia:v1"}}}}
 	m := &machine{t: t, clock: clock, rt: rt, pod: pod, w: newPodWorker(a, pod, nil)}
+	m.ctx = workerContext(t, m.w)
 	m.sync()
 	return m
 }
 
-func (m *machine) sync() { m.next = m.w.syncPod(context.Background()) }
+// workerContext is the context a test syncs a worker in, as its run
+// would: it ends with the test, and the worker's goroutines with it.
+func workerContext(t *testing.T, w *podWorker) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); w.tasks.Wait() })
+	return ctx
+}
+
+func (m *machine) sync() { m.next = m.w.syncPod(m.ctx) }
 
 // exit ends the running attempt with code after it ran for d.
 func (m *machine) exit(code int, oom bool, ran time.Duration) {
-	m.clock.Advance(ran)
+	m.clock.Step(ran)
 	st := m.w.ctrs["app"]
 	m.w.recordExit(exitEvent{name: "app", attempt: st.attempt, exit: Exit{Code: code, At: m.clock.Now(), OOMKilled: oom}})
 	m.sync()
@@ -107,7 +108,7 @@ func TestCrashLoopBackOff(t *testing.T) {
 			if waited > 10*time.Minute {
 				t.Fatalf("never restarted")
 			}
-			m.clock.Advance(m.next)
+			m.clock.Step(m.next)
 			waited += m.next
 			m.sync()
 		}
@@ -141,8 +142,8 @@ func TestTerminatedReasons(t *testing.T) {
 }
 
 func TestShortenedBackoff(t *testing.T) {
-	clock := &fakeClock{t: time.Now()}
-	a, err := New(Config{Name: "n1", DataDir: t.TempDir(), Clock: clock.Now, Backoff: Backoff{Initial: time.Second, Max: 4 * time.Second}}, nil, &scriptedRuntime{clock: clock})
+	clock := testingclock.NewFakeClock(time.Now())
+	a, err := New(Config{Name: "n1", DataDir: t.TempDir(), Clock: clock, Backoff: Backoff{Initial: time.Second, Max: 4 * time.Second}}, nil, &scriptedRuntime{clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,9 +161,9 @@ func TestShortenedBackoff(t *testing.T) {
 // TestEvictedPodStaysEvicted: an agent that starts (again) with a pod the
 // master knows as evicted does not run it.
 func TestEvictedPodStaysEvicted(t *testing.T) {
-	clock := &fakeClock{t: time.Now()}
+	clock := testingclock.NewFakeClock(time.Now())
 	rt := &scriptedRuntime{clock: clock}
-	a, err := New(Config{Name: "n1", DataDir: t.TempDir(), Clock: clock.Now}, nil, rt)
+	a, err := New(Config{Name: "n1", DataDir: t.TempDir(), Clock: clock}, nil, rt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestEvictedPodStaysEvicted(t *testing.T) {
 		Spec:   corev1.PodSpec{RestartPolicy: corev1.RestartPolicyAlways, Containers: []corev1.Container{{Name: "app", Image: "kubia:v1"}}},
 		Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "Usage of EmptyDir volume \"c\" exceeds the limit \"1Mi\". "}}
 	w := newPodWorker(a, pod, nil)
-	w.syncPod(context.Background())
+	w.syncPod(workerContext(t, w))
 	if len(rt.starts) != 0 || w.status(pod).Phase != corev1.PodFailed || w.status(pod).Reason != "Evicted" {
 		t.Fatalf("starts %d, status %+v", len(rt.starts), w.status(pod))
 	}

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,8 +16,7 @@ func TestOnlyChangedPodsWakeTheirWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := agentContext(t, a)
 	web := fencePod("web-0", "web")
 	a.sync(ctx, &api.Assignments{Index: 1, Pods: []corev1.Pod{web}}, true)
 	worker := a.workers["uid-web"]

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -46,18 +45,23 @@ type podWorker struct {
 	// containers of pods taken from this node are stopped (fencing).
 	fence <-chan struct{}
 	// done is closed when the worker ends (its containers stopped, after
-	// remove).
+	// remove) and every goroutine it started has ended.
 	done chan struct{}
+	// tasks are the goroutines the worker starts (exit forwarders,
+	// probers, kills); run waits for them before it returns.
+	tasks sync.WaitGroup
+	// state is where the pod is on its one way to termination; only the
+	// worker's goroutine reads and changes it.
+	state podState
 
 	mu       sync.Mutex
 	pod      *corev1.Pod
 	logPaths map[string]string // current log of each container
 
-	ctrs      map[string]*ctrState
-	volumes   map[string]string // host folder of each volume, once prepared
-	stale     []Container       // adopted older attempts, removed on start
-	started   time.Time
-	removedOK bool
+	ctrs    map[string]*ctrState
+	volumes map[string]string // host folder of each volume, once prepared
+	stale   []Container       // adopted older attempts, removed on start
+	started time.Time
 	// evicted is the reason the pod was evicted (an emptyDir over its
 	// sizeLimit); an evicted pod runs nothing more.
 	evicted string
@@ -148,72 +152,6 @@ func (w *podWorker) current() *corev1.Pod {
 	return w.pod
 }
 
-func (w *podWorker) run(ctx context.Context) {
-	defer close(w.done)
-	ctx, cancel := context.WithCancel(ctx) // ends the worker's probers with it
-	defer cancel()
-	if w.fence != nil {
-		select {
-		case <-w.fence:
-		case <-ctx.Done():
-			return
-		case <-w.quit:
-		}
-	}
-	for name, st := range w.ctrs {
-		if st.running {
-			w.watchAdopted(ctx, name, st)
-			if c := w.container(name); c != nil {
-				w.startProbes(ctx, name, st, c)
-			}
-		}
-	}
-	for _, c := range w.stale {
-		w.a.rt.Remove(ctx, c.ID)
-	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.quit:
-			w.terminate(ctx)
-			return
-		case e := <-w.exits:
-			w.recordExit(e)
-		case e := <-w.probes:
-			w.recordProbe(ctx, e)
-		case <-w.kick:
-		case <-timer.C:
-		}
-		next := w.syncPod(ctx)
-		timer.Reset(next)
-	}
-}
-
-func (w *podWorker) watchAdopted(ctx context.Context, name string, st *ctrState) {
-	exits, err := w.a.rt.Wait(ctx, st.id)
-	if err != nil {
-		w.a.log.Warn("cannot watch adopted container", "id", st.id, "err", err)
-		st.running = false
-		st.exit = &Exit{Code: -1, At: w.a.now()}
-		return
-	}
-	go w.forward(ctx, name, st.attempt, exits)
-}
-
-func (w *podWorker) forward(ctx context.Context, name string, attempt int, exits <-chan Exit) {
-	select {
-	case <-ctx.Done():
-	case e := <-exits:
-		select {
-		case w.exits <- exitEvent{name: name, attempt: attempt, exit: e}:
-		case <-ctx.Done():
-		}
-	}
-}
-
 func (w *podWorker) recordExit(e exitEvent) {
 	st := w.ctrs[e.name]
 	if st == nil || st.attempt != e.attempt {
@@ -254,13 +192,6 @@ func shouldRestart(policy corev1.RestartPolicy, code int) bool {
 // returns when it wants to run again (a back-off ending).
 func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 	pod := w.current()
-	if pod.DeletionTimestamp != nil {
-		if !w.removedOK {
-			w.terminate(ctx)
-		}
-		w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Removed: true})
-		return resyncInterval
-	}
 	next := resyncInterval
 	if w.evicted == "" && w.volumes != nil {
 		if msg := overLimit(pod, w.volumes); msg != "" {
@@ -460,7 +391,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	w.mu.Lock()
 	w.logPaths[c.Name] = logPath
 	w.mu.Unlock()
-	go w.forward(ctx, c.Name, attempt, exits)
+	w.goTask(func() { w.forward(ctx, c.Name, attempt, exits) })
 	// postStart runs before the container counts as running; its failure
 	// kills the container.
 	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil && !w.a.cfg.Hollow {
@@ -481,11 +412,12 @@ func (w *podWorker) kill(ctx context.Context, name string, st *ctrState) {
 	w.a.log.Info("killing container", "pod", w.key, "container", name, "why", st.probeKill)
 	w.a.event(w.current(), corev1.EventTypeNormal, "Killing", fmt.Sprintf("Stopping container %s: %s", name, st.probeKill))
 	c, grace := w.container(name), gracePeriod(w.current())
-	go func(id string) {
-		if err := w.stopContainer(ctx, c, id, grace); err != nil {
+	id := st.id
+	w.goTask(func() {
+		if err := w.stopContainer(ctx, c, id, grace); err != nil && ctx.Err() == nil {
 			w.a.log.Warn("stopping container", "id", id, "err", err)
 		}
-	}(st.id)
+	})
 }
 
 // container returns the spec of a container (init or regular) of the
@@ -516,7 +448,7 @@ func (w *podWorker) startProbes(ctx context.Context, name string, st *ctrState, 
 	pctx, cancel := context.WithCancel(ctx)
 	st.stopProbes = cancel
 	p := &prober{rt: w.a.rt, id: st.id, name: name, attempt: st.attempt, c: c.DeepCopy(), events: w.probes}
-	go p.run(pctx)
+	w.goTask(func() { p.run(pctx) })
 }
 
 // recordProbe applies a probe's verdict: readiness and startup change the
@@ -591,32 +523,6 @@ func containerID(uid, name string, attempt int) string {
 		name = name[:50]
 	}
 	return fmt.Sprintf("%s-%s-%d", uid, name, attempt)
-}
-
-// terminate stops every container of the pod with its grace period, in
-// parallel, and deletes them.
-func (w *podWorker) terminate(ctx context.Context) {
-	pod := w.current()
-	grace := gracePeriod(pod)
-	var main, side []string
-	for name := range w.ctrs {
-		if c := w.container(name); c != nil && isSidecar(c) {
-			continue
-		}
-		main = append(main, name)
-	}
-	for _, c := range sidecars(pod) {
-		side = append([]string{c.Name}, side...) // the last started goes first
-	}
-	w.stopAll(ctx, main, grace)
-	for _, name := range side {
-		w.stopAll(ctx, []string{name}, grace)
-	}
-	unmountVolumes(w.a.logDir(pod))
-	if err := os.RemoveAll(w.a.logDir(pod)); err != nil {
-		w.a.log.Warn("removing the pod's folder", "pod", w.key, "err", err)
-	}
-	w.removedOK = true
 }
 
 // mountError is a failure to prepare a pod's volumes (FailedMount).

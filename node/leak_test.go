@@ -1,0 +1,207 @@
+package node_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/master"
+	"github.com/berth-dev/berth/node"
+)
+
+// TestMain fails the node tests when any goroutine is left once they
+// have run: every goroutine the agent starts ends with it.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: %d
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: kubia:v1}]
+`
+
+// TestRunLeavesNoGoroutine runs an agent against a real master (in this
+// process, on a fresh repository): it adopts an orphan container and
+// removes it (fencing its new pods behind that), starts three pods, stops
+// two when the Deployment scales down, serves logs, and keeps a report
+// to retry once the master is gone. When its context ends, Run returns
+// with no goroutine of the agent left, and none of the master's either.
+func TestRunLeavesNoGoroutine(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	repo := gitRepo(t)
+	commit(t, repo, "web.yaml", strings.Replace(deployment, "%d", "3", 1))
+	c, stopMaster := startMaster(t, repo)
+	rt := node.NewHollowRuntime(0)
+	orphan := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "gone", Namespace: "default", UID: "orphan-uid"}}
+	if _, _, err := rt.Start(context.Background(), node.StartSpec{ID: "orphan", Pod: orphan, Container: &corev1.Container{Name: "app", Image: "kubia:v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	reportFailed := &logWatch{text: "status report failed", seen: make(chan struct{})}
+	a, err := node.New(node.Config{Name: "n1", DataDir: t.TempDir(), Listen: "127.0.0.1:0", Hollow: true,
+		Logger: slog.New(slog.NewTextHandler(reportFailed, nil))}, c, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- a.Run(ctx) }()
+	waitPods(t, c, 3)
+	commit(t, repo, "web.yaml", strings.Replace(deployment, "%d", "1", 1))
+	waitPods(t, c, 1)
+	cs, _ := rt.List(context.Background())
+	if len(cs) != 1 {
+		t.Fatalf("the hollow runtime holds %d containers; want the one pod's (the orphan and two scaled-down pods removed)", len(cs))
+	}
+	// The master goes, then the pod's container exits: the agent restarts
+	// it and cannot report that, and waits to retry.
+	stopMaster()
+	rt.Stop(context.Background(), cs[0].ID, 0)
+	select {
+	case <-reportFailed.seen:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no failed status report within 10 s of the master stopping and a container exiting")
+	}
+	cancel()
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10 s of its context ending")
+	}
+	if left := agentGoroutines(); left != "" {
+		t.Errorf("goroutines of the agent outlive Run:\n%s", left)
+	}
+	goleak.VerifyNone(t, before)
+}
+
+// logWatch is a log destination that closes seen the first time a line
+// holds text.
+type logWatch struct {
+	text string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.text) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+// agentGoroutines returns the stacks of the goroutines running code of
+// package node at this instant (goleak's checks retry, and would let a
+// goroutine that ends soon after Run pass).
+func agentGoroutines() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var left []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "github.com/berth-dev/berth/node.") {
+			left = append(left, g)
+		}
+	}
+	return strings.Join(left, "\n\n")
+}
+
+// waitPods waits, with blocking status queries, until the cluster holds
+// want pods and all are ready.
+func waitPods(t *testing.T, c *client.Client, want int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var index uint64
+	for {
+		s, err := c.Status(ctx, index, 5*time.Second)
+		if err != nil {
+			t.Fatalf("waiting for %d ready pods: %v", want, err)
+		}
+		if s.Pods == want && s.ReadyPods == want {
+			return
+		}
+		index = s.Index
+	}
+}
+
+func gitRepo(t *testing.T) string {
+	t.Helper()
+	repo := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", "-b", "main", repo).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	return repo
+}
+
+// commit writes a file into the repository and commits it with git.
+func commit(t *testing.T, repo, name, data string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(repo, name), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", "change " + name}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// startMaster runs one master on the repository and returns a client of
+// it and a function that stops it and waits until it has.
+func startMaster(t *testing.T, repo string) (*client.Client, func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raftAddr := l.Addr().String()
+	l.Close()
+	git := gitsource.DefaultConfig()
+	git.Repo = repo
+	m, err := master.New(master.Config{Name: "m0", DataDir: t.TempDir(), RaftAddr: raftAddr, Listen: "127.0.0.1:0",
+		Bootstrap: true, Git: git, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	c, err := client.New([]string{m.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stopped bool
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	return c, stop
+}
