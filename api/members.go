@@ -58,4 +58,8 @@ type SelfStatus struct {
 	// Halted is why this master's state machine stopped applying the log
 	// (an entry or snapshot of a newer berth); empty while it runs.
 	Halted string `json:"halted,omitempty"`
+	// Reconciled is the state index the leader's latest reconcile pass
+	// read (0 on a master that does not lead): a test or a tool waits for
+	// it to pass an index to know that the reconciler has seen the state.
+	Reconciled uint64 `json:"reconciled,omitempty"`
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // runBerth runs berth to completion with an environment and returns its
@@ -132,7 +134,7 @@ func TestGetOutputsKubernetesLists(t *testing.T) {
 		"n0.yaml":   "apiVersion: v1\nkind: Node\nmetadata: {name: n0, labels: {zone: a}}\nspec: {unschedulable: true}\n",
 		"more.yaml": deployment("more", 1, "v1"),
 	})
-	waitFor(t, 20*time.Second, "the new pod to be Pending as unschedulable", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the new pod to be Pending as unschedulable", func() bool {
 		for _, p := range c.pods() {
 			if strings.HasPrefix(p.Name, "more-") && len(p.Status.Conditions) > 0 &&
 				p.Status.Conditions[0].Message == "0/1 nodes are available: 1 node(s) were unschedulable." {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // BenchmarkFailover (B5) runs three masters and one agent, kills the
@@ -30,7 +31,7 @@ func BenchmarkFailover(b *testing.B) {
 		times = append(times, time.Since(start))
 		b.StopTimer()
 		h.startMaster(old)
-		waitFor(b, 30*time.Second, "the old leader back as a follower", func() bool {
+		testutil.WaitFor(b, 30*time.Second, "the old leader back as a follower", func() bool {
 			cl, _ := client.New([]string{h.apis[old]})
 			s, err := cl.Self(h.ctx())
 			return err == nil && s.State == "Follower" && s.Leader != ""

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // BenchmarkAssignmentToRunning measures, for each of 20 pods of one
@@ -25,7 +27,7 @@ func BenchmarkAssignmentToRunning(b *testing.B) {
 		name := fmt.Sprintf("pods%d", i)
 		c.commit(name, map[string]string{name + ".yaml": deployment(name, 20, "v1")})
 		bound, running := map[string]time.Time{}, map[string]time.Time{}
-		waitFor(b, 120*time.Second, "20 pods running", func() bool {
+		testutil.WaitFor(b, 120*time.Second, "20 pods running", func() bool {
 			now := time.Now()
 			for _, p := range c.pods() {
 				if p.Labels["app"] != name {

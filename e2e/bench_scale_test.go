@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/benchrow"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // envInt reads a size of the scale benchmark from the environment.
@@ -60,7 +61,7 @@ func BenchmarkHollowScale(b *testing.B) {
 	sim := start(b, c.dir, "sim", berthBin, append(simArgs, "sim", "--nodes", strconv.Itoa(nodes),
 		"--data", filepath.Join(c.dir, "sim"), "--cpu", "32", "--memory", "64Gi", "--hollow-latency", "50ms")...)
 	defer sim.stop(9)
-	waitFor(b, 120*time.Second, fmt.Sprintf("%d hollow nodes ready", nodes), func() bool {
+	testutil.WaitFor(b, 120*time.Second, fmt.Sprintf("%d hollow nodes ready", nodes), func() bool {
 		s, err := c.client.Status(context.Background(), 0, 0)
 		return err == nil && s.ReadyNodes == nodes
 	})
@@ -89,7 +90,7 @@ func BenchmarkHollowScale(b *testing.B) {
 		}
 		c.commit(fmt.Sprintf("%d pods", pods), files)
 		fewestReady := nodes // nodes Ready at the worst moment: late heartbeats show here
-		waitFor(b, 30*time.Minute, fmt.Sprintf("%d pods running", pods), func() bool {
+		testutil.WaitFor(b, 30*time.Minute, fmt.Sprintf("%d pods running", pods), func() bool {
 			s, err := c.client.Status(context.Background(), 0, 0)
 			if err == nil {
 				fewestReady = min(fewestReady, s.ReadyNodes)
@@ -124,7 +125,7 @@ func BenchmarkHollowScale(b *testing.B) {
 			go saveProfile(b, "http://"+simPprofAddr+"/debug/pprof/profile?seconds=30", profile+".sim.rolling")
 		}
 		sha := c.commit(fmt.Sprintf("%d pods to v2", pods), files)
-		waitFor(b, 30*time.Minute, "the rolling update of every pod", func() bool {
+		testutil.WaitFor(b, 30*time.Minute, "the rolling update of every pod", func() bool {
 			s, err := c.client.Status(context.Background(), 0, 0)
 			if err == nil {
 				fewestReady = min(fewestReady, s.ReadyNodes)
@@ -142,7 +143,7 @@ func BenchmarkHollowScale(b *testing.B) {
 			clean[name] = ""
 		}
 		c.commit("clean", clean)
-		waitFor(b, 30*time.Minute, "no pods", func() bool {
+		testutil.WaitFor(b, 30*time.Minute, "no pods", func() bool {
 			s, err := c.client.Status(context.Background(), 0, 0)
 			return err == nil && s.Pods == 0
 		})

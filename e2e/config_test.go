@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 const configRepo = `apiVersion: v1
@@ -56,7 +58,7 @@ func TestConfigMapsAndSecrets(t *testing.T) {
 	c.startAgent()
 	c.waitCommit(c.commit("configured pod", map[string]string{"app.yaml": configRepo}), 0)
 	var out string
-	waitFor(t, 10*time.Second, "the container's start-up lines", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the container's start-up lines", func() bool {
 		out, _ = c.berth("logs", "configured")
 		return strings.Contains(out, "listening on")
 	})
@@ -75,7 +77,7 @@ func TestConfigMapsAndSecrets(t *testing.T) {
 	changed := strings.Replace(configRepo, `app.conf: "a = 1\n"`, `app.conf: "a = 2\n"`, 1)
 	c.waitCommit(c.commit("new setting", map[string]string{"app.yaml": changed}), 0)
 	var seen string
-	waitFor(t, 30*time.Second, "a = 2 in the running container's /etc/app/app.conf", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a = 2 in the running container's /etc/app/app.conf", func() bool {
 		seen = c.execIn("configured", "app", "/app", "-cat", "/etc/app/app.conf", "-exit", "0")
 		return strings.Contains(seen, `"a = 2\n"`)
 	})

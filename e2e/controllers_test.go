@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func ready(p corev1.Pod) bool {
@@ -287,7 +288,7 @@ func TestJobsAndCronJobs(t *testing.T) {
 
 	// The CronJob fires at the next two minute boundaries.
 	var runs []batchv1.Job
-	waitFor(t, 150*time.Second, "two completed runs of the CronJob", func() bool {
+	testutil.WaitFor(t, 150*time.Second, "two completed runs of the CronJob", func() bool {
 		var l batchv1.JobList
 		if err := c.client.List(c.ctx(), api.PathJobs, "default", &l); err != nil {
 			return false

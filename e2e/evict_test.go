@@ -8,6 +8,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 const projectedAndLimited = `apiVersion: v1
@@ -64,13 +66,13 @@ func TestProjectedAndEviction(t *testing.T) {
 	c.startMaster()
 	c.startAgent()
 	c.commit("projected and limited", map[string]string{"pods.yaml": projectedAndLimited})
-	waitFor(t, 60*time.Second, "the projected files in the log", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "the projected files in the log", func() bool {
 		out, _ := c.berth("logs", "projected")
 		return strings.Contains(out, `/etc/all/greeting: "hello"`) && strings.Contains(out, `/etc/all/user: "root"`) &&
 			strings.Contains(out, `/etc/all/name: "projected"`)
 	})
 	var hog corev1.Pod
-	waitFor(t, 60*time.Second, "the hog evicted", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "the hog evicted", func() bool {
 		hog = c.podsByName()["hog"]
 		return hog.Status.Reason == "Evicted"
 	})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // ha is a cluster of several masters and agents (real processes) on one
@@ -82,7 +83,7 @@ func (h *ha) startAll() {
 			h.killProc(p, "master "+name)
 		}
 	})
-	waitFor(t, 30*time.Second, "a leader and every master in the configuration", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a leader and every master in the configuration", func() bool {
 		ms, err := c.client.Members(context.Background())
 		return err == nil && len(ms) == n && h.leader() != ""
 	})
@@ -125,7 +126,7 @@ func (h *ha) startAgent(name string, servers ...string) {
 	}
 	h.agents[name] = start(h.t, h.dir, "agent-"+name+fmt.Sprint(time.Now().UnixNano()), h.binary, "agent", "--name", name, "--server", strings.Join(servers, ","),
 		"--data", filepath.Join(h.dir, "agent-"+name), "--containerd", h.socket, "--import", imageTar, "--service-proxy=false")
-	waitFor(h.t, 30*time.Second, "node "+name+" registered", func() bool {
+	testutil.WaitFor(h.t, 30*time.Second, "node "+name+" registered", func() bool {
 		l, err := h.client.Nodes(context.Background())
 		return err == nil && slices.ContainsFunc(l.Items, func(n corev1.Node) bool { return n.Name == name })
 	})
@@ -146,6 +147,23 @@ func (h *ha) leader() string {
 		}
 	}
 	return ""
+}
+
+// reconciledPast waits until the leader has run a reconcile pass on a
+// state past index, and returns the index that pass read.
+func (h *ha) reconciledPast(index uint64) uint64 {
+	var seen uint64
+	testutil.WaitFor(h.t, 30*time.Second, fmt.Sprintf("a reconcile pass past index %d", index), func() bool {
+		name := h.leader()
+		if name == "" {
+			return false
+		}
+		cl, _ := client.New([]string{h.apis[name]})
+		s, err := cl.Self(h.ctx())
+		seen = s.Reconciled
+		return err == nil && seen > index
+	})
+	return seen
 }
 
 // checkRevisionLog asserts that the revision log holds every commit of
@@ -282,7 +300,7 @@ func TestHALeaderKilledDuringRollingUpdate(t *testing.T) {
 	h.waitCommit(sha, 0)
 
 	h.commit("web v2", map[string]string{"web.yaml": deployment("web", 4, "v2")})
-	waitFor(t, 30*time.Second, "the rolling update under way", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the rolling update under way", func() bool {
 		s := h.status()
 		return s.LiveCommit == h.git("rev-parse", "HEAD") && !s.Converged
 	})
@@ -350,7 +368,7 @@ func TestHAMastersRestart(t *testing.T) {
 
 func (h *ha) waitLeader() {
 	h.t.Helper()
-	waitFor(h.t, 30*time.Second, "a leader", func() bool { return h.leader() != "" })
+	testutil.WaitFor(h.t, 30*time.Second, "a leader", func() bool { return h.leader() != "" })
 }
 
 // agreeOnState freezes the agents (their heartbeats change the state),
@@ -368,7 +386,7 @@ func (h *ha) agreeOnState(restarted string) {
 		}
 	}()
 	var selves map[string]*api.SelfStatus
-	waitFor(h.t, 30*time.Second, "every master at one index", func() bool {
+	testutil.WaitFor(h.t, 30*time.Second, "every master at one index", func() bool {
 		selves = map[string]*api.SelfStatus{}
 		var index uint64
 		for _, name := range h.names {
@@ -436,7 +454,7 @@ func TestHAAgentKilled(t *testing.T) {
 	died := time.Now()
 	h.agents["n1"].stop(syscall.SIGKILL)
 	h.killContainersOf("n1")
-	waitFor(t, 60*time.Second, "web running on n2", func() bool { return h.nodeOfPods("web-")["n2"] == 2 && h.runningByPod("web-") == 2 })
+	testutil.WaitFor(t, 60*time.Second, "web running on n2", func() bool { return h.nodeOfPods("web-")["n2"] == 2 && h.runningByPod("web-") == 2 })
 	t.Logf("agent n1 killed to its pods running on n2: %v (node timeout 3 s + toleration 2 s)", time.Since(died).Round(time.Millisecond))
 	out, _ := h.berth("get", "nodes")
 	if !strings.Contains(out, "NotReady") {
@@ -475,10 +493,10 @@ func TestHAAgentStoppedIsFenced(t *testing.T) {
 	watch := h.watchOrdinals("db")
 	agent := h.agents["n1"]
 	agent.cmd.Process.Signal(syscall.SIGSTOP)
-	waitFor(t, 60*time.Second, "web replaced on n2", func() bool { return h.nodeOfPods("web-")["n2"] == 1 })
+	testutil.WaitFor(t, 60*time.Second, "web replaced on n2", func() bool { return h.nodeOfPods("web-")["n2"] == 1 })
 	// db-0 waits: its old pod may still run on n1 (it does: the agent is
 	// only stopped).
-	time.Sleep(2 * time.Second) // let a wrong reconcile pass show itself
+	h.reconciledPast(h.reconciledPast(h.status().Index)) // a wrong plan would show now
 	if m := h.nodeOfPods("db-"); m["n2"] != 0 {
 		t.Errorf("db-0 started on n2 while n1 was unreachable: %v", m)
 	}
@@ -486,7 +504,7 @@ func TestHAAgentStoppedIsFenced(t *testing.T) {
 		t.Errorf("running web containers while n1 is stopped: %d, want the stale one and its replacement", n)
 	}
 	agent.cmd.Process.Signal(syscall.SIGCONT)
-	waitFor(t, 60*time.Second, "the stale web container stopped and db-0 running again", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "the stale web container stopped and db-0 running again", func() bool {
 		return h.runningByPod("web-") == 1 && h.runningByPod("db-") == 1 && h.nodeOfPods("db-")["n1"]+h.nodeOfPods("db-")["n2"] == 1
 	})
 	watch.end(t)

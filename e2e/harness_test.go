@@ -26,6 +26,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 var (
@@ -174,7 +175,7 @@ func newCluster(t testing.TB) *cluster {
 	c.containerd = start(t, dir, "containerd", "containerd", "--root", filepath.Join(dir, "containerd", "root"),
 		"--state", filepath.Join(dir, "containerd", "state"), "--address", c.socket)
 	t.Cleanup(c.cleanup)
-	waitFor(t, 30*time.Second, "containerd socket", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "containerd socket", func() bool {
 		conn, err := net.Dial("unix", c.socket)
 		if err == nil {
 			conn.Close()
@@ -208,7 +209,7 @@ func (c *cluster) startAgent(extra ...string) {
 	args := append([]string{"--name", "n0", "--server", "http://" + c.api,
 		"--data", filepath.Join(c.dir, "agent"), "--containerd", c.socket, "--import", imageTar}, extra...)
 	c.agent = start(c.t, c.dir, "agent", agentBin, args...) // the lean binary; the HA tests run `berth agent`
-	waitFor(c.t, 30*time.Second, "node n0 Ready", func() bool {
+	testutil.WaitFor(c.t, 30*time.Second, "node n0 Ready", func() bool {
 		s, err := c.client.Status(context.Background(), 0, 0)
 		return err == nil && s.ReadyNodes == 1
 	})
@@ -366,18 +367,6 @@ func (c *cluster) status() *api.Status {
 		c.t.Fatal(err)
 	}
 	return s
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func deployment(name string, replicas int, version string) string {

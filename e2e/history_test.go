@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // quickCommits writes each step's files and makes one commit per step with
@@ -84,7 +85,7 @@ func TestRevisionLog(t *testing.T) {
 		if r := log[3].Rollout; r == nil || r.State != api.RolloutConverged {
 			t.Errorf("rollout of the first commit, waited for: %+v", r)
 		}
-		waitFor(t, 10*time.Second, "rollout of the live commit to converge", func() bool {
+		testutil.WaitFor(t, 10*time.Second, "rollout of the live commit to converge", func() bool {
 			e := entry(c.history(), quick[2])
 			return e.Rollout != nil && e.Rollout.State == api.RolloutConverged
 		})
@@ -92,7 +93,7 @@ func TestRevisionLog(t *testing.T) {
 	t.Run("a commit replaced before it converges", func(t *testing.T) {
 		stuck := c.commit("needs a node that is not there", map[string]string{"web.yaml": strings.Replace(deployment("web", 2, "v1"),
 			"      containers:", "      nodeSelector: {disk: none}\n      containers:", 1)})
-		waitFor(t, 10*time.Second, "the stuck commit to be live", func() bool { return c.status().LiveCommit == stuck })
+		testutil.WaitFor(t, 10*time.Second, "the stuck commit to be live", func() bool { return c.status().LiveCommit == stuck })
 		fix := c.commit("fix", map[string]string{"web.yaml": deployment("web", 2, "v2")})
 		c.waitCommit(fix, 0)
 		if e := entry(c.history(), stuck); e == nil || e.Rollout == nil || e.Rollout.State != api.RolloutReplaced || e.Rollout.By != fix {
@@ -150,7 +151,7 @@ func TestRevisionLog(t *testing.T) {
 		before := c.history()
 		c.master.stop(syscall.SIGTERM)
 		c.startMaster("--allow-rewrites")
-		waitFor(t, 30*time.Second, "master answers", func() bool {
+		testutil.WaitFor(t, 30*time.Second, "master answers", func() bool {
 			_, err := c.client.Status(context.Background(), 0, 0)
 			return err == nil
 		})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // hookServer records the lifecycle hooks' HTTP calls.
@@ -75,8 +77,8 @@ spec:
 	broken := strings.NewReplacer("name: hooked", "name: broken", "/prestop", "/prestop-broken",
 		fmt.Sprintf("path: /poststart, port: %d", hooks.port), "path: /x, port: "+closed[strings.LastIndex(closed, ":")+1:]).Replace(hooked)
 	c.commit("hooked pods", map[string]string{"hooked.yaml": hooked, "broken.yaml": broken})
-	waitFor(t, 30*time.Second, "postStart of hooked", func() bool { return hooks.saw("/poststart") })
-	waitFor(t, 60*time.Second, "broken to be restarted after its postStart failed", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "postStart of hooked", func() bool { return hooks.saw("/poststart") })
+	testutil.WaitFor(t, 60*time.Second, "broken to be restarted after its postStart failed", func() bool {
 		for _, p := range c.pods() {
 			if p.Name == "broken" && len(p.Status.ContainerStatuses) == 1 {
 				last := p.Status.ContainerStatuses[0].LastTerminationState.Terminated

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // startRegistry runs Debian's docker-registry on loopback and returns its
@@ -34,7 +35,7 @@ func startRegistry(t *testing.T, dir string) string {
 		filepath.Join(dir, "registry"), addr)), 0o644)
 	p := start(t, dir, "registry", "docker-registry", "serve", cfg)
 	t.Cleanup(func() { p.stop(syscall.SIGTERM) })
-	waitFor(t, 30*time.Second, "registry answers", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "registry answers", func() bool {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
@@ -81,7 +82,7 @@ spec:
 func (c *cluster) waitingReason(podName string, reasons ...string) (string, string) {
 	c.t.Helper()
 	var reason, msg string
-	waitFor(c.t, 60*time.Second, podName+" waiting with "+strings.Join(reasons, " or "), func() bool {
+	testutil.WaitFor(c.t, 60*time.Second, podName+" waiting with "+strings.Join(reasons, " or "), func() bool {
 		for _, p := range c.pods() {
 			if p.Name != podName || len(p.Status.ContainerStatuses) == 0 || p.Status.ContainerStatuses[0].State.Waiting == nil {
 				continue
@@ -123,7 +124,7 @@ func TestImages(t *testing.T) {
 			t.Error("converged with a pod that cannot pull its image")
 		}
 		sha := c.git("rev-parse", "HEAD")
-		waitFor(t, 30*time.Second, "the rollout to fail after the 3s deadline", func() bool {
+		testutil.WaitFor(t, 30*time.Second, "the rollout to fail after the 3s deadline", func() bool {
 			e := entry(c.history(), sha)
 			return e != nil && e.Rollout != nil
 		})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // TestLogs reads a crashing container's logs through the master: the
@@ -17,7 +19,7 @@ func TestLogs(t *testing.T) {
 	c.startMaster()
 	c.startAgent()
 	c.commit("crasher", map[string]string{"crasher.yaml": exitingPod("crasher", "Always", 1)})
-	waitFor(t, 60*time.Second, "a restart of the crasher", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "a restart of the crasher", func() bool {
 		p, ok := c.podsByName()["crasher"]
 		return ok && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1
 	})
@@ -45,7 +47,7 @@ func TestLogs(t *testing.T) {
 	}
 	// The pod that never restarted has no previous log.
 	c.commit("a server", map[string]string{"server.yaml": strings.Replace(exitingPod("server", "Always", 0), `args: ["-exit", "0"]`, `args: ["-listen", "127.0.0.1:0"]`, 1)})
-	waitFor(t, 60*time.Second, "the server running", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "the server running", func() bool {
 		out, code := c.berth("logs", "server")
 		return code == 0 && strings.Contains(out, "listening on")
 	})

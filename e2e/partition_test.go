@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // link is a network namespace joined to the host by a veth pair: the host
@@ -102,7 +103,7 @@ func TestHALeaderPartitioned(t *testing.T) {
 	}
 
 	l.heal(t)
-	waitFor(t, 30*time.Second, "m1 following again", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "m1 following again", func() bool {
 		cl, _ := client.New([]string{h.apis["m1"]})
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

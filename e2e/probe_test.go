@@ -10,6 +10,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func probedPod(name, listen, probes string) string {
@@ -60,7 +62,7 @@ func TestProbes(t *testing.T) {
 	ready := func(p corev1.Pod) bool {
 		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready
 	}
-	waitFor(t, 60*time.Second, "ready to be Ready and sick to restart", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "ready to be Ready and sick to restart", func() bool {
 		m := c.podsByName()
 		sick := m["sick"].Status.ContainerStatuses
 		return ready(m["ready"]) && len(sick) == 1 && sick[0].RestartCount >= 1

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func exitingPod(name, policy string, code int) string {
@@ -43,7 +45,7 @@ func TestRestartPolicies(t *testing.T) {
 		}
 		return p.Status.ContainerStatuses[0]
 	}
-	waitFor(t, 60*time.Second, "every pod to reach its state", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "every pod to reach its state", func() bool {
 		m := c.podsByName()
 		never, okPod := m["never-fails"], m["onfailure-ok"]
 		always, retry := m["always-ok"], m["onfailure-fails"]
@@ -81,7 +83,7 @@ func TestMemoryLimit(t *testing.T) {
       limits: {memory: 32Mi, cpu: 500m}`, 1)
 	c.commit("memory hog", map[string]string{"hog.yaml": pod})
 	var p corev1.Pod
-	waitFor(t, 60*time.Second, "the hog to be OOM-killed", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "the hog to be OOM-killed", func() bool {
 		for _, q := range c.pods() {
 			if q.Name == "hog" && q.Status.Phase == corev1.PodFailed {
 				p = q
@@ -135,7 +137,7 @@ func TestInitContainers(t *testing.T) {
 		"retry.yaml": initPod("retry", "Always", 1),
 		"never.yaml": initPod("never", "Never", 1),
 	})
-	waitFor(t, 60*time.Second, "ok running, retry retrying, never failed", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "ok running, retry retrying, never failed", func() bool {
 		m := c.podsByName()
 		ok, retry, never := m["ok"], m["retry"], m["never"]
 		return ok.Status.Phase == corev1.PodRunning && never.Status.Phase == corev1.PodFailed &&
@@ -177,7 +179,7 @@ func TestCrashLoopBackOffTimings(t *testing.T) {
 	c.commit("crasher", map[string]string{"crasher.yaml": exitingPod("crasher", "Always", 1)})
 	var at []time.Time
 	sawBackOff := false
-	waitFor(t, 60*time.Second, "4 restarts", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "4 restarts", func() bool {
 		p, ok := c.podsByName()["crasher"]
 		if !ok || len(p.Status.ContainerStatuses) == 0 {
 			return false

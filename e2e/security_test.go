@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 const securePods = `apiVersion: v1
@@ -56,7 +58,7 @@ func TestSecurityContext(t *testing.T) {
 	c.startAgent()
 	c.commit("secure pods", map[string]string{"pods.yaml": securePods})
 	var out string
-	waitFor(t, 30*time.Second, "locked's start-up lines", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "locked's start-up lines", func() bool {
 		out, _ = c.berth("logs", "locked")
 		return strings.Contains(out, "listening on")
 	})

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // webService is a Deployment of kubia on port, with the port named http,
@@ -90,7 +91,7 @@ func TestServiceClusterIPAndNodePort(t *testing.T) {
 
 	for _, url := range []string{"http://" + svc.Spec.ClusterIP + "/", fmt.Sprintf("http://127.0.0.1:%d/", nodePort)} {
 		var body string
-		waitFor(t, 30*time.Second, "an answer from "+url, func() bool {
+		testutil.WaitFor(t, 30*time.Second, "an answer from "+url, func() bool {
 			body = httpGet(url)
 			return strings.Contains(body, "You've hit")
 		})
@@ -109,7 +110,7 @@ spec:
     args: ["-cat", "/proc/self/environ", "-listen", "127.0.0.1:0"]
 `})
 	c.waitCommit(sha, 0)
-	waitFor(t, 20*time.Second, "the client's environment in its log", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the client's environment in its log", func() bool {
 		out, _ = c.berth("logs", "client")
 		return strings.Contains(out, "environ")
 	})
@@ -122,7 +123,7 @@ spec:
 	sha = c.commit("scale to zero", map[string]string{"web.yaml": webService(0, port)})
 	c.waitCommit(sha, 0)
 	var err error
-	waitFor(t, 30*time.Second, "the cluster IP refusing connections", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the cluster IP refusing connections", func() bool {
 		var conn net.Conn
 		conn, err = net.DialTimeout("tcp", svc.Spec.ClusterIP+":80", 3*time.Second)
 		if conn != nil {

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 const sidecarJob = `apiVersion: batch/v1
@@ -54,7 +55,7 @@ func TestNativeSidecar(t *testing.T) {
 		t.Fatalf("jobs %+v, %v", jobs.Items, err)
 	}
 	var pod corev1.Pod
-	waitFor(t, 30*time.Second, "the sidecar stopped", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the sidecar stopped", func() bool {
 		for _, p := range c.pods() {
 			pod = p
 		}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func podNames(ts []task) []string {
@@ -54,7 +56,7 @@ func keptPIDs(t *testing.T, before, after map[string]uint32) {
 func (c *cluster) expectRunning(n int) []task {
 	c.t.Helper()
 	var ts []task
-	waitFor(c.t, 30*time.Second, "running containers to settle", func() bool {
+	testutil.WaitFor(c.t, 30*time.Second, "running containers to settle", func() bool {
 		ts = c.running()
 		return len(ts) == n
 	})
@@ -156,7 +158,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		if err := syscall.Kill(int(victim.pid), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 30*time.Second, "restartCount 1 and a new container", func() bool {
+		testutil.WaitFor(t, 30*time.Second, "restartCount 1 and a new container", func() bool {
 			for _, p := range c.pods() {
 				if p.Name == victim.pod && len(p.Status.ContainerStatuses) == 1 {
 					cs := p.Status.ContainerStatuses[0]
@@ -191,7 +193,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 		c.master.stop(syscall.SIGKILL)
 		c.startMaster()
-		waitFor(t, 30*time.Second, "master answers", func() bool {
+		testutil.WaitFor(t, 30*time.Second, "master answers", func() bool {
 			_, err := c.client.Status(context.Background(), 0, 0)
 			return err == nil
 		})

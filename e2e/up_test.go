@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/containerd"
 
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // TestUpStartsItsOwnContainerd runs `berth up` where no containerd answers
@@ -84,7 +85,7 @@ func TestUpStartsItsOwnContainerd(t *testing.T) {
 	keptPIDs(t, before, after)
 
 	c.waitCommit(c.commit("remove web", map[string]string{"web.yaml": ""}), 0)
-	waitFor(t, 30*time.Second, "no pods left", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "no pods left", func() bool {
 		l, err := c.client.Pods(context.Background(), "")
 		return err == nil && len(l.Items) == 0
 	})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // release is one entry of CHANGELOG.md.
@@ -124,7 +125,7 @@ func (h *ha) replaceMaster(name, bin, want string) {
 	h.binary = bin
 	h.startMaster(name)
 	h.waitLeader()
-	waitFor(h.t, 60*time.Second, name+" on "+want+" and caught up", func() bool {
+	testutil.WaitFor(h.t, 60*time.Second, name+" on "+want+" and caught up", func() bool {
 		s, err := h.selfOf(name)
 		if err != nil || s.Version != want {
 			return false
@@ -168,7 +169,7 @@ func TestUpgradeInPlace(t *testing.T) {
 		t.Fatalf("running before the upgrade: %v", before.pids)
 	}
 
-	waitFor(t, 30*time.Second, "a snapshot on every master of "+prev.version, func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a snapshot on every master of "+prev.version, func() bool {
 		for _, name := range h.names {
 			if s, err := h.selfOf(name); err != nil || s.Snapshot == 0 {
 				return false
@@ -195,7 +196,7 @@ func TestUpgradeInPlace(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 30*time.Second, "the cluster's format turned on", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the cluster's format turned on", func() bool {
 		s, err := h.client.Status(context.Background(), 0, 0)
 		return err == nil && s.Format == raftFormat(t, h)
 	})
@@ -253,7 +254,7 @@ func TestUpgradeBerthUp(t *testing.T) {
 	c.master = up(berthBin)
 	c.waitCommit(sha, 0)
 	keptPIDs(t, before, pidsOf(c.expectRunning(2)))
-	waitFor(t, 30*time.Second, "format turned on and the master on "+api.Version, func() bool {
+	testutil.WaitFor(t, 30*time.Second, "format turned on and the master on "+api.Version, func() bool {
 		s, err := c.client.Status(context.Background(), 0, 0)
 		return err == nil && s.Format > 0 && len(s.Masters) == 1 && s.Masters[0].Version == api.Version
 	})

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // TestVolumes: hostPath (only under --allow-host-path), emptyDir in
@@ -61,7 +63,7 @@ spec:
 `, host)
 	c.commit("volumes", map[string]string{"pods.yaml": pods})
 	var out string
-	waitFor(t, 30*time.Second, "vols' start-up lines", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "vols' start-up lines", func() bool {
 		out, _ = c.berth("logs", "vols")
 		return strings.Contains(out, "listening on")
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/raftstore"
 )
 
@@ -34,12 +35,7 @@ func TestHeartbeatsAreBatched(t *testing.T) {
 	// Node times are shown to the second: let the second of the
 	// registrations pass, so that a recorded heartbeat shows.
 	registeredBy := time.Now().Truncate(time.Second)
-	for deadline := time.Now().Add(2 * time.Second); !time.Now().Truncate(time.Second).After(registeredBy); {
-		if time.Now().After(deadline) {
-			t.Fatal("the clock did not move")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 2*time.Second, "the clock's next second", func() bool { return time.Now().Truncate(time.Second).After(registeredBy) })
 	var wg sync.WaitGroup
 	errs := make(chan error, 51)
 	for i := range 51 {
@@ -66,27 +62,18 @@ func TestHeartbeatsAreBatched(t *testing.T) {
 	}
 	// Heartbeats are answered before they are written: wait for the
 	// record of each.
-	recorded := func() (string, bool) {
+	testutil.Await(t, 5*time.Second, func() error {
 		nodes, err := c.Nodes(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range nodes.Items {
 			if hb := n.Status.Conditions[0].LastHeartbeatTime; !hb.Time.After(registeredBy) {
-				return fmt.Sprintf("the heartbeat of %s was not recorded: last %v, registered by %v", n.Name, hb, registeredBy), false
+				return fmt.Errorf("the heartbeat of %s was not recorded: last %v, registered by %v", n.Name, hb, registeredBy)
 			}
 		}
-		return "", true
-	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		why, ok := recorded()
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(why)
-		}
-	}
+		return nil
+	})
 	after, err := c.Status(ctx, 0, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -193,32 +180,23 @@ func TestBatcherGroupCommit(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); b.do(context.Background(), 0) }()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+	testutil.WaitFor(t, 5*time.Second, "the first write to start", func() bool {
 		mu.Lock()
-		started := len(sizes) == 1
-		mu.Unlock()
-		if started {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first write did not start")
-		}
-	}
+		defer mu.Unlock()
+		return len(sizes) == 1
+	})
 	for i := range 50 {
 		wg.Add(1)
 		go func() { defer wg.Done(); b.do(context.Background(), i+1) }()
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+	testutil.Await(t, 5*time.Second, func() error {
 		b.mu.Lock()
-		waiting := len(b.items)
-		b.mu.Unlock()
-		if waiting == 50 {
-			break
+		defer b.mu.Unlock()
+		if waiting := len(b.items); waiting != 50 {
+			return fmt.Errorf("%d requests waiting; want 50", waiting)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests waiting; want 50", waiting)
-		}
-	}
+		return nil
+	})
 	close(release)
 	wg.Wait()
 	if len(sizes) != 2 || sizes[1] != 50 {

@@ -110,7 +110,11 @@ func (m *Master) handleMembers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Master) handleSelf(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, m.store.Self(m.cfg.Name))
+	s := m.store.Self(m.cfg.Name)
+	if p := m.passes.latest(); p != nil && s.State == "Leader" {
+		s.Reconciled = p.view.Index
+	}
+	writeJSON(w, s)
 }
 
 func (m *Master) handleJoin(w http.ResponseWriter, r *http.Request) {

@@ -2,12 +2,14 @@ package master
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // TestThreeMasters joins two masters to a first one (one through a
@@ -52,40 +54,34 @@ func TestThreeMasters(t *testing.T) {
 	}
 	s := waitStatus(t, c3, func(s *api.Status) bool { return s.Nodes == 1 })
 	c2.Stale = true
-	for {
+	testutil.Await(t, 10*time.Second, func() error {
 		st, err := c2.Status(ctx, 0, 0)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if st.Nodes == 1 && st.Index >= s.Index {
-			break
+		if st.Nodes != 1 || st.Index < s.Index {
+			return fmt.Errorf("the stale read never saw the node: %d nodes at index %d", st.Nodes, st.Index)
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("the stale read never saw the node: %+v", st)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	for {
+		return nil
+	})
+	testutil.Await(t, 10*time.Second, func() error {
 		var selves []*api.SelfStatus
 		for _, c := range []*client.Client{c1, c2, c3} {
 			self, err := c.Self(ctx)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
 			selves = append(selves, self)
 		}
-		if selves[0].Index == selves[1].Index && selves[1].Index == selves[2].Index {
-			if selves[0].Digest != selves[1].Digest || selves[1].Digest != selves[2].Digest {
-				t.Fatalf("digests differ at index %d: %+v", selves[0].Index, selves)
-			}
-			if selves[0].State != "Leader" || selves[1].State != "Follower" {
-				t.Errorf("states %s %s %s", selves[0].State, selves[1].State, selves[2].State)
-			}
-			return
+		if selves[0].Index != selves[1].Index || selves[1].Index != selves[2].Index {
+			return fmt.Errorf("the masters never reached one index: %d %d %d", selves[0].Index, selves[1].Index, selves[2].Index)
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("the masters never reached one index: %+v", selves)
+		if selves[0].Digest != selves[1].Digest || selves[1].Digest != selves[2].Digest {
+			t.Fatalf("digests differ at index %d: %+v", selves[0].Index, selves)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		if selves[0].State != "Leader" || selves[1].State != "Follower" {
+			t.Errorf("states %s %s %s", selves[0].State, selves[1].State, selves[2].State)
+		}
+		return nil
+	})
 }

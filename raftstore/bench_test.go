@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/internal/benchrow"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // BenchmarkApplyDuringSnapshot measures how long Raft applies take while
@@ -120,11 +121,7 @@ func benchStore(b *testing.B) *Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); !s.IsLeader(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			b.Fatal("no leader")
-		}
-	}
+	testutil.WaitFor(b, 10*time.Second, "m0 leading", s.IsLeader)
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -72,7 +73,7 @@ func (r *pass) evictionDue(p *corev1.Pod, t *corev1.Taint) bool {
 	var seconds *int64
 	for i := range p.Spec.Tolerations {
 		tol := &p.Spec.Tolerations[i]
-		if !tolerates(tol, t) {
+		if !tol.ToleratesTaint(klog.Background(), t, false) {
 			continue
 		}
 		if tol.TolerationSeconds == nil {

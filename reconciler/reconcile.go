@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -221,13 +222,11 @@ func (r *pass) barePod(want *corev1.Pod) {
 
 // owner splits the owner annotation "Kind/name".
 func owner(p *corev1.Pod) (kind, name string) {
-	o := p.Annotations[api.AnnotationOwner]
-	for i := 0; i < len(o); i++ {
-		if o[i] == '/' {
-			return o[:i], o[i+1:]
-		}
+	kind, name, ok := strings.Cut(p.Annotations[api.AnnotationOwner], "/")
+	if !ok {
+		return "", ""
 	}
-	return "", ""
+	return kind, name
 }
 
 // hashOf is the FNV-32a hash of v's JSON, safe-encoded as Kubernetes encodes

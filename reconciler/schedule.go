@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+	"k8s.io/klog/v2"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -346,30 +347,14 @@ func untolerated(taints []corev1.Taint, tolerations []corev1.Toleration) *corev1
 	return nil
 }
 
+// tolerated applies Kubernetes' matching of tolerations to a taint
+// (corev1.Toleration.ToleratesTaint, without the alpha Lt and Gt
+// operators, off by default in Kubernetes too).
 func tolerated(t *corev1.Taint, tolerations []corev1.Toleration) bool {
 	for j := range tolerations {
-		if tolerates(&tolerations[j], t) {
+		if tolerations[j].ToleratesTaint(klog.Background(), t, false) {
 			return true
 		}
-	}
-	return false
-}
-
-// tolerates applies Kubernetes' matching of a toleration to a taint: the
-// effect (empty matches all), the key (empty with Exists matches all), and
-// the value for Equal.
-func tolerates(tol *corev1.Toleration, t *corev1.Taint) bool {
-	if tol.Effect != "" && tol.Effect != t.Effect {
-		return false
-	}
-	if tol.Key != "" && tol.Key != t.Key {
-		return false
-	}
-	switch tol.Operator {
-	case corev1.TolerationOpExists:
-		return true
-	case corev1.TolerationOpEqual, "":
-		return tol.Value == t.Value
 	}
 	return false
 }
