@@ -47,19 +47,22 @@ func previousRelease(t testing.TB) release {
 }
 
 // buildRelease builds berth and berth-logger at a release's commit into a
-// temporary directory, from `git archive` of that commit (the checkout
-// under test is not touched), and returns the berth binary.
+// temporary directory, from a detached `git worktree` of that commit
+// (removed afterwards; the checkout under test is not touched), and
+// returns the berth binary.
 func buildRelease(t testing.TB, r release) string {
 	t.Helper()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		t.Fatal(err)
+	worktree := exec.Command("git", "-C", moduleRoot, "worktree", "add", "--detach", src, r.commit)
+	if out, err := worktree.CombinedOutput(); err != nil {
+		t.Fatalf("checking out %s (commit %s): %v\n%s\n(the clone under test must hold that commit: a full clone, not a shallow one)", r.version, r.commit, err, out)
 	}
-	archive := exec.Command("sh", "-c", fmt.Sprintf("git -C %q archive %s | tar -x -C %q", moduleRoot, r.commit, src))
-	if out, err := archive.CombinedOutput(); err != nil {
-		t.Fatalf("extracting %s (commit %s): %v\n%s\n(the clone under test must hold that commit: a full clone, not a shallow one)", r.version, r.commit, err, out)
-	}
+	t.Cleanup(func() { // before the temporary directory goes
+		if out, err := exec.Command("git", "-C", moduleRoot, "worktree", "remove", "--force", src).CombinedOutput(); err != nil {
+			t.Errorf("removing the worktree of %s: %v\n%s", r.version, err, out)
+		}
+	})
 	start := time.Now()
 	for _, cmd := range []string{"berth", "berth-logger"} {
 		build := exec.Command("go", "build", "-o", filepath.Join(dir, cmd), "./cmd/"+cmd)
