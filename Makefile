@@ -108,13 +108,15 @@ bench-large: test-deps
 docs:
 	BERTH_UPDATE_DOCS=1 $(GO) test -count=1 -run TestDocsUpToDate ./manifest
 
-# fuzz runs each fuzz target for FUZZTIME (seed corpora in testdata/fuzz).
+# fuzz runs each fuzz target for FUZZTIME (seed corpora in testdata/fuzz;
+# FuzzApply's are the golden entries of raftstore/testdata/golden).
 # A count, not a duration: Go 1.26's coordinator can fail a duration-bound
 # run with "context deadline exceeded" and no crasher (golang/go#75804).
 FUZZTIME ?= 200000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME) ./manifest
+	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) ./raftstore
 
 clean:
 	rm -rf bin $(IMAGE)
