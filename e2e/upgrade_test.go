@@ -180,6 +180,7 @@ func TestUpgradeInPlace(t *testing.T) {
 		}
 		return true
 	})
+	oldFormat := h.status().Format // the cluster's format on the previous release
 	began := time.Now()
 	order := []string{}
 	for _, name := range h.names { // followers first, the leader last
@@ -194,8 +195,8 @@ func TestUpgradeInPlace(t *testing.T) {
 			sha = h.commit("api during the roll", map[string]string{"api.yaml": deployment("api", 1, "v1"),
 				"config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: mixed}\n"})
 			h.waitCommit(sha, 0)
-			if s := h.status(); s.Format != 0 {
-				t.Errorf("cluster format %d while masters of %s vote; want 0", s.Format, prev.version)
+			if s := h.status(); s.Format != oldFormat {
+				t.Errorf("cluster format %d while masters of %s vote; want theirs, %d", s.Format, prev.version, oldFormat)
 			}
 		}
 	}
@@ -259,7 +260,8 @@ func TestUpgradeBerthUp(t *testing.T) {
 	keptPIDs(t, before, pidsOf(c.expectRunning(2)))
 	testutil.WaitFor(t, 30*time.Second, "format turned on and the master on "+api.Version, func() bool {
 		s, err := c.client.Status(context.Background(), 0, 0)
-		return err == nil && s.Format > 0 && len(s.Masters) == 1 && s.Masters[0].Version == api.Version
+		self, err2 := c.client.Self(context.Background())
+		return err == nil && err2 == nil && s.Format == self.Format && len(s.Masters) == 1 && s.Masters[0].Version == api.Version
 	})
 	sha2 := c.commit("web x3 on "+api.Version, map[string]string{"web.yaml": deployment("web", 3, "v1")})
 	c.waitCommit(sha2, 0)
