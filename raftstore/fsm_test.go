@@ -91,7 +91,7 @@ func TestUnknownEntryTypes(t *testing.T) {
 	if !errors.Is(err, ErrHalted) {
 		t.Fatalf("unknown entry type answered %v; want ErrHalted", err)
 	}
-	for _, want := range []string{"log entry 5 has type 77", "berth v0.1.0 (format 1)", "v0.3.0, run by [m1]"} {
+	for _, want := range []string{"log entry 5 has type 77", current().String(), "v0.3.0, run by [m1]"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -125,9 +125,9 @@ func TestNewerEntriesHaltOlderReleases(t *testing.T) {
 			"type 10, which berth v0.0.0 (format 0) does not know"},
 		{"a field this release does not have", Release{}, &raft.Log{Index: 3, Type: raft.LogCommand,
 			Data: append([]byte{byte(HeartbeatsType)}, `{"names":["n1"],"time":"2026-12-07T10:00:00Z","zone":"eu"}`...)},
-			`log entry 3 (heartbeats) cannot be decoded by berth v0.1.0 (format 1): json: unknown field "zone"`},
+			`log entry 3 (heartbeats) cannot be decoded by ` + current().String() + `: json: unknown field "zone"`},
 		{"a format newer than this release", Release{}, entry(t, 3, FormatType, FormatCommand{Format: 2, Version: "v0.2.0"}),
-			"turned on format 2 (its leader ran berth v0.2.0), which berth v0.1.0 (format 1) does not read; upgrade this master to v0.2.0 or newer"},
+			"turned on format 2 (its leader ran berth v0.2.0), which " + current().String() + " does not read; upgrade this master to v0.2.0 or newer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := bareFSM(tc.release)
@@ -169,7 +169,7 @@ func TestSnapshotIsACopy(t *testing.T) {
 	if err := snap.Persist(&sink); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(sink.Bytes(), []byte(`{"snapshot":{"format":1,"berth":"v0.1.0"},"index":5,`)) {
+	if !bytes.HasPrefix(sink.Bytes(), []byte(`{"snapshot":{"format":1,"berth":"`+api.Version+`"},"index":5,`)) {
 		t.Errorf("snapshot starts %.80s; want the header, then the state at index 5", sink.Bytes())
 	}
 	g := bareFSM(Release{})
@@ -191,7 +191,7 @@ func TestRestoreRefusesNewerSnapshots(t *testing.T) {
 	f := bareFSM(Release{})
 	err := f.Restore(io.NopCloser(strings.NewReader(`{"snapshot":{"format":2,"berth":"v0.2.0"},"index":9}`)))
 	if !errors.Is(err, ErrNewerSnapshot) || !errors.Is(err, ErrHalted) ||
-		!strings.Contains(err.Error(), "its format is 2, written by berth v0.2.0, and berth v0.1.0 (format 1) reads up to format 1: run v0.2.0 or newer") {
+		!strings.Contains(err.Error(), "its format is 2, written by berth v0.2.0, and "+current().String()+" reads up to format 1: run v0.2.0 or newer") {
 		t.Fatalf("restore answered %v", err)
 	}
 	g := bareFSM(Release{})

@@ -181,7 +181,7 @@ func TestOldMasterIsNotSentWhatItCannotRead(t *testing.T) {
 		if s := c.stores[name]; s.ClusterFormat() != 1 {
 			t.Errorf("%s: cluster format %d; want 1", name, s.ClusterFormat())
 		}
-		if m, _ := c.stores["m3"].Member(name); m.Version != "v0.1.0" || m.Format != 1 {
+		if m, _ := c.stores["m3"].Member(name); m.Version != api.Version || m.Format != 1 {
 			t.Errorf("recorded release of %s: %+v", name, m)
 		}
 	}
