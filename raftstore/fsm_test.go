@@ -32,8 +32,8 @@ func entry(t *testing.T, index uint64, typ MessageType, body any) *raft.Log {
 }
 
 var (
-	t0     = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	v00    = Release{Version: "v0.0.0", Format: 0}
+	t0  = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	v00 = Release{Version: "v0.0.0", Format: 0}
 )
 
 // feed applies entries in order and fails on any error answer.
