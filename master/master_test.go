@@ -5,9 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 const deployYAML = `apiVersion: apps/v1
@@ -46,37 +44,12 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func gitCommit(t *testing.T, dir, name, data string) string {
-	t.Helper()
-	if data == "" {
-		os.Remove(filepath.Join(dir, name))
-	} else if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "--allow-empty", "-m", "change " + name}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // startMaster runs a master on a fresh repository and returns a client.
 // edit may change the config (the repository is already set).
 func startMaster(t *testing.T, edit ...func(*Config)) (*client.Client, string) {
 	t.Helper()
-	repo := t.TempDir()
-	if out, err := exec.Command("git", "init", "-q", "-b", "main", repo).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
-	gitCommit(t, repo, "README.md", "hi\n")
+	repo := testutil.GitRepo(t)
+	testutil.GitCommit(t, repo, "README.md", "hi\n")
 	git := gitsource.DefaultConfig()
 	git.Repo = repo
 	cfg := Config{Name: "m0", DataDir: t.TempDir(), RaftAddr: freeAddr(t), Listen: "127.0.0.1:0",
@@ -137,7 +110,7 @@ func registerAndAssign(t *testing.T, c *client.Client, node string, want int) *a
 
 func TestCommitsBecomeRevisionsAndPendingPods(t *testing.T) {
 	c, repo := startMaster(t)
-	sha := gitCommit(t, repo, "web.yaml", deployYAML)
+	sha := testutil.GitCommit(t, repo, "web.yaml", deployYAML)
 	s := waitStatus(t, c, func(s *api.Status) bool { return s.LiveCommit == sha && s.Pods == 2 })
 	if s.Converged {
 		t.Error("converged with no node to run the pods")
@@ -156,7 +129,7 @@ func TestCommitsBecomeRevisionsAndPendingPods(t *testing.T) {
 		}
 	}
 
-	bad := gitCommit(t, repo, "bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c, image: i, bogus: 1}]}\n")
+	bad := testutil.GitCommit(t, repo, "bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c, image: i, bogus: 1}]}\n")
 	s = waitStatus(t, c, func(s *api.Status) bool { return s.SeenCommit == bad })
 	if s.LiveCommit != sha || len(s.Rejected) != 1 || s.Rejected[0].Errors[0] != "bad.yaml:4: Pod/default/x: spec.containers[0].bogus: unknown field (document 0)" {
 		t.Fatalf("status after a bad commit: %+v", s)

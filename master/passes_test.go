@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // TestStatusTakesTheLeadersPass runs status the way a large cluster does,
@@ -19,7 +20,7 @@ func TestStatusTakesTheLeadersPass(t *testing.T) {
 	t.Cleanup(func() { statusOwnPassBelow = old })
 	c, repo := startMaster(t)
 	ctx := context.Background()
-	sha := gitCommit(t, repo, "web.yaml", deployYAML)
+	sha := testutil.GitCommit(t, repo, "web.yaml", deployYAML)
 	s := waitStatus(t, c, func(s *api.Status) bool { return s.LiveCommit == sha && s.Pods == 2 })
 	if s.Converged {
 		t.Fatal("converged with no node to run the pods")

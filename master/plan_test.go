@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func TestPlanSaysWhichPodsCannotBePlaced(t *testing.T) {
@@ -14,7 +15,7 @@ func TestPlanSaysWhichPodsCannotBePlaced(t *testing.T) {
 	if err := c.Register(ctx, &api.Registration{Name: "n1", CPU: mustQ("1"), Memory: mustQ("1Gi")}); err != nil {
 		t.Fatal(err)
 	}
-	sha := gitCommit(t, repo, "web.yaml", deployYAML)
+	sha := testutil.GitCommit(t, repo, "web.yaml", deployYAML)
 	waitStatus(t, c, func(s *api.Status) bool { return s.LiveCommit == sha && s.Pods == 2 })
 
 	big := strings.Replace(deployYAML, "replicas: 2", "replicas: 3\n  strategy: {type: Recreate}", 1) +

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func TestWebhookFetchesAtOnce(t *testing.T) {
@@ -54,7 +55,7 @@ func TestWebhookFetchesAtOnce(t *testing.T) {
 		{"X-Gitea-Signature": sign(body, "s3cret")},
 		{"X-Gitlab-Token": "s3cret"},
 	} {
-		sha := gitCommit(t, repo, "web.yaml", fmt.Sprintf("%s# push %d\n", deployYAML, i))
+		sha := testutil.GitCommit(t, repo, "web.yaml", fmt.Sprintf("%s# push %d\n", deployYAML, i))
 		if code := post(body, h); code != http.StatusAccepted {
 			t.Fatalf("good signature %v: HTTP %d", h, code)
 		}

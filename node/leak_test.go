@@ -5,9 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/master"
 	"github.com/berth-dev/berth/node"
 )
@@ -48,8 +46,8 @@ spec:
 // with no goroutine of the agent left, and none of the master's either.
 func TestRunLeavesNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	repo := gitRepo(t)
-	commit(t, repo, "web.yaml", strings.Replace(deployment, "%d", "3", 1))
+	repo := testutil.GitRepo(t)
+	testutil.GitCommit(t, repo, "web.yaml", strings.Replace(deployment, "%d", "3", 1))
 	c, stopMaster := startMaster(t, repo)
 	rt := node.NewHollowRuntime(0)
 	orphan := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "gone", Namespace: "default", UID: "orphan-uid"}}
@@ -66,7 +64,7 @@ func TestRunLeavesNoGoroutine(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- a.Run(ctx) }()
 	waitPods(t, c, 3)
-	commit(t, repo, "web.yaml", strings.Replace(deployment, "%d", "1", 1))
+	testutil.GitCommit(t, repo, "web.yaml", strings.Replace(deployment, "%d", "1", 1))
 	waitPods(t, c, 1)
 	cs, _ := rt.List(context.Background())
 	if len(cs) != 1 {
@@ -142,31 +140,6 @@ func waitPods(t *testing.T, c *client.Client, want int) {
 			return
 		}
 		index = s.Index
-	}
-}
-
-func gitRepo(t *testing.T) string {
-	t.Helper()
-	repo := t.TempDir()
-	if out, err := exec.Command("git", "init", "-q", "-b", "main", repo).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
-	return repo
-}
-
-// commit writes a file into the repository and commits it with git.
-func commit(t *testing.T, repo, name, data string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(repo, name), []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", "change " + name}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = repo
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
 	}
 }
 
