@@ -23,6 +23,9 @@ type Node struct {
 	// Taints and Unschedulable come from a Node manifest in Git.
 	Taints        []corev1.Taint `json:"taints,omitempty"`
 	Unschedulable bool           `json:"unschedulable,omitempty"`
+	// PodCIDR is the range the node's pods take their addresses from,
+	// given by the leader out of the cluster CIDR (raftstore format 2).
+	PodCIDR string `json:"podCIDR,omitempty"`
 }
 
 // WithGit returns the nodes as Git amends them: a Node manifest of the same
@@ -124,7 +127,7 @@ func (n *Node) ToKube(now time.Time, timeout time.Duration) corev1.Node {
 	return corev1.Node{
 		TypeMeta:   typeMeta("v1", "Node"),
 		ObjectMeta: objectMeta(n.Name, n.Labels, n.RegisteredAt),
-		Spec:       corev1.NodeSpec{Taints: n.Taints, Unschedulable: n.Unschedulable},
+		Spec:       corev1.NodeSpec{Taints: n.Taints, Unschedulable: n.Unschedulable, PodCIDR: n.PodCIDR, PodCIDRs: podCIDRs(n.PodCIDR)},
 		Status: corev1.NodeStatus{
 			Capacity:    capacity,
 			Allocatable: capacity,
@@ -135,6 +138,14 @@ func (n *Node) ToKube(now time.Time, timeout time.Duration) corev1.Node {
 			}},
 		},
 	}
+}
+
+// podCIDRs is the Node's spec.podCIDRs: its one range, or none.
+func podCIDRs(cidr string) []string {
+	if cidr == "" {
+		return nil
+	}
+	return []string{cidr}
 }
 
 // Registration is what an agent sends when it starts.

@@ -32,6 +32,16 @@ type Plan struct {
 	CronJobs []batchv1.CronJob `json:"cronJobs,omitempty"`
 	// DeleteCronJobs forgets CronJobs removed from Git.
 	DeleteCronJobs []string `json:"deleteCronJobs,omitempty"`
+	// PodCIDRs gives nodes the ranges their pods take addresses from
+	// (raftstore format 2: a plan carries them only once the cluster has
+	// turned that format on).
+	PodCIDRs []PodCIDR `json:"podCIDRs,omitempty"`
+}
+
+// PodCIDR gives a node its range of pod addresses.
+type PodCIDR struct {
+	Node string `json:"node"`
+	CIDR string `json:"cidr"`
 }
 
 // Binding puts a pod on a node.
@@ -49,7 +59,8 @@ type PendingReason struct {
 // Empty reports whether the plan changes nothing.
 func (p *Plan) Empty() bool {
 	return len(p.Create) == 0 && len(p.Bind) == 0 && len(p.Unschedulable) == 0 && len(p.Delete) == 0 && len(p.ForceDelete) == 0 &&
-		len(p.Jobs) == 0 && len(p.DeleteJobs) == 0 && len(p.CronJobs) == 0 && len(p.DeleteCronJobs) == 0
+		len(p.Jobs) == 0 && len(p.DeleteJobs) == 0 && len(p.CronJobs) == 0 && len(p.DeleteCronJobs) == 0 &&
+		len(p.PodCIDRs) == 0
 }
 
 // MovesPods reports whether the plan creates, binds or deletes pods.

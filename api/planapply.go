@@ -23,6 +23,8 @@ type PlanState interface {
 	RemovePod(key string)
 	// HasNode reports whether a node is registered.
 	HasNode(name string) bool
+	// SetPodCIDR records the range of a registered node's pod addresses.
+	SetPodCIDR(node, cidr string)
 	// Touch records that the pods bound to a node changed (its agent
 	// looks again); it is called with "" for an unbound pod.
 	Touch(node string)
@@ -37,13 +39,19 @@ type PlanState interface {
 }
 
 // Apply applies the plan to s at now, as every master records it: the
-// Job and CronJob records first, then the pods created (a pod that exists
+// Job and CronJob records and the nodes' pod CIDRs first, then the pods
+// created (a pod that exists
 // is left as it is: the plan is stale), bound (a pending pod only),
 // marked unschedulable, deleted (a bound pod on a registered node is
 // marked terminating for its agent to stop; any other is forgotten) and
 // force-deleted (a terminating pod is forgotten), in that order.
 func (p *Plan) Apply(s PlanState, now time.Time) {
 	p.applyRecords(s)
+	for _, c := range p.PodCIDRs {
+		if s.HasNode(c.Node) {
+			s.SetPodCIDR(c.Node, c.CIDR)
+		}
+	}
 	at := metav1.NewTime(now)
 	for i := range p.Create {
 		pod := p.Create[i].DeepCopy()

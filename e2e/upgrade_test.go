@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/raftstore"
 )
 
 // release is one entry of CHANGELOG.md.
@@ -198,6 +199,9 @@ func TestUpgradeInPlace(t *testing.T) {
 			if s := h.status(); s.Format != oldFormat {
 				t.Errorf("cluster format %d while masters of %s vote; want theirs, %d", s.Format, prev.version, oldFormat)
 			}
+			if cidrs := h.podCIDRs(); oldFormat < raftstore.FormatPodCIDRs && len(cidrs) > 0 {
+				t.Errorf("pod CIDRs given while masters of %s (format %d) vote: %v", prev.version, oldFormat, cidrs)
+			}
 		}
 	}
 	testutil.WaitFor(t, 30*time.Second, "the cluster's format turned on", func() bool {
@@ -205,6 +209,7 @@ func TestUpgradeInPlace(t *testing.T) {
 		return err == nil && s.Format == raftFormat(t, h)
 	})
 	t.Logf("rolling upgrade of three masters from %s to %s: %v", prev.version, api.Version, time.Since(began).Round(10*time.Millisecond))
+	testutil.WaitFor(t, 30*time.Second, "a pod CIDR for each node once the format is on", func() bool { return len(h.podCIDRs()) == 2 })
 
 	for _, n := range []string{"n1", "n2"} {
 		h.replaceAgent(n, berthBin)
@@ -223,6 +228,22 @@ func TestUpgradeInPlace(t *testing.T) {
 	if strings.Count(out, api.Version) != 3 {
 		t.Errorf("berth members does not show %s for every master:\n%s", api.Version, out)
 	}
+}
+
+// podCIDRs is the pod CIDR of each node that has one.
+func (h *ha) podCIDRs() map[string]string {
+	h.t.Helper()
+	nodes, err := h.client.Nodes(h.ctx())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, n := range nodes.Items {
+		if n.Spec.PodCIDR != "" {
+			out[n.Name] = n.Spec.PodCIDR
+		}
+	}
+	return out
 }
 
 // raftFormat is the format this build reads, as a master reports it.

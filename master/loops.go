@@ -149,8 +149,12 @@ func (m *Master) reconcileOnce() {
 // input is the reconciler's input from a view, with the nodes' heartbeats
 // judged at now: the one clock reading of a pass.
 func (m *Master) input(v raftstore.View, now time.Time) reconciler.Input {
-	return reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: m.creditedNodes(v, now), Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs,
+	in := reconciler.Input{Commit: v.LiveCommit, Desired: v.Desired, Nodes: m.creditedNodes(v, now), Pods: v.Pods, Jobs: v.Jobs, CronJobs: v.CronJobs,
 		Claims: v.Claims, NodeTimeout: m.nodeTimeout(v)}
+	if m.store.ClusterFormat() >= raftstore.FormatPodCIDRs {
+		in.PodNetwork = &m.cfg.PodNetwork
+	}
+	return in
 }
 
 // endRollout records the moment the live commit's rollout converged, or

@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/gitsource"
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
+	"github.com/berth-dev/berth/reconciler"
 )
 
 // Config configures a master.
@@ -50,6 +51,10 @@ type Config struct {
 	MaxLog int
 	// WebhookSecret checks push notifications; empty accepts any.
 	WebhookSecret string
+	// PodNetwork is where nodes get their pod CIDRs (--cluster-cidr,
+	// --node-cidr-mask-size; Kubernetes' defaults when zero), once the
+	// cluster's format records them.
+	PodNetwork reconciler.PodNetwork
 	// Release is the release the master plays (this build's when zero);
 	// tests set an older one.
 	Release raftstore.Release
@@ -64,6 +69,9 @@ func (c Config) Validate() error {
 	}
 	if c.Bootstrap && len(c.Join) > 0 {
 		return errors.New("master: --bootstrap starts a new cluster and --join enters an existing one: give one of them")
+	}
+	if err := c.PodNetwork.Validate(); err != nil {
+		return fmt.Errorf("master: %w", err)
 	}
 	return c.Git.Validate()
 }
@@ -94,6 +102,12 @@ func New(cfg Config) (*Master, error) {
 	}
 	if cfg.MaxLog == 0 {
 		cfg.MaxLog = 10000
+	}
+	if !cfg.PodNetwork.ClusterCIDR.IsValid() {
+		cfg.PodNetwork.ClusterCIDR = reconciler.DefaultClusterCIDR
+	}
+	if cfg.PodNetwork.NodeMaskSize == 0 {
+		cfg.PodNetwork.NodeMaskSize = reconciler.DefaultNodeMaskSize
 	}
 	if cfg.Git.Limits == (manifest.Limits{}) {
 		cfg.Git.Limits = manifest.DefaultLimits()

@@ -171,6 +171,13 @@ func (t planTarget) HasNode(name string) bool { return t.st.Nodes[name] != nil }
 
 func (t planTarget) Touch(node string) { t.st.touchNode(node, t.index) }
 
+func (t planTarget) SetPodCIDR(node, cidr string) {
+	if n := t.st.Nodes[node]; n != nil && n.PodCIDR != cidr {
+		n.PodCIDR = cidr
+		t.st.touchNode(node, t.index) // its agent sets up its pods' network
+	}
+}
+
 func (t planTarget) ClaimNode(claim string) string { return t.st.Claims[claim] }
 
 func (t planTarget) SetClaimNode(claim, node string) {

@@ -21,11 +21,12 @@ import (
 //	0  berth before v0.1.0: entry types 1-9, snapshots without a header
 //	1  v0.1.0: FormatType; masters' Version and Format in MemberCommand;
 //	   snapshots with a header; the cluster's format in the state
-const Format = 1
+//	2  v0.2.0: nodes' pod CIDRs (api.Plan.PodCIDRs, api.Node.PodCIDR)
+const Format = 2
 
 // formatReleases names the first release that reads each format, for
 // messages that tell an operator what to upgrade to.
-var formatReleases = []string{0: "v0.0.0", 1: "v0.1.0"}
+var formatReleases = []string{0: "v0.0.0", 1: "v0.1.0", 2: "v0.2.0"}
 
 // releaseOf is the first release that reads format f.
 func releaseOf(f int) string {

@@ -3,6 +3,7 @@ package raftstore
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -125,8 +126,8 @@ func TestNewerEntriesHaltOlderReleases(t *testing.T) {
 		{"a field this release does not have", Release{}, &raft.Log{Index: 3, Type: raft.LogCommand,
 			Data: append([]byte{byte(HeartbeatsType)}, `{"names":["n1"],"time":"2026-12-07T10:00:00Z","zone":"eu"}`...)},
 			`log entry 3 (heartbeats) cannot be decoded by ` + current().String() + `: json: unknown field "zone"`},
-		{"a format newer than this release", Release{}, entry(t, 3, FormatType, FormatCommand{Format: 2, Version: "v0.2.0"}),
-			"turned on format 2 (its leader ran berth v0.2.0), which " + current().String() + " does not read; upgrade this master to v0.2.0 or newer"},
+		{"a format newer than this release", Release{}, entry(t, 3, FormatType, FormatCommand{Format: Format + 1, Version: "v9.0.0"}),
+			fmt.Sprintf("turned on format %d (its leader ran berth v9.0.0), which %s does not read; upgrade this master to v9.0.0 or newer", Format+1, current())},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := bareFSM(tc.release)
@@ -188,9 +189,9 @@ func TestSnapshotIsACopy(t *testing.T) {
 // berth before v0.1.0 (no header) restores.
 func TestRestoreRefusesNewerSnapshots(t *testing.T) {
 	f := bareFSM(Release{})
-	err := f.Restore(io.NopCloser(strings.NewReader(`{"snapshot":{"format":2,"berth":"v0.2.0"},"index":9}`)))
+	err := f.Restore(io.NopCloser(strings.NewReader(fmt.Sprintf(`{"snapshot":{"format":%d,"berth":"v9.0.0"},"index":9}`, Format+1))))
 	if !errors.Is(err, ErrNewerSnapshot) || !errors.Is(err, ErrHalted) ||
-		!strings.Contains(err.Error(), "its format is 2, written by berth v0.2.0, and "+current().String()+" reads up to format 1: run v0.2.0 or newer") {
+		!strings.Contains(err.Error(), fmt.Sprintf("its format is %d, written by berth v9.0.0, and %s reads up to format %d: run v9.0.0 or newer", Format+1, current(), Format)) {
 		t.Fatalf("restore answered %v", err)
 	}
 	g := bareFSM(Release{})

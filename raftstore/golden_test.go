@@ -8,14 +8,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 
 	"github.com/berth-dev/berth/api"
 )
 
-// goldenAfter adds to the scenario of every release what this one
-// brought: format 1 turned on, and a master's release recorded.
+// goldenAfter adds to the scenario of every release what the releases
+// since v0.0.0 brought: the newest format turned on and a master's
+// release recorded (v0.1.0); a node's pod CIDR (v0.2.0).
 func goldenAfter(t *testing.T, s *Store) {
 	t.Helper()
 	m := api.Member{Name: "m0", RaftAddr: s.RaftAddr(), APIAddr: "127.0.0.1:7070", Version: api.Version, Format: Format}
@@ -24,6 +26,10 @@ func goldenAfter(t *testing.T, s *Store) {
 	}
 	m.APIAddr = "127.0.0.1:7080"
 	if _, err := s.RecordMember(m); err != nil {
+		t.Fatal(err)
+	}
+	cidrs := &api.Plan{PodCIDRs: []api.PodCIDR{{Node: "n1", CIDR: "10.244.0.0/24"}, {Node: "n2", CIDR: "10.244.1.0/24"}}}
+	if _, err := s.ApplyPlan(cidrs, time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -342,7 +342,7 @@ func (s *Store) ApplyRevision(r *api.Revision) (uint64, error) {
 // creates, binds or deletes carry that time, the one the pass that made
 // the plan read.
 func (s *Store) ApplyPlan(p *api.Plan, at time.Time) (uint64, error) {
-	return s.apply(ApplyPlanType, PlanCommand{Plan: *p, Time: at.UTC().Truncate(time.Millisecond)})
+	return s.apply(ApplyPlanType, PlanCommand{Plan: s.planForFormat(*p), Time: at.UTC().Truncate(time.Millisecond)})
 }
 
 // RegisterNode records a node and its capacity.

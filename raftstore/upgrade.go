@@ -11,6 +11,11 @@ import (
 // master's Version and Format: a master before it drops those fields.
 const formatMemberReleases = 1
 
+// FormatPodCIDRs is the format from which plans give nodes their pod
+// CIDRs (api.Plan.PodCIDRs, api.Node.PodCIDR): a master before it halts
+// on the field.
+const FormatPodCIDRs = 2
+
 // Release is the release this store runs.
 func (s *Store) Release() Release { return s.release }
 
@@ -86,6 +91,17 @@ func (s *Store) admits(m api.Member) error {
 			ErrFormatOff, m.Name, version, m.Format, on, releaseOf(on))
 	}
 	return nil
+}
+
+// planForFormat strips from a plan what the cluster's format does not
+// have yet: the leader's reconciler leaves it out already, and this
+// keeps a plan made just before a format change from reaching an older
+// master.
+func (s *Store) planForFormat(p api.Plan) api.Plan {
+	if s.ClusterFormat() < FormatPodCIDRs {
+		p.PodCIDRs = nil
+	}
+	return p
 }
 
 // forFormat strips from a member record what the cluster's format does

@@ -170,23 +170,23 @@ func TestOldMasterIsNotSentWhatItCannotRead(t *testing.T) {
 
 	c.restart("m3", Release{})
 	leader = c.leader()
-	if on, err := leader.EnableFormat(c.members()); err != nil || on != 1 {
-		t.Fatalf("EnableFormat with every master on v0.1.0: format %d, %v; want 1", on, err)
+	if on, err := leader.EnableFormat(c.members()); err != nil || on != Format {
+		t.Fatalf("EnableFormat with every master on %s: format %d, %v; want %d", api.Version, on, err, Format)
 	}
 	if _, err := leader.apply(testFormat2Type, HeartbeatsCommand{}); err != nil {
 		t.Fatalf("a format-1 entry once every master reads it: %v", err)
 	}
 	c.agree()
 	for _, name := range c.names {
-		if s := c.stores[name]; s.ClusterFormat() != 1 {
-			t.Errorf("%s: cluster format %d; want 1", name, s.ClusterFormat())
+		if s := c.stores[name]; s.ClusterFormat() != Format {
+			t.Errorf("%s: cluster format %d; want %d", name, s.ClusterFormat(), Format)
 		}
-		if m, _ := c.stores["m3"].Member(name); m.Version != api.Version || m.Format != 1 {
+		if m, _ := c.stores["m3"].Member(name); m.Version != api.Version || m.Format != Format {
 			t.Errorf("recorded release of %s: %+v", name, m)
 		}
 	}
 	err = leader.AddVoter(api.Member{Name: "m4", RaftAddr: "m4", APIAddr: "api-m4"})
-	if !errors.Is(err, ErrFormatOff) || !strings.Contains(err.Error(), "master m4 runs berth older than v0.1.0, which reads format 0, and the cluster runs format 1") {
+	if !errors.Is(err, ErrFormatOff) || !strings.Contains(err.Error(), fmt.Sprintf("master m4 runs berth older than v0.1.0, which reads format 0, and the cluster runs format %d", Format)) {
 		t.Errorf("a v0.0.0 master joining a format-1 cluster: %v", err)
 	}
 }
@@ -201,8 +201,51 @@ func TestUnreachableMasterHoldsTheFormat(t *testing.T) {
 	if on, err := c.leader().EnableFormat(c.members()[:1]); err != nil || on != 0 {
 		t.Fatalf("format %d, %v with m2 unknown; want 0", on, err)
 	}
-	if on, err := c.leader().EnableFormat(c.members()); err != nil || on != 1 {
-		t.Fatalf("format %d, %v with both known; want 1", on, err)
+	if on, err := c.leader().EnableFormat(c.members()); err != nil || on != Format {
+		t.Fatalf("format %d, %v with both known; want %d", on, err, Format)
 	}
 	c.agree()
+}
+
+// TestPodCIDRsWaitForFormat2: while a master of v0.1.0 (format 1) votes,
+// a plan's pod CIDRs are left out of the entry (that master would halt on
+// the field); once every master reads format 2 they are recorded on all.
+func TestPodCIDRsWaitForFormat2(t *testing.T) {
+	c := newInmem(t)
+	c.start("m1", Release{})
+	c.start("m2", Release{})
+	old := c.start("m3", Release{Version: "v0.1.0", Format: 1})
+	leader := c.leader()
+	if _, err := leader.RegisterNode(&api.Registration{Name: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := leader.EnableFormat(c.members()); err != nil || on != 1 {
+		t.Fatalf("EnableFormat with m3 on v0.1.0: format %d, %v; want 1", on, err)
+	}
+	plan := &api.Plan{PodCIDRs: []api.PodCIDR{{Node: "n1", CIDR: "10.244.0.0/24"}}}
+	if _, err := leader.ApplyPlan(plan, t0); err != nil {
+		t.Fatal(err)
+	}
+	c.agree()
+	if err := old.HaltError(); err != nil {
+		t.Fatalf("m3 (v0.1.0) halted: %v", err)
+	}
+	if n := old.View(false).Nodes[0]; n.PodCIDR != "" {
+		t.Errorf("a pod CIDR was written while m3 (format 1) votes: %+v", n)
+	}
+
+	c.restart("m3", Release{})
+	leader = c.leader()
+	if on, err := leader.EnableFormat(c.members()); err != nil || on < FormatPodCIDRs {
+		t.Fatalf("EnableFormat with every master on %s: format %d, %v", api.Version, on, err)
+	}
+	if _, err := leader.ApplyPlan(plan, t0); err != nil {
+		t.Fatal(err)
+	}
+	c.agree()
+	for _, name := range c.names {
+		if n := c.stores[name].View(false).Nodes[0]; n.PodCIDR != "10.244.0.0/24" {
+			t.Errorf("%s: node %+v; want its pod CIDR recorded", name, n)
+		}
+	}
 }

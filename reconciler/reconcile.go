@@ -33,6 +33,9 @@ type Input struct {
 	// NodeTimeout is how long a node may miss heartbeats and stay Ready
 	// (api.NodeReadyTimeout when zero).
 	NodeTimeout time.Duration
+	// PodNetwork gives nodes their pod CIDRs; nil gives none (the cluster
+	// has not turned on the format that records them).
+	PodNetwork *PodNetwork
 }
 
 // nodeTimeout is the input's node timeout, or the default.
@@ -63,6 +66,7 @@ type pass struct {
 func Reconcile(in Input, now time.Time) api.Plan {
 	in = in.withNodeConditions(now)
 	r := newPass(in, now)
+	r.plan.PodCIDRs = allocatePodCIDRs(in)
 	live := map[string]bool{}
 	for _, c := range r.controllers() {
 		live[c.owner] = true

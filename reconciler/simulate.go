@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"slices"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -66,13 +67,14 @@ func SetHealthy(p *corev1.Pod, now time.Time) {
 type simState struct {
 	pods   map[string]*corev1.Pod
 	nodes  map[string]bool
+	cidrs  map[string]string // pod CIDRs the plan gave
 	claims map[string]string
 	jobs   map[string]*batchv1.Job
 	crons  map[string]*batchv1.CronJob
 }
 
 func newSimState(in Input) *simState {
-	s := &simState{pods: indexPods(in.Pods), nodes: map[string]bool{}, claims: map[string]string{},
+	s := &simState{pods: indexPods(in.Pods), nodes: map[string]bool{}, cidrs: map[string]string{}, claims: map[string]string{},
 		jobs: map[string]*batchv1.Job{}, crons: map[string]*batchv1.CronJob{}}
 	for _, n := range in.Nodes {
 		s.nodes[n.Name] = true
@@ -90,8 +92,17 @@ func newSimState(in Input) *simState {
 }
 
 // input is in with the state's pods, claims and records, each in new
-// slices sorted by key, as the store's views list them.
+// slices sorted by key, as the store's views list them, and its nodes
+// with the pod CIDRs given.
 func (s *simState) input(in Input) Input {
+	if len(s.cidrs) > 0 {
+		in.Nodes = slices.Clone(in.Nodes)
+		for i := range in.Nodes {
+			if c, ok := s.cidrs[in.Nodes[i].Name]; ok {
+				in.Nodes[i].PodCIDR = c
+			}
+		}
+	}
 	in.Pods = make([]corev1.Pod, 0, len(s.pods))
 	for _, k := range sortedKeys(s.pods) {
 		in.Pods = append(in.Pods, *s.pods[k])
@@ -113,6 +124,7 @@ func (s *simState) PutPod(key string, p *corev1.Pod)            { s.pods[key] = 
 func (s *simState) RemovePod(key string)                        { delete(s.pods, key) }
 func (s *simState) HasNode(name string) bool                    { return s.nodes[name] }
 func (s *simState) Touch(string)                                {}
+func (s *simState) SetPodCIDR(node, cidr string)                { s.cidrs[node] = cidr }
 func (s *simState) ClaimNode(claim string) string               { return s.claims[claim] }
 func (s *simState) SetClaimNode(claim, node string)             { s.claims[claim] = node }
 func (s *simState) JobRecords() map[string]*batchv1.Job         { return s.jobs }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -85,7 +86,7 @@ func get(ctx context.Context, cl *client.Client, what, ns string, f *getFlags, o
 		for _, n := range l.Items {
 			items = append(items, n)
 		}
-		table = func(w *tabwriter.Writer) { nodeTable(w, l.Items) }
+		table = func(w *tabwriter.Writer) { nodeTable(w, l.Items, f.output == "wide") }
 	default:
 		res := findResource(what)
 		if res == nil {
@@ -197,8 +198,13 @@ func age(t time.Time) string {
 	return duration.HumanDuration(time.Since(t))
 }
 
-func nodeTable(w io.Writer, nodes []corev1.Node) {
-	fmt.Fprintln(w, "NAME\tSTATUS\tCPU\tMEMORY\tADDRESS\tTAINTS\tAGE")
+// nodeTable lists nodes; wide adds each node's pod CIDR.
+func nodeTable(w io.Writer, nodes []corev1.Node, wide bool) {
+	head := "NAME\tSTATUS\tCPU\tMEMORY\tADDRESS\tTAINTS\tAGE"
+	if wide {
+		head += "\tPOD-CIDR"
+	}
+	fmt.Fprintln(w, head)
 	for _, n := range nodes {
 		status := "NotReady"
 		for _, c := range n.Status.Conditions {
@@ -220,8 +226,12 @@ func nodeTable(w io.Writer, nodes []corev1.Node) {
 		if len(taints) == 0 {
 			taints = append(taints, "<none>")
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, status, n.Status.Capacity.Cpu(), n.Status.Capacity.Memory(), addr,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s", n.Name, status, n.Status.Capacity.Cpu(), n.Status.Capacity.Memory(), addr,
 			strings.Join(taints, ","), age(n.CreationTimestamp.Time))
+		if wide {
+			fmt.Fprintf(w, "\t%s", cmp.Or(n.Spec.PodCIDR, "<none>"))
+		}
+		fmt.Fprintln(w)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/master"
 	"github.com/berth-dev/berth/node"
+	"github.com/berth-dev/berth/reconciler"
 )
 
 type masterFlags struct {
@@ -36,6 +38,8 @@ type masterFlags struct {
 	advertise                string
 	snapshotThreshold        uint64
 	snapshotInterval         time.Duration
+	clusterCIDR              string
+	nodeCIDRMaskSize         int
 }
 
 func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
@@ -53,7 +57,12 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 			git.Repo = abs
 		}
 	}
+	clusterCIDR, err := netip.ParsePrefix(f.clusterCIDR)
+	if err != nil {
+		return master.Config{}, fmt.Errorf("--cluster-cidr %q: not an address range such as 10.244.0.0/16", f.clusterCIDR)
+	}
 	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
+		PodNetwork:    reconciler.PodNetwork{ClusterCIDR: clusterCIDR, NodeMaskSize: f.nodeCIDRMaskSize},
 		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, MaxLog: f.maxLog,
 		RolloutDeadline: f.rolloutDeadline, NodeTimeout: f.nodeTimeout, Join: f.join, Advertise: f.advertise,
 		SnapshotThreshold: f.snapshotThreshold, SnapshotInterval: f.snapshotInterval, Git: git, Logger: log}, nil
@@ -73,6 +82,8 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().IntVar(&f.limits.MaxObjects, "max-objects", def.MaxObjects, "most objects in one commit")
 	c.Flags().StringVar(&f.trustedKeys, "trusted-keys", "", "armored OpenPGP public keys: every commit from the live one to a new head must be signed by one of them")
 	c.Flags().StringVar(&f.webhookSecret, "webhook-secret", os.Getenv("BERTH_WEBHOOK_SECRET"), "secret of push webhooks (POST /berth/v1/hooks/git); default $BERTH_WEBHOOK_SECRET")
+	c.Flags().StringVar(&f.clusterCIDR, "cluster-cidr", reconciler.DefaultClusterCIDR.String(), "the range of pod addresses; each node gets a part of it")
+	c.Flags().IntVar(&f.nodeCIDRMaskSize, "node-cidr-mask-size", reconciler.DefaultNodeMaskSize, "prefix length of each node's part of --cluster-cidr")
 	c.Flags().BoolVar(&f.allowRewrites, "allow-rewrites", false, "apply a new head that does not descend from the live commit (a force push) instead of refusing it")
 }
 

@@ -1,0 +1,53 @@
+package master
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/reconciler"
+)
+
+// TestNodesGetPodCIDRs: once the master has turned on the format that
+// records them, each registered node gets a range of --cluster-cidr,
+// shown in the Node's spec.podCIDR; a node past the last range gets none.
+func TestNodesGetPodCIDRs(t *testing.T) {
+	c, _ := startMaster(t, func(cfg *Config) {
+		cfg.PodNetwork = reconciler.PodNetwork{ClusterCIDR: netip.MustParsePrefix("10.50.0.0/23"), NodeMaskSize: 24}
+	})
+	ctx := context.Background()
+	for _, name := range []string{"n1", "n2", "n3"} {
+		if err := c.Register(ctx, &api.Registration{Name: name, CPU: mustQ("1"), Memory: mustQ("1Gi")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cidrs := map[string]string{}
+	testutil.WaitFor(t, 15*time.Second, "pod CIDRs for n1 and n2", func() bool {
+		nodes, err := c.Nodes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nodes.Items {
+			cidrs[n.Name] = n.Spec.PodCIDR
+		}
+		return cidrs["n1"] != "" && cidrs["n2"] != ""
+	})
+	if cidrs["n1"] != "10.50.0.0/24" || cidrs["n2"] != "10.50.1.0/24" || cidrs["n3"] != "" {
+		t.Errorf("pod CIDRs %v; want n1 and n2 the two ranges of 10.50.0.0/23, n3 none", cidrs)
+	}
+	if s := waitStatus(t, c, func(s *api.Status) bool { return s.Format >= 2 }); s.Format != 2 {
+		t.Errorf("cluster format %d", s.Format)
+	}
+}
+
+func TestPodNetworkFlagsAreChecked(t *testing.T) {
+	cfg := Config{Name: "m", DataDir: t.TempDir(), RaftAddr: "127.0.0.1:1", Listen: "127.0.0.1:0",
+		PodNetwork: reconciler.PodNetwork{ClusterCIDR: netip.MustParsePrefix("10.244.0.0/16"), NodeMaskSize: 8}}
+	cfg.Git.Repo = t.TempDir()
+	if _, err := New(cfg); err == nil || err.Error() != "master: --node-cidr-mask-size 8: must lie between the cluster CIDR's /16 and /29" {
+		t.Errorf("New with a mask shorter than the cluster CIDR's: %v", err)
+	}
+}
