@@ -6,7 +6,7 @@ BIN       := bin/berth
 IMAGE     := examples/images/kubia.tar
 DATA      ?= .data
 DEMO_REPO := $(DATA)/demo-repo
-DEBS      := containerd runc git nftables
+DEBS      := containerd runc git nftables containernetworking-plugins
 TEST_DEBS := $(DEBS) docker-registry gnupg crun
 
 .PHONY: run test unit e2e build images bench bench-large deps test-deps docs fuzz clean

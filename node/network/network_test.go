@@ -1,0 +1,215 @@
+package network
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/pkg/netns"
+	cnins "github.com/containernetworking/plugins/pkg/ns"
+)
+
+// nodeNamespace makes a network namespace that plays a node, removed when
+// the test ends (with the bridge CNI makes in it).
+func nodeNamespace(t *testing.T) *netns.NetNS {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("network namespaces need root")
+	}
+	if findPlugin(DefaultPluginDirs, "bridge") == "" {
+		t.Skipf("no CNI plugins: %s", InstallHint)
+	}
+	node, err := netns.NewNetNS(filepath.Join(t.TempDir(), "node"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Remove() })
+	return node
+}
+
+// in runs f in the namespace, failing the test on its error.
+func in(t *testing.T, ns *netns.NetNS, f func() error) {
+	t.Helper()
+	if err := ns.Do(func(cnins.NetNS) error { return f() }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPodsGetTheirOwnAddresses: on a node (a namespace of the test's),
+// two pods get namespaces and distinct addresses of the node's pod CIDR
+// on eth0; one reaches the other by address without NAT (the server sees
+// the client's own address); a pod found again keeps its address; removed,
+// its namespace and address are gone, and the address is given again.
+func TestPodsGetTheirOwnAddresses(t *testing.T) {
+	node := nodeNamespace(t)
+	ctx := context.Background()
+	cfg := Config{Node: "t1", PodCIDR: netip.MustParsePrefix("10.250.7.0/24"), DataDir: t.TempDir()}
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b *Pod
+	in(t, node, func() (err error) {
+		if a, err = n.Add(ctx, "pod-a"); err != nil {
+			return err
+		}
+		b, err = n.Add(ctx, "pod-b")
+		return err
+	})
+	if a.IP == b.IP || !cfg.PodCIDR.Contains(a.IP) || !cfg.PodCIDR.Contains(b.IP) {
+		t.Fatalf("addresses %s and %s; want two of %s", a.IP, b.IP, cfg.PodCIDR)
+	}
+	if got := addressOf(t, a.Namespace, "eth0"); got != a.IP {
+		t.Errorf("eth0 of pod a has %s; CNI said %s", got, a.IP)
+	}
+	if seen := connect(t, a, b); seen != b.IP {
+		t.Errorf("pod a saw a connection from %s; want pod b's own address %s (no NAT)", seen, b.IP)
+	}
+	again, err := n.Find(ctx, "pod-a")
+	if err != nil || again == nil || again.IP != a.IP || again.Namespace != a.Namespace {
+		t.Errorf("pod a found again: %+v, %v; want %+v", again, err, a)
+	}
+	in(t, node, func() error { return n.Remove(ctx, "pod-a") })
+	if p, err := n.Find(ctx, "pod-a"); p != nil || err != nil {
+		t.Errorf("pod a after Remove: %+v, %v", p, err)
+	}
+	if _, err := os.Stat(a.Namespace); !os.IsNotExist(err) {
+		t.Errorf("pod a's namespace is still there: %v", err)
+	}
+	var c *Pod
+	in(t, node, func() (err error) { c, err = n.Add(ctx, "pod-c"); return err })
+	in(t, node, func() error { return errorsJoin(n.Remove(ctx, "pod-b"), n.Remove(ctx, "pod-c")) })
+	if c.IP == b.IP {
+		t.Errorf("pod c got pod b's address %s", c.IP)
+	}
+}
+
+func errorsJoin(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// addressOf is the IPv4 address of an interface inside a namespace.
+func addressOf(t *testing.T, nsPath, iface string) netip.Addr {
+	t.Helper()
+	var out netip.Addr
+	in(t, netns.LoadNetNS(nsPath), func() error {
+		i, err := net.InterfaceByName(iface)
+		if err != nil {
+			return err
+		}
+		addrs, err := i.Addrs()
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() {
+				out = p.Addr()
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+// connect listens on server's address, inside its namespace, dials it
+// from inside client's, and returns the address the server saw.
+func connect(t *testing.T, server, client *Pod) netip.Addr {
+	t.Helper()
+	var ln net.Listener
+	in(t, netns.LoadNetNS(server.Namespace), func() (err error) {
+		ln, err = net.Listen("tcp4", netip.AddrPortFrom(server.IP, 0).String())
+		return err
+	})
+	defer ln.Close()
+	seen := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			seen <- "accept: " + err.Error()
+			return
+		}
+		defer conn.Close()
+		seen <- conn.RemoteAddr().String()
+		io.Copy(io.Discard, conn)
+	}()
+	in(t, netns.LoadNetNS(client.Namespace), func() error {
+		conn, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	})
+	remote := <-seen
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		t.Fatalf("the server saw %q", remote)
+	}
+	return ap.Addr()
+}
+
+func TestMissingPluginsNameThePackage(t *testing.T) {
+	_, err := New(Config{Node: "t", PodCIDR: netip.MustParsePrefix("10.250.0.0/24"), DataDir: t.TempDir(), PluginDirs: []string{t.TempDir()}})
+	if err == nil || !strings.Contains(err.Error(), `CNI plugin "bridge" not found`) || !strings.Contains(err.Error(), "containernetworking-plugins") {
+		t.Errorf("New without plugins: %v", err)
+	}
+}
+
+func TestBridgeNamesFitTheKernel(t *testing.T) {
+	if got := BridgeName("n1"); got != "berth-n1" {
+		t.Errorf("bridge of n1: %s", got)
+	}
+	long := BridgeName("a-node-with-a-long-name")
+	if len(long) > 15 || long == BridgeName("a-node-with-a-long-nam") {
+		t.Errorf("bridge of a long name: %q", long)
+	}
+}
+
+// BenchmarkPodNetwork is the network setup of one pod and its teardown,
+// through go-cni and the plugins (bridge ADD was 17-25 ms here).
+func BenchmarkPodNetwork(b *testing.B) {
+	if os.Getuid() != 0 || findPlugin(DefaultPluginDirs, "bridge") == "" {
+		b.Skip("needs root and the CNI plugins")
+	}
+	node, err := netns.NewNetNS(filepath.Join(b.TempDir(), "node"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer node.Remove()
+	n, err := New(Config{Node: "bench", PodCIDR: netip.MustParsePrefix("10.250.8.0/24"), DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var add, del time.Duration
+	err = node.Do(func(cnins.NetNS) error {
+		for i := 0; i < b.N; i++ {
+			start := time.Now()
+			if _, err := n.Add(ctx, "pod"); err != nil {
+				return err
+			}
+			add += time.Since(start)
+			start = time.Now()
+			if err := n.Remove(ctx, "pod"); err != nil {
+				return err
+			}
+			del += time.Since(start)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(add.Milliseconds())/float64(b.N), "add-ms/op")
+	b.ReportMetric(float64(del.Milliseconds())/float64(b.N), "del-ms/op")
+}
