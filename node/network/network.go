@@ -16,8 +16,8 @@ import (
 	"os"
 	"path/filepath"
 
-	gocni "github.com/containerd/go-cni"
 	"github.com/containerd/containerd/pkg/netns"
+	gocni "github.com/containerd/go-cni"
 )
 
 // DefaultPluginDirs are where Debian's containernetworking-plugins and the
