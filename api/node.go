@@ -215,7 +215,10 @@ type StatusBatch struct {
 // Assignments is the answer of the blocking query for a node's pods, with
 // the ConfigMaps and Secrets those pods reference.
 type Assignments struct {
-	Index      uint64             `json:"index"`
+	Index uint64 `json:"index"`
+	// PodCIDR is the node's range of pod addresses ("" until the leader
+	// gives one; agents before v0.2.0 ignore it).
+	PodCIDR    string             `json:"podCIDR,omitempty"`
 	Pods       []corev1.Pod       `json:"pods"`
 	ConfigMaps []corev1.ConfigMap `json:"configMaps,omitempty"`
 	Secrets    []corev1.Secret    `json:"secrets,omitempty"`

@@ -245,6 +245,7 @@ func (c *cluster) cleanup() {
 	exec.Command("pkill", "-9", "-f", "containerd-shim-runc-v2 .*-address "+c.socket).Run()
 	unmountUnder(c.dir)
 	exec.Command("nft", "delete", "table", "ip", "berth_n0").Run() // the agent's service proxy
+	exec.Command("ip", "link", "delete", "berth-n0").Run()         // the bridge of --pod-network
 	os.RemoveAll(c.dir)
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/node/network"
 )
 
 // Config configures an agent.
@@ -53,6 +54,13 @@ type Config struct {
 	// ServiceProxy programs the node's nftables for cluster IPs and node
 	// ports (kube-proxy's job); it needs the nft command.
 	ServiceProxy bool
+	// PodNetwork gives each pod its own network namespace and address
+	// from the node's pod CIDR, through CNI (in progress, issue #16:
+	// Services, DNS and routes between nodes follow).
+	PodNetwork bool
+	// CNIPluginDirs are where the CNI plugins are (network.DefaultPluginDirs
+	// when empty).
+	CNIPluginDirs []string
 }
 
 // Backoff bounds the restart back-off of crashing containers.
@@ -86,6 +94,8 @@ type Agent struct {
 	// services are the cluster's Services, for service links; not under mu.
 	services atomic.Pointer[[]corev1.Service]
 	wake     chan struct{} // signals the reporter
+	// network is the node's pod network, once it has a pod CIDR.
+	network atomic.Pointer[network.Network]
 
 	// tasks are the goroutines Run starts and those they start (pod
 	// workers, orphan removal, fences); Run returns once all have ended.
@@ -111,6 +121,11 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.PodNetwork && !cfg.Hollow {
+		if err := network.CheckPlugins(cfg.CNIPluginDirs); err != nil {
+			return nil, fmt.Errorf("--pod-network: %w", err)
+		}
 	}
 	abs, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
@@ -282,6 +297,7 @@ func (a *Agent) assignmentLoop(ctx context.Context) {
 func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.setUpNetwork(as.PodCIDR)
 	config := newConfigSet(as)
 	configChanged := !a.config.equal(config)
 	a.config = config

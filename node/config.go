@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -84,11 +85,19 @@ func (e *configError) Error() string { return e.msg }
 
 func optional(b *bool) bool { return b != nil && *b }
 
+// addresses are a pod's, for the downward API: its node's and its own.
+type addresses struct{ host, pod string }
+
+// ips are the node's and the pod's addresses.
+func (n nodeInfo) ips() addresses { return addresses{host: n.hostIP, pod: cmp.Or(n.podIP, n.hostIP)} }
+
 // nodeInfo is what the downward API may ask of the node, and what the
 // node allows.
 type nodeInfo struct {
-	hostIP      string
-	cpu, memory resource.Quantity
+	// hostIP is the node's address; podIP the pod's own, or the node's
+	// for a pod in the node's network.
+	hostIP, podIP string
+	cpu, memory   resource.Quantity
 	// services are the cluster's Services, for the pods' service links.
 	services []corev1.Service
 	// hostPaths are the prefixes hostPath volumes may use (--allow-host-path).
@@ -142,7 +151,7 @@ func resolveEnv(pod *corev1.Pod, c *corev1.Container, cfg *configSet, node nodeI
 			set(e.Name, expand(e.Value, vars))
 			continue
 		case e.ValueFrom.FieldRef != nil:
-			v, err := fieldValue(pod, node.hostIP, e.ValueFrom.FieldRef.FieldPath)
+			v, err := fieldValue(pod, node.ips(), e.ValueFrom.FieldRef.FieldPath)
 			if err != nil {
 				return nil, &configError{err.Error()}
 			}
@@ -218,12 +227,12 @@ func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet, node nodeInfo) 
 			out[v.Name] = v.HostPath.Path
 			continue
 		case v.DownwardAPI != nil:
-			if err := writeDownward(vdir, pod, v.DownwardAPI, node.hostIP); err != nil {
+			if err := writeDownward(vdir, pod, v.DownwardAPI, node.ips()); err != nil {
 				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 			}
 			continue
 		case v.Projected != nil:
-			if err := writeProjected(vdir, pod, v.Projected, cfg, node.hostIP); err != nil {
+			if err := writeProjected(vdir, pod, v.Projected, cfg, node.ips()); err != nil {
 				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 			}
 			continue
@@ -357,10 +366,10 @@ func unchanged(p string, data []byte, mode os.FileMode) bool {
 // subPath mount, being a single bind-mounted file, keeps what it had, as
 // in Kubernetes. A source that is now missing leaves the files as they
 // were.
-func refreshConfigVolumes(pod *corev1.Pod, volumes map[string]string, cfg *configSet, hostIP string) error {
+func refreshConfigVolumes(pod *corev1.Pod, volumes map[string]string, cfg *configSet, ips addresses) error {
 	for _, v := range pod.Spec.Volumes {
 		if v.Projected != nil && volumes[v.Name] != "" {
-			if err := writeProjected(volumes[v.Name], pod, v.Projected, cfg, hostIP); err != nil {
+			if err := writeProjected(volumes[v.Name], pod, v.Projected, cfg, ips); err != nil {
 				var ce *configError
 				if !errors.As(err, &ce) { // a missing source leaves the files as they were
 					return fmt.Errorf("volume %q: %w", v.Name, err)

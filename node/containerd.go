@@ -326,16 +326,21 @@ func (r *Containerd) ensureImage(ctx context.Context, image string, policy corev
 }
 
 // specOpts builds the OCI spec of a container: the image's config, then the
-// pod's command, args, env and working directory, in the host's network.
+// pod's command, args, env and working directory, in the pod's network
+// namespace (or the host's).
 func specOpts(ctx context.Context, img containerd.Image, s StartSpec, allowPrivileged bool) ([]oci.SpecOpts, error) {
 	cfg, err := img.Spec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading config of image %s: %w", img.Name(), err)
 	}
 	c := s.Container
+	network := oci.WithHostNamespace(specs.NetworkNamespace)
+	if s.NetNS != "" {
+		network = oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: s.NetNS})
+	}
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
-		oci.WithHostNamespace(specs.NetworkNamespace),
+		network,
 		oci.WithHostHostsFile,
 		oci.WithHostResolvconf,
 		oci.WithHostname(s.Pod.Name),

@@ -58,7 +58,7 @@ func expandAll(list []string, vars map[string]string) []string {
 }
 
 // fieldValue answers a downward API fieldRef for the pod.
-func fieldValue(pod *corev1.Pod, hostIP, path string) (string, error) {
+func fieldValue(pod *corev1.Pod, ips addresses, path string) (string, error) {
 	switch path {
 	case "metadata.name":
 		return pod.Name, nil
@@ -68,8 +68,10 @@ func fieldValue(pod *corev1.Pod, hostIP, path string) (string, error) {
 		return string(pod.UID), nil
 	case "spec.nodeName":
 		return pod.Spec.NodeName, nil
-	case "status.hostIP", "status.podIP": // pods share the host's network
-		return hostIP, nil
+	case "status.hostIP":
+		return ips.host, nil
+	case "status.podIP":
+		return ips.pod, nil
 	}
 	for prefix, m := range map[string]map[string]string{"metadata.labels": pod.Labels, "metadata.annotations": pod.Annotations} {
 		if rest, ok := strings.CutPrefix(path, prefix+"['"); ok && strings.HasSuffix(rest, "']") {

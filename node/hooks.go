@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -9,8 +10,9 @@ import (
 )
 
 // runHook runs a lifecycle handler (exec in the container, or an HTTP GET
-// from the agent, as the kubelet does) within timeout; nil means success.
-func runHook(ctx context.Context, rt Runtime, id string, c *corev1.Container, h *corev1.LifecycleHandler, timeout time.Duration) error {
+// from the agent to the pod's address host, as the kubelet does) within
+// timeout; nil means success.
+func runHook(ctx context.Context, rt Runtime, id, host string, c *corev1.Container, h *corev1.LifecycleHandler, timeout time.Duration) error {
 	switch {
 	case h.Exec != nil:
 		code, err := rt.Exec(ctx, id, h.Exec.Command, timeout)
@@ -26,7 +28,7 @@ func runHook(ctx context.Context, rt Runtime, id string, c *corev1.Container, h 
 		if err != nil {
 			return err
 		}
-		return probeHTTP(ctx, h.HTTPGet, port, timeout)
+		return probeHTTP(ctx, cmp.Or(h.HTTPGet.Host, host), h.HTTPGet, port, timeout)
 	}
 	return fmt.Errorf("lifecycle hook has no handler")
 }
@@ -37,7 +39,7 @@ func runHook(ctx context.Context, rt Runtime, id string, c *corev1.Container, h 
 func (w *podWorker) stopContainer(ctx context.Context, c *corev1.Container, id string, grace time.Duration) error {
 	start := time.Now()
 	if c != nil && c.Lifecycle != nil && c.Lifecycle.PreStop != nil && !w.a.cfg.Hollow {
-		if err := runHook(ctx, w.a.rt, id, c, c.Lifecycle.PreStop, grace); err != nil {
+		if err := runHook(ctx, w.a.rt, id, w.probeHost(), c, c.Lifecycle.PreStop, grace); err != nil {
 			w.a.log.Warn("preStop hook failed", "pod", w.key, "container", c.Name, "err", err)
 		}
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -32,11 +33,9 @@ type probeEvent struct {
 	message string
 }
 
-// probeHost is where probes connect: pods share the host's network.
-const probeHost = "127.0.0.1"
-
-// probeOnce runs one probe's handler; nil means success.
-func probeOnce(ctx context.Context, rt Runtime, id string, c *corev1.Container, p *corev1.Probe) error {
+// probeOnce runs one probe's handler against the container, whose pod
+// has the address host; nil means success.
+func probeOnce(ctx context.Context, rt Runtime, id, host string, c *corev1.Container, p *corev1.Probe) error {
 	timeout := time.Duration(p.TimeoutSeconds) * time.Second
 	switch {
 	case p.Exec != nil:
@@ -53,13 +52,13 @@ func probeOnce(ctx context.Context, rt Runtime, id string, c *corev1.Container, 
 		if err != nil {
 			return err
 		}
-		return probeHTTP(ctx, p.HTTPGet, port, timeout)
+		return probeHTTP(ctx, cmp.Or(p.HTTPGet.Host, host), p.HTTPGet, port, timeout)
 	case p.TCPSocket != nil:
 		port, err := resolvePort(c, p.TCPSocket.Port)
 		if err != nil {
 			return err
 		}
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(probeHost, strconv.Itoa(port)), timeout)
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(cmp.Or(p.TCPSocket.Host, host), strconv.Itoa(port)), timeout)
 		if err != nil {
 			return err
 		}
@@ -68,14 +67,14 @@ func probeOnce(ctx context.Context, rt Runtime, id string, c *corev1.Container, 
 	return fmt.Errorf("probe has no handler")
 }
 
-func probeHTTP(ctx context.Context, g *corev1.HTTPGetAction, port int, timeout time.Duration) error {
+func probeHTTP(ctx context.Context, host string, g *corev1.HTTPGetAction, port int, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	path := g.Path
 	if path == "" || path[0] != '/' {
 		path = "/" + path
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(probeHost, strconv.Itoa(port))+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, strconv.Itoa(port))+path, nil)
 	if err != nil {
 		return err
 	}
@@ -114,6 +113,7 @@ func resolvePort(c *corev1.Container, port intstr.IntOrString) (int, error) {
 type prober struct {
 	rt      Runtime
 	id      string
+	host    string // the pod's address
 	name    string
 	attempt int
 	c       *corev1.Container
@@ -144,7 +144,7 @@ func (p *prober) loop(ctx context.Context, kind probeKind, pr *corev1.Probe) boo
 	successes, failures := 0, 0
 	ready := false
 	for {
-		err := probeOnce(ctx, p.rt, p.id, p.c, pr)
+		err := probeOnce(ctx, p.rt, p.id, p.host, p.c, pr)
 		if ctx.Err() != nil {
 			return false
 		}

@@ -44,7 +44,7 @@ func TestProbeHandlers(t *testing.T) {
 		"tcp closed":         {probe(corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(int32(closed))}}), false},
 		"unknown named port": {get("/", intstr.FromString("nope")), false},
 	} {
-		if err := probeOnce(ctx, nil, "", c, tc.p); (err == nil) != tc.ok {
+		if err := probeOnce(ctx, nil, "", "127.0.0.1", c, tc.p); (err == nil) != tc.ok {
 			t.Errorf("%s: %v, want ok=%v", name, err, tc.ok)
 		}
 	}

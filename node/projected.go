@@ -10,7 +10,7 @@ import (
 // Secret and downwardAPI sources together in one folder, each with its
 // mode, as the kubelet does. A missing source that is not optional is an
 // error; an optional one adds nothing.
-func writeProjected(dir string, pod *corev1.Pod, p *corev1.ProjectedVolumeSource, cfg *configSet, hostIP string) error {
+func writeProjected(dir string, pod *corev1.Pod, p *corev1.ProjectedVolumeSource, cfg *configSet, ips addresses) error {
 	data := map[string][]byte{}
 	var items []corev1.KeyToPath
 	add := func(i int, key, path string, value []byte, mode *int32) {
@@ -49,7 +49,7 @@ func writeProjected(dir string, pod *corev1.Pod, p *corev1.ProjectedVolumeSource
 				}
 			}
 		case src.DownwardAPI != nil:
-			values, err := downwardValues(pod, hostIP, src.DownwardAPI.Items)
+			values, err := downwardValues(pod, ips, src.DownwardAPI.Items)
 			if err != nil {
 				return err
 			}

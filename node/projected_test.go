@@ -21,7 +21,7 @@ func TestProjectedVolume(t *testing.T) {
 		{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
 			{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}}}},
 	}}
-	if err := writeProjected(dir, pod, p, testConfig(), "10.0.0.1"); err != nil {
+	if err := writeProjected(dir, pod, p, testConfig(), addresses{host: "10.0.0.1", pod: "10.0.0.1"}); err != nil {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]string{"conf/greeting": "hello", "user": "root", "labels": `app="web"`} {
@@ -34,7 +34,7 @@ func TestProjectedVolume(t *testing.T) {
 		}
 	}
 	p.Sources[2].Secret.Optional = nil
-	if err := writeProjected(dir, pod, p, testConfig(), "10.0.0.1"); err == nil || err.Error() != `projected Secret "absent" not found` {
+	if err := writeProjected(dir, pod, p, testConfig(), addresses{host: "10.0.0.1", pod: "10.0.0.1"}); err == nil || err.Error() != `projected Secret "absent" not found` {
 		t.Errorf("a missing source that is not optional: %v", err)
 	}
 }

@@ -38,6 +38,9 @@ type StartSpec struct {
 	Env []string
 	// Mounts are the container's volumes, prepared on the host.
 	Mounts []Mount
+	// NetNS is the pod's network namespace to join; empty runs the
+	// container in the node's network.
+	NetNS string
 }
 
 // Mount binds a host folder into a container.

@@ -24,12 +24,12 @@ func terminated(st *ctrState) *corev1.ContainerStateTerminated {
 // status renders the pod's status the way the kubelet reports it.
 func (w *podWorker) status(pod *corev1.Pod) corev1.PodStatus {
 	s := corev1.PodStatus{StartTime: &metav1.Time{Time: w.started}, QOSClass: QOSClass(pod)}
-	// Pods share the host's network: their IP is the host's, as for a
-	// hostNetwork pod in Kubernetes.
+	// A pod in the node's network has the node's address, as a
+	// hostNetwork pod in Kubernetes; one in its own namespace its own.
 	if w.a != nil {
-		ip := w.a.nodeInfo().hostIP
-		s.HostIP, s.PodIP = ip, ip
-		s.HostIPs, s.PodIPs = []corev1.HostIP{{IP: ip}}, []corev1.PodIP{{IP: ip}}
+		ips := w.info().ips()
+		s.HostIP, s.PodIP = ips.host, ips.pod
+		s.HostIPs, s.PodIPs = []corev1.HostIP{{IP: ips.host}}, []corev1.PodIP{{IP: ips.pod}}
 	}
 	sidecarsReady := true
 	for _, c := range pod.Spec.InitContainers {

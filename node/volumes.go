@@ -69,8 +69,8 @@ func checkHostPath(h *corev1.HostPathVolumeSource, allowed []string) error {
 
 // writeDownward writes a downwardAPI volume: one file per item, a field's
 // value, or labels and annotations as key="value" lines.
-func writeDownward(dir string, pod *corev1.Pod, d *corev1.DownwardAPIVolumeSource, hostIP string) error {
-	values, err := downwardValues(pod, hostIP, d.Items)
+func writeDownward(dir string, pod *corev1.Pod, d *corev1.DownwardAPIVolumeSource, ips addresses) error {
+	values, err := downwardValues(pod, ips, d.Items)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func writeDownward(dir string, pod *corev1.Pod, d *corev1.DownwardAPIVolumeSourc
 }
 
 // downwardValues renders the downwardAPI items' field values, by path.
-func downwardValues(pod *corev1.Pod, hostIP string, items []corev1.DownwardAPIVolumeFile) (map[string]string, error) {
+func downwardValues(pod *corev1.Pod, ips addresses, items []corev1.DownwardAPIVolumeFile) (map[string]string, error) {
 	out := map[string]string{}
 	for _, it := range items {
 		if it.FieldRef == nil {
@@ -98,7 +98,7 @@ func downwardValues(pod *corev1.Pod, hostIP string, items []corev1.DownwardAPIVo
 		case "metadata.annotations":
 			out[it.Path] = formatMap(pod.Annotations)
 		default:
-			v, err := fieldValue(pod, hostIP, it.FieldRef.FieldPath)
+			v, err := fieldValue(pod, ips, it.FieldRef.FieldPath)
 			if err != nil {
 				return nil, err
 			}

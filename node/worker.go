@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/node/network"
 )
 
 // Back-off between restarts, as the kubelet does it: the first restart is
@@ -58,10 +59,15 @@ type podWorker struct {
 	pod      *corev1.Pod
 	logPaths map[string]string // current log of each container
 
-	ctrs    map[string]*ctrState
-	volumes map[string]string // host folder of each volume, once prepared
-	stale   []Container       // adopted older attempts, removed on start
-	started time.Time
+	ctrs map[string]*ctrState
+	// podNet is the pod's network namespace and address; hostNet marks a
+	// pod in the node's network (see networkReady). adopted: the worker
+	// took over containers from the agent before it.
+	podNet           *network.Pod
+	hostNet, adopted bool
+	volumes          map[string]string // host folder of each volume, once prepared
+	stale            []Container       // adopted older attempts, removed on start
+	started          time.Time
 	// evicted is the reason the pod was evicted (an emptyDir over its
 	// sizeLimit); an evicted pod runs nothing more.
 	evicted string
@@ -113,6 +119,7 @@ func newPodWorker(a *Agent, p *corev1.Pod, adopted []Container) *podWorker {
 			}
 		}
 	}
+	w.adopted = len(adopted) > 0
 	sort.Slice(adopted, func(i, j int) bool { return adopted[i].Attempt > adopted[j].Attempt })
 	for _, c := range adopted {
 		if _, seen := w.ctrs[c.Name]; seen {
@@ -192,6 +199,10 @@ func shouldRestart(policy corev1.RestartPolicy, code int) bool {
 // returns when it wants to run again (a back-off ending).
 func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 	pod := w.current()
+	if !w.networkReady(ctx, pod) {
+		w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Status: w.status(pod)})
+		return time.Second
+	}
 	next := resyncInterval
 	if w.evicted == "" && w.volumes != nil {
 		if msg := overLimit(pod, w.volumes); msg != "" {
@@ -218,7 +229,7 @@ func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 		next = min(next, w.syncContainers(ctx, pod, sidecars(pod), corev1.RestartPolicyAlways))
 	}
 	if w.volumes != nil {
-		if err := refreshConfigVolumes(pod, w.volumes, w.a.currentConfig(), w.a.nodeInfo().hostIP); err != nil {
+		if err := refreshConfigVolumes(pod, w.volumes, w.a.currentConfig(), w.info().ips()); err != nil {
 			w.a.log.Warn("updating ConfigMap and Secret volumes", "pod", w.key, "err", err)
 		}
 	}
@@ -360,7 +371,8 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		st.nextStart = w.a.now().Add(st.backoff)
 		return
 	}
-	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: expanded, Attempt: attempt, LogPath: logPath, Env: env, Mounts: mounts})
+	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: expanded, Attempt: attempt, LogPath: logPath, Env: env, Mounts: mounts,
+		NetNS: w.netNS()})
 	if err != nil {
 		w.a.rt.Remove(ctx, st.id)
 		st.id = ""
@@ -395,7 +407,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	// postStart runs before the container counts as running; its failure
 	// kills the container.
 	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil && !w.a.cfg.Hollow {
-		if err := runHook(ctx, w.a.rt, st.id, c, c.Lifecycle.PostStart, gracePeriod(pod)); err != nil {
+		if err := runHook(ctx, w.a.rt, st.id, w.probeHost(), c, c.Lifecycle.PostStart, gracePeriod(pod)); err != nil {
 			st.probeKill = "PostStartHookError: " + err.Error()
 			w.a.event(pod, corev1.EventTypeWarning, "FailedPostStartHook", st.probeKill)
 			w.kill(ctx, c.Name, st)
@@ -447,7 +459,7 @@ func (w *podWorker) startProbes(ctx context.Context, name string, st *ctrState, 
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	st.stopProbes = cancel
-	p := &prober{rt: w.a.rt, id: st.id, name: name, attempt: st.attempt, c: c.DeepCopy(), events: w.probes}
+	p := &prober{rt: w.a.rt, id: st.id, name: name, attempt: st.attempt, c: c.DeepCopy(), events: w.probes, host: w.probeHost()}
 	w.goTask(func() { p.run(pctx) })
 }
 
@@ -478,7 +490,7 @@ func (w *podWorker) recordProbe(ctx context.Context, e probeEvent) {
 // per pod) for its mounts.
 func (w *podWorker) containerConfig(pod *corev1.Pod, c *corev1.Container) ([]string, []Mount, *corev1.Container, error) {
 	cfg := w.a.currentConfig()
-	env, err := resolveEnv(pod, c, cfg, w.a.nodeInfo())
+	env, err := resolveEnv(pod, c, cfg, w.info())
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -493,7 +505,7 @@ func (w *podWorker) containerConfig(pod *corev1.Pod, c *corev1.Container) ([]str
 		w.volumes = map[string]string{} // a hollow node prepares no volumes
 	}
 	if w.volumes == nil {
-		if w.volumes, err = prepareVolumes(w.a.logDir(pod), pod, cfg, w.a.nodeInfo()); err != nil {
+		if w.volumes, err = prepareVolumes(w.a.logDir(pod), pod, cfg, w.info()); err != nil {
 			w.volumes = nil
 			return nil, nil, nil, &mountError{err}
 		}

@@ -172,6 +172,7 @@ func (w *podWorker) terminate(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
+	w.removeNetwork(ctx)
 	unmountVolumes(w.a.logDir(pod))
 	if err := os.RemoveAll(w.a.logDir(pod)); err != nil {
 		w.a.log.Warn("removing the pod's folder", "pod", w.key, "err", err)

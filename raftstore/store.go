@@ -522,6 +522,9 @@ func (s *Store) NodePods(ctx context.Context, node string, after uint64) api.Ass
 		cur := s.state.NodeIndex[node]
 		if cur > after || ctx.Err() != nil {
 			out := api.Assignments{Index: cur}
+			if n := s.state.Nodes[node]; n != nil {
+				out.PodCIDR = n.PodCIDR
+			}
 			pods := make([]*corev1.Pod, 0, len(s.state.byNode[node]))
 			for _, p := range s.state.byNode[node] {
 				pods = append(pods, p)

@@ -146,7 +146,7 @@ func row(w io.Writer, f *getFlags, ns string, cols ...string) {
 func podTable(w io.Writer, pods []corev1.Pod, f *getFlags) {
 	cols := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
 	if f.output == "wide" {
-		cols = append(cols, "NODE", "COMMIT")
+		cols = append(cols, "IP", "NODE", "COMMIT")
 	}
 	header(w, f, cols...)
 	for _, p := range pods {
@@ -167,7 +167,7 @@ func podTable(w io.Writer, pods []corev1.Pod, f *getFlags) {
 			if len(commit) > 12 {
 				commit = commit[:12]
 			}
-			vals = append(vals, nodeName, commit)
+			vals = append(vals, cmp.Or(p.Status.PodIP, "<none>"), nodeName, commit)
 		}
 		row(w, f, p.Namespace, vals...)
 	}

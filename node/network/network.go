@@ -53,6 +53,20 @@ type Network struct {
 	cni gocni.CNI
 }
 
+// CheckPlugins checks that the CNI plugins are installed in dirs
+// (DefaultPluginDirs when empty), and names the Debian package if not.
+func CheckPlugins(dirs []string) error {
+	if len(dirs) == 0 {
+		dirs = DefaultPluginDirs
+	}
+	for _, p := range plugins {
+		if findPlugin(dirs, p) == "" {
+			return fmt.Errorf("CNI plugin %q not found in %v: %s", p, dirs, InstallHint)
+		}
+	}
+	return nil
+}
+
 // New checks that the plugins are installed and loads the node's network.
 func New(cfg Config) (*Network, error) {
 	if len(cfg.PluginDirs) == 0 {
@@ -61,10 +75,8 @@ func New(cfg Config) (*Network, error) {
 	if !cfg.PodCIDR.IsValid() {
 		return nil, fmt.Errorf("pod network of node %s: no pod CIDR", cfg.Node)
 	}
-	for _, p := range plugins {
-		if findPlugin(cfg.PluginDirs, p) == "" {
-			return nil, fmt.Errorf("CNI plugin %q not found in %v: %s", p, cfg.PluginDirs, InstallHint)
-		}
+	if err := CheckPlugins(cfg.PluginDirs); err != nil {
+		return nil, err
 	}
 	conf, err := confList(cfg)
 	if err != nil {

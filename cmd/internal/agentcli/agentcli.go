@@ -35,6 +35,7 @@ type Flags struct {
 	Hollow                         bool
 	HollowLatency                  time.Duration
 	ServiceProxy                   bool
+	PodNetwork                     bool
 }
 
 // AddIdentity adds --name, --data and --listen.
@@ -58,6 +59,7 @@ func (f *Flags) Add(c *cobra.Command) {
 	c.Flags().StringVar(&f.Memory, "memory", "", "memory capacity offered to the scheduler (default: the machine's)")
 	c.Flags().BoolVar(&f.Hollow, "hollow", false, "a hollow node for scale tests: containers \"run\" without processes (no containerd)")
 	c.Flags().DurationVar(&f.HollowLatency, "hollow-latency", 100*time.Millisecond, "with --hollow: how long a container start takes")
+	c.Flags().BoolVar(&f.PodNetwork, "pod-network", false, "give each pod its own network namespace and address from the node's pod CIDR, through CNI (in progress: Services and DNS on pod addresses follow)")
 	c.Flags().BoolVar(&f.ServiceProxy, "service-proxy", true, "program nftables (the nft command) so that Services' cluster IPs and node ports answer on this node")
 }
 
@@ -135,7 +137,7 @@ func Config(f *Flags, log *slog.Logger) (node.Config, error) {
 		return node.Config{}, fmt.Errorf("--backoff-initial %v, --backoff-max %v: want 0 < initial <= max", f.Backoff.Initial, f.Backoff.Max)
 	}
 	cfg := node.Config{Name: f.Name, DataDir: f.Data, Listen: f.Listen, Labels: labels, MaxPods: f.MaxPods,
-		HostPaths: f.HostPaths, Backoff: f.Backoff, Hollow: f.Hollow, ServiceProxy: f.ServiceProxy, Logger: log}
+		HostPaths: f.HostPaths, Backoff: f.Backoff, Hollow: f.Hollow, ServiceProxy: f.ServiceProxy, PodNetwork: f.PodNetwork, Logger: log}
 	for _, q := range []struct {
 		flag, value string
 		dst         *apiresource.Quantity

@@ -1,0 +1,109 @@
+package node
+
+import (
+	"context"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/node/network"
+)
+
+// podNetwork is the node's pod network, or nil while it has none: the
+// agent runs without --pod-network, or the leader has not given the node
+// a pod CIDR yet.
+func (a *Agent) podNetwork() *network.Network { return a.network.Load() }
+
+// setUpNetwork loads the node's pod network the first time an assignment
+// brings the node's pod CIDR.
+func (a *Agent) setUpNetwork(podCIDR string) {
+	if !a.cfg.PodNetwork || a.cfg.Hollow || podCIDR == "" || a.network.Load() != nil {
+		return
+	}
+	cidr, err := netip.ParsePrefix(podCIDR)
+	if err != nil {
+		a.log.Error("the master gave a pod CIDR that is no range", "podCIDR", podCIDR, "err", err)
+		return
+	}
+	n, err := network.New(network.Config{Node: a.cfg.Name, PodCIDR: cidr, DataDir: a.cfg.DataDir, PluginDirs: a.cfg.CNIPluginDirs})
+	if err != nil {
+		a.log.Error("pod network", "err", err)
+		return
+	}
+	a.network.Store(n)
+	a.log.Info("pod network ready", "podCIDR", cidr, "bridge", network.BridgeName(a.cfg.Name))
+}
+
+// networkReady gives the pod its network namespace and address before
+// its first container starts, and reports whether it has them. A pod in
+// the node's network (hostNetwork, an agent without --pod-network, or
+// containers started before pod networking) is always ready; a pod whose
+// namespace exists (the agent restarted) gets it back with its address.
+func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
+	if w.podNet != nil || w.hostNet {
+		return true
+	}
+	if !w.a.cfg.PodNetwork || w.a.cfg.Hollow || pod.Spec.HostNetwork {
+		w.hostNet = true
+		return true
+	}
+	n := w.a.podNetwork()
+	if n == nil {
+		return false // no pod CIDR yet
+	}
+	if w.adopted {
+		p, err := n.Find(ctx, w.uid)
+		if err != nil {
+			w.a.log.Warn("finding an adopted pod's network", "pod", w.key, "err", err)
+		}
+		w.podNet, w.hostNet = p, p == nil // no namespace: it started in the node's network, and stays there
+		return true
+	}
+	p, err := n.Add(ctx, w.uid)
+	if err != nil {
+		w.a.event(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod network: "+err.Error())
+		w.a.log.Warn("pod network", "pod", w.key, "err", err)
+		return false
+	}
+	w.podNet = p
+	return true
+}
+
+// removeNetwork takes back the pod's address and removes its namespace.
+func (w *podWorker) removeNetwork(ctx context.Context) {
+	if w.podNet == nil {
+		return
+	}
+	if n := w.a.podNetwork(); n != nil {
+		if err := n.Remove(ctx, w.uid); err != nil {
+			w.a.log.Warn("removing the pod's network", "pod", w.key, "err", err)
+		}
+	}
+}
+
+// netNS is the network namespace the pod's containers join ("" for the
+// node's).
+func (w *podWorker) netNS() string {
+	if w.podNet == nil {
+		return ""
+	}
+	return w.podNet.Namespace
+}
+
+// info is what the downward API may ask, with the pod's own address.
+func (w *podWorker) info() nodeInfo {
+	info := w.a.nodeInfo()
+	if w.podNet != nil {
+		info.podIP = w.podNet.IP.String()
+	}
+	return info
+}
+
+// probeHost is the address probes and HTTP hooks reach the pod at: its
+// own, or the loopback of the node's network it shares.
+func (w *podWorker) probeHost() string {
+	if w.podNet != nil {
+		return w.podNet.IP.String()
+	}
+	return "127.0.0.1"
+}
