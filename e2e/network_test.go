@@ -3,16 +3,22 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/internal/testutil"
 )
 
@@ -37,7 +43,9 @@ func TestPodsHaveTheirOwnAddresses(t *testing.T) {
 	on8080 := func(name string) string {
 		return strings.Replace(deployment(name, 3, "v1"), `"127.0.0.1:0"`, `":8080"`, 1)
 	}
-	sha := c.commit("two apps on 8080", map[string]string{"a.yaml": on8080("a"), "b.yaml": on8080("b")})
+	withService := strings.Replace(on8080("a"), "        env:\n", "        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}\n        env:\n", 1) +
+		"---\napiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  type: NodePort\n  selector: {app: a}\n  ports: [{port: 80, targetPort: 8080}]\n"
+	sha := c.commit("two apps on 8080", map[string]string{"a.yaml": withService, "b.yaml": on8080("b")})
 	c.waitCommit(sha, 0)
 	pods, err := c.client.Pods(c.ctx(), "default")
 	if err != nil {
@@ -61,6 +69,7 @@ func TestPodsHaveTheirOwnAddresses(t *testing.T) {
 	if len(ips) != 6 {
 		t.Fatalf("%d distinct pod addresses; want 6", len(ips))
 	}
+	checkServiceOnPodAddresses(t, c, cidr)
 	out, _ := c.berth("get", "pods", "-o", "wide")
 	for ip := range ips {
 		if !strings.Contains(out, ip) {
@@ -68,12 +77,92 @@ func TestPodsHaveTheirOwnAddresses(t *testing.T) {
 		}
 	}
 
+	checkRestartKeepsAddresses(t, c, ips)
+
 	sha = c.commit("b goes", map[string]string{"b.yaml": ""})
 	c.waitCommit(sha, 0)
 	testutil.WaitFor(t, 30*time.Second, "b's network namespaces removed", func() bool {
 		entries, _ := os.ReadDir(filepath.Join(c.dir, "agent", "netns"))
 		return len(entries) == 3
 	})
+}
+
+// checkServiceOnPodAddresses: the Service of a, whose readiness probes
+// reach its pods at their own addresses, answers on its cluster IP and
+// on its node port at the node's bridge address (an address of this
+// machine), from a's pods.
+func checkServiceOnPodAddresses(t *testing.T, c *cluster, cidr netip.Prefix) {
+	t.Helper()
+	var svcs corev1.ServiceList
+	if err := c.client.List(c.ctx(), api.PathServices, "default", &svcs); err != nil || len(svcs.Items) != 1 {
+		t.Fatalf("services %v %+v", err, svcs.Items)
+	}
+	svc := svcs.Items[0]
+	bridge := cidr.Addr().Next() // the bridge plugin's gateway: the subnet's first address
+	for _, url := range []string{fmt.Sprintf("http://%s:80/", svc.Spec.ClusterIP), fmt.Sprintf("http://%s:%d/", bridge, svc.Spec.Ports[0].NodePort)} {
+		if answer := get(t, url); !strings.Contains(answer, "You've hit a-") {
+			t.Errorf("%s answered %q; want one of a's pods", url, answer)
+		}
+	}
+}
+
+// checkRestartKeepsAddresses (issue #16, g): an agent killed and started
+// again finds its pods' namespaces: every pod keeps its address, and a
+// connection opened to a pod before the restart still carries requests.
+func checkRestartKeepsAddresses(t *testing.T, c *cluster, ips map[string]string) {
+	t.Helper()
+	var first string
+	for ip := range ips {
+		first = ip
+		break
+	}
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(first, "8080"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	ask := func() string {
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: pod\r\n\r\n"); err != nil {
+			return err.Error()
+		}
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	if answer := ask(); !strings.Contains(answer, "You've hit "+ips[first]) {
+		t.Fatalf("before the restart, %s answered %q", first, answer)
+	}
+	c.agent.stop(syscall.SIGKILL)
+	c.startAgent("--pod-network")
+	c.waitCommit(c.git("rev-parse", "HEAD"), 0)
+	pods, err := c.client.Pods(c.ctx(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		if ips[p.Status.PodIP] != p.Name {
+			t.Errorf("after the restart, pod %s has %q; it had %s", p.Name, p.Status.PodIP, addressOf(ips, p.Name))
+		}
+	}
+	if answer := ask(); !strings.Contains(answer, "You've hit "+ips[first]) {
+		t.Errorf("the connection opened before the restart answered %q", answer)
+	}
+}
+
+// addressOf is the address a pod had.
+func addressOf(ips map[string]string, pod string) string {
+	for ip, name := range ips {
+		if name == pod {
+			return ip
+		}
+	}
+	return "none"
 }
 
 // get answers an HTTP GET, within 5 s.

@@ -58,6 +58,11 @@ func (w *podWorker) run(ctx context.Context) {
 			quit, removed = nil, true
 		}
 	}
+	for w.adopted && !w.networkReady(ctx, w.current()) { // probes need the pod's address
+		if !sleep(ctx, time.Second) {
+			return
+		}
+	}
 	w.adopt(ctx)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
