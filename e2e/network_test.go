@@ -78,13 +78,39 @@ func TestPodsHaveTheirOwnAddresses(t *testing.T) {
 	}
 
 	checkRestartKeepsAddresses(t, c, ips)
+	checkHostNetworkAndHostname(t, c)
 
 	sha = c.commit("b goes", map[string]string{"b.yaml": ""})
 	c.waitCommit(sha, 0)
 	testutil.WaitFor(t, 30*time.Second, "b's network namespaces removed", func() bool {
 		entries, _ := os.ReadDir(filepath.Join(c.dir, "agent", "netns"))
-		return len(entries) == 3
+		return len(entries) == 4 // a's three and named's; hn has none
 	})
+}
+
+// checkHostNetworkAndHostname: a pod with hostNetwork runs in the node's
+// network (its address is the node's); a pod with spec.hostname is
+// called that.
+func checkHostNetworkAndHostname(t *testing.T, c *cluster) {
+	t.Helper()
+	pod := func(name, spec, listen string) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n%s  containers:\n  - {name: app, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, %q]}\n", name, spec, listen)
+	}
+	sha := c.commit("a pod in the node's network, a pod with a hostname", map[string]string{
+		"hn.yaml": pod("hn", "  hostNetwork: true\n", "127.0.0.1:0"), "named.yaml": pod("named", "  hostname: web-1\n", ":8080")})
+	c.waitCommit(sha, 0)
+	for _, p := range c.pods() {
+		switch p.Name {
+		case "hn":
+			if p.Status.PodIP != p.Status.HostIP {
+				t.Errorf("hostNetwork pod hn has address %s; want the node's, %s", p.Status.PodIP, p.Status.HostIP)
+			}
+		case "named":
+			if answer := get(t, fmt.Sprintf("http://%s:8080/", p.Status.PodIP)); !strings.Contains(answer, "You've hit web-1") {
+				t.Errorf("the pod with hostname web-1 answered %q", answer)
+			}
+		}
+	}
 }
 
 // checkServiceOnPodAddresses: the Service of a, whose readiness probes

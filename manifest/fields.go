@@ -42,7 +42,7 @@ var (
 		prefixed("lifecycle.postStart.", hookFields), prefixed("lifecycle.preStop.", hookFields))
 	// podSpecFields are relative to a pod spec.
 	podSpecFields = concat([]string{
-		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds", "enableServiceLinks",
+		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds", "enableServiceLinks", "hostNetwork", "hostname",
 		"tolerations[].key", "tolerations[].operator", "tolerations[].value", "tolerations[].effect", "tolerations[].tolerationSeconds",
 		"securityContext.runAsUser", "securityContext.runAsGroup", "securityContext.runAsNonRoot",
 		"securityContext.fsGroup", "securityContext.supplementalGroups[]",

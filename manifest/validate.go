@@ -194,6 +194,11 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 	default:
 		fes = append(fes, &fieldError{field + ".restartPolicy", fmt.Sprintf("unsupported value %q: supported values: \"Always\", \"OnFailure\", \"Never\"", s.RestartPolicy)})
 	}
+	if s.Hostname != "" {
+		for _, msg := range validation.IsDNS1123Label(s.Hostname) {
+			fes = append(fes, &fieldError{field + ".hostname", fmt.Sprintf("%q: %s", s.Hostname, msg)})
+		}
+	}
 	fes = append(fes, validateVolumes(s, field)...)
 	fes = append(fes, validateTolerations(s.Tolerations, field+".tolerations")...)
 	fes = append(fes, validatePodSecurity(s.SecurityContext, field+".securityContext")...)

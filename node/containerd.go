@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,6 +81,17 @@ func NewContainerd(ctx context.Context, socket, node, runcRoot string) (*Contain
 	octx, r.stopOOM = context.WithCancel(context.Background())
 	go func() { defer close(r.oomDone); r.oom.run(octx, client) }() // until Close
 	return r, nil
+}
+
+// podHostname is the name a pod's containers see: spec.hostname, or the
+// pod's name; the node's for a pod in the node's network.
+func podHostname(p *corev1.Pod) string {
+	if p.Spec.HostNetwork {
+		if h, err := os.Hostname(); err == nil {
+			return h
+		}
+	}
+	return cmp.Or(p.Spec.Hostname, p.Name)
 }
 
 // Client returns the containerd client.
@@ -334,23 +346,26 @@ func specOpts(ctx context.Context, img containerd.Image, s StartSpec, allowPrivi
 		return nil, fmt.Errorf("reading config of image %s: %w", img.Name(), err)
 	}
 	c := s.Container
-	network := oci.WithHostNamespace(specs.NetworkNamespace)
-	if s.NetNS != "" {
-		network = oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: s.NetNS})
-	}
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
-		network,
 		oci.WithHostHostsFile,
 		oci.WithHostResolvconf,
-		oci.WithHostname(s.Pod.Name),
+	}
+	hostname := podHostname(s.Pod)
+	switch {
+	case s.Pod.Spec.HostNetwork: // the node's network and name, as in Kubernetes
+		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace))
+	case s.NetNS != "":
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: s.NetNS}), oci.WithHostname(hostname))
+	default: // pods created before pod networking, or an agent without it
+		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostname(hostname))
 	}
 	if args := processArgs(cfg.Config.Entrypoint, cfg.Config.Cmd, c.Command, c.Args); len(args) > 0 {
 		opts = append(opts, oci.WithProcessArgs(args...))
 	} else {
 		return nil, fmt.Errorf("container %s: no command: the image has no entrypoint and the pod gives none", c.Name)
 	}
-	opts = append(opts, oci.WithEnv(append([]string{"HOSTNAME=" + s.Pod.Name}, s.Env...)))
+	opts = append(opts, oci.WithEnv(append([]string{"HOSTNAME=" + hostname}, s.Env...)))
 	var mounts []specs.Mount
 	for _, m := range s.Mounts {
 		mode := "rw"
