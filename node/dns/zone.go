@@ -175,4 +175,3 @@ func (z *zone) lookup(name string, qtype uint16) (answer []mdns.RR, exists bool)
 	}
 	return answer, true
 }
-
