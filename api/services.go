@@ -11,6 +11,10 @@ var (
 	// ServiceCIDR is the range cluster IPs come from (the apiserver's
 	// default --service-cluster-ip-range).
 	ServiceCIDR = netip.MustParsePrefix("10.96.0.0/12")
+	// ClusterDNS is the address pods reach the cluster DNS at: the tenth
+	// of the service range, as kubeadm's kube-dns Service has it. No
+	// Service is given it.
+	ClusterDNS = netip.MustParseAddr("10.96.0.10")
 )
 
 // The range of node ports (the apiserver's default --service-node-port-range).

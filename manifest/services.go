@@ -100,6 +100,8 @@ func validateClusterIP(s *corev1.Service) []*fieldError {
 			fes = append(fes, &fieldError{"spec.clusterIP", fmt.Sprintf("%q: must be \"None\", empty, or an IPv4 address", ip)})
 		} else if !api.ServiceCIDR.Contains(addr) {
 			fes = append(fes, &fieldError{"spec.clusterIP", fmt.Sprintf("%s: not in the service range %s", ip, api.ServiceCIDR)})
+		} else if addr == api.ClusterDNS {
+			fes = append(fes, &fieldError{"spec.clusterIP", fmt.Sprintf("%s: the address of the cluster DNS, which berth's agents serve", ip)})
 		}
 	}
 	return fes

@@ -79,6 +79,9 @@ func endpointsOf(s *corev1.Service, pods []corev1.Pod) corev1.Endpoints {
 		}
 		addr := corev1.EndpointAddress{IP: p.Status.PodIP, NodeName: nodeNameOf(p),
 			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID}}
+		if p.Spec.Hostname != "" && p.Spec.Subdomain == s.Name { // its DNS name: HOSTNAME.SERVICE
+			addr.Hostname = p.Spec.Hostname
+		}
 		if s.Spec.PublishNotReadyAddresses || (p.Status.Phase == corev1.PodRunning && PodReady(p)) {
 			sub.Addresses = append(sub.Addresses, addr)
 		} else {

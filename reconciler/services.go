@@ -74,8 +74,8 @@ func assignClusterIP(s, was *corev1.Service, used map[string]bool) string {
 }
 
 // freeClusterIP probes the service range from a hash of key. The network
-// address, the first host (Kubernetes' own "kubernetes" Service) and the
-// broadcast address are never given.
+// address, the first host (Kubernetes' own "kubernetes" Service), the
+// cluster DNS address and the broadcast address are never given.
 func freeClusterIP(key string, used map[string]bool) (string, bool) {
 	base := api.ServiceCIDR.Masked().Addr().As4()
 	size := uint32(1) << (32 - api.ServiceCIDR.Bits())
@@ -87,7 +87,7 @@ func freeClusterIP(key string, used map[string]bool) (string, bool) {
 		}
 		n := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3]) + off
 		ip := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String()
-		if !used[ip] {
+		if !used[ip] && ip != api.ClusterDNS.String() {
 			return ip, true
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -180,4 +181,51 @@ func addressNames(as []corev1.EndpointAddress) string {
 		s += a.TargetRef.Name
 	}
 	return s
+}
+
+// TestClusterDNSAddressIsNeverGiven: a Service whose name hashes to the
+// cluster DNS address gets the next one.
+func TestClusterDNSAddressIsNeverGiven(t *testing.T) {
+	size := uint32(1) << (32 - api.ServiceCIDR.Bits())
+	for i := 0; i < 1<<24; i++ {
+		key := fmt.Sprintf("default/svc-%d", i)
+		if hash32(key)%size != 10 {
+			continue
+		}
+		if ip, ok := freeClusterIP(key, map[string]bool{}); !ok || ip != "10.96.0.11" {
+			t.Fatalf("%s, whose hash points at %s, got %s", key, api.ClusterDNS, ip)
+		}
+		return
+	}
+	t.Fatal("no key hashes to the cluster DNS address")
+}
+
+// TestStatefulSetPodsHaveDNSNames: a StatefulSet's pods get their names
+// as hostnames and its serviceName as subdomain, and the endpoints of
+// that headless Service carry the hostnames (db-0.db in DNS).
+func TestStatefulSetPodsHaveDNSNames(t *testing.T) {
+	set := statefulSet(2, "a", appsv1.ParallelPodManagement)
+	set.Spec.ServiceName = "db"
+	svc := corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"},
+		Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: map[string]string{"app": "db"},
+			Ports: []corev1.ServicePort{{Name: "mongo", Port: 27017, TargetPort: intstr.FromInt32(27017), Protocol: corev1.ProtocolTCP}}}}
+	in := run(t, Input{Commit: "c1", Nodes: []api.Node{node("n1", "4", "4Gi", nil)},
+		Desired: &api.ObjectSet{StatefulSets: []appsv1.StatefulSet{set}, Services: []corev1.Service{svc}}})
+	for i := range in.Pods {
+		p := &in.Pods[i]
+		if p.Spec.Hostname != p.Name || p.Spec.Subdomain != "db" {
+			t.Errorf("pod %s: hostname %q, subdomain %q", p.Name, p.Spec.Hostname, p.Spec.Subdomain)
+		}
+		p.Status.PodIP = fmt.Sprintf("10.244.0.%d", i+2)
+	}
+	eps := ServiceEndpoints(in.Desired, in.Pods)
+	var names []string
+	for _, sub := range eps[0].Subsets {
+		for _, a := range sub.Addresses {
+			names = append(names, a.Hostname)
+		}
+	}
+	if fmt.Sprint(names) != "[db-0 db-1]" {
+		t.Errorf("endpoint hostnames %v; want [db-0 db-1]", names)
+	}
 }

@@ -96,8 +96,8 @@ func ClaimName(template, set string, i int) string { return fmt.Sprintf("%s-%s-%
 
 func revisionName(set, hash string) string { return set + "-" + hash }
 
-// statefulPod is ordinal i of a StatefulSet, with the labels Kubernetes
-// gives it.
+// statefulPod is ordinal i of a StatefulSet, with the labels, hostname
+// and subdomain Kubernetes gives it.
 func (r *pass) statefulPod(s *appsv1.StatefulSet, i int, hash string) corev1.Pod {
 	name := fmt.Sprintf("%s-%d", s.Name, i)
 	p := r.templatePod(&s.Spec.Template, s.Namespace, name, "StatefulSet/"+s.Name, map[string]string{
@@ -105,6 +105,8 @@ func (r *pass) statefulPod(s *appsv1.StatefulSet, i int, hash string) corev1.Pod
 		api.LabelStatefulSetPodName:     name,
 		api.LabelPodIndex:               strconv.Itoa(i),
 	})
+	// Its DNS name is NAME.SERVICE (the headless Service of serviceName).
+	p.Spec.Hostname, p.Spec.Subdomain = name, s.Spec.ServiceName
 	for _, claim := range s.Spec.VolumeClaimTemplates {
 		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: claim.Name, VolumeSource: corev1.VolumeSource{
 			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: ClaimName(claim.Name, s.Name, i)},
