@@ -244,8 +244,9 @@ func (c *cluster) cleanup() {
 	c.containerd.stop(syscall.SIGTERM)
 	exec.Command("pkill", "-9", "-f", "containerd-shim-runc-v2 .*-address "+c.socket).Run()
 	unmountUnder(c.dir)
-	exec.Command("nft", "delete", "table", "ip", "berth_n0").Run() // the agent's service proxy
-	exec.Command("ip", "link", "delete", "berth-n0").Run()         // the bridge of --pod-network
+	exec.Command("nft", "delete", "table", "ip", "berth_n0").Run()     // the agent's service proxy
+	exec.Command("ip", "link", "delete", "berth-n0").Run()             // the bridge of --pod-network
+	exec.Command("nft", "delete", "table", "ip", "berth_dns_n0").Run() // and the cluster DNS address
 	os.RemoveAll(c.dir)
 }
 

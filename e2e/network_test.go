@@ -203,3 +203,96 @@ func get(t *testing.T, url string) string {
 	body, _ := io.ReadAll(resp.Body)
 	return string(body)
 }
+
+// clusterApps is web (a Deployment of one behind a ClusterIP Service
+// with a named port), db (a StatefulSet of one behind its headless
+// Service), and a client pod, all listening on :8080 in their own
+// networks.
+const clusterApps = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: kubia:v1, imagePullPolicy: IfNotPresent}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: app, image: kubia:v1, imagePullPolicy: IfNotPresent}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{name: mongo, port: 27017, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers: [{name: app, image: kubia:v1, imagePullPolicy: IfNotPresent}]
+`
+
+// TestClusterDNS (issue #16, c and e): from inside a pod in its own
+// network, web and its full name resolve to web's cluster IP, db-0.db to
+// the StatefulSet pod's address, and _http._tcp.web to its SRV record;
+// http://web answers from the client pod, and from web's own pod through
+// its Service (hairpin).
+func TestClusterDNS(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent("--pod-network")
+	sha := c.commit("web, db and a client", map[string]string{"apps.yaml": clusterApps})
+	c.waitCommit(sha, 0)
+	var svcs corev1.ServiceList
+	if err := c.client.List(c.ctx(), api.PathServices, "default", &svcs); err != nil {
+		t.Fatal(err)
+	}
+	clusterIP := map[string]string{}
+	for _, s := range svcs.Items {
+		clusterIP[s.Name] = s.Spec.ClusterIP
+	}
+	podIP, web := map[string]string{}, ""
+	for _, p := range c.pods() {
+		podIP[p.Name] = p.Status.PodIP
+		if strings.HasPrefix(p.Name, "web-") {
+			web = p.Name
+		}
+	}
+	out := c.execIn("client", "app", "/app", "-lookup", "web,web.default.svc.cluster.local,db-0.db,_http._tcp.web.default.svc.cluster.local")
+	for _, want := range []string{
+		"web: " + clusterIP["web"] + "\n",
+		"web.default.svc.cluster.local: " + clusterIP["web"] + "\n",
+		"db-0.db: " + podIP["db-0"] + "\n",
+		"_http._tcp.web.default.svc.cluster.local: SRV web.default.svc.cluster.local. 80\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the client pod's lookups do not say %q:\n%s", want, out)
+		}
+	}
+	for _, from := range []string{"client", web} {
+		if out := c.execIn(from, "app", "/app", "-get", "http://web/"); !strings.Contains(out, "You've hit "+web) {
+			t.Errorf("http://web from %s: %q", from, out)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/node/dns"
 	"github.com/berth-dev/berth/node/network"
 )
 
@@ -94,8 +95,12 @@ type Agent struct {
 	// services are the cluster's Services, for service links; not under mu.
 	services atomic.Pointer[[]corev1.Service]
 	wake     chan struct{} // signals the reporter
-	// network is the node's pod network, once it has a pod CIDR.
+	// network is the node's pod network, once it has a pod CIDR; dns its
+	// cluster DNS server then, answering from table, the last service
+	// table.
 	network atomic.Pointer[network.Network]
+	dns     atomic.Pointer[dns.Server]
+	table   atomic.Pointer[api.ServiceTable]
 
 	// tasks are the goroutines Run starts and those they start (pod
 	// workers, orphan removal, fences); Run returns once all have ended.
@@ -297,7 +302,7 @@ func (a *Agent) assignmentLoop(ctx context.Context) {
 func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.setUpNetwork(as.PodCIDR)
+	a.setUpNetwork(ctx, as.PodCIDR)
 	config := newConfigSet(as)
 	configChanged := !a.config.equal(config)
 	a.config = config

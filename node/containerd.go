@@ -349,7 +349,9 @@ func specOpts(ctx context.Context, img containerd.Image, s StartSpec, allowPrivi
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		oci.WithHostHostsFile,
-		oci.WithHostResolvconf,
+	}
+	if s.NetNS == "" { // a pod in its own network mounts the cluster DNS's
+		opts = append(opts, oci.WithHostResolvconf)
 	}
 	hostname := podHostname(s.Pod)
 	switch {

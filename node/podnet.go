@@ -16,7 +16,7 @@ func (a *Agent) podNetwork() *network.Network { return a.network.Load() }
 
 // setUpNetwork loads the node's pod network the first time an assignment
 // brings the node's pod CIDR.
-func (a *Agent) setUpNetwork(podCIDR string) {
+func (a *Agent) setUpNetwork(ctx context.Context, podCIDR string) {
 	if !a.cfg.PodNetwork || a.cfg.Hollow || podCIDR == "" || a.network.Load() != nil {
 		return
 	}
@@ -29,6 +29,9 @@ func (a *Agent) setUpNetwork(podCIDR string) {
 	if err != nil {
 		a.log.Error("pod network", "err", err)
 		return
+	}
+	if err := a.startDNS(ctx, cidr); err != nil {
+		a.log.Error("cluster DNS", "err", err)
 	}
 	a.network.Store(n)
 	a.log.Info("pod network ready", "podCIDR", cidr, "bridge", network.BridgeName(a.cfg.Name))
@@ -79,6 +82,26 @@ func (w *podWorker) removeNetwork(ctx context.Context) {
 			w.a.log.Warn("removing the pod's network", "pod", w.key, "err", err)
 		}
 	}
+}
+
+// networkMounts are the files of a pod in its own network that its
+// containers see: the cluster DNS's resolv.conf (written once per pod).
+func (w *podWorker) networkMounts(pod *corev1.Pod) []Mount {
+	if w.podNet == nil {
+		return nil
+	}
+	if w.a.dns.Load() == nil { // no cluster DNS on this node: the node's resolvers
+		return []Mount{{Source: hostResolvConf, Destination: "/etc/resolv.conf", ReadOnly: true}}
+	}
+	if w.resolvConf == "" {
+		path, err := writeResolvConf(w.a.logDir(pod), pod)
+		if err != nil {
+			w.a.log.Warn("writing the pod's resolv.conf", "pod", w.key, "err", err)
+			return nil
+		}
+		w.resolvConf = path
+	}
+	return []Mount{{Source: w.resolvConf, Destination: "/etc/resolv.conf", ReadOnly: true}}
 }
 
 // netNS is the network namespace the pod's containers join ("" for the

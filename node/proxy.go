@@ -173,6 +173,7 @@ func (a *Agent) serviceLoop(ctx context.Context) {
 		t, err := a.client.ServiceTable(ctx, hash, 30*time.Second)
 		if err == nil && t.Hash != hash {
 			a.setServices(t.Services)
+			a.updateDNS(t)
 			if proxy {
 				err = applyRuleset(ctx, renderRuleset(table, t))
 			}

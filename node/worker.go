@@ -65,6 +65,7 @@ type podWorker struct {
 	// took over containers from the agent before it.
 	podNet           *network.Pod
 	hostNet, adopted bool
+	resolvConf       string            // the pod's resolv.conf, once written
 	volumes          map[string]string // host folder of each volume, once prepared
 	stale            []Container       // adopted older attempts, removed on start
 	started          time.Time
@@ -371,8 +372,8 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		st.nextStart = w.a.now().Add(st.backoff)
 		return
 	}
-	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: expanded, Attempt: attempt, LogPath: logPath, Env: env, Mounts: mounts,
-		NetNS: w.netNS()})
+	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: expanded, Attempt: attempt, LogPath: logPath, Env: env,
+		Mounts: append(mounts, w.networkMounts(pod)...), NetNS: w.netNS()})
 	if err != nil {
 		w.a.rt.Remove(ctx, st.id)
 		st.id = ""

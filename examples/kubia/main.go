@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -24,7 +26,15 @@ func main() {
 	alloc := flag.Int("alloc", 0, "allocate and touch this many MiB at start (for tests of memory limits)")
 	write := flag.String("write", "", "comma-separated files to try to create at start (for tests of security contexts)")
 	fill := flag.String("fill", "", "FILE=BYTES: write that many bytes to FILE at start (for tests of emptyDir sizeLimit)")
+	lookup := flag.String("lookup", "", "comma-separated names to resolve and print, then exit (for tests of cluster DNS; _port._proto.name asks for SRV)")
+	get := flag.String("get", "", "URL to GET and print, then exit (for tests of Services from a pod)")
 	flag.Parse()
+	if *lookup != "" {
+		os.Exit(resolve(strings.Split(*lookup, ",")))
+	}
+	if *get != "" {
+		os.Exit(fetch(*get))
+	}
 	for _, f := range strings.Split(*write, ",") {
 		if f != "" {
 			log.Printf("kubia: write %s: %v", f, os.WriteFile(f, []byte("x"), 0o644))
@@ -94,4 +104,46 @@ func main() {
 	if err := srv.Serve(ln); err != http.ErrServerClosed {
 		log.Fatal(err)
 	}
+}
+
+// resolve prints the addresses of each name (the targets and ports of an
+// SRV name) as the pod's resolver finds them, and returns 1 if any fails.
+func resolve(names []string) int {
+	code := 0
+	for _, name := range names {
+		if strings.HasPrefix(name, "_") {
+			_, srvs, err := net.LookupSRV("", "", name)
+			if err != nil {
+				fmt.Printf("%s: %v\n", name, err)
+				code = 1
+				continue
+			}
+			for _, s := range srvs {
+				fmt.Printf("%s: SRV %s %d\n", name, s.Target, s.Port)
+			}
+			continue
+		}
+		addrs, err := net.LookupHost(name)
+		if err != nil {
+			fmt.Printf("%s: %v\n", name, err)
+			code = 1
+			continue
+		}
+		fmt.Printf("%s: %s\n", name, strings.Join(addrs, " "))
+	}
+	return code
+}
+
+// fetch prints the body of a GET of url, and returns 1 if it fails.
+func fetch(url string) int {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Print(string(body))
+	return 0
 }
