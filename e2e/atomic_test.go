@@ -26,10 +26,10 @@ func TestCommitIsAtomic(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		files[fmt.Sprintf("apps/svc%02d.yaml", i)] = deployment(fmt.Sprintf("svc%02d", i), 1, "v1")
 	}
-	files["apps/zz-bad.yaml"] = strings.Replace(deployment("bad", 1, "v1"), "terminationGracePeriodSeconds: 5", "terminationGracePeriodSeconds: 5\n      hostNetwork: true", 1)
+	files["apps/zz-bad.yaml"] = strings.Replace(deployment("bad", 1, "v1"), "terminationGracePeriodSeconds: 5", "terminationGracePeriodSeconds: 5\n      hostPID: true", 1)
 	bad := c.commit("21 manifests, one bad", files)
 	out := c.waitCommit(bad, 1)
-	const want = "apps/zz-bad.yaml:14: Deployment/default/bad: spec.template.spec.hostNetwork: not supported by berth (document 0)"
+	const want = "apps/zz-bad.yaml:14: Deployment/default/bad: spec.template.spec.hostPID: not supported by berth (document 0)"
 	if !strings.Contains(out, want) {
 		t.Fatalf("berth wait does not print %q:\n%s", want, out)
 	}

@@ -371,6 +371,25 @@ func (c *cluster) status() *api.Status {
 	return s
 }
 
+// execUntil runs args in a pod's container until what it prints holds
+// every one of want (or 10 s pass, and the test fails with the last
+// output): containerd's FIFO copy sometimes returns nothing from a process
+// that ends at once, even after waiting for its IO.
+func (c *cluster) execUntil(pod, container string, want []string, args ...string) string {
+	c.t.Helper()
+	var out string
+	testutil.Await(c.t, 10*time.Second, func() error {
+		out = c.execIn(pod, container, args...)
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				return fmt.Errorf("%v in pod %s printed %q; want %q in it", args, pod, out, w)
+			}
+		}
+		return nil
+	})
+	return out
+}
+
 func deployment(name string, replicas int, version string) string {
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
@@ -396,7 +415,8 @@ spec:
 }
 
 // execIn runs args in the running container of a pod through containerd,
-// as a probe would, and returns what it printed.
+// as a probe would, and returns what it printed. (containerd sometimes
+// loses the output of a process that ends at once: see execUntil.)
 func (c *cluster) execIn(pod, container string, args ...string) string {
 	c.t.Helper()
 	ctx := c.ctx()
@@ -431,6 +451,7 @@ func (c *cluster) execIn(pod, container string, args ...string) string {
 			c.t.Fatal(err)
 		}
 		<-exited
+		p.IO().Wait() // the output is copied after the exit is reported
 		p.Delete(ctx)
 		return out.String()
 	}

@@ -279,20 +279,13 @@ func TestClusterDNS(t *testing.T) {
 			web = p.Name
 		}
 	}
-	out := c.execIn("client", "app", "/app", "-lookup", "web,web.default.svc.cluster.local,db-0.db,_http._tcp.web.default.svc.cluster.local")
-	for _, want := range []string{
+	c.execUntil("client", "app", []string{
 		"web: " + clusterIP["web"] + "\n",
 		"web.default.svc.cluster.local: " + clusterIP["web"] + "\n",
 		"db-0.db: " + podIP["db-0"] + "\n",
 		"_http._tcp.web.default.svc.cluster.local: SRV web.default.svc.cluster.local. 80\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the client pod's lookups do not say %q:\n%s", want, out)
-		}
-	}
+	}, "/app", "-lookup", "web,web.default.svc.cluster.local,db-0.db,_http._tcp.web.default.svc.cluster.local")
 	for _, from := range []string{"client", web} {
-		if out := c.execIn(from, "app", "/app", "-get", "http://web/"); !strings.Contains(out, "You've hit "+web) {
-			t.Errorf("http://web from %s: %q", from, out)
-		}
+		c.execUntil(from, "app", []string{"You've hit " + web}, "/app", "-get", "http://web/")
 	}
 }
