@@ -218,10 +218,13 @@ type Assignments struct {
 	Index uint64 `json:"index"`
 	// PodCIDR is the node's range of pod addresses ("" until the leader
 	// gives one; agents before v0.2.0 ignore it).
-	PodCIDR    string             `json:"podCIDR,omitempty"`
-	Pods       []corev1.Pod       `json:"pods"`
-	ConfigMaps []corev1.ConfigMap `json:"configMaps,omitempty"`
-	Secrets    []corev1.Secret    `json:"secrets,omitempty"`
+	PodCIDR string `json:"podCIDR,omitempty"`
+	// ClusterCIDR is the range of every node's pod addresses: traffic
+	// from pods to addresses outside it is masqueraded.
+	ClusterCIDR string             `json:"clusterCIDR,omitempty"`
+	Pods        []corev1.Pod       `json:"pods"`
+	ConfigMaps  []corev1.ConfigMap `json:"configMaps,omitempty"`
+	Secrets     []corev1.Secret    `json:"secrets,omitempty"`
 }
 
 // References returns the ConfigMap and Secret names ("namespace/name") a

@@ -247,6 +247,7 @@ func (c *cluster) cleanup() {
 	exec.Command("nft", "delete", "table", "ip", "berth_n0").Run()     // the agent's service proxy
 	exec.Command("ip", "link", "delete", "berth-n0").Run()             // the bridge of --pod-network
 	exec.Command("nft", "delete", "table", "ip", "berth_dns_n0").Run() // and the cluster DNS address
+	exec.Command("nft", "delete", "table", "ip", "berth_egress_n0").Run()
 	os.RemoveAll(c.dir)
 }
 

@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/pkg/netns"
+	cnins "github.com/containernetworking/plugins/pkg/ns"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
@@ -115,8 +118,8 @@ func checkHostNetworkAndHostname(t *testing.T, c *cluster) {
 
 // checkServiceOnPodAddresses: the Service of a, whose readiness probes
 // reach its pods at their own addresses, answers on its cluster IP and
-// on its node port at the node's bridge address (an address of this
-// machine), from a's pods.
+// on its node port at the node's bridge address and at 127.0.0.1, from
+// a's pods.
 func checkServiceOnPodAddresses(t *testing.T, c *cluster, cidr netip.Prefix) {
 	t.Helper()
 	var svcs corev1.ServiceList
@@ -125,7 +128,8 @@ func checkServiceOnPodAddresses(t *testing.T, c *cluster, cidr netip.Prefix) {
 	}
 	svc := svcs.Items[0]
 	bridge := cidr.Addr().Next() // the bridge plugin's gateway: the subnet's first address
-	for _, url := range []string{fmt.Sprintf("http://%s:80/", svc.Spec.ClusterIP), fmt.Sprintf("http://%s:%d/", bridge, svc.Spec.Ports[0].NodePort)} {
+	for _, url := range []string{fmt.Sprintf("http://%s:80/", svc.Spec.ClusterIP), fmt.Sprintf("http://%s:%d/", bridge, svc.Spec.Ports[0].NodePort),
+		fmt.Sprintf("http://127.0.0.1:%d/", svc.Spec.Ports[0].NodePort)} {
 		if answer := get(t, url); !strings.Contains(answer, "You've hit a-") {
 			t.Errorf("%s answered %q; want one of a's pods", url, answer)
 		}
@@ -257,7 +261,9 @@ spec:
 // network, web and its full name resolve to web's cluster IP, db-0.db to
 // the StatefulSet pod's address, and _http._tcp.web to its SRV record;
 // http://web answers from the client pod, and from web's own pod through
-// its Service (hairpin).
+// its Service (hairpin). A host outside the cluster (a namespace of the
+// test's, with no route to the pods) answers the client pod, which it
+// sees as this machine: the pod's traffic is masqueraded.
 func TestClusterDNS(t *testing.T) {
 	c := newCluster(t)
 	c.startMaster()
@@ -288,4 +294,52 @@ func TestClusterDNS(t *testing.T) {
 	for _, from := range []string{"client", web} {
 		c.execUntil(from, "app", []string{"You've hit " + web}, "/app", "-get", "http://web/")
 	}
+	outside := outsideHost(t)
+	c.execUntil("client", "app", []string{"from " + outside.host.String()}, "/app", "-get", "http://"+outside.server+"/")
+}
+
+// outside is a host outside the cluster: a network namespace of the
+// test's, joined to this machine by a veth pair, with no route back to
+// the pods' addresses.
+type outside struct {
+	host   netip.Addr // this machine's end of the link
+	server string     // an HTTP server there that answers "from ADDRESS"
+}
+
+// outsideHost makes the outside host, removed when the test ends.
+func outsideHost(t *testing.T) outside {
+	t.Helper()
+	const ns, hostEnd, outEnd = "berth-e2e-out", "berthout0", "berthout1"
+	run := func(args ...string) {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+	t.Cleanup(func() {
+		exec.Command("ip", "link", "delete", hostEnd).Run()
+		exec.Command("ip", "netns", "delete", ns).Run()
+	})
+	run("netns", "add", ns)
+	run("link", "add", hostEnd, "type", "veth", "peer", "name", outEnd)
+	run("link", "set", outEnd, "netns", ns)
+	run("addr", "add", "10.251.9.1/30", "dev", hostEnd)
+	run("link", "set", hostEnd, "up")
+	run("-n", ns, "addr", "add", "10.251.9.2/30", "dev", outEnd)
+	run("-n", ns, "link", "set", outEnd, "up")
+	var ln net.Listener
+	err := netns.LoadNetNS("/run/netns/" + ns).Do(func(cnins.NetNS) (err error) {
+		ln, err = net.Listen("tcp4", "10.251.9.2:8099")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		fmt.Fprintf(w, "from %s\n", host)
+	})}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return outside{host: netip.MustParseAddr("10.251.9.1"), server: "10.251.9.2:8099"}
 }

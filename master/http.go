@@ -368,6 +368,9 @@ func (m *Master) handleAssignments(w http.ResponseWriter, r *http.Request) {
 	}
 	defer cancel()
 	as := m.store.NodePods(ctx, r.PathValue("node"), index)
+	if as.PodCIDR != "" {
+		as.ClusterCIDR = m.cfg.PodNetwork.ClusterCIDR.String()
+	}
 	withConfig(&as, m.store.Desired())
 	writeJSON(w, as)
 }

@@ -302,7 +302,7 @@ func (a *Agent) assignmentLoop(ctx context.Context) {
 func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.setUpNetwork(ctx, as.PodCIDR)
+	a.setUpNetwork(ctx, as.PodCIDR, as.ClusterCIDR)
 	config := newConfigSet(as)
 	configChanged := !a.config.equal(config)
 	a.config = config

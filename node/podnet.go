@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"net/netip"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -16,7 +17,7 @@ func (a *Agent) podNetwork() *network.Network { return a.network.Load() }
 
 // setUpNetwork loads the node's pod network the first time an assignment
 // brings the node's pod CIDR.
-func (a *Agent) setUpNetwork(ctx context.Context, podCIDR string) {
+func (a *Agent) setUpNetwork(ctx context.Context, podCIDR, clusterCIDR string) {
 	if !a.cfg.PodNetwork || a.cfg.Hollow || podCIDR == "" || a.network.Load() != nil {
 		return
 	}
@@ -32,6 +33,9 @@ func (a *Agent) setUpNetwork(ctx context.Context, podCIDR string) {
 	}
 	if err := a.startDNS(ctx, cidr); err != nil {
 		a.log.Error("cluster DNS", "err", err)
+	}
+	if err := a.routeOut(ctx, cidr, clusterCIDR); err != nil {
+		a.log.Error("pod traffic leaving the cluster", "err", err)
 	}
 	a.network.Store(n)
 	a.log.Info("pod network ready", "podCIDR", cidr, "bridge", network.BridgeName(a.cfg.Name))
@@ -129,4 +133,18 @@ func (w *podWorker) probeHost() string {
 		return w.podNet.IP.String()
 	}
 	return "127.0.0.1"
+}
+
+// routeOut masquerades the pods' traffic that leaves the cluster, and
+// lets node ports answer on 127.0.0.1.
+func (a *Agent) routeOut(ctx context.Context, podCIDR netip.Prefix, clusterCIDR string) error {
+	cluster, err := netip.ParsePrefix(clusterCIDR)
+	if err != nil {
+		cluster = podCIDR // a master that does not say: this node's pods only
+	}
+	table := strings.Replace(proxyTable(a.cfg.Name), "berth_", "berth_egress_", 1)
+	if err := applyRuleset(ctx, network.EgressRuleset(table, network.BridgeName(a.cfg.Name), podCIDR, cluster)); err != nil {
+		return err
+	}
+	return network.AllowLoopbackNodePorts()
 }
