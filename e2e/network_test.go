@@ -93,15 +93,37 @@ func TestPodsHaveTheirOwnAddresses(t *testing.T) {
 
 // checkHostNetworkAndHostname: a pod with hostNetwork runs in the node's
 // network (its address is the node's); a pod with spec.hostname is
-// called that.
+// called that, and its two containers share its network, UTS and IPC
+// namespaces.
 func checkHostNetworkAndHostname(t *testing.T, c *cluster) {
 	t.Helper()
 	pod := func(name, spec, listen string) string {
 		return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n%s  containers:\n  - {name: app, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, %q]}\n", name, spec, listen)
 	}
+	named := pod("named", "  hostname: web-1\n", ":8080") + "  - {name: side, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, \":8081\"]}\n"
 	sha := c.commit("a pod in the node's network, a pod with a hostname", map[string]string{
-		"hn.yaml": pod("hn", "  hostNetwork: true\n", "127.0.0.1:0"), "named.yaml": pod("named", "  hostname: web-1\n", ":8080")})
+		"hn.yaml": pod("hn", "  hostNetwork: true\n", "127.0.0.1:0"), "named.yaml": named})
 	c.waitCommit(sha, 0)
+	// The two containers of named share its network (side reaches app on
+	// 127.0.0.1), its hostname and its IPC namespace.
+	c.execUntil("named", "side", []string{"You've hit web-1"}, "/app", "-get", "http://127.0.0.1:8080/")
+	var pids []uint32
+	for _, tk := range c.running() {
+		if tk.pod == "named" {
+			pids = append(pids, tk.pid)
+		}
+	}
+	if len(pids) != 2 {
+		t.Fatalf("named runs %d containers", len(pids))
+	}
+	for _, ns := range []string{"net", "uts", "ipc"} {
+		first, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pids[0], ns))
+		second, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pids[1], ns))
+		mine, _ := os.Readlink("/proc/self/ns/" + ns)
+		if first == "" || first != second || first == mine {
+			t.Errorf("named's containers are in %s namespaces %q and %q (the node's is %q); want one of the pod's own", ns, first, second, mine)
+		}
+	}
 	for _, p := range c.pods() {
 		switch p.Name {
 		case "hn":

@@ -350,15 +350,20 @@ func specOpts(ctx context.Context, img containerd.Image, s StartSpec, allowPrivi
 		oci.WithImageConfig(img),
 		oci.WithHostHostsFile,
 	}
-	if s.NetNS == "" { // a pod in its own network mounts the cluster DNS's
+	if s.Sandbox.Net == "" { // a pod in its own network mounts the cluster DNS's
 		opts = append(opts, oci.WithHostResolvconf)
 	}
 	hostname := podHostname(s.Pod)
 	switch {
 	case s.Pod.Spec.HostNetwork: // the node's network and name, as in Kubernetes
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace))
-	case s.NetNS != "":
-		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: s.NetNS}), oci.WithHostname(hostname))
+	case s.Sandbox.Net != "":
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: s.Sandbox.Net}), oci.WithHostname(hostname))
+		for t, path := range map[specs.LinuxNamespaceType]string{specs.UTSNamespace: s.Sandbox.UTS, specs.IPCNamespace: s.Sandbox.IPC} {
+			if path != "" {
+				opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: t, Path: path}))
+			}
+		}
 	default: // pods created before pod networking, or an agent without it
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostname(hostname))
 	}

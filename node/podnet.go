@@ -66,7 +66,7 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 		w.podNet, w.hostNet = p, p == nil // no namespace: it started in the node's network, and stays there
 		return true
 	}
-	p, err := n.Add(ctx, w.uid)
+	p, err := n.Add(ctx, w.uid, podHostname(pod))
 	if err != nil {
 		w.a.event(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod network: "+err.Error())
 		w.a.log.Warn("pod network", "pod", w.key, "err", err)
@@ -108,13 +108,13 @@ func (w *podWorker) networkMounts(pod *corev1.Pod) []Mount {
 	return []Mount{{Source: w.resolvConf, Destination: "/etc/resolv.conf", ReadOnly: true}}
 }
 
-// netNS is the network namespace the pod's containers join ("" for the
-// node's).
-func (w *podWorker) netNS() string {
+// sandbox is the namespaces the pod's containers join: network, UTS and
+// IPC (none for a pod in the node's network).
+func (w *podWorker) sandbox() Sandbox {
 	if w.podNet == nil {
-		return ""
+		return Sandbox{}
 	}
-	return w.podNet.Namespace
+	return Sandbox{Net: w.podNet.Namespace, UTS: w.podNet.UTS, IPC: w.podNet.IPC}
 }
 
 // info is what the downward API may ask, with the pod's own address.

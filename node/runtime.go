@@ -27,6 +27,13 @@ type Runtime interface {
 	Exec(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, error)
 }
 
+// Sandbox is the namespaces a pod's containers share, by path: network,
+// hostname (UTS) and System V IPC, as the pause container's in
+// Kubernetes. Empty paths are not shared.
+type Sandbox struct {
+	Net, UTS, IPC string
+}
+
 // StartSpec is one attempt of one container of a pod.
 type StartSpec struct {
 	ID        string
@@ -38,9 +45,9 @@ type StartSpec struct {
 	Env []string
 	// Mounts are the container's volumes, prepared on the host.
 	Mounts []Mount
-	// NetNS is the pod's network namespace to join; empty runs the
-	// container in the node's network.
-	NetNS string
+	// Sandbox holds the pod's namespaces to join; none runs the container
+	// in the node's network.
+	Sandbox Sandbox
 }
 
 // Mount binds a host folder into a container.

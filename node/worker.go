@@ -373,7 +373,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		return
 	}
 	ct, exits, err := w.a.rt.Start(ctx, StartSpec{ID: st.id, Pod: pod, Container: expanded, Attempt: attempt, LogPath: logPath, Env: env,
-		Mounts: append(mounts, w.networkMounts(pod)...), NetNS: w.netNS()})
+		Mounts: append(mounts, w.networkMounts(pod)...), Sandbox: w.sandbox()})
 	if err != nil {
 		w.a.rt.Remove(ctx, st.id)
 		st.id = ""

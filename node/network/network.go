@@ -133,12 +133,13 @@ func confList(cfg Config) ([]byte, error) {
 	return json.Marshal(map[string]any{"cniVersion": "1.0.0", "name": "berth", "plugins": []any{bridge}})
 }
 
-// Pod is a pod's network: its namespace and its address.
+// Pod is a pod's network: its namespaces and its address.
 type Pod struct {
 	// Namespace is the path of the pod's network namespace, for its
-	// containers to join.
-	Namespace string
-	IP        netip.Addr
+	// containers to join; UTS and IPC those of its hostname and its
+	// System V IPC, which they share too.
+	Namespace, UTS, IPC string
+	IP                  netip.Addr
 }
 
 // nsDir is the folder of a pod's network namespace.
@@ -146,10 +147,10 @@ func (n *Network) nsDir(podUID string) string {
 	return filepath.Join(n.cfg.DataDir, "netns", podUID)
 }
 
-// Add makes the pod's network namespace and gives it an address, or
-// returns the pod's network as it is when the namespace exists (an agent
-// restarted).
-func (n *Network) Add(ctx context.Context, podUID string) (*Pod, error) {
+// Add makes the pod's namespaces (its hostname set in the UTS one) and
+// gives it an address, or returns the pod's network as it is when the
+// namespaces exist (an agent restarted).
+func (n *Network) Add(ctx context.Context, podUID, hostname string) (*Pod, error) {
 	if p, err := n.Find(ctx, podUID); err != nil || p != nil {
 		return p, err
 	}
@@ -157,14 +158,16 @@ func (n *Network) Add(ctx context.Context, podUID string) (*Pod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("network namespace of pod %s: %w", podUID, err)
 	}
-	ip, err := n.setup(ctx, podUID, ns.GetPath())
+	p := &Pod{Namespace: ns.GetPath()}
+	p.UTS, p.IPC, err = newSandbox(n.nsDir(podUID), hostname)
+	if err == nil {
+		p.IP, err = n.setup(ctx, podUID, ns.GetPath())
+	}
 	if err != nil {
-		n.cni.Remove(ctx, podUID, ns.GetPath(), gocni.WithArgs("IgnoreUnknown", "1"))
-		ns.Remove()
-		os.RemoveAll(n.nsDir(podUID))
+		n.Remove(ctx, podUID)
 		return nil, err
 	}
-	return &Pod{Namespace: ns.GetPath(), IP: ip}, nil
+	return p, nil
 }
 
 // setup runs the CNI ADD of a pod and returns its address on eth0.
@@ -189,7 +192,7 @@ func (n *Network) setup(ctx context.Context, podUID, nsPath string) (netip.Addr,
 // address CNI gave it (a CNI CHECK-free read of host-local's record), or
 // nil when it has none.
 func (n *Network) Find(ctx context.Context, podUID string) (*Pod, error) {
-	paths, _ := filepath.Glob(filepath.Join(n.nsDir(podUID), "*"))
+	paths, _ := filepath.Glob(filepath.Join(n.nsDir(podUID), "cni-*"))
 	if len(paths) == 0 {
 		return nil, nil
 	}
@@ -197,7 +200,11 @@ func (n *Network) Find(ctx context.Context, podUID string) (*Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pod{Namespace: paths[0], IP: ip}, nil
+	p := &Pod{Namespace: paths[0], IP: ip}
+	if _, err := os.Stat(filepath.Join(n.nsDir(podUID), utsFile)); err == nil {
+		p.UTS, p.IPC = filepath.Join(n.nsDir(podUID), utsFile), filepath.Join(n.nsDir(podUID), ipcFile)
+	}
+	return p, nil
 }
 
 // recordedIP reads the address host-local gave a pod: a file named after
@@ -233,8 +240,13 @@ func firstLine(data []byte) string {
 // Remove takes the pod's address back and removes its namespace. A pod
 // without one is no error.
 func (n *Network) Remove(ctx context.Context, podUID string) error {
-	paths, _ := filepath.Glob(filepath.Join(n.nsDir(podUID), "*"))
+	paths, _ := filepath.Glob(filepath.Join(n.nsDir(podUID), "cni-*"))
 	var errs []error
+	for _, f := range []string{utsFile, ipcFile} {
+		if err := unbind(filepath.Join(n.nsDir(podUID), f)); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, p := range paths {
 		if err := n.cni.Remove(ctx, podUID, p, gocni.WithArgs("IgnoreUnknown", "1")); err != nil {
 			errs = append(errs, fmt.Errorf("CNI DEL of pod %s: %w", podUID, err))

@@ -7,12 +7,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/containerd/containerd/pkg/netns"
 	cnins "github.com/containernetworking/plugins/pkg/ns"
+	"golang.org/x/sys/unix"
 )
 
 // nodeNamespace makes a network namespace that plays a node, removed when
@@ -56,10 +58,10 @@ func TestPodsGetTheirOwnAddresses(t *testing.T) {
 	}
 	var a, b *Pod
 	in(t, node, func() (err error) {
-		if a, err = n.Add(ctx, "pod-a"); err != nil {
+		if a, err = n.Add(ctx, "pod-a", "a"); err != nil {
 			return err
 		}
-		b, err = n.Add(ctx, "pod-b")
+		b, err = n.Add(ctx, "pod-b", "b")
 		return err
 	})
 	if a.IP == b.IP || !cfg.PodCIDR.Contains(a.IP) || !cfg.PodCIDR.Contains(b.IP) {
@@ -72,18 +74,23 @@ func TestPodsGetTheirOwnAddresses(t *testing.T) {
 		t.Errorf("pod a saw a connection from %s; want pod b's own address %s (no NAT)", seen, b.IP)
 	}
 	again, err := n.Find(ctx, "pod-a")
-	if err != nil || again == nil || again.IP != a.IP || again.Namespace != a.Namespace {
+	if err != nil || again == nil || *again != *a {
 		t.Errorf("pod a found again: %+v, %v; want %+v", again, err, a)
+	}
+	if got := hostnameIn(t, a.UTS); got != "a" {
+		t.Errorf("pod a's UTS namespace is named %q", got)
 	}
 	in(t, node, func() error { return n.Remove(ctx, "pod-a") })
 	if p, err := n.Find(ctx, "pod-a"); p != nil || err != nil {
 		t.Errorf("pod a after Remove: %+v, %v", p, err)
 	}
-	if _, err := os.Stat(a.Namespace); !os.IsNotExist(err) {
-		t.Errorf("pod a's namespace is still there: %v", err)
+	for _, path := range []string{a.Namespace, a.UTS, a.IPC} {
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("pod a's namespace %s is still there: %v", path, err)
+		}
 	}
 	var c *Pod
-	in(t, node, func() (err error) { c, err = n.Add(ctx, "pod-c"); return err })
+	in(t, node, func() (err error) { c, err = n.Add(ctx, "pod-c", "c"); return err })
 	in(t, node, func() error { return errorsJoin(n.Remove(ctx, "pod-b"), n.Remove(ctx, "pod-c")) })
 	if c.IP == b.IP {
 		t.Errorf("pod c got pod b's address %s", c.IP)
@@ -195,7 +202,7 @@ func BenchmarkPodNetwork(b *testing.B) {
 	err = node.Do(func(cnins.NetNS) error {
 		for i := 0; i < b.N; i++ {
 			start := time.Now()
-			if _, err := n.Add(ctx, "pod"); err != nil {
+			if _, err := n.Add(ctx, "pod", "pod"); err != nil {
 				return err
 			}
 			add += time.Since(start)
@@ -212,4 +219,27 @@ func BenchmarkPodNetwork(b *testing.B) {
 	}
 	b.ReportMetric(float64(add.Milliseconds())/float64(b.N), "add-ms/op")
 	b.ReportMetric(float64(del.Milliseconds())/float64(b.N), "del-ms/op")
+}
+
+// hostnameIn is the hostname of a UTS namespace bound to a file.
+func hostnameIn(t *testing.T, path string) string {
+	t.Helper()
+	out := make(chan string, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread goes with the goroutine
+		fd, err := unix.Open(path, unix.O_RDONLY, 0)
+		if err != nil {
+			out <- err.Error()
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWUTS); err != nil {
+			out <- err.Error()
+			return
+		}
+		var u unix.Utsname
+		unix.Uname(&u)
+		out <- unix.ByteSliceToString(u.Nodename[:])
+	}()
+	return <-out
 }
