@@ -93,20 +93,24 @@ func TestPodsHaveTheirOwnAddresses(t *testing.T) {
 
 // checkHostNetworkAndHostname: a pod with hostNetwork runs in the node's
 // network (its address is the node's); a pod with spec.hostname is
-// called that, and its two containers share its network, UTS and IPC
+// called that (and /etc/hostname says so), its /etc/hosts holds its
+// hostAliases, and its two containers share its network, UTS and IPC
 // namespaces.
 func checkHostNetworkAndHostname(t *testing.T, c *cluster) {
 	t.Helper()
 	pod := func(name, spec, listen string) string {
 		return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n%s  containers:\n  - {name: app, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, %q]}\n", name, spec, listen)
 	}
-	named := pod("named", "  hostname: web-1\n", ":8080") + "  - {name: side, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, \":8081\"]}\n"
+	named := pod("named", "  hostname: web-1\n  hostAliases: [{ip: 10.1.2.3, hostnames: [legacy.local]}]\n", ":8080") + "  - {name: side, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, \":8081\"]}\n"
 	sha := c.commit("a pod in the node's network, a pod with a hostname", map[string]string{
 		"hn.yaml": pod("hn", "  hostNetwork: true\n", "127.0.0.1:0"), "named.yaml": named})
 	c.waitCommit(sha, 0)
 	// The two containers of named share its network (side reaches app on
 	// 127.0.0.1), its hostname and its IPC namespace.
 	c.execUntil("named", "side", []string{"You've hit web-1"}, "/app", "-get", "http://127.0.0.1:8080/")
+	// Its /etc/hosts names it and its hostAliases; /etc/hostname is its name.
+	c.execUntil("named", "side", []string{"legacy.local: 10.1.2.3\n", "web-1: " + podIPOf(c, "named") + "\n"}, "/app", "-lookup", "legacy.local,web-1")
+	c.execUntil("named", "side", []string{`"web-1\n"`}, "/app", "-cat", "/etc/hostname", "-exit", "0")
 	var pids []uint32
 	for _, tk := range c.running() {
 		if tk.pod == "named" {
@@ -212,6 +216,16 @@ func addressOf(ips map[string]string, pod string) string {
 	for ip, name := range ips {
 		if name == pod {
 			return ip
+		}
+	}
+	return "none"
+}
+
+// podIPOf is a pod's address.
+func podIPOf(c *cluster, name string) string {
+	for _, p := range c.pods() {
+		if p.Name == name {
+			return p.Status.PodIP
 		}
 	}
 	return "none"

@@ -43,6 +43,7 @@ var (
 	// podSpecFields are relative to a pod spec.
 	podSpecFields = concat([]string{
 		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds", "enableServiceLinks", "hostNetwork", "hostname",
+		"hostAliases[].ip", "hostAliases[].hostnames[]",
 		"tolerations[].key", "tolerations[].operator", "tolerations[].value", "tolerations[].effect", "tolerations[].tolerationSeconds",
 		"securityContext.runAsUser", "securityContext.runAsGroup", "securityContext.runAsNonRoot",
 		"securityContext.fsGroup", "securityContext.supplementalGroups[]",

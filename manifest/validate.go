@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -184,6 +185,24 @@ func validateLabels(l map[string]string, field string) []*fieldError {
 	return fes
 }
 
+// validateHostAliases checks the /etc/hosts entries of a pod: an IP
+// address and DNS names each.
+func validateHostAliases(aliases []corev1.HostAlias, field string) []*fieldError {
+	var fes []*fieldError
+	for i, a := range aliases {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if _, err := netip.ParseAddr(a.IP); err != nil {
+			fes = append(fes, &fieldError{f + ".ip", fmt.Sprintf("%q: not an IP address", a.IP)})
+		}
+		for j, h := range a.Hostnames {
+			for _, msg := range validation.IsDNS1123Subdomain(h) {
+				fes = append(fes, &fieldError{fmt.Sprintf("%s.hostnames[%d]", f, j), fmt.Sprintf("%q: %s", h, msg)})
+			}
+		}
+	}
+	return fes
+}
+
 func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 	var fes []*fieldError
 	if len(s.Containers) == 0 {
@@ -199,6 +218,7 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 			fes = append(fes, &fieldError{field + ".hostname", fmt.Sprintf("%q: %s", s.Hostname, msg)})
 		}
 	}
+	fes = append(fes, validateHostAliases(s.HostAliases, field+".hostAliases")...)
 	fes = append(fes, validateVolumes(s, field)...)
 	fes = append(fes, validateTolerations(s.Tolerations, field+".tolerations")...)
 	fes = append(fes, validatePodSecurity(s.SecurityContext, field+".securityContext")...)

@@ -90,8 +90,5 @@ func writeResolvConf(dir string, pod *corev1.Pod) (string, error) {
 	}
 	data := fmt.Sprintf("search %s\nnameserver %s\noptions ndots:5\n", strings.Join(search, " "), api.ClusterDNS)
 	path := filepath.Join(dir, "resolv.conf")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
 	return path, os.WriteFile(path, []byte(data), 0o644)
 }

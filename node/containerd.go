@@ -346,12 +346,9 @@ func specOpts(ctx context.Context, img containerd.Image, s StartSpec, allowPrivi
 		return nil, fmt.Errorf("reading config of image %s: %w", img.Name(), err)
 	}
 	c := s.Container
-	opts := []oci.SpecOpts{
-		oci.WithImageConfig(img),
-		oci.WithHostHostsFile,
-	}
-	if s.Sandbox.Net == "" { // a pod in its own network mounts the cluster DNS's
-		opts = append(opts, oci.WithHostResolvconf)
+	opts := []oci.SpecOpts{oci.WithImageConfig(img)}
+	if s.Sandbox.Net == "" { // a pod in its own network mounts its own (writePodFiles)
+		opts = append(opts, oci.WithHostHostsFile, oci.WithHostResolvconf)
 	}
 	hostname := podHostname(s.Pod)
 	switch {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"net/netip"
+	"path/filepath"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -89,23 +90,21 @@ func (w *podWorker) removeNetwork(ctx context.Context) {
 }
 
 // networkMounts are the files of a pod in its own network that its
-// containers see: the cluster DNS's resolv.conf (written once per pod).
+// containers see: /etc/hostname, /etc/hosts and the cluster DNS's
+// resolv.conf (written once per pod).
 func (w *podWorker) networkMounts(pod *corev1.Pod) []Mount {
 	if w.podNet == nil {
 		return nil
 	}
-	if w.a.dns.Load() == nil { // no cluster DNS on this node: the node's resolvers
-		return []Mount{{Source: hostResolvConf, Destination: "/etc/resolv.conf", ReadOnly: true}}
-	}
-	if w.resolvConf == "" {
-		path, err := writeResolvConf(w.a.logDir(pod), pod)
+	if w.podFiles == nil {
+		mounts, err := writePodFiles(filepath.Join(w.a.logDir(pod), "etc"), pod, w.podNet.IP.String(), w.a.dns.Load() != nil)
 		if err != nil {
-			w.a.log.Warn("writing the pod's resolv.conf", "pod", w.key, "err", err)
+			w.a.log.Warn("writing the pod's /etc files", "pod", w.key, "err", err)
 			return nil
 		}
-		w.resolvConf = path
+		w.podFiles = mounts
 	}
-	return []Mount{{Source: w.resolvConf, Destination: "/etc/resolv.conf", ReadOnly: true}}
+	return w.podFiles
 }
 
 // sandbox is the namespaces the pod's containers join: network, UTS and

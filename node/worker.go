@@ -65,7 +65,7 @@ type podWorker struct {
 	// took over containers from the agent before it.
 	podNet           *network.Pod
 	hostNet, adopted bool
-	resolvConf       string            // the pod's resolv.conf, once written
+	podFiles         []Mount           // the pod's /etc files, once written
 	volumes          map[string]string // host folder of each volume, once prepared
 	stale            []Container       // adopted older attempts, removed on start
 	started          time.Time
