@@ -297,7 +297,8 @@ spec:
 // network, web and its full name resolve to web's cluster IP, db-0.db to
 // the StatefulSet pod's address, and _http._tcp.web to its SRV record;
 // http://web answers from the client pod, and from web's own pod through
-// its Service (hairpin). A host outside the cluster (a namespace of the
+// its Service (hairpin). A pod with dnsPolicy None gets exactly its
+// dnsConfig (h). A host outside the cluster (a namespace of the
 // test's, with no route to the pods) answers the client pod, which it
 // sees as this machine: the pod's traffic is masqueraded.
 func TestClusterDNS(t *testing.T) {
@@ -330,6 +331,14 @@ func TestClusterDNS(t *testing.T) {
 	for _, from := range []string{"client", web} {
 		c.execUntil(from, "app", []string{"You've hit " + web}, "/app", "-get", "http://web/")
 	}
+	// (h) dnsPolicy None with a dnsConfig of its own: only what it says.
+	custom := "apiVersion: v1\nkind: Pod\nmetadata: {name: custom}\nspec:\n  dnsPolicy: None\n" +
+		"  dnsConfig: {nameservers: [10.96.0.10], searches: [svc.cluster.local], options: [{name: ndots, value: \"1\"}]}\n" +
+		"  containers: [{name: app, image: kubia:v1, imagePullPolicy: IfNotPresent}]\n"
+	sha = c.commit("a pod with its own DNS settings", map[string]string{"custom.yaml": custom})
+	c.waitCommit(sha, 0)
+	c.execUntil("custom", "app", []string{`"search svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:1\n"`}, "/app", "-cat", "/etc/resolv.conf", "-exit", "0")
+	c.execUntil("custom", "app", []string{"web.default: " + clusterIP["web"] + "\n"}, "/app", "-lookup", "web.default")
 	outside := outsideHost(t)
 	c.execUntil("client", "app", []string{"from " + outside.host.String()}, "/app", "-get", "http://"+outside.server+"/")
 }

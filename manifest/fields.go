@@ -44,6 +44,7 @@ var (
 	podSpecFields = concat([]string{
 		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds", "enableServiceLinks", "hostNetwork", "hostname",
 		"hostAliases[].ip", "hostAliases[].hostnames[]",
+		"dnsPolicy", "dnsConfig.nameservers[]", "dnsConfig.searches[]", "dnsConfig.options[].name", "dnsConfig.options[].value",
 		"tolerations[].key", "tolerations[].operator", "tolerations[].value", "tolerations[].effect", "tolerations[].tolerationSeconds",
 		"securityContext.runAsUser", "securityContext.runAsGroup", "securityContext.runAsNonRoot",
 		"securityContext.fsGroup", "securityContext.supplementalGroups[]",

@@ -185,6 +185,49 @@ func validateLabels(l map[string]string, field string) []*fieldError {
 	return fes
 }
 
+// validateDNS checks a pod's dnsPolicy and dnsConfig as the apiserver
+// does: a known policy, nameservers that are IP addresses (three at
+// most, and one at least for None), searches that are DNS names, options
+// with names.
+func validateDNS(s *corev1.PodSpec, field string) []*fieldError {
+	var fes []*fieldError
+	switch s.DNSPolicy {
+	case "", corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet, corev1.DNSDefault, corev1.DNSNone:
+	default:
+		fes = append(fes, &fieldError{field + ".dnsPolicy", fmt.Sprintf("unsupported value %q: supported values: \"ClusterFirst\", \"ClusterFirstWithHostNet\", \"Default\", \"None\"", s.DNSPolicy)})
+	}
+	c := s.DNSConfig
+	if c == nil {
+		if s.DNSPolicy == corev1.DNSNone {
+			fes = append(fes, &fieldError{field + ".dnsConfig", "required when dnsPolicy is None"})
+		}
+		return fes
+	}
+	f := field + ".dnsConfig"
+	if s.DNSPolicy == corev1.DNSNone && len(c.Nameservers) == 0 {
+		fes = append(fes, &fieldError{f + ".nameservers", "required: at least one nameserver when dnsPolicy is None"})
+	}
+	if len(c.Nameservers) > 3 {
+		fes = append(fes, &fieldError{f + ".nameservers", fmt.Sprintf("%d nameservers: at most 3", len(c.Nameservers))})
+	}
+	for i, ns := range c.Nameservers {
+		if _, err := netip.ParseAddr(ns); err != nil {
+			fes = append(fes, &fieldError{fmt.Sprintf("%s.nameservers[%d]", f, i), fmt.Sprintf("%q: not an IP address", ns)})
+		}
+	}
+	for i, d := range c.Searches {
+		for _, msg := range validation.IsDNS1123Subdomain(strings.TrimSuffix(d, ".")) {
+			fes = append(fes, &fieldError{fmt.Sprintf("%s.searches[%d]", f, i), fmt.Sprintf("%q: %s", d, msg)})
+		}
+	}
+	for i, o := range c.Options {
+		if o.Name == "" {
+			fes = append(fes, &fieldError{fmt.Sprintf("%s.options[%d].name", f, i), "required"})
+		}
+	}
+	return fes
+}
+
 // validateHostAliases checks the /etc/hosts entries of a pod: an IP
 // address and DNS names each.
 func validateHostAliases(aliases []corev1.HostAlias, field string) []*fieldError {
@@ -219,6 +262,7 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 		}
 	}
 	fes = append(fes, validateHostAliases(s.HostAliases, field+".hostAliases")...)
+	fes = append(fes, validateDNS(s, field)...)
 	fes = append(fes, validateVolumes(s, field)...)
 	fes = append(fes, validateTolerations(s.Tolerations, field+".tolerations")...)
 	fes = append(fes, validatePodSecurity(s.SecurityContext, field+".securityContext")...)

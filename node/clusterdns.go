@@ -4,12 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
-
-	mdns "github.com/miekg/dns"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/node/dns"
@@ -78,17 +73,4 @@ func (a *Agent) updateDNS(t *api.ServiceTable) {
 	if s := a.dns.Load(); s != nil {
 		s.Update(t.Services, t.Endpoints)
 	}
-}
-
-// writeResolvConf writes the resolv.conf of a pod in its own network, as
-// the kubelet makes it for dnsPolicy ClusterFirst: the cluster DNS, the
-// search path of the pod's namespace and the node's, ndots 5.
-func writeResolvConf(dir string, pod *corev1.Pod) (string, error) {
-	search := []string{pod.Namespace + ".svc." + dns.DefaultDomain, "svc." + dns.DefaultDomain, dns.DefaultDomain}
-	if cfg, err := mdns.ClientConfigFromFile(hostResolvConf); err == nil {
-		search = append(search, cfg.Search...)
-	}
-	data := fmt.Sprintf("search %s\nnameserver %s\noptions ndots:5\n", strings.Join(search, " "), api.ClusterDNS)
-	path := filepath.Join(dir, "resolv.conf")
-	return path, os.WriteFile(path, []byte(data), 0o644)
 }

@@ -49,12 +49,20 @@ func writePodFiles(dir string, pod *corev1.Pod, ip string, withDNS bool) ([]Moun
 		}
 		mounts = append(mounts, Mount{Source: path, Destination: "/etc/" + name, ReadOnly: true})
 	}
-	resolv := hostResolvConf // no cluster DNS on this node: the node's resolvers
-	if withDNS {
-		var err error
-		if resolv, err = writeResolvConf(dir, pod); err != nil {
-			return nil, err
-		}
+	resolv, err := writePodResolvConf(dir, pod, withDNS)
+	if err != nil {
+		return nil, err
 	}
-	return append(mounts, Mount{Source: resolv, Destination: "/etc/resolv.conf", ReadOnly: true}), nil
+	return append(mounts, resolv), nil
+}
+
+// writePodResolvConf writes the pod's resolv.conf (podDNS) into dir and
+// returns its mount.
+func writePodResolvConf(dir string, pod *corev1.Pod, clusterDNS bool) (Mount, error) {
+	path := filepath.Join(dir, "resolv.conf")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Mount{}, err
+	}
+	data := podDNS(pod, nodeResolvConf(), clusterDNS).String()
+	return Mount{Source: path, Destination: "/etc/resolv.conf", ReadOnly: true}, os.WriteFile(path, []byte(data), 0o644)
 }

@@ -94,7 +94,7 @@ func (w *podWorker) removeNetwork(ctx context.Context) {
 // resolv.conf (written once per pod).
 func (w *podWorker) networkMounts(pod *corev1.Pod) []Mount {
 	if w.podNet == nil {
-		return nil
+		return w.hostNetworkDNS(pod)
 	}
 	if w.podFiles == nil {
 		mounts, err := writePodFiles(filepath.Join(w.a.logDir(pod), "etc"), pod, w.podNet.IP.String(), w.a.dns.Load() != nil)
@@ -146,4 +146,21 @@ func (a *Agent) routeOut(ctx context.Context, podCIDR netip.Prefix, clusterCIDR 
 		return err
 	}
 	return network.AllowLoopbackNodePorts()
+}
+
+// hostNetworkDNS is the resolv.conf of a pod in the node's network whose
+// dnsPolicy or dnsConfig asks for one other than the node's.
+func (w *podWorker) hostNetworkDNS(pod *corev1.Pod) []Mount {
+	if p := pod.Spec.DNSPolicy; p != corev1.DNSClusterFirstWithHostNet && p != corev1.DNSNone && pod.Spec.DNSConfig == nil {
+		return nil
+	}
+	if w.podFiles == nil {
+		m, err := writePodResolvConf(filepath.Join(w.a.logDir(pod), "etc"), pod, w.a.dns.Load() != nil)
+		if err != nil {
+			w.a.log.Warn("writing the pod's resolv.conf", "pod", w.key, "err", err)
+			return nil
+		}
+		w.podFiles = []Mount{m}
+	}
+	return w.podFiles
 }

@@ -26,3 +26,35 @@ func TestHostsFile(t *testing.T) {
 		t.Errorf("hosts file of a plain pod:\n%s", got)
 	}
 }
+
+// TestPodDNS plays the kubelet's dnsPolicy and dnsConfig rules.
+func TestPodDNS(t *testing.T) {
+	node := parseResolvConf([]byte("# the node's\nsearch corp.example\nnameserver 192.0.2.53\noptions edns0 ndots:1\n"))
+	two := "2"
+	cases := []struct {
+		name string
+		spec corev1.PodSpec
+		dns  bool
+		want string
+	}{
+		{"ClusterFirst by default", corev1.PodSpec{}, true,
+			"search shop.svc.cluster.local svc.cluster.local cluster.local corp.example\nnameserver 10.96.0.10\noptions ndots:5\n"},
+		{"no cluster DNS on the node", corev1.PodSpec{}, false, "search corp.example\nnameserver 192.0.2.53\noptions edns0 ndots:1\n"},
+		{"hostNetwork falls back to Default", corev1.PodSpec{HostNetwork: true}, true, "search corp.example\nnameserver 192.0.2.53\noptions edns0 ndots:1\n"},
+		{"ClusterFirstWithHostNet", corev1.PodSpec{HostNetwork: true, DNSPolicy: corev1.DNSClusterFirstWithHostNet}, true,
+			"search shop.svc.cluster.local svc.cluster.local cluster.local corp.example\nnameserver 10.96.0.10\noptions ndots:5\n"},
+		{"None with dnsConfig", corev1.PodSpec{DNSPolicy: corev1.DNSNone, DNSConfig: &corev1.PodDNSConfig{
+			Nameservers: []string{"10.96.0.10"}, Searches: []string{"svc.cluster.local"},
+			Options: []corev1.PodDNSConfigOption{{Name: "ndots", Value: &two}, {Name: "edns0"}}}}, true,
+			"search svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:2 edns0\n"},
+		{"dnsConfig adds to ClusterFirst and overrides ndots", corev1.PodSpec{DNSConfig: &corev1.PodDNSConfig{
+			Nameservers: []string{"192.0.2.99"}, Options: []corev1.PodDNSConfigOption{{Name: "ndots", Value: &two}}}}, true,
+			"search shop.svc.cluster.local svc.cluster.local cluster.local corp.example\nnameserver 10.96.0.10\nnameserver 192.0.2.99\noptions ndots:2\n"},
+	}
+	for _, c := range cases {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "shop"}, Spec: c.spec}
+		if got := podDNS(pod, node, c.dns).String(); got != c.want {
+			t.Errorf("%s:\n%s\nwant:\n%s", c.name, got, c.want)
+		}
+	}
+}
