@@ -248,6 +248,7 @@ func (c *cluster) cleanup() {
 	exec.Command("ip", "link", "delete", "berth-n0").Run()             // the bridge of --pod-network
 	exec.Command("nft", "delete", "table", "ip", "berth_dns_n0").Run() // and the cluster DNS address
 	exec.Command("nft", "delete", "table", "ip", "berth_egress_n0").Run()
+	exec.Command("nft", "delete", "table", "ip", "berth_hostports_n0").Run()
 	os.RemoveAll(c.dir)
 }
 

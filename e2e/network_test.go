@@ -101,13 +101,16 @@ func checkHostNetworkAndHostname(t *testing.T, c *cluster) {
 	pod := func(name, spec, listen string) string {
 		return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n%s  containers:\n  - {name: app, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, %q]}\n", name, spec, listen)
 	}
-	named := pod("named", "  hostname: web-1\n  hostAliases: [{ip: 10.1.2.3, hostnames: [legacy.local]}]\n", ":8080") + "  - {name: side, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, \":8081\"]}\n"
+	named := pod("named", "  hostname: web-1\n  hostAliases: [{ip: 10.1.2.3, hostnames: [legacy.local]}]\n", ":8080") +
+		"  - {name: side, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, \":18080\"], ports: [{containerPort: 18080, hostPort: 18080}]}\n"
 	sha := c.commit("a pod in the node's network, a pod with a hostname", map[string]string{
 		"hn.yaml": pod("hn", "  hostNetwork: true\n", "127.0.0.1:0"), "named.yaml": named})
 	c.waitCommit(sha, 0)
 	// The two containers of named share its network (side reaches app on
 	// 127.0.0.1), its hostname and its IPC namespace.
 	c.execUntil("named", "side", []string{"You've hit web-1"}, "/app", "-get", "http://127.0.0.1:8080/")
+	// (d) Its hostPort answers on the node.
+	awaitAnswer(t, "http://127.0.0.1:18080/", "You've hit web-1")
 	// Its /etc/hosts names it and its hostAliases; /etc/hostname is its name.
 	c.execUntil("named", "side", []string{"legacy.local: 10.1.2.3\n", "web-1: " + podIPOf(c, "named") + "\n"}, "/app", "-lookup", "legacy.local,web-1")
 	c.execUntil("named", "side", []string{`"web-1\n"`}, "/app", "-cat", "/etc/hostname", "-exit", "0")
@@ -156,9 +159,7 @@ func checkServiceOnPodAddresses(t *testing.T, c *cluster, cidr netip.Prefix) {
 	bridge := cidr.Addr().Next() // the bridge plugin's gateway: the subnet's first address
 	for _, url := range []string{fmt.Sprintf("http://%s:80/", svc.Spec.ClusterIP), fmt.Sprintf("http://%s:%d/", bridge, svc.Spec.Ports[0].NodePort),
 		fmt.Sprintf("http://127.0.0.1:%d/", svc.Spec.Ports[0].NodePort)} {
-		if answer := get(t, url); !strings.Contains(answer, "You've hit a-") {
-			t.Errorf("%s answered %q; want one of a's pods", url, answer)
-		}
+		awaitAnswer(t, url, "You've hit a-")
 	}
 }
 
@@ -229,6 +230,18 @@ func podIPOf(c *cluster, name string) string {
 		}
 	}
 	return "none"
+}
+
+// awaitAnswer waits until a GET of url answers with want in the body (the
+// agent applies a new service table a moment after the pods are ready).
+func awaitAnswer(t *testing.T, url, want string) {
+	t.Helper()
+	testutil.Await(t, 10*time.Second, func() error {
+		if answer := get(t, url); !strings.Contains(answer, want) {
+			return fmt.Errorf("%s answered %q; want %q", url, answer, want)
+		}
+		return nil
+	})
 }
 
 // get answers an HTTP GET, within 5 s.

@@ -101,6 +101,8 @@ type Agent struct {
 	network atomic.Pointer[network.Network]
 	dns     atomic.Pointer[dns.Server]
 	table   atomic.Pointer[api.ServiceTable]
+	// hostPorts are the DNATs of the pods' hostPorts.
+	hostPorts hostPorts
 
 	// tasks are the goroutines Run starts and those they start (pod
 	// workers, orphan removal, fences); Run returns once all have ended.

@@ -65,6 +65,7 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 			w.a.log.Warn("finding an adopted pod's network", "pod", w.key, "err", err)
 		}
 		w.podNet, w.hostNet = p, p == nil // no namespace: it started in the node's network, and stays there
+		w.openHostPorts(ctx, pod)
 		return true
 	}
 	p, err := n.Add(ctx, w.uid, podHostname(pod))
@@ -74,7 +75,15 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 		return false
 	}
 	w.podNet = p
+	w.openHostPorts(ctx, pod)
 	return true
+}
+
+// openHostPorts sends the pod's hostPorts to its address.
+func (w *podWorker) openHostPorts(ctx context.Context, pod *corev1.Pod) {
+	if w.podNet != nil {
+		w.a.setHostPorts(ctx, w.uid, hostPortRules(pod, w.podNet.IP.String()))
+	}
 }
 
 // removeNetwork takes back the pod's address and removes its namespace.
@@ -82,6 +91,7 @@ func (w *podWorker) removeNetwork(ctx context.Context) {
 	if w.podNet == nil {
 		return
 	}
+	w.a.setHostPorts(ctx, w.uid, nil)
 	if n := w.a.podNetwork(); n != nil {
 		if err := n.Remove(ctx, w.uid); err != nil {
 			w.a.log.Warn("removing the pod's network", "pod", w.key, "err", err)

@@ -58,3 +58,15 @@ func TestPodDNS(t *testing.T) {
 		}
 	}
 }
+
+func TestHostPortRules(t *testing.T) {
+	pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{
+		{Ports: []corev1.ContainerPort{{ContainerPort: 8080, HostPort: 18080, Protocol: corev1.ProtocolTCP}, {ContainerPort: 9090}}},
+		{Ports: []corev1.ContainerPort{{ContainerPort: 53, HostPort: 5353, Protocol: corev1.ProtocolUDP, HostIP: "10.0.0.5"}}},
+	}}}
+	got := strings.Join(hostPortRules(pod, "10.244.0.9"), "\n")
+	want := "fib daddr type local tcp dport 18080 dnat to 10.244.0.9:8080\nip daddr 10.0.0.5 udp dport 5353 dnat to 10.244.0.9:53"
+	if got != want {
+		t.Errorf("rules:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -1,0 +1,99 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// hostPorts are the DNATs of the hostPorts of the node's pods in their
+// own networks (Debian's portmap plugin writes iptables rules only), in
+// one nft table of the agent's, rewritten whenever a pod's change.
+type hostPorts struct {
+	mu    sync.Mutex
+	rules map[string][]string // by pod UID: "tcp dport 18080 dnat to 10.244.0.5:8080"
+}
+
+// hostPortRules are the DNATs of a pod's hostPorts to its address.
+func hostPortRules(pod *corev1.Pod, ip string) []string {
+	var out []string
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			if p.HostPort == 0 {
+				continue
+			}
+			proto := strings.ToLower(string(p.Protocol))
+			if proto == "" {
+				proto = "tcp"
+			}
+			match := fmt.Sprintf("fib daddr type local %s dport %d", proto, p.HostPort)
+			if p.HostIP != "" && p.HostIP != "0.0.0.0" {
+				match = fmt.Sprintf("ip daddr %s %s dport %d", p.HostIP, proto, p.HostPort)
+			}
+			out = append(out, fmt.Sprintf("%s dnat to %s:%d", match, ip, p.ContainerPort))
+		}
+	}
+	return out
+}
+
+// setHostPorts records the hostPort rules of a pod (none: it is gone) and
+// rewrites the node's table when they changed.
+func (a *Agent) setHostPorts(ctx context.Context, uid string, rules []string) {
+	h := &a.hostPorts
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if slices.Equal(h.rules[uid], rules) {
+		return
+	}
+	if h.rules == nil {
+		h.rules = map[string][]string{}
+	}
+	if len(rules) == 0 {
+		delete(h.rules, uid)
+	} else {
+		h.rules[uid] = rules
+	}
+	var all []string
+	for _, r := range h.rules {
+		all = append(all, r...)
+	}
+	sort.Strings(all)
+	table := strings.Replace(proxyTable(a.cfg.Name), "berth_", "berth_hostports_", 1)
+	if err := applyRuleset(ctx, hostPortRuleset(table, all)); err != nil {
+		a.log.Error("hostPorts", "err", err)
+	}
+}
+
+// hostPortRuleset is the nft script of the node's hostPort table: the
+// DNATs, for traffic that comes in and for the node's own, masqueraded
+// so that replies come back through the node.
+func hostPortRuleset(table string, rules []string) string {
+	var b strings.Builder
+	for _, r := range rules {
+		fmt.Fprintf(&b, "\t\t%s\n", r)
+	}
+	return fmt.Sprintf(`add table ip %[1]s
+delete table ip %[1]s
+table ip %[1]s {
+	chain prerouting {
+		type nat hook prerouting priority -105; policy accept;
+		jump hostports
+	}
+	chain output {
+		type nat hook output priority -105; policy accept;
+		jump hostports
+	}
+	chain postrouting {
+		type nat hook postrouting priority 105; policy accept;
+		ct status dnat oifname != "lo" masquerade
+	}
+	chain hostports {
+%[2]s	}
+}
+`, table, b.String())
+}
