@@ -26,7 +26,14 @@ type Node struct {
 	// PodCIDR is the range the node's pods take their addresses from,
 	// given by the leader out of the cluster CIDR (raftstore format 2).
 	PodCIDR string `json:"podCIDR,omitempty"`
+	// PodNetwork says the agent gives pods their own network: the node
+	// takes no pods until it has a pod CIDR (raftstore format 2).
+	PodNetwork bool `json:"podNetwork,omitempty"`
 }
+
+// NetworkReady reports whether the node can network new pods: an agent
+// that gives pods their own network needs its pod CIDR first.
+func (n *Node) NetworkReady() bool { return !n.PodNetwork || n.PodCIDR != "" }
 
 // WithGit returns the nodes as Git amends them: a Node manifest of the same
 // name adds its labels (over the agent's), and sets the taints and
@@ -118,9 +125,13 @@ func WithConditionTaints(nodes []Node, now time.Time, timeout time.Duration) []N
 // ToKube renders the node as a Kubernetes Node object for the CLI; it is
 // Ready while its heartbeats are less than timeout apart.
 func (n *Node) ToKube(now time.Time, timeout time.Duration) corev1.Node {
-	ready := corev1.ConditionFalse
-	if n.ReadyWithin(now, timeout) {
-		ready = corev1.ConditionTrue
+	ready, reason, message := corev1.ConditionFalse, "NodeStatusUnknown", "the node's agent stopped sending heartbeats"
+	switch {
+	case !n.ReadyWithin(now, timeout):
+	case !n.NetworkReady():
+		reason, message = "NetworkNotReady", "the node has no pod CIDR yet"
+	default:
+		ready, reason, message = corev1.ConditionTrue, "KubeletReady", "berth's agent is posting ready status"
 	}
 	capacity := corev1.ResourceList{corev1.ResourceCPU: n.CPU, corev1.ResourceMemory: n.Memory,
 		corev1.ResourcePods: *resource.NewQuantity(int64(n.PodCapacity()), resource.DecimalSI)}
@@ -133,7 +144,7 @@ func (n *Node) ToKube(now time.Time, timeout time.Duration) corev1.Node {
 			Allocatable: capacity,
 			Addresses:   []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: n.Address}},
 			Conditions: []corev1.NodeCondition{{
-				Type: corev1.NodeReady, Status: ready,
+				Type: corev1.NodeReady, Status: ready, Reason: reason, Message: message,
 				LastHeartbeatTime: metaTime(n.LastHeartbeat),
 			}},
 		},
@@ -156,8 +167,11 @@ type Registration struct {
 	CPU     resource.Quantity `json:"cpu"`
 	Memory  resource.Quantity `json:"memory"`
 	// MaxPods is how many pods the node runs at most (0: DefaultMaxPods).
-	MaxPods int       `json:"maxPods,omitempty"`
-	Time    time.Time `json:"time"`
+	MaxPods int `json:"maxPods,omitempty"`
+	// PodNetwork says the agent gives pods their own network (raftstore
+	// format 2; left out before).
+	PodNetwork bool      `json:"podNetwork,omitempty"`
+	Time       time.Time `json:"time"`
 }
 
 // Heartbeat says a node is alive at Time.

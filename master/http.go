@@ -188,7 +188,7 @@ func (m *Master) status(v raftstore.View, now time.Time, converged func() bool) 
 	}
 	for i := range nodes {
 		s.Nodes++
-		if nodes[i].ReadyWithin(now, timeout) {
+		if nodes[i].ReadyWithin(now, timeout) && nodes[i].NetworkReady() {
 			s.ReadyNodes++
 		}
 	}
@@ -283,7 +283,11 @@ func (m *Master) handleNodes(w http.ResponseWriter, r *http.Request) {
 	timeout := m.nodeTimeout(v)
 	nodes := api.WithConditionTaints(api.WithGit(m.creditedNodes(v, now), v.Desired.Nodes), now, timeout)
 	for i := range nodes {
-		list.Items = append(list.Items, nodes[i].ToKube(now, timeout))
+		k := nodes[i].ToKube(now, timeout)
+		if msg := reconciler.PodCIDRShortage(&m.cfg.PodNetwork, nodes, nodes[i].Name); msg != "" && !nodes[i].NetworkReady() {
+			k.Status.Conditions[0].Message += ": " + msg
+		}
+		list.Items = append(list.Items, k)
 	}
 	writeJSON(w, list)
 }

@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,14 +14,15 @@ import (
 
 // TestNodesGetPodCIDRs: once the master has turned on the format that
 // records them, each registered node gets a range of --cluster-cidr,
-// shown in the Node's spec.podCIDR; a node past the last range gets none.
+// shown in the Node's spec.podCIDR; a node past the last range gets none
+// and, its agent networking its pods, is NotReady with the reason.
 func TestNodesGetPodCIDRs(t *testing.T) {
 	c, _ := startMaster(t, func(cfg *Config) {
 		cfg.PodNetwork = reconciler.PodNetwork{ClusterCIDR: netip.MustParsePrefix("10.50.0.0/23"), NodeMaskSize: 24}
 	})
 	ctx := context.Background()
 	for _, name := range []string{"n1", "n2", "n3"} {
-		if err := c.Register(ctx, &api.Registration{Name: name, CPU: mustQ("1"), Memory: mustQ("1Gi")}); err != nil {
+		if err := c.Register(ctx, &api.Registration{Name: name, CPU: mustQ("1"), Memory: mustQ("1Gi"), PodNetwork: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -37,6 +39,20 @@ func TestNodesGetPodCIDRs(t *testing.T) {
 	})
 	if cidrs["n1"] != "10.50.0.0/24" || cidrs["n2"] != "10.50.1.0/24" || cidrs["n3"] != "" {
 		t.Errorf("pod CIDRs %v; want n1 and n2 the two ranges of 10.50.0.0/23, n3 none", cidrs)
+	}
+	// n3's agent networks its pods: it is NotReady, and says why.
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Items {
+		cond := n.Status.Conditions[0]
+		switch {
+		case n.Name == "n3" && (cond.Status != "False" || !strings.Contains(cond.Message, "no pod CIDR left: the 2 ranges of /24 in --cluster-cidr 10.50.0.0/23 are all taken")):
+			t.Errorf("n3 without a pod CIDR: %s %q", cond.Status, cond.Message)
+		case n.Name != "n3" && cond.Status != "True":
+			t.Errorf("%s: %s %q", n.Name, cond.Status, cond.Message)
+		}
 	}
 	if s := waitStatus(t, c, func(s *api.Status) bool { return s.Format >= 2 }); s.Format != 2 {
 		t.Errorf("cluster format %d", s.Format)

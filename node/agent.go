@@ -223,7 +223,8 @@ func wellKnownLabels(name string, own map[string]string) map[string]string {
 
 // register announces the node, retrying until a master accepts it.
 func (a *Agent) register(ctx context.Context) error {
-	reg := &api.Registration{Name: a.cfg.Name, Labels: wellKnownLabels(a.cfg.Name, a.cfg.Labels), CPU: a.cfg.CPU, Memory: a.cfg.Memory, MaxPods: a.cfg.MaxPods}
+	reg := &api.Registration{Name: a.cfg.Name, Labels: wellKnownLabels(a.cfg.Name, a.cfg.Labels), CPU: a.cfg.CPU, Memory: a.cfg.Memory, MaxPods: a.cfg.MaxPods,
+		PodNetwork: a.cfg.PodNetwork && !a.cfg.Hollow}
 	if a.listener != nil {
 		reg.Address = a.listener.Addr().String()
 	}

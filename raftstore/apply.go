@@ -214,7 +214,7 @@ func (st *state) registerNode(c *api.Registration) {
 		n = &api.Node{Name: c.Name, RegisteredAt: c.Time}
 		st.Nodes[c.Name] = n
 	}
-	n.Address, n.Labels, n.CPU, n.Memory, n.MaxPods = c.Address, c.Labels, c.CPU, c.Memory, c.MaxPods
+	n.Address, n.Labels, n.CPU, n.Memory, n.MaxPods, n.PodNetwork = c.Address, c.Labels, c.CPU, c.Memory, c.MaxPods, c.PodNetwork
 	n.LastHeartbeat = c.Time
 }
 

@@ -348,6 +348,9 @@ func (s *Store) ApplyPlan(p *api.Plan, at time.Time) (uint64, error) {
 // RegisterNode records a node and its capacity.
 func (s *Store) RegisterNode(r *api.Registration) (uint64, error) {
 	r.Time = commandTime()
+	if s.ClusterFormat() < FormatPodCIDRs {
+		r.PodNetwork = false // a master before format 2 would halt on the field
+	}
 	return s.apply(RegisterNodeType, r)
 }
 

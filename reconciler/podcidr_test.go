@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+
 	"github.com/berth-dev/berth/api"
 )
 
@@ -96,5 +98,21 @@ func TestPodNetworkRanges(t *testing.T) {
 	}
 	if net.index(netip.MustParsePrefix("11.0.0.0/24")) != -1 || net.index(netip.MustParsePrefix("10.0.0.0/25")) != -1 {
 		t.Error("a range outside the network, or of another size, has an index")
+	}
+}
+
+// TestNodesWithoutAPodCIDRTakeNoPods: a node whose agent networks its
+// pods takes none before it has its pod CIDR.
+func TestNodesWithoutAPodCIDRTakeNoPods(t *testing.T) {
+	n := node("n1", "4", "4Gi", nil)
+	n.PodNetwork = true
+	in := Input{Commit: "c1", Nodes: []api.Node{n}, Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{deploy("web", 1, "a")}}}
+	in = Play(in, Reconcile(in, now), now)
+	if plan := Reconcile(in, now); len(plan.Bind) != 0 || len(in.Pods) != 1 || in.Pods[0].Spec.NodeName != "" {
+		t.Fatalf("a pod was placed on a node without its pod CIDR: %+v", plan.Bind)
+	}
+	in.Nodes[0].PodCIDR = "10.244.0.0/24"
+	if plan := Reconcile(in, now); len(plan.Bind) != 1 {
+		t.Errorf("the node has its pod CIDR, yet the pod is not placed: %+v", plan.Unschedulable)
 	}
 }

@@ -141,7 +141,7 @@ func newScheduler(in Input, now time.Time) *scheduler {
 		n := &nodes[i]
 		info := &nodeInfo{
 			node: n, kube: &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: n.Labels}},
-			ready: n.ReadyWithin(now, in.nodeTimeout()), capCPU: n.CPU.MilliValue(), capMemory: n.Memory.Value(),
+			ready: n.ReadyWithin(now, in.nodeTimeout()) && n.NetworkReady(), capCPU: n.CPU.MilliValue(), capMemory: n.Memory.Value(),
 			ports: map[string]bool{}, owners: map[string]int{},
 		}
 		s.nodes = append(s.nodes, info)
