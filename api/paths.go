@@ -19,7 +19,10 @@ const (
 	// addresses) and their endpoints as Kubernetes lists.
 	PathServices  = "/v1/services"
 	PathEndpoints = "/v1/endpoints"
-	PathRevisions = "/v1/revisions"
+	// PathEndpointSlices lists the EndpointSlices (discovery.k8s.io/v1)
+	// computed beside the Endpoints.
+	PathEndpointSlices = "/v1/endpointslices"
+	PathRevisions      = "/v1/revisions"
 	// PathEvents lists events (?namespace=, ?for=Kind/name).
 	PathEvents    = "/v1/events"
 	PathRegister  = "/v1/agent/register"

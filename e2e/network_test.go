@@ -344,6 +344,9 @@ func TestClusterDNS(t *testing.T) {
 	for _, from := range []string{"client", web} {
 		c.execUntil(from, "app", []string{"You've hit " + web}, "/app", "-get", "http://web/")
 	}
+	if out, code := c.berth("get", "endpointslices"); code != 0 || !strings.Contains(out, podIP["db-0"]) || !strings.Contains(out, "IPv4") {
+		t.Errorf("berth get endpointslices exited %d:\n%s", code, out)
+	}
 	// (h) dnsPolicy None with a dnsConfig of its own: only what it says.
 	custom := "apiVersion: v1\nkind: Pod\nmetadata: {name: custom}\nspec:\n  dnsPolicy: None\n" +
 		"  dnsConfig: {nameservers: [10.96.0.10], searches: [svc.cluster.local], options: [{name: ndots, value: \"1\"}]}\n" +

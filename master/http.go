@@ -37,6 +37,7 @@ func (m *Master) routes() http.Handler {
 	mux.HandleFunc("GET "+api.PathNodes, m.handleNodes)
 	mux.HandleFunc("GET "+api.PathServices, m.handleServices)
 	mux.HandleFunc("GET "+api.PathEndpoints, m.handleEndpoints)
+	mux.HandleFunc("GET "+api.PathEndpointSlices, m.handleEndpointSlices)
 	mux.HandleFunc("GET "+api.PathServiceTable, m.handleServiceTable)
 	mux.HandleFunc("GET "+api.PathRevisions, m.handleRevisions)
 	mux.HandleFunc("GET "+api.PathEvents, m.handleEvents)

@@ -92,3 +92,9 @@ func (m *Master) handleEndpoints(w http.ResponseWriter, r *http.Request) {
 	keep := func(ns string) bool { return inNamespace(r, ns) }
 	writeJSON(w, kubeList("v1", "Endpoints", m.serviceTable().Endpoints, keep))
 }
+
+// handleEndpointSlices lists the EndpointSlices of the Endpoints.
+func (m *Master) handleEndpointSlices(w http.ResponseWriter, r *http.Request) {
+	keep := func(ns string) bool { return inNamespace(r, ns) }
+	writeJSON(w, kubeList("discovery.k8s.io/v1", "EndpointSlice", reconciler.EndpointSlices(m.serviceTable().Endpoints), keep))
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 
@@ -105,6 +107,32 @@ var workloadResources = []resource{
 			row(w, f, o.Namespace, o.Name, endpointsString(o.Subsets))
 		}
 	})},
+	{[]string{"endpointslices", "endpointslice"}, listOf(api.PathEndpointSlices, func(w io.Writer, f *getFlags, items []discoveryv1.EndpointSlice) {
+		header(w, f, "NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS")
+		for _, o := range items {
+			row(w, f, o.Namespace, o.Name, string(o.AddressType), slicePorts(o.Ports), sliceAddresses(o.Endpoints))
+		}
+	})},
+}
+
+// slicePorts is kubectl's PORTS column of EndpointSlices: "8080,53".
+func slicePorts(ports []discoveryv1.EndpointPort) string {
+	var parts []string
+	for _, p := range ports {
+		if p.Port != nil {
+			parts = append(parts, fmt.Sprint(*p.Port))
+		}
+	}
+	return cmp.Or(strings.Join(parts, ","), "<unset>")
+}
+
+// sliceAddresses is kubectl's ENDPOINTS column of EndpointSlices.
+func sliceAddresses(eps []discoveryv1.Endpoint) string {
+	var addrs []string
+	for _, e := range eps {
+		addrs = append(addrs, e.Addresses...)
+	}
+	return cmp.Or(strings.Join(addrs, ","), "<unset>")
 }
 
 // servicePorts is kubectl's PORT(S) column: "80:30080/TCP,53/UDP".
