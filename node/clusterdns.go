@@ -34,7 +34,7 @@ func (a *Agent) startDNS(ctx context.Context, podCIDR netip.Prefix) error {
 	}
 	a.spawn(func() { <-done }) // Run returns once the server has stopped
 	a.dns.Store(s)
-	if err := applyRuleset(ctx, dnsRuleset(dnsTable(a.cfg.Name), gateway)); err != nil {
+	if err := applyRuleset(ctx, dnatRuleset(dnsTable(a.cfg.Name), dnsRules(gateway))); err != nil {
 		return fmt.Errorf("cluster DNS: %w", err)
 	}
 	a.log.Info("cluster DNS serving", "address", api.ClusterDNS, "on", gateway)
@@ -46,24 +46,13 @@ func dnsTable(node string) string {
 	return strings.Replace(proxyTable(node), "berth_", "berth_dns_", 1)
 }
 
-// dnsRuleset sends the cluster DNS address's port 53 to the node's DNS
+// dnsRules send the cluster DNS address's port 53 to the node's DNS
 // server on its bridge address, from pods and from the node itself.
-func dnsRuleset(table string, server netip.Addr) string {
-	return fmt.Sprintf(`add table ip %[1]s
-delete table ip %[1]s
-table ip %[1]s {
-	chain prerouting {
-		type nat hook prerouting priority -110; policy accept;
-		ip daddr %[2]s udp dport 53 dnat to %[3]s:53
-		ip daddr %[2]s tcp dport 53 dnat to %[3]s:53
+func dnsRules(server netip.Addr) []string {
+	return []string{
+		fmt.Sprintf("ip daddr %s udp dport 53 dnat to %s:53", api.ClusterDNS, server),
+		fmt.Sprintf("ip daddr %s tcp dport 53 dnat to %s:53", api.ClusterDNS, server),
 	}
-	chain output {
-		type nat hook output priority -110; policy accept;
-		ip daddr %[2]s udp dport 53 dnat to %[3]s:53
-		ip daddr %[2]s tcp dport 53 dnat to %[3]s:53
-	}
-}
-`, table, api.ClusterDNS, server)
 }
 
 // updateDNS gives the cluster DNS the Services and Endpoints of a new

@@ -64,15 +64,16 @@ func (a *Agent) setHostPorts(ctx context.Context, uid string, rules []string) {
 	}
 	sort.Strings(all)
 	table := strings.Replace(proxyTable(a.cfg.Name), "berth_", "berth_hostports_", 1)
-	if err := applyRuleset(ctx, hostPortRuleset(table, all)); err != nil {
+	if err := applyRuleset(ctx, dnatRuleset(table, all)); err != nil {
 		a.log.Error("hostPorts", "err", err)
 	}
 }
 
-// hostPortRuleset is the nft script of the node's hostPort table: the
-// DNATs, for traffic that comes in and for the node's own, masqueraded
-// so that replies come back through the node.
-func hostPortRuleset(table string, rules []string) string {
+// dnatRuleset is the nft script of one of the node's tables of DNATs
+// (hostPorts, the cluster DNS address): the rules apply to traffic that
+// comes in and to the node's own, and what they send out again is
+// masqueraded so that replies come back through the node.
+func dnatRuleset(table string, rules []string) string {
 	var b strings.Builder
 	for _, r := range rules {
 		fmt.Fprintf(&b, "\t\t%s\n", r)
@@ -82,17 +83,17 @@ delete table ip %[1]s
 table ip %[1]s {
 	chain prerouting {
 		type nat hook prerouting priority -105; policy accept;
-		jump hostports
+		jump to_pods
 	}
 	chain output {
 		type nat hook output priority -105; policy accept;
-		jump hostports
+		jump to_pods
 	}
 	chain postrouting {
 		type nat hook postrouting priority 105; policy accept;
 		ct status dnat oifname != "lo" masquerade
 	}
-	chain hostports {
+	chain to_pods {
 %[2]s	}
 }
 `, table, b.String())

@@ -185,7 +185,7 @@ func (a *Agent) serviceLoop(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			failures++
 			a.log.Warn("service table", "err", err)
-			sleepCtx(ctx, min(time.Duration(failures)*time.Second, 10*time.Second))
+			sleep(ctx, min(time.Duration(failures)*time.Second, 10*time.Second))
 			continue
 		}
 		failures = 0
@@ -200,14 +200,4 @@ func (a *Agent) currentServices() []corev1.Service {
 		return *s
 	}
 	return nil
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
