@@ -39,6 +39,7 @@ func (m *Master) serviceTable() *api.ServiceTable {
 		return c.table
 	}
 	t := &api.ServiceTable{Services: []corev1.Service{}, Endpoints: []corev1.Endpoints{}}
+	t.Nodes = m.store.NodeRoutes()
 	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints) > 0 {
 		v := m.store.View(false)
 		t.Services = v.Desired.Services

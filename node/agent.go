@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/http"
 	"path/filepath"
 	"reflect"
@@ -56,9 +57,10 @@ type Config struct {
 	// ports (kube-proxy's job); it needs the nft command.
 	ServiceProxy bool
 	// PodNetwork gives each pod its own network namespace and address
-	// from the node's pod CIDR, through CNI (in progress, issue #16:
-	// Services, DNS and routes between nodes follow).
-	PodNetwork bool
+	// from the node's pod CIDR, through CNI; NetworkMode says how pods
+	// reach those of other nodes (network.HostGW when empty).
+	PodNetwork  bool
+	NetworkMode network.Mode
 	// CNIPluginDirs are where the CNI plugins are (network.DefaultPluginDirs
 	// when empty).
 	CNIPluginDirs []string
@@ -101,6 +103,16 @@ type Agent struct {
 	network atomic.Pointer[network.Network]
 	dns     atomic.Pointer[dns.Server]
 	table   atomic.Pointer[api.ServiceTable]
+	// nodeRoutes keeps the routes to other nodes' pods, once the node has a
+	// pod CIDR.
+	nodeRoutes atomic.Pointer[network.Routes]
+	// cluster is the cluster CIDR once the node's pod network is up: the
+	// service proxy keeps the source of pods' connections then.
+	cluster atomic.Pointer[netip.Prefix]
+	// proxying says the service proxy programs nft; proxyMu serializes
+	// its updates.
+	proxying atomic.Bool
+	proxyMu  sync.Mutex
 	// hostPorts are the DNATs of the pods' hostPorts.
 	hostPorts hostPorts
 
@@ -226,7 +238,7 @@ func (a *Agent) register(ctx context.Context) error {
 	reg := &api.Registration{Name: a.cfg.Name, Labels: wellKnownLabels(a.cfg.Name, a.cfg.Labels), CPU: a.cfg.CPU, Memory: a.cfg.Memory, MaxPods: a.cfg.MaxPods,
 		PodNetwork: a.cfg.PodNetwork && !a.cfg.Hollow}
 	if a.listener != nil {
-		reg.Address = a.listener.Addr().String()
+		reg.Address = a.registeredAddress()
 	}
 	delay := 100 * time.Millisecond
 	for {

@@ -72,11 +72,13 @@ func (a *Agent) setHostPorts(ctx context.Context, uid string, rules []string) {
 // dnatRuleset is the nft script of one of the node's tables of DNATs
 // (hostPorts, the cluster DNS address): the rules apply to traffic that
 // comes in and to the node's own, and what they send out again is
-// masqueraded so that replies come back through the node.
+// masqueraded so that replies come back through the node. Only their own
+// connections are (marked as the service proxy marks node ports): a
+// pod's connection that another table sends to a pod keeps its address.
 func dnatRuleset(table string, rules []string) string {
 	var b strings.Builder
 	for _, r := range rules {
-		fmt.Fprintf(&b, "\t\t%s\n", r)
+		fmt.Fprintf(&b, "\t\t%s\n", strings.Replace(r, " dnat to ", " meta mark set meta mark | "+masqueradeMark+" dnat to ", 1))
 	}
 	return fmt.Sprintf(`add table ip %[1]s
 delete table ip %[1]s
@@ -91,10 +93,10 @@ table ip %[1]s {
 	}
 	chain postrouting {
 		type nat hook postrouting priority 105; policy accept;
-		ct status dnat oifname != "lo" masquerade
+		ct status dnat meta mark & %[3]s == %[3]s oifname != "lo" masquerade
 	}
 	chain to_pods {
 %[2]s	}
 }
-`, table, b.String())
+`, table, b.String(), masqueradeMark)
 }

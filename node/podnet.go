@@ -17,7 +17,9 @@ import (
 func (a *Agent) podNetwork() *network.Network { return a.network.Load() }
 
 // setUpNetwork loads the node's pod network the first time an assignment
-// brings the node's pod CIDR.
+// brings the node's pod CIDR: the routes to other nodes' pods, the
+// cluster DNS, the masquerade of traffic that leaves the cluster, and the
+// CNI network of its own pods.
 func (a *Agent) setUpNetwork(ctx context.Context, podCIDR, clusterCIDR string) {
 	if !a.cfg.PodNetwork || a.cfg.Hollow || podCIDR == "" || a.network.Load() != nil {
 		return
@@ -27,7 +29,12 @@ func (a *Agent) setUpNetwork(ctx context.Context, podCIDR, clusterCIDR string) {
 		a.log.Error("the master gave a pod CIDR that is no range", "podCIDR", podCIDR, "err", err)
 		return
 	}
-	n, err := network.New(network.Config{Node: a.cfg.Name, PodCIDR: cidr, DataDir: a.cfg.DataDir, PluginDirs: a.cfg.CNIPluginDirs})
+	cluster, err := netip.ParsePrefix(clusterCIDR)
+	if err != nil {
+		cluster = cidr // a master that does not say: this node's pods only
+	}
+	mtu := a.startRoutes(cidr, cluster)
+	n, err := network.New(network.Config{Node: a.cfg.Name, PodCIDR: cidr, DataDir: a.cfg.DataDir, PluginDirs: a.cfg.CNIPluginDirs, MTU: mtu})
 	if err != nil {
 		a.log.Error("pod network", "err", err)
 		return
@@ -35,11 +42,15 @@ func (a *Agent) setUpNetwork(ctx context.Context, podCIDR, clusterCIDR string) {
 	if err := a.startDNS(ctx, cidr); err != nil {
 		a.log.Error("cluster DNS", "err", err)
 	}
-	if err := a.routeOut(ctx, cidr, clusterCIDR); err != nil {
+	if err := a.routeOut(ctx, cidr, cluster); err != nil {
 		a.log.Error("pod traffic leaving the cluster", "err", err)
 	}
 	a.network.Store(n)
-	a.log.Info("pod network ready", "podCIDR", cidr, "bridge", network.BridgeName(a.cfg.Name))
+	a.cluster.Store(&cluster)
+	if err := a.applyProxy(ctx); err != nil {
+		a.log.Error("service proxy", "err", err)
+	}
+	a.log.Info("pod network ready", "podCIDR", cidr, "bridge", network.BridgeName(a.cfg.Name), "mode", a.cfg.NetworkMode, "mtu", mtu)
 }
 
 // networkReady gives the pod its network namespace and address before
@@ -146,11 +157,7 @@ func (w *podWorker) probeHost() string {
 
 // routeOut masquerades the pods' traffic that leaves the cluster, and
 // lets node ports answer on 127.0.0.1.
-func (a *Agent) routeOut(ctx context.Context, podCIDR netip.Prefix, clusterCIDR string) error {
-	cluster, err := netip.ParsePrefix(clusterCIDR)
-	if err != nil {
-		cluster = podCIDR // a master that does not say: this node's pods only
-	}
+func (a *Agent) routeOut(ctx context.Context, podCIDR, cluster netip.Prefix) error {
 	table := strings.Replace(proxyTable(a.cfg.Name), "berth_", "berth_egress_", 1)
 	if err := applyRuleset(ctx, network.EgressRuleset(table, network.BridgeName(a.cfg.Name), podCIDR, cluster)); err != nil {
 		return err

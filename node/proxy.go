@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"os/exec"
 	"slices"
 	"strings"
@@ -39,7 +40,14 @@ func proxyTable(node string) string {
 type proxyRule struct {
 	match   string   // "ip daddr 10.96.0.10 tcp dport 80" or "fib daddr type local tcp dport 30080"
 	targets []string // "ip . port", sorted, unique
+	// nodePort marks the connection for masquerade whatever its source
+	// (the reply must come back through this node).
+	nodePort bool
 }
+
+// masqueradeMark is the packet mark of connections to a node port (as
+// kube-proxy's 0x4000).
+const masqueradeMark = "0x4000"
 
 // proxyRules lists the rules of a service table.
 func proxyRules(t *api.ServiceTable) []proxyRule {
@@ -57,9 +65,9 @@ func proxyRules(t *api.ServiceTable) []proxyRule {
 		for _, p := range s.Spec.Ports {
 			proto := strings.ToLower(string(p.Protocol))
 			targets := endpointTargets(eps[api.Key(s.Namespace, s.Name)], p)
-			rules = append(rules, proxyRule{fmt.Sprintf("ip daddr %s %s dport %d", s.Spec.ClusterIP, proto, p.Port), targets})
+			rules = append(rules, proxyRule{match: fmt.Sprintf("ip daddr %s %s dport %d", s.Spec.ClusterIP, proto, p.Port), targets: targets})
 			if p.NodePort != 0 {
-				rules = append(rules, proxyRule{fmt.Sprintf("fib daddr type local %s dport %d", proto, p.NodePort), targets})
+				rules = append(rules, proxyRule{fmt.Sprintf("fib daddr type local %s dport %d", proto, p.NodePort), targets, true})
 			}
 		}
 	}
@@ -88,10 +96,19 @@ func endpointTargets(e *corev1.Endpoints, p corev1.ServicePort) []string {
 }
 
 // renderRuleset is the nft script that replaces the node's table with the
-// rules of the service table, in one transaction.
-func renderRuleset(table string, t *api.ServiceTable) string {
+// rules of the service table, in one transaction. Without a pod network
+// (cluster invalid) every connection sent to an endpoint is masqueraded.
+// With one, as kube-proxy with --cluster-cidr: a pod's connection to a
+// cluster IP keeps the pod's address, and only connections from outside
+// the cluster CIDR, to node ports, and from a pod to itself (hairpin) are
+// masqueraded.
+func renderRuleset(table string, t *api.ServiceTable, cluster netip.Prefix) string {
 	var nat, reject strings.Builder
 	for _, r := range proxyRules(t) {
+		mark := ""
+		if r.nodePort && cluster.IsValid() {
+			mark = "meta mark set meta mark | " + masqueradeMark + " "
+		}
 		switch len(r.targets) {
 		case 0:
 			how := "reject"
@@ -100,13 +117,13 @@ func renderRuleset(table string, t *api.ServiceTable) string {
 			}
 			fmt.Fprintf(&reject, "\t\t%s %s\n", r.match, how)
 		case 1:
-			fmt.Fprintf(&nat, "\t\t%s dnat to %s\n", r.match, strings.Replace(r.targets[0], " . ", ":", 1))
+			fmt.Fprintf(&nat, "\t\t%s %sdnat to %s\n", r.match, mark, strings.Replace(r.targets[0], " . ", ":", 1))
 		default:
 			elems := make([]string, len(r.targets))
 			for i, tg := range r.targets {
 				elems[i] = fmt.Sprintf("%d : %s", i, tg)
 			}
-			fmt.Fprintf(&nat, "\t\t%s dnat ip addr . port to numgen random mod %d map { %s }\n", r.match, len(r.targets), strings.Join(elems, ", "))
+			fmt.Fprintf(&nat, "\t\t%s %sdnat ip addr . port to numgen random mod %d map { %s }\n", r.match, mark, len(r.targets), strings.Join(elems, ", "))
 		}
 	}
 	return fmt.Sprintf(`add table ip %[1]s
@@ -122,8 +139,7 @@ table ip %[1]s {
 	}
 	chain postrouting {
 		type nat hook postrouting priority 100; policy accept;
-		ct status dnat oifname != "lo" masquerade
-	}
+%[4]s	}
 	chain services {
 %[2]s	}
 	chain filter_input {
@@ -137,7 +153,40 @@ table ip %[1]s {
 	chain no_endpoints {
 %[3]s	}
 }
-`, table, nat.String(), reject.String())
+`, table, nat.String(), reject.String(), masqueradeRules(t, cluster))
+}
+
+// masqueradeRules are the postrouting rules of the service table.
+func masqueradeRules(t *api.ServiceTable, cluster netip.Prefix) string {
+	if !cluster.IsValid() {
+		return "\t\tct status dnat oifname != \"lo\" masquerade\n"
+	}
+	rules := fmt.Sprintf("\t\tct status dnat meta mark & %[1]s == %[1]s oifname != \"lo\" masquerade\n", masqueradeMark) +
+		fmt.Sprintf("\t\tct status dnat ip saddr != %s oifname != \"lo\" masquerade\n", cluster.Masked())
+	if hairpin := endpointAddresses(t); len(hairpin) > 0 {
+		pairs := make([]string, len(hairpin))
+		for i, ip := range hairpin {
+			pairs[i] = ip + " . " + ip
+		}
+		rules += fmt.Sprintf("\t\tct status dnat ip saddr . ip daddr { %s } masquerade\n", strings.Join(pairs, ", "))
+	}
+	return rules
+}
+
+// endpointAddresses are the IPv4 addresses of every endpoint, sorted.
+func endpointAddresses(t *api.ServiceTable) []string {
+	var out []string
+	for _, e := range t.Endpoints {
+		for _, sub := range e.Subsets {
+			for _, a := range sub.Addresses {
+				if ip, err := netip.ParseAddr(a.IP); err == nil && ip.Is4() {
+					out = append(out, ip.String())
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // applyRuleset runs nft with the script on its standard input.
@@ -167,6 +216,7 @@ func (a *Agent) serviceLoop(ctx context.Context) {
 		a.log.Error("service proxy off: nft is not installed (apt-get install nftables); cluster IPs and node ports will not answer on this node")
 		proxy = false
 	}
+	a.proxying.Store(proxy)
 	table := proxyTable(a.cfg.Name)
 	hash, failures := "", 0
 	for ctx.Err() == nil {
@@ -174,8 +224,9 @@ func (a *Agent) serviceLoop(ctx context.Context) {
 		if err == nil && t.Hash != hash {
 			a.setServices(t.Services)
 			a.updateDNS(t)
+			a.setRoutes(t.Nodes)
 			if proxy {
-				err = applyRuleset(ctx, renderRuleset(table, t))
+				err = a.applyProxy(ctx)
 			}
 			if err == nil {
 				a.log.Info("service table updated", "services", len(t.Services), "proxy table", table, "proxy", proxy)
@@ -190,6 +241,22 @@ func (a *Agent) serviceLoop(ctx context.Context) {
 		}
 		failures = 0
 	}
+}
+
+// applyProxy replaces the node's service proxy table with the rules of
+// the last service table, for the pod network the node has then.
+func (a *Agent) applyProxy(ctx context.Context) error {
+	a.proxyMu.Lock()
+	defer a.proxyMu.Unlock()
+	t := a.table.Load()
+	if t == nil || !a.proxying.Load() {
+		return nil
+	}
+	var cluster netip.Prefix
+	if c := a.cluster.Load(); c != nil {
+		cluster = *c
+	}
+	return applyRuleset(ctx, renderRuleset(proxyTable(a.cfg.Name), t, cluster))
 }
 
 // setServices keeps the Services for the pods' service links.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -63,7 +64,7 @@ func TestProxyRules(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rules:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	script := renderRuleset("berth_n1", tab)
+	script := renderRuleset("berth_n1", tab, netip.Prefix{})
 	for _, line := range []string{
 		"ip daddr 10.96.0.10 tcp dport 80 dnat ip addr . port to numgen random mod 2 map { 0 : 192.0.2.2 . 8080, 1 : 192.0.2.3 . 8080 }",
 		"ip daddr 10.96.0.10 udp dport 53 dnat to 192.0.2.4:5353",
@@ -75,6 +76,30 @@ func TestProxyRules(t *testing.T) {
 	}
 	if proxyTable("node-1.example") != "berth_node_1_example" {
 		t.Errorf("table name %q", proxyTable("node-1.example"))
+	}
+}
+
+// TestProxyKeepsPodSources: with a pod network, a pod's connection to a
+// cluster IP keeps its address; connections from outside the cluster
+// CIDR, to node ports (marked), and from an endpoint to itself are
+// masqueraded.
+func TestProxyKeepsPodSources(t *testing.T) {
+	http := corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, NodePort: 30080}
+	tab := table([]corev1.Service{service("web", "10.96.0.20", http)},
+		endpoints("web", corev1.EndpointPort{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP}, "10.244.1.3", "10.244.0.2"))
+	script := renderRuleset("berth_n1", tab, netip.MustParsePrefix("10.244.0.0/16"))
+	for _, line := range []string{
+		"fib daddr type local tcp dport 30080 meta mark set meta mark | 0x4000 dnat ip addr",
+		"ct status dnat meta mark & 0x4000 == 0x4000 oifname != \"lo\" masquerade",
+		"ct status dnat ip saddr != 10.244.0.0/16 oifname != \"lo\" masquerade",
+		"ct status dnat ip saddr . ip daddr { 10.244.0.2 . 10.244.0.2, 10.244.1.3 . 10.244.1.3 } masquerade",
+	} {
+		if !strings.Contains(script, line) {
+			t.Errorf("script lacks %q:\n%s", line, script)
+		}
+	}
+	if strings.Contains(script, "ct status dnat oifname != \"lo\" masquerade") {
+		t.Errorf("with a pod network, every DNATed connection is masqueraded:\n%s", script)
 	}
 }
 
@@ -96,7 +121,7 @@ func TestProxyRulesetOnNftables(t *testing.T) {
 		endpoints("web", corev1.EndpointPort{Name: "http", Port: p, Protocol: corev1.ProtocolTCP}, "127.0.0.1", "127.0.0.2"))
 	name := proxyTable(fmt.Sprintf("test-%d", os.Getpid()))
 	ctx := context.Background()
-	if err := applyRuleset(ctx, renderRuleset(name, tab)); err != nil {
+	if err := applyRuleset(ctx, renderRuleset(name, tab, netip.Prefix{})); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { deleteRuleset(ctx, name) })
@@ -119,7 +144,7 @@ func TestProxyRulesetOnNftables(t *testing.T) {
 	}
 
 	// An update replaces the table whole: web now has no endpoints.
-	if err := applyRuleset(ctx, renderRuleset(name, table(tab.Services))); err != nil {
+	if err := applyRuleset(ctx, renderRuleset(name, table(tab.Services), netip.Prefix{})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := net.DialTimeout("tcp", "10.111.0.10:80", 5*time.Second); err == nil || !strings.Contains(err.Error(), "refused") {

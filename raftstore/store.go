@@ -436,6 +436,18 @@ func (s *Store) HasNode(name string) bool {
 	return s.state.Nodes[name] != nil
 }
 
+// NodeRoutes lists where each node's pods are (its address and pod
+// CIDR), without copying the rest of the state.
+func (s *Store) NodeRoutes() []api.NodeRoute {
+	s.mu.RLock()
+	nodes := make([]api.Node, 0, len(s.state.Nodes))
+	for _, n := range s.state.Nodes {
+		nodes = append(nodes, api.Node{Name: n.Name, Address: n.Address, PodCIDR: n.PodCIDR})
+	}
+	s.mu.RUnlock()
+	return api.NodeRoutes(nodes)
+}
+
 // NodeCount is how many nodes are registered.
 func (s *Store) NodeCount() int {
 	s.mu.RLock()

@@ -92,6 +92,11 @@ func main() {
 	log.Printf("kubia %s on %s listening on %s", version, host, ln.Addr())
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log.Printf("request from %s", r.RemoteAddr)
+		if r.URL.Path == "/client" { // who is asking, as this pod sees it (for tests of NAT)
+			client, _, _ := net.SplitHostPort(r.RemoteAddr)
+			fmt.Fprintf(w, "client %s\n", client)
+			return
+		}
 		fmt.Fprintf(w, "You've hit %s (version %s)\n", host, version)
 	})}
 	go func() {

@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/node"
+	"github.com/berth-dev/berth/node/network"
 )
 
 // Flags are the agent's command-line flags.
@@ -35,7 +36,7 @@ type Flags struct {
 	Hollow                         bool
 	HollowLatency                  time.Duration
 	ServiceProxy                   bool
-	PodNetwork                     bool
+	PodNetwork                     string
 }
 
 // AddIdentity adds --name, --data and --listen.
@@ -59,7 +60,8 @@ func (f *Flags) Add(c *cobra.Command) {
 	c.Flags().StringVar(&f.Memory, "memory", "", "memory capacity offered to the scheduler (default: the machine's)")
 	c.Flags().BoolVar(&f.Hollow, "hollow", false, "a hollow node for scale tests: containers \"run\" without processes (no containerd)")
 	c.Flags().DurationVar(&f.HollowLatency, "hollow-latency", 100*time.Millisecond, "with --hollow: how long a container start takes")
-	c.Flags().BoolVar(&f.PodNetwork, "pod-network", false, "give each pod its own network namespace and address from the node's pod CIDR, through CNI (in progress: Services and DNS on pod addresses follow)")
+	c.Flags().StringVar(&f.PodNetwork, "pod-network", "off", "give each pod its own network namespace and address from the node's pod CIDR, through CNI, and reach other nodes' pods by host-gw (routes to their nodes on one L2 segment; --pod-network alone) or vxlan; off: pods share the node's network")
+	c.Flags().Lookup("pod-network").NoOptDefVal = string(network.HostGW)
 	c.Flags().BoolVar(&f.ServiceProxy, "service-proxy", true, "program nftables (the nft command) so that Services' cluster IPs and node ports answer on this node")
 }
 
@@ -136,8 +138,12 @@ func Config(f *Flags, log *slog.Logger) (node.Config, error) {
 	if f.Backoff.Initial <= 0 || f.Backoff.Max < f.Backoff.Initial {
 		return node.Config{}, fmt.Errorf("--backoff-initial %v, --backoff-max %v: want 0 < initial <= max", f.Backoff.Initial, f.Backoff.Max)
 	}
+	podNetwork, mode, err := parsePodNetwork(f.PodNetwork)
+	if err != nil {
+		return node.Config{}, err
+	}
 	cfg := node.Config{Name: f.Name, DataDir: f.Data, Listen: f.Listen, Labels: labels, MaxPods: f.MaxPods,
-		HostPaths: f.HostPaths, Backoff: f.Backoff, Hollow: f.Hollow, ServiceProxy: f.ServiceProxy, PodNetwork: f.PodNetwork, Logger: log}
+		HostPaths: f.HostPaths, Backoff: f.Backoff, Hollow: f.Hollow, ServiceProxy: f.ServiceProxy, PodNetwork: podNetwork, NetworkMode: mode, Logger: log}
 	for _, q := range []struct {
 		flag, value string
 		dst         *apiresource.Quantity
@@ -152,6 +158,21 @@ func Config(f *Flags, log *slog.Logger) (node.Config, error) {
 		*q.dst = v
 	}
 	return cfg, nil
+}
+
+// parsePodNetwork reads --pod-network: off, host-gw or vxlan.
+func parsePodNetwork(s string) (bool, network.Mode, error) {
+	if s == "off" || s == "false" {
+		return false, "", nil
+	}
+	if s == "true" {
+		return true, network.HostGW, nil
+	}
+	m, err := network.ParseMode(s)
+	if err != nil {
+		return false, "", fmt.Errorf("--pod-network %q: want off, %s or %s", s, network.HostGW, network.VXLAN)
+	}
+	return true, m, nil
 }
 
 // LogBinary is the logging binary the shim runs for each container:
