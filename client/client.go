@@ -280,6 +280,12 @@ func (c *Client) Nodes(ctx context.Context) (*corev1.NodeList, error) {
 	return &l, c.call(ctx, http.MethodGet, api.PathNodes, nil, nil, &l)
 }
 
+// RemoveNode forgets a node (its pods are deleted; a running agent
+// registers it again).
+func (c *Client) RemoveNode(ctx context.Context, name string) error {
+	return c.call(ctx, http.MethodDelete, api.PathNodes+"/"+url.PathEscape(name), nil, nil, nil)
+}
+
 // Revisions returns the revision log, oldest first.
 func (c *Client) Revisions(ctx context.Context) ([]api.LogEntry, error) {
 	var l []api.LogEntry

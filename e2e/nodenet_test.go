@@ -157,8 +157,9 @@ func TestPodsReachPodsOnOtherNodes(t *testing.T) {
 			c := newCluster(t)
 			c.listenOn(nodes)
 			c.startMaster()
+			agents := map[string]*proc{}
 			for _, n := range []string{"n1", "n2"} {
-				c.startAgentIn(nodes, n, "--pod-network="+mode)
+				agents[n] = c.startAgentIn(nodes, n, "--pod-network="+mode)
 			}
 			testutil.WaitFor(t, 30*time.Second, "two nodes Ready", func() bool {
 				s, err := c.client.Status(context.Background(), 0, 0)
@@ -184,6 +185,27 @@ func TestPodsReachPodsOnOtherNodes(t *testing.T) {
 			}
 			if mode == "vxlan" {
 				c.execUntil(cli.Name, "app", []string{`mtu: "1450`}, "/app", "-cat", "/sys/class/net/eth0/mtu", "-exit", "0")
+				if fdb, _ := exec.Command("bridge", "-n", nodes.ns["n1"], "fdb", "show", "dev", "berthvx-n1").CombinedOutput(); !strings.Contains(string(fdb), "dst "+nodes.ip["n2"]) {
+					t.Errorf("n1's VXLAN has no forwarding entry to n2 (%s):\n%s", nodes.ip["n2"], fdb)
+				}
+			}
+
+			// n2 leaves: once it is deleted, n1 has no route to its pods.
+			n2CIDR := podCIDROf(c, "n2")
+			agents["n2"].stop(syscall.SIGKILL)
+			if out, code := c.berth("delete", "node", "n2"); code != 0 || !strings.Contains(out, "node n2 deleted") {
+				t.Fatalf("berth delete node n2: exit %d: %s", code, out)
+			}
+			testutil.Await(t, 10*time.Second, func() error {
+				routes, _ := exec.Command("ip", "-n", nodes.ns["n1"], "route", "show", "proto", "191").CombinedOutput()
+				fdb, _ := exec.Command("bridge", "-n", nodes.ns["n1"], "fdb", "show", "dev", "berthvx-n1").CombinedOutput()
+				if strings.Contains(string(routes), n2CIDR) || strings.Contains(string(fdb), nodes.ip["n2"]) {
+					return fmt.Errorf("n1 still routes to deleted n2 (%s):\n%s%s", n2CIDR, routes, fdb)
+				}
+				return nil
+			})
+			if out, _ := c.berth("get", "nodes"); strings.Contains(out, "n2") {
+				t.Errorf("berth get nodes still lists n2:\n%s", out)
 			}
 		})
 	}

@@ -35,6 +35,7 @@ func (m *Master) routes() http.Handler {
 		mux.HandleFunc("GET "+path, m.handleWorkloads(path))
 	}
 	mux.HandleFunc("GET "+api.PathNodes, m.handleNodes)
+	mux.HandleFunc("DELETE "+api.PathNodes+"/{name}", m.handleRemoveNode)
 	mux.HandleFunc("GET "+api.PathServices, m.handleServices)
 	mux.HandleFunc("GET "+api.PathEndpoints, m.handleEndpoints)
 	mux.HandleFunc("GET "+api.PathEndpointSlices, m.handleEndpointSlices)
@@ -326,6 +327,8 @@ func writeResult(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusServiceUnavailable, err)
 	case errors.Is(err, raftstore.ErrUnknownNode):
 		writeError(w, http.StatusNotFound, err)
+	case errors.Is(err, raftstore.ErrFormatOff):
+		writeError(w, http.StatusConflict, err)
 	default:
 		writeError(w, http.StatusInternalServerError, err)
 	}
@@ -341,6 +344,18 @@ func (m *Master) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err := m.store.RegisterNode(&reg)
+	writeResult(w, err)
+}
+
+// handleRemoveNode forgets a node, as `kubectl delete node` does: the
+// reconciler then deletes its pods, and an agent that still runs
+// registers again.
+func (m *Master) handleRemoveNode(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	_, err := m.store.RemoveNode(name)
+	if err == nil {
+		m.log.Info("node removed", "name", name)
+	}
 	writeResult(w, err)
 }
 

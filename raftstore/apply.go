@@ -50,6 +50,12 @@ func (st *state) apply(cmd any, index uint64, maxLog int) any {
 		st.applyMember(c)
 	case *FormatCommand:
 		st.applyFormat(c)
+	case *RemoveNodeCommand:
+		if st.Nodes[c.Name] == nil {
+			return fmt.Errorf("%w: %s", ErrUnknownNode, c.Name)
+		}
+		delete(st.Nodes, c.Name)
+		st.podsIndex = index // the service table lists the nodes' routes
 	}
 	return nil
 }

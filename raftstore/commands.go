@@ -26,8 +26,17 @@ const (
 	MemberType
 	HeartbeatsType
 	StatusBatchesType
-	FormatType // format 1 (v0.1.0): the cluster turns a format on
+	FormatType     // format 1 (v0.1.0): the cluster turns a format on
+	RemoveNodeType // format 2 (v0.2.0): an operator removes a node
 )
+
+// RemoveNodeCommand forgets a node (`berth delete node`): its pod CIDR is
+// free again, the other nodes drop their routes to it, and the
+// reconciler deletes the pods bound to it. An agent that still runs
+// registers again.
+type RemoveNodeCommand struct {
+	Name string `json:"name"`
+}
 
 // StatusBatchesCommand records the status batches of several nodes: the
 // master gathers the reports that arrive together into one entry. Time

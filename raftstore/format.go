@@ -21,7 +21,8 @@ import (
 //	0  berth before v0.1.0: entry types 1-9, snapshots without a header
 //	1  v0.1.0: FormatType; masters' Version and Format in MemberCommand;
 //	   snapshots with a header; the cluster's format in the state
-//	2  v0.2.0: nodes' pod CIDRs (api.Plan.PodCIDRs, api.Node.PodCIDR)
+//	2  v0.2.0: nodes' pod CIDRs (api.Plan.PodCIDRs, api.Node.PodCIDR),
+//	   RemoveNodeType
 const Format = 2
 
 // formatReleases names the first release that reads each format, for
@@ -78,6 +79,7 @@ var entryKinds = map[MessageType]entryKind{
 	HeartbeatsType:    {"heartbeats", 0, func() any { return &HeartbeatsCommand{} }},
 	StatusBatchesType: {"status batches", 0, func() any { return &StatusBatchesCommand{} }},
 	FormatType:        {"format", 1, func() any { return &FormatCommand{} }},
+	RemoveNodeType:    {"remove node", 2, func() any { return &RemoveNodeCommand{} }},
 }
 
 // kind returns what a release knows of an entry type.

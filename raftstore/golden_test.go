@@ -32,6 +32,12 @@ func goldenAfter(t *testing.T, s *Store) {
 	if _, err := s.ApplyPlan(cidrs, time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.RegisterNode(&api.Registration{Name: "n3", Address: "10.0.0.3:10250"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RemoveNode("n3"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestGoldenReleases decodes the entries and the snapshot that each

@@ -354,6 +354,15 @@ func (s *Store) RegisterNode(r *api.Registration) (uint64, error) {
 	return s.apply(RegisterNodeType, r)
 }
 
+// RemoveNode forgets a node (ErrUnknownNode if there is none of that
+// name; ErrFormatOff while a master older than v0.2.0 votes).
+func (s *Store) RemoveNode(name string) (uint64, error) {
+	if !s.HasNode(name) {
+		return 0, fmt.Errorf("%w: %s", ErrUnknownNode, name)
+	}
+	return s.apply(RemoveNodeType, RemoveNodeCommand{Name: name})
+}
+
 // Heartbeats records that the named nodes are alive, in one entry, and
 // returns the names of the nodes the store does not know.
 func (s *Store) Heartbeats(names []string) (unknown []string, err error) {

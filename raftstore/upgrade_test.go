@@ -249,3 +249,40 @@ func TestPodCIDRsWaitForFormat2(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveNodeWaitsForFormat2: removing a node is refused while a
+// v0.1.0 master votes (it would halt on the entry); once every master
+// reads format 2 the node is gone on all, and an unknown name is
+// ErrUnknownNode.
+func TestRemoveNodeWaitsForFormat2(t *testing.T) {
+	c := newInmem(t)
+	c.start("m1", Release{})
+	c.start("m2", Release{Version: "v0.1.0", Format: 1})
+	leader := c.leader()
+	if _, err := leader.RegisterNode(&api.Registration{Name: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leader.EnableFormat(c.members()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leader.RemoveNode("n1"); !errors.Is(err, ErrFormatOff) {
+		t.Fatalf("removing a node with m2 on v0.1.0: %v; want ErrFormatOff", err)
+	}
+	c.restart("m2", Release{})
+	leader = c.leader()
+	if on, err := leader.EnableFormat(c.members()); err != nil || on < 2 {
+		t.Fatalf("EnableFormat: format %d, %v", on, err)
+	}
+	if _, err := leader.RemoveNode("n1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leader.RemoveNode("n1"); !errors.Is(err, ErrUnknownNode) {
+		t.Errorf("removing it again: %v; want ErrUnknownNode", err)
+	}
+	c.agree()
+	for _, name := range c.names {
+		if c.stores[name].HasNode("n1") {
+			t.Errorf("%s still has n1", name)
+		}
+	}
+}

@@ -117,6 +117,22 @@ func (r *pass) forceDelete() {
 	}
 }
 
+// collectOrphans deletes the pods bound to a node that is not registered
+// (an operator deleted it), as Kubernetes' pod garbage collector does:
+// with no node to confirm, they go at once, and their controllers place
+// them again.
+func (r *pass) collectOrphans() {
+	known := make(map[string]bool, len(r.nodes))
+	for i := range r.nodes {
+		known[r.nodes[i].Name] = true
+	}
+	for i := range r.in.Pods {
+		if p := &r.in.Pods[i]; p.Spec.NodeName != "" && !known[p.Spec.NodeName] {
+			r.delete(p)
+		}
+	}
+}
+
 func hasTaint(n *api.Node, key string) bool {
 	for _, t := range n.Taints {
 		if t.Key == key {

@@ -76,6 +76,7 @@ func Reconcile(in Input, now time.Time) api.Plan {
 	r.forgetCronJobs()
 	r.evict()
 	r.forceDelete()
+	r.collectOrphans()
 	r.dedupeDeletes()
 	schedule(&r.plan, in, now)
 	return r.plan

@@ -213,3 +213,24 @@ func TestPendingPodsBoundTogetherKeepAntiAffinity(t *testing.T) {
 		t.Fatalf("bindings %+v", plan.Bind)
 	}
 }
+
+// TestDeletedNodeLosesItsPods: the pods of a node that is no longer
+// registered (an operator deleted it) are deleted at once, as Kubernetes'
+// pod garbage collector does, and placed again on the node that is left.
+func TestDeletedNodeLosesItsPods(t *testing.T) {
+	in := run(t, Input{Commit: "c1", Nodes: []api.Node{node("n1", "4", "4Gi", nil), node("n2", "4", "4Gi", nil)},
+		Desired: &api.ObjectSet{Deployments: []appsv1.Deployment{deploy("web", 4, "a")}}})
+	onN2 := perNode(in)["n2"]
+	if onN2 == 0 {
+		t.Fatalf("no pod on n2: %v", perNode(in))
+	}
+	in.Nodes = in.Nodes[:1]
+	plan := Reconcile(in, now)
+	if len(plan.Delete) != onN2 {
+		t.Fatalf("deletes %v; want the %d pods of n2", plan.Delete, onN2)
+	}
+	in = run(t, in)
+	if m := perNode(in); m["n1"] != 4 || m["n2"] != 0 {
+		t.Fatalf("after n2 was deleted: %v; want all 4 pods on n1", m)
+	}
+}

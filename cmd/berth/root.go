@@ -50,7 +50,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.pprof, "pprof", "", "serve net/http/pprof on this loopback address (master, agent, sim, up)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.servePprof() }
 	root.AddCommand(newMasterCmd(g), newAgentCmd(g), newUpCmd(g),
-		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd(), newSimCmd(g), newMembersCmd(g), newVersionCmd())
+		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd(), newSimCmd(g), newMembersCmd(g), newDeleteCmd(g), newVersionCmd())
 	return root
 }
 
