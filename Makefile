@@ -87,6 +87,7 @@ bench: test-deps build
 	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -run '^$$' -bench . -benchtime 3x -count=1 -timeout 20m ./reconciler
 	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -run '^$$' -bench ApplyDuringSnapshot -benchtime 5x -count=1 ./raftstore
 	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -run '^$$' -bench ClusterDNS -benchtime 3x -count=1 ./node/dns
+	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -run '^$$' -bench PodNetwork -benchtime 20x -count=1 ./node/network
 	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'PushToLive|FloorVariants|AssignmentToRunning|CtrRun|Failover|Monorepo' \
 		-benchtime 5x -count=1 -timeout 40m ./e2e
 	BERTH_SIM_NODES=$(BENCH_SIM_NODES) BERTH_SIM_PODS=$(BENCH_SIM_PODS) BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) \

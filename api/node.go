@@ -235,10 +235,15 @@ type Assignments struct {
 	PodCIDR string `json:"podCIDR,omitempty"`
 	// ClusterCIDR is the range of every node's pod addresses: traffic
 	// from pods to addresses outside it is masqueraded.
-	ClusterCIDR string             `json:"clusterCIDR,omitempty"`
-	Pods        []corev1.Pod       `json:"pods"`
-	ConfigMaps  []corev1.ConfigMap `json:"configMaps,omitempty"`
-	Secrets     []corev1.Secret    `json:"secrets,omitempty"`
+	ClusterCIDR string `json:"clusterCIDR,omitempty"`
+	// PodNetwork says the node is recorded as networking its pods. An
+	// agent registered while the cluster could not record that (before
+	// format 2) runs new pods in the node's network until its node has a
+	// pod CIDR.
+	PodNetwork bool               `json:"podNetwork,omitempty"`
+	Pods       []corev1.Pod       `json:"pods"`
+	ConfigMaps []corev1.ConfigMap `json:"configMaps,omitempty"`
+	Secrets    []corev1.Secret    `json:"secrets,omitempty"`
 }
 
 // References returns the ConfigMap and Secret names ("namespace/name") a

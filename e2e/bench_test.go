@@ -5,7 +5,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/internal/benchrow"
+	"github.com/berth-dev/berth/node/network"
 )
 
 // report adds the median and p90 of the runs to the benchmark's figures.
@@ -69,14 +72,20 @@ func BenchmarkPushToLive(b *testing.B) {
 			c.startMaster()
 			c.startAgent()
 			id := pushRows[replicas]
-			var times, floors []time.Duration
+			var times, floors, netFloors []time.Duration
 			var cpu pushCPU
+			var podNet *network.Network
+			if id != "" {
+				podNet = floorNetwork(b, c)
+			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if id != "" {
 					b.StopTimer()
-					took, used := floorRun(b, c, replicas, i)
+					took, used := floorRun(b, c, replicas, i, nil)
 					floors, cpu.floor = append(floors, took), append(cpu.floor, used)
+					took, _ = floorRun(b, c, replicas, i, podNet)
+					netFloors = append(netFloors, took)
 					b.StartTimer()
 				}
 				name := fmt.Sprintf("bench%d.yaml", i)
@@ -99,6 +108,7 @@ func BenchmarkPushToLive(b *testing.B) {
 			recordTimes(b, id, "push to live", work, 0, false, times)
 			floorWork := fmt.Sprintf("containerd Go client, the same %d containers created and started in parallel, each run just before one of push to live", replicas)
 			recordTimes(b, id, "floor: containerd client", floorWork, 0, true, floors)
+			recordTimes(b, id, "floor: containerd client, pod network", floorWork+", each in a fresh network namespace with the agent's CNI ADD (bridge, host-local, loopback)", 0, true, netFloors)
 			cpu.record(b, id, replicas)
 		})
 	}
@@ -107,22 +117,43 @@ func BenchmarkPushToLive(b *testing.B) {
 // floorRun starts n containers of the sample image directly through the
 // containerd client of a running cluster (without the agent's node label,
 // so the agent leaves them alone), removes them, and returns how long
-// starting them took and the machine's CPU seconds meanwhile.
-func floorRun(b *testing.B, c *cluster, n, run int) (time.Duration, float64) {
+// starting them took and the machine's CPU seconds meanwhile. With a pod
+// network, each container first gets a fresh network namespace and the
+// same CNI ADD an agent's pod gets, in parallel too.
+func floorRun(b *testing.B, c *cluster, n, run int, podNet *network.Network) (time.Duration, float64) {
 	ctx := c.ctx()
 	img, err := c.ctr.GetImage(ctx, "docker.io/library/kubia:v1")
 	if err != nil {
 		b.Fatal(err)
 	}
 	prefix := fmt.Sprintf("floor-%d", run)
+	if podNet != nil {
+		prefix = fmt.Sprintf("floornet-%d", run)
+	}
 	before := takeCPU()
-	took, err := startParallel(ctx, c, img, n, prefix)
+	took, err := startParallelIn(ctx, c, img, n, prefix, podNet)
 	used := before.machineSince()
 	removeAll(ctx, c.ctr, fmt.Sprintf("id~=%q", "^"+prefix+"-"))
+	if podNet != nil {
+		for j := 0; j < n; j++ {
+			podNet.Remove(ctx, fmt.Sprintf("%s-%d", prefix, j))
+		}
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
 	return took, used
+}
+
+// floorNetwork is a pod network beside the agent's, on its own bridge
+// and range, for the floor with CNI; the bench's cleanup removes it.
+func floorNetwork(b *testing.B, c *cluster) *network.Network {
+	n, err := network.New(network.Config{Node: "floor", PodCIDR: netip.MustParsePrefix("10.249.0.0/24"), DataDir: filepath.Join(c.dir, "floor")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { removeNodeNetwork("floor") })
+	return n
 }
 
 // BenchmarkContainerdFloor measures the floor under push-to-live alone:
@@ -169,6 +200,12 @@ func imageCluster(b *testing.B) (*cluster, containerd.Image) {
 // through the containerd client and returns how long that took, and the
 // first error.
 func startParallel(ctx context.Context, c *cluster, img containerd.Image, n int, prefix string, extra ...containerd.NewContainerOpts) (time.Duration, error) {
+	return startParallelIn(ctx, c, img, n, prefix, nil, extra...)
+}
+
+// startParallelIn is startParallel with, given a pod network, each
+// container in a pod network of its own (made in the timed part).
+func startParallelIn(ctx context.Context, c *cluster, img containerd.Image, n int, prefix string, podNet *network.Network, extra ...containerd.NewContainerOpts) (time.Duration, error) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -176,7 +213,18 @@ func startParallel(ctx context.Context, c *cluster, img containerd.Image, n int,
 		wg.Add(1)
 		go func(id string) {
 			defer wg.Done()
-			errs <- startDirect(ctx, c.ctr, img, id, c.dir, extra...)
+			netns := oci.WithHostNamespace(specs.NetworkNamespace)
+			if podNet != nil {
+				p, err := podNet.Add(ctx, id, id)
+				if err != nil {
+					errs <- err
+					return
+				}
+				netns = oci.Compose(oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: p.Namespace}),
+					oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: p.UTS}),
+					oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: p.IPC}))
+			}
+			errs <- startDirect(ctx, c.ctr, img, id, c.dir, netns, extra...)
 		}(fmt.Sprintf("%s-%d", prefix, j))
 	}
 	wg.Wait()
@@ -190,9 +238,9 @@ func startParallel(ctx context.Context, c *cluster, img containerd.Image, n int,
 	return took, nil
 }
 
-func startDirect(ctx context.Context, client *containerd.Client, img containerd.Image, id, dir string, extra ...containerd.NewContainerOpts) error {
+func startDirect(ctx context.Context, client *containerd.Client, img containerd.Image, id, dir string, netns oci.SpecOpts, extra ...containerd.NewContainerOpts) error {
 	opts := append([]containerd.NewContainerOpts{containerd.WithImage(img), containerd.WithNewSnapshot(id, img),
-		containerd.WithNewSpec(oci.WithImageConfig(img), oci.WithHostNamespace(specs.NetworkNamespace),
+		containerd.WithNewSpec(oci.WithImageConfig(img), netns,
 			oci.WithProcessArgs("/app", "-listen", "127.0.0.1:0"))}, extra...)
 	ctr, err := client.NewContainer(ctx, id, opts...)
 	if err != nil {

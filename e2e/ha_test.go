@@ -78,6 +78,7 @@ func (h *ha) startAll() {
 	t.Cleanup(func() {
 		for name, p := range h.agents {
 			h.killProc(p, "agent "+name)
+			removeNodeNetwork(name)
 		}
 		for name, p := range h.masters {
 			h.killProc(p, "master "+name)

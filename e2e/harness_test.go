@@ -27,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/node/network"
 )
 
 var (
@@ -244,12 +245,19 @@ func (c *cluster) cleanup() {
 	c.containerd.stop(syscall.SIGTERM)
 	exec.Command("pkill", "-9", "-f", "containerd-shim-runc-v2 .*-address "+c.socket).Run()
 	unmountUnder(c.dir)
-	exec.Command("nft", "delete", "table", "ip", "berth_n0").Run()     // the agent's service proxy
-	exec.Command("ip", "link", "delete", "berth-n0").Run()             // the bridge of --pod-network
-	exec.Command("nft", "delete", "table", "ip", "berth_dns_n0").Run() // and the cluster DNS address
-	exec.Command("nft", "delete", "table", "ip", "berth_egress_n0").Run()
-	exec.Command("nft", "delete", "table", "ip", "berth_hostports_n0").Run()
+	removeNodeNetwork("n0")
 	os.RemoveAll(c.dir)
+}
+
+// removeNodeNetwork removes what an agent in the host's network namespace
+// leaves there: its nft tables (service proxy, cluster DNS address,
+// egress masquerade, hostPorts), its pod bridge and VXLAN device.
+func removeNodeNetwork(node string) {
+	for _, table := range []string{"berth_", "berth_dns_", "berth_egress_", "berth_hostports_"} {
+		exec.Command("nft", "delete", "table", "ip", table+strings.ReplaceAll(node, "-", "_")).Run()
+	}
+	exec.Command("ip", "link", "delete", network.BridgeName(node)).Run()
+	exec.Command("ip", "link", "delete", network.VXLANName(node)).Run()
 }
 
 // unmountUnder detaches what the agent mounted under dir (tmpfs emptyDirs

@@ -53,7 +53,9 @@ func (h *hookServer) saw(path string) bool {
 
 // TestLifecycleHooks: postStart runs when a container starts and its
 // failure kills the container; preStop runs before the container is
-// stopped when its pod is deleted.
+// stopped when its pod is deleted. The hooks name the node's loopback as
+// their host (the agent runs HTTP hooks from the node, and the test's
+// server listens there).
 func TestLifecycleHooks(t *testing.T) {
 	c := newCluster(t)
 	c.startMaster()
@@ -71,11 +73,11 @@ spec:
     imagePullPolicy: Never
     args: ["-listen", "127.0.0.1:0"]
     lifecycle:
-      postStart: {httpGet: {path: /poststart, port: %d}}
-      preStop: {httpGet: {path: /prestop, port: %d}}
+      postStart: {httpGet: {host: 127.0.0.1, path: /poststart, port: %d}}
+      preStop: {httpGet: {host: 127.0.0.1, path: /prestop, port: %d}}
 `, hooks.port, hooks.port)
 	broken := strings.NewReplacer("name: hooked", "name: broken", "/prestop", "/prestop-broken",
-		fmt.Sprintf("path: /poststart, port: %d", hooks.port), "path: /x, port: "+closed[strings.LastIndex(closed, ":")+1:]).Replace(hooked)
+		fmt.Sprintf("host: 127.0.0.1, path: /poststart, port: %d", hooks.port), "host: 127.0.0.1, path: /x, port: "+closed[strings.LastIndex(closed, ":")+1:]).Replace(hooked)
 	c.commit("hooked pods", map[string]string{"hooked.yaml": hooked, "broken.yaml": broken})
 	testutil.WaitFor(t, 30*time.Second, "postStart of hooked", func() bool { return hooks.saw("/poststart") })
 	testutil.WaitFor(t, 60*time.Second, "broken to be restarted after its postStart failed", func() bool {

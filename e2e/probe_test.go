@@ -14,6 +14,8 @@ import (
 	"github.com/berth-dev/berth/internal/testutil"
 )
 
+// probedPod is a pod of kubia on the port of listen (on every address of
+// the pod: probes reach it at its own).
 func probedPod(name, listen, probes string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Pod
@@ -26,7 +28,7 @@ spec:
     imagePullPolicy: Never
     args: ["-listen", %q]
     ports: [{name: http, containerPort: %s}]
-%s`, name, listen, listen[strings.LastIndex(listen, ":")+1:], probes)
+%s`, name, listen[strings.LastIndex(listen, ":"):], listen[strings.LastIndex(listen, ":")+1:], probes)
 }
 
 // TestProbes: readiness drives Ready; a failing liveness probe restarts

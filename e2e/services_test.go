@@ -38,7 +38,7 @@ spec:
       - name: app
         image: kubia:v1
         imagePullPolicy: IfNotPresent
-        args: ["-listen", "127.0.0.1:%d"]
+        args: ["-listen", ":%d"]
         ports:
         - {name: http, containerPort: %d}
         readinessProbe:
@@ -85,7 +85,7 @@ func TestServiceClusterIPAndNodePort(t *testing.T) {
 		t.Errorf("berth get svc (exit %d):\n%s", code, out)
 	}
 	out, code = c.berth("get", "endpoints")
-	if code != 0 || !strings.Contains(out, fmt.Sprintf("127.0.0.1:%d", port)) {
+	if code != 0 || !strings.Contains(out, fmt.Sprintf(":%d", port)) || !strings.Contains(out, "10.244.0.") {
 		t.Errorf("berth get endpoints (exit %d):\n%s", code, out)
 	}
 

@@ -31,7 +31,7 @@ func TestUpStartsItsOwnContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	defer exec.Command("nft", "delete", "table", "ip", "berth_node_0").Run() // the service proxy of berth up's node
+	defer removeNodeNetwork("node-0") // the service proxy and pod network of berth up's node
 	c := &cluster{t: t, dir: dir, repo: filepath.Join(dir, "repo"), api: freeAddr(t), raft: freeAddr(t)}
 	os.MkdirAll(c.repo, 0o755)
 	c.initRepo()

@@ -270,7 +270,7 @@ func TestUpgradeBerthUp(t *testing.T) {
 			"--listen", c.api, "--containerd", c.socket, "--import", imageTar)
 	}
 	c.master = up(oldBin)
-	t.Cleanup(func() { exec.Command("nft", "delete", "table", "ip", "berth_node_0").Run() })
+	t.Cleanup(func() { removeNodeNetwork("node-0") })
 	sha := c.commit("web on "+prev.version, map[string]string{"web.yaml": deployment("web", 2, "v1")})
 	c.waitCommit(sha, 0)
 	before := pidsOf(c.expectRunning(2))

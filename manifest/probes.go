@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"net"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -11,15 +12,15 @@ import (
 // probeFields are relative to a probe.
 var probeFields = []string{
 	"exec.command[]",
-	"httpGet.path", "httpGet.port", "httpGet.scheme", "httpGet.httpHeaders[].name", "httpGet.httpHeaders[].value",
-	"tcpSocket.port",
+	"httpGet.host", "httpGet.path", "httpGet.port", "httpGet.scheme", "httpGet.httpHeaders[].name", "httpGet.httpHeaders[].value",
+	"tcpSocket.host", "tcpSocket.port",
 	"initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold",
 }
 
 // hookFields are relative to a lifecycle handler.
 var hookFields = []string{
 	"exec.command[]",
-	"httpGet.path", "httpGet.port", "httpGet.scheme", "httpGet.httpHeaders[].name", "httpGet.httpHeaders[].value",
+	"httpGet.host", "httpGet.path", "httpGet.port", "httpGet.scheme", "httpGet.httpHeaders[].name", "httpGet.httpHeaders[].value",
 }
 
 // validateLifecycle checks postStart and preStop: one handler each.
@@ -40,6 +41,7 @@ func validateLifecycle(c *corev1.Container, cf string) []*fieldError {
 			fes = append(fes, &fieldError{f + ".exec.command", "required"})
 		case h.HTTPGet != nil:
 			fes = append(fes, validateProbePort(c, h.HTTPGet.Port, f+".httpGet.port")...)
+			fes = append(fes, validateProbeHost(h.HTTPGet.Host, f+".httpGet.host")...)
 			if h.HTTPGet.Scheme != "" && h.HTTPGet.Scheme != corev1.URISchemeHTTP {
 				fes = append(fes, &fieldError{f + ".httpGet.scheme", fmt.Sprintf("%q not supported by berth (only HTTP)", h.HTTPGet.Scheme)})
 			}
@@ -96,6 +98,7 @@ func validateProbe(c *corev1.Container, p *corev1.Probe, f string, mustSucceedOn
 	if p.HTTPGet != nil {
 		handlers++
 		fes = append(fes, validateProbePort(c, p.HTTPGet.Port, f+".httpGet.port")...)
+		fes = append(fes, validateProbeHost(p.HTTPGet.Host, f+".httpGet.host")...)
 		if p.HTTPGet.Scheme != corev1.URISchemeHTTP {
 			fes = append(fes, &fieldError{f + ".httpGet.scheme", fmt.Sprintf("%q not supported by berth (only HTTP)", p.HTTPGet.Scheme)})
 		}
@@ -103,6 +106,7 @@ func validateProbe(c *corev1.Container, p *corev1.Probe, f string, mustSucceedOn
 	if p.TCPSocket != nil {
 		handlers++
 		fes = append(fes, validateProbePort(c, p.TCPSocket.Port, f+".tcpSocket.port")...)
+		fes = append(fes, validateProbeHost(p.TCPSocket.Host, f+".tcpSocket.host")...)
 	}
 	if handlers != 1 {
 		fes = append(fes, &fieldError{f, "must specify exactly one handler: exec, httpGet or tcpSocket"})
@@ -133,4 +137,14 @@ func validateProbePort(c *corev1.Container, port intstr.IntOrString, f string) [
 		}
 	}
 	return []*fieldError{{f, fmt.Sprintf("no container port named %q", port.StrVal)}}
+}
+
+// validateProbeHost checks a probe's or hook's host (the pod's own
+// address when empty): an IP address or a DNS name, which the agent
+// reaches from the node.
+func validateProbeHost(host, f string) []*fieldError {
+	if host == "" || net.ParseIP(host) != nil || len(validation.IsDNS1123Subdomain(host)) == 0 {
+		return nil
+	}
+	return []*fieldError{{f, fmt.Sprintf("%q: must be an IP address or a DNS name", host)}}
 }

@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -106,6 +106,10 @@ type Agent struct {
 	// nodeRoutes keeps the routes to other nodes' pods, once the node has a
 	// pod CIDR.
 	nodeRoutes atomic.Pointer[network.Routes]
+	// recordedNetwork says the master records the node as networking its
+	// pods (the last assignments): without it and without a pod CIDR,
+	// new pods run in the node's network.
+	recordedNetwork atomic.Bool
 	// cluster is the cluster CIDR once the node's pod network is up: the
 	// service proxy keeps the source of pods' connections then.
 	cluster atomic.Pointer[netip.Prefix]
@@ -317,6 +321,7 @@ func (a *Agent) assignmentLoop(ctx context.Context) {
 func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.recordedNetwork.Store(as.PodNetwork)
 	a.setUpNetwork(ctx, as.PodCIDR, as.ClusterCIDR)
 	config := newConfigSet(as)
 	configChanged := !a.config.equal(config)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -53,11 +54,9 @@ func StartContainerd(ctx context.Context, dir string) (*Daemon, error) {
 	d.cmd = exec.Command(bin, "--root", filepath.Join(dir, "root"), "--state", filepath.Join(dir, "state"), "--address", d.Socket)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := d.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("starting containerd: %w", err)
+	if err := d.start(logf); err != nil {
+		return nil, err
 	}
-	go func() { d.cmd.Wait(); logf.Close(); close(d.exited) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for !Answers(d.Socket) {
 		select {
@@ -74,6 +73,30 @@ func StartContainerd(ctx context.Context, dir string) (*Daemon, error) {
 		}
 	}
 	return d, nil
+}
+
+// start starts containerd from an OS thread that the goroutine waiting
+// for it keeps locked until it exits. The kernel sends Pdeathsig when the
+// thread that forked the child ends, not the process: Go ends a thread
+// whose goroutine exits while locked to it (as the code that makes a pod's
+// network namespace does), and a pool thread that had started containerd
+// would take it down with it.
+func (d *Daemon) start(logf *os.File) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := d.cmd.Start(); err != nil {
+			logf.Close()
+			started <- fmt.Errorf("starting containerd: %w", err)
+			return
+		}
+		started <- nil
+		d.cmd.Wait()
+		logf.Close()
+		close(d.exited)
+	}()
+	return <-started
 }
 
 // Stop ends containerd (SIGTERM, then SIGKILL after 10 s). Running

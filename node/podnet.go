@@ -55,8 +55,9 @@ func (a *Agent) setUpNetwork(ctx context.Context, podCIDR, clusterCIDR string) {
 
 // networkReady gives the pod its network namespace and address before
 // its first container starts, and reports whether it has them. A pod in
-// the node's network (hostNetwork, an agent without --pod-network, or
-// containers started before pod networking) is always ready; a pod whose
+// the node's network (hostNetwork, an agent without --pod-network, a node
+// the cluster cannot give a pod CIDR yet, or containers started before
+// pod networking) is always ready; a pod whose
 // namespace exists (the agent restarted) gets it back with its address.
 func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 	if w.podNet != nil || w.hostNet {
@@ -67,6 +68,12 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 		return true
 	}
 	n := w.a.podNetwork()
+	if n == nil && !w.a.recordedNetwork.Load() {
+		// The cluster cannot give the node a pod CIDR (a master before
+		// v0.2.0 votes): the pod runs in the node's network, as there.
+		w.hostNet = true
+		return true
+	}
 	if n == nil {
 		return false // no pod CIDR yet
 	}

@@ -547,7 +547,7 @@ func (s *Store) NodePods(ctx context.Context, node string, after uint64) api.Ass
 		if cur > after || ctx.Err() != nil {
 			out := api.Assignments{Index: cur}
 			if n := s.state.Nodes[node]; n != nil {
-				out.PodCIDR = n.PodCIDR
+				out.PodCIDR, out.PodNetwork = n.PodCIDR, n.PodNetwork
 			}
 			pods := make([]*corev1.Pod, 0, len(s.state.byNode[node]))
 			for _, p := range s.state.byNode[node] {

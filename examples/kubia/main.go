@@ -1,6 +1,6 @@
 // Command kubia is the sample app of "Kubernetes in Action": an HTTP server
-// that answers with its hostname and version. Replicas on one host share the
-// port through SO_REUSEPORT, so they can run in the host's network.
+// that answers with its hostname and version. Each replica binds its port
+// in its own pod network.
 package main
 
 import (
@@ -75,17 +75,7 @@ func main() {
 		version = "v1"
 	}
 	host, _ := os.Hostname()
-	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	ln, err := lc.Listen(context.Background(), "tcp", *listen)
+	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatalf("kubia: listen on %s: %v", *listen, err)
 	}

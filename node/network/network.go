@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/containerd/containerd/pkg/netns"
 	gocni "github.com/containerd/go-cni"
@@ -140,6 +141,9 @@ type Pod struct {
 	// System V IPC, which they share too.
 	Namespace, UTS, IPC string
 	IP                  netip.Addr
+	// Took is how long Add took to set the pod's network up, and CNI the
+	// part of it the plugins took (zero for a pod found again).
+	Took, CNI time.Duration
 }
 
 // nsDir is the folder of a pod's network namespace.
@@ -154,6 +158,7 @@ func (n *Network) Add(ctx context.Context, podUID, hostname string) (*Pod, error
 	if p, err := n.Find(ctx, podUID); err != nil || p != nil {
 		return p, err
 	}
+	start := time.Now()
 	ns, err := netns.NewNetNS(n.nsDir(podUID))
 	if err != nil {
 		return nil, fmt.Errorf("network namespace of pod %s: %w", podUID, err)
@@ -161,12 +166,15 @@ func (n *Network) Add(ctx context.Context, podUID, hostname string) (*Pod, error
 	p := &Pod{Namespace: ns.GetPath()}
 	p.UTS, p.IPC, err = newSandbox(n.nsDir(podUID), hostname)
 	if err == nil {
+		cni := time.Now()
 		p.IP, err = n.setup(ctx, podUID, ns.GetPath())
+		p.CNI = time.Since(cni)
 	}
 	if err != nil {
 		n.Remove(ctx, podUID)
 		return nil, err
 	}
+	p.Took = time.Since(start)
 	return p, nil
 }
 

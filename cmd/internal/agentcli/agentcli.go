@@ -60,7 +60,7 @@ func (f *Flags) Add(c *cobra.Command) {
 	c.Flags().StringVar(&f.Memory, "memory", "", "memory capacity offered to the scheduler (default: the machine's)")
 	c.Flags().BoolVar(&f.Hollow, "hollow", false, "a hollow node for scale tests: containers \"run\" without processes (no containerd)")
 	c.Flags().DurationVar(&f.HollowLatency, "hollow-latency", 100*time.Millisecond, "with --hollow: how long a container start takes")
-	c.Flags().StringVar(&f.PodNetwork, "pod-network", "off", "give each pod its own network namespace and address from the node's pod CIDR, through CNI, and reach other nodes' pods by host-gw (routes to their nodes on one L2 segment; --pod-network alone) or vxlan; off: pods share the node's network")
+	c.Flags().StringVar(&f.PodNetwork, "pod-network", string(network.HostGW), "give each pod its own network namespace and address from the node's pod CIDR, through CNI, and reach other nodes' pods by host-gw (routes to their nodes on one L2 segment) or vxlan (a tunnel, for nodes in different subnets); off: pods share the node's network")
 	c.Flags().Lookup("pod-network").NoOptDefVal = string(network.HostGW)
 	c.Flags().BoolVar(&f.ServiceProxy, "service-proxy", true, "program nftables (the nft command) so that Services' cluster IPs and node ports answer on this node")
 }

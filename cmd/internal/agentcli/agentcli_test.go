@@ -9,7 +9,7 @@ import (
 	"github.com/berth-dev/berth/node/network"
 )
 
-// TestPodNetworkFlag: --pod-network alone is host-gw, a mode may be
+// TestPodNetworkFlag: host-gw by default and with --pod-network alone, a mode may be
 // named, off is the node's network, and anything else is refused with
 // the flag named.
 func TestPodNetworkFlag(t *testing.T) {
@@ -19,7 +19,7 @@ func TestPodNetworkFlag(t *testing.T) {
 		mode network.Mode
 		err  string
 	}{
-		{args: nil, on: false},
+		{args: nil, on: true, mode: network.HostGW},
 		{args: []string{"--pod-network"}, on: true, mode: network.HostGW},
 		{args: []string{"--pod-network=vxlan"}, on: true, mode: network.VXLAN},
 		{args: []string{"--pod-network=off"}, on: false},
