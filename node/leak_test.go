@@ -1,8 +1,8 @@
 package node_test
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
