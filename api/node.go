@@ -240,10 +240,15 @@ type Assignments struct {
 	// agent registered while the cluster could not record that (before
 	// format 2) runs new pods in the node's network until its node has a
 	// pod CIDR.
-	PodNetwork bool               `json:"podNetwork,omitempty"`
-	Pods       []corev1.Pod       `json:"pods"`
-	ConfigMaps []corev1.ConfigMap `json:"configMaps,omitempty"`
-	Secrets    []corev1.Secret    `json:"secrets,omitempty"`
+	PodNetwork bool `json:"podNetwork,omitempty"`
+	// ClusterDNS and ClusterDomain are the cluster DNS address and
+	// domain (--cluster-dns, --cluster-domain; the defaults when empty,
+	// from a master before v0.2.0).
+	ClusterDNS    string             `json:"clusterDNS,omitempty"`
+	ClusterDomain string             `json:"clusterDomain,omitempty"`
+	Pods          []corev1.Pod       `json:"pods"`
+	ConfigMaps    []corev1.ConfigMap `json:"configMaps,omitempty"`
+	Secrets       []corev1.Secret    `json:"secrets,omitempty"`
 }
 
 // References returns the ConfigMap and Secret names ("namespace/name") a

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // The address ranges of Services, as in a default Kubernetes cluster.
@@ -19,6 +21,70 @@ var (
 	// Service is given it.
 	ClusterDNS = netip.MustParseAddr("10.96.0.10")
 )
+
+// ClusterDomain is the default cluster domain (the kubelet's
+// --cluster-domain).
+const ClusterDomain = "cluster.local"
+
+// ServiceNetwork is where Services live: the range cluster IPs come from,
+// the address pods reach the cluster DNS at (never given to a Service),
+// and the cluster's DNS domain. Masters take them from --service-cidr,
+// --cluster-dns and --cluster-domain; agents from their assignments.
+type ServiceNetwork struct {
+	CIDR   netip.Prefix
+	DNS    netip.Addr
+	Domain string
+}
+
+// DefaultServiceNetwork is Kubernetes' defaults: 10.96.0.0/12, its tenth
+// address, cluster.local.
+func DefaultServiceNetwork() ServiceNetwork {
+	return ServiceNetwork{CIDR: ServiceCIDR, DNS: ClusterDNS, Domain: ClusterDomain}
+}
+
+// OrDefault fills what is unset with the defaults.
+func (n ServiceNetwork) OrDefault() ServiceNetwork {
+	d := DefaultServiceNetwork()
+	if !n.CIDR.IsValid() {
+		n.CIDR = d.CIDR
+	}
+	if !n.DNS.IsValid() {
+		n.DNS = d.DNS
+	}
+	if n.Domain == "" {
+		n.Domain = d.Domain
+	}
+	return n
+}
+
+// Validate checks the network as masters take it from their flags.
+func (n ServiceNetwork) Validate() error {
+	c := n.CIDR
+	switch {
+	case !c.IsValid() || !c.Addr().Is4():
+		return fmt.Errorf("--service-cidr %s: an IPv4 range is needed (IPv6 Services are not implemented)", c)
+	case c.Masked() != c:
+		return fmt.Errorf("--service-cidr %s: the address has bits outside the prefix (did you mean %s?)", c, c.Masked())
+	case c.Bits() > 28:
+		return fmt.Errorf("--service-cidr %s: too small; /28 or larger", c)
+	case !c.Contains(n.DNS) || n.DNS == c.Addr():
+		return fmt.Errorf("--cluster-dns %s: must be an address of --service-cidr %s", n.DNS, c)
+	}
+	if errs := validation.IsDNS1123Subdomain(n.Domain); len(errs) > 0 {
+		return fmt.Errorf("--cluster-domain %q: %s", n.Domain, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// TenthAddress is the cluster DNS address kubeadm gives a service range:
+// its tenth address.
+func TenthAddress(cidr netip.Prefix) netip.Addr {
+	a := cidr.Masked().Addr()
+	for range 10 {
+		a = a.Next()
+	}
+	return a
+}
 
 // The range of node ports (the apiserver's default --service-node-port-range).
 const (

@@ -34,16 +34,21 @@ type File struct {
 	Size int64
 }
 
-// Limits bound what one commit may hold.
+// Limits bound what one commit may hold: its sizes, and the addresses
+// its Services may take.
 type Limits struct {
 	MaxFileBytes   int64
 	MaxCommitBytes int64
 	MaxObjects     int
+	// Services is the cluster's service network (the default one where
+	// unset): cluster IPs must be in its range and not its DNS address.
+	Services api.ServiceNetwork
 }
 
-// DefaultLimits are 1 MiB per file, 64 MiB and 10,000 objects per commit.
+// DefaultLimits are 1 MiB per file, 64 MiB and 10,000 objects per commit,
+// and Kubernetes' default service network.
 func DefaultLimits() Limits {
-	return Limits{MaxFileBytes: 1 << 20, MaxCommitBytes: 64 << 20, MaxObjects: 10000}
+	return Limits{MaxFileBytes: 1 << 20, MaxCommitBytes: 64 << 20, MaxObjects: 10000, Services: api.DefaultServiceNetwork()}
 }
 
 // IsManifest reports whether a file name has a manifest extension.
@@ -229,7 +234,7 @@ func (d *Decoder) decodeFile(f File) *decodedFile {
 			continue
 		}
 		df.objs = append(df.objs, o)
-		for _, fe := range validateObject(o) {
+		for _, fe := range validateObject(o, d.limits.Services.OrDefault()) {
 			df.errs = append(df.errs, o.errorAt(fe))
 		}
 	}

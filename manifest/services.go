@@ -60,7 +60,7 @@ func defaultEndpoints(e *corev1.Endpoints) {
 
 // validateService checks a Service as the apiserver does, for the types
 // and fields berth implements.
-func validateService(s *corev1.Service) []*fieldError {
+func validateService(s *corev1.Service, svc api.ServiceNetwork) []*fieldError {
 	var fes []*fieldError
 	for _, msg := range validation.IsDNS1035Label(s.Name) {
 		fes = append(fes, &fieldError{"metadata.name", fmt.Sprintf("%q: %s", s.Name, msg)})
@@ -76,13 +76,13 @@ func validateService(s *corev1.Service) []*fieldError {
 		fes = append(fes, &fieldError{"spec.sessionAffinity", fmt.Sprintf("%s: not supported by berth (None is)", s.Spec.SessionAffinity)})
 	}
 	fes = append(fes, validateLabels(s.Spec.Selector, "spec.selector")...)
-	fes = append(fes, validateClusterIP(s)...)
+	fes = append(fes, validateClusterIP(s, svc)...)
 	return append(fes, validateServicePorts(s)...)
 }
 
 func headless(s *corev1.Service) bool { return s.Spec.ClusterIP == corev1.ClusterIPNone }
 
-func validateClusterIP(s *corev1.Service) []*fieldError {
+func validateClusterIP(s *corev1.Service, svc api.ServiceNetwork) []*fieldError {
 	var fes []*fieldError
 	ip := s.Spec.ClusterIP
 	if len(s.Spec.ClusterIPs) > 1 || (len(s.Spec.ClusterIPs) == 1 && s.Spec.ClusterIPs[0] != ip) {
@@ -98,9 +98,9 @@ func validateClusterIP(s *corev1.Service) []*fieldError {
 		addr, err := netip.ParseAddr(ip)
 		if err != nil || !addr.Is4() {
 			fes = append(fes, &fieldError{"spec.clusterIP", fmt.Sprintf("%q: must be \"None\", empty, or an IPv4 address", ip)})
-		} else if !api.ServiceCIDR.Contains(addr) {
-			fes = append(fes, &fieldError{"spec.clusterIP", fmt.Sprintf("%s: not in the service range %s", ip, api.ServiceCIDR)})
-		} else if addr == api.ClusterDNS {
+		} else if !svc.CIDR.Contains(addr) {
+			fes = append(fes, &fieldError{"spec.clusterIP", fmt.Sprintf("%s: not in the service range %s", ip, svc.CIDR)})
+		} else if addr == svc.DNS {
 			fes = append(fes, &fieldError{"spec.clusterIP", fmt.Sprintf("%s: the address of the cluster DNS, which berth's agents serve", ip)})
 		}
 	}
@@ -188,12 +188,12 @@ func validateNodePort(s *corev1.Service, port int32, f string) []*fieldError {
 }
 
 // validateEndpoints checks an Endpoints object written in Git.
-func validateEndpoints(e *corev1.Endpoints) []*fieldError {
+func validateEndpoints(e *corev1.Endpoints, svc api.ServiceNetwork) []*fieldError {
 	var fes []*fieldError
 	for i, sub := range e.Subsets {
 		f := fmt.Sprintf("subsets[%d]", i)
-		fes = append(fes, validateEndpointAddresses(sub.Addresses, f+".addresses")...)
-		fes = append(fes, validateEndpointAddresses(sub.NotReadyAddresses, f+".notReadyAddresses")...)
+		fes = append(fes, validateEndpointAddresses(sub.Addresses, f+".addresses", svc)...)
+		fes = append(fes, validateEndpointAddresses(sub.NotReadyAddresses, f+".notReadyAddresses", svc)...)
 		if len(sub.Ports) == 0 {
 			fes = append(fes, &fieldError{f + ".ports", "required"})
 		}
@@ -212,7 +212,7 @@ func validateEndpoints(e *corev1.Endpoints) []*fieldError {
 
 // validateEndpointAddresses refuses what the apiserver refuses: anything
 // but an IPv4 address, and loopback, link-local or multicast addresses.
-func validateEndpointAddresses(addrs []corev1.EndpointAddress, f string) []*fieldError {
+func validateEndpointAddresses(addrs []corev1.EndpointAddress, f string, svc api.ServiceNetwork) []*fieldError {
 	var fes []*fieldError
 	for i, a := range addrs {
 		af := fmt.Sprintf("%s[%d].ip", f, i)
@@ -222,8 +222,8 @@ func validateEndpointAddresses(addrs []corev1.EndpointAddress, f string) []*fiel
 			fes = append(fes, &fieldError{af, fmt.Sprintf("%q: must be an IPv4 address", a.IP)})
 		case ip.IsLoopback(), ip.IsLinkLocalUnicast(), ip.IsMulticast(), ip.IsUnspecified():
 			fes = append(fes, &fieldError{af, fmt.Sprintf("%s: may not be a loopback, link-local, multicast or unspecified address", a.IP)})
-		case api.ServiceCIDR.Contains(ip):
-			fes = append(fes, &fieldError{af, fmt.Sprintf("%s: may not be in the service range %s", a.IP, api.ServiceCIDR)})
+		case svc.CIDR.Contains(ip):
+			fes = append(fes, &fieldError{af, fmt.Sprintf("%s: may not be in the service range %s", a.IP, svc.CIDR)})
 		}
 	}
 	return fes

@@ -1,11 +1,15 @@
 package manifest
 
 import (
+	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/berth-dev/berth/api"
 )
 
 // service renders a Service named web with extra spec lines.
@@ -73,5 +77,29 @@ func TestServiceValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { expectError(t, tc.data, tc.want) })
+	}
+}
+
+// TestServiceNetworkOfTheCluster: a decoder of a cluster with its own
+// service network checks cluster IPs and endpoints against that range and
+// DNS address, not the defaults.
+func TestServiceNetworkOfTheCluster(t *testing.T) {
+	limits := DefaultLimits()
+	limits.Services = api.ServiceNetwork{CIDR: netip.MustParsePrefix("10.100.0.0/16"), DNS: netip.MustParseAddr("10.100.0.53"), Domain: "berth.test"}
+	port := "  ports:\n  - port: 80\n"
+	for _, tc := range []struct{ ip, want string }{
+		{"10.96.0.50", "spec.clusterIP: 10.96.0.50: not in the service range 10.100.0.0/16"},
+		{"10.100.0.53", "spec.clusterIP: 10.100.0.53: the address of the cluster DNS"},
+		{"10.100.0.60", ""},
+	} {
+		_, errs := DecodeWithLimits([]File{{Name: "w.yaml", Data: []byte(service("  clusterIP: "+tc.ip+"\n"+port))}}, limits)
+		got := fmt.Sprint(errs)
+		if (tc.want == "") != (len(errs) == 0) || !strings.Contains(got, tc.want) {
+			t.Errorf("clusterIP %s: errors %v; want %q", tc.ip, errs, tc.want)
+		}
+	}
+	_, errs := DecodeWithLimits([]File{{Name: "e.yaml", Data: []byte("apiVersion: v1\nkind: Endpoints\nmetadata: {name: db}\nsubsets:\n- addresses: [{ip: 10.100.1.1}]\n  ports: [{port: 5432}]\n")}}, limits)
+	if !strings.Contains(fmt.Sprint(errs), "10.100.1.1: may not be in the service range 10.100.0.0/16") {
+		t.Errorf("an endpoint in the service range: %v", errs)
 	}
 }

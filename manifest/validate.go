@@ -10,11 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/berth-dev/berth/api"
 )
 
 // validateObject fills in the defaults of an object, as Kubernetes does,
 // and returns every problem with its fields.
-func validateObject(o *object) []*fieldError {
+func validateObject(o *object, svc api.ServiceNetwork) []*fieldError {
 	switch v := o.value.(type) {
 	case *corev1.Namespace:
 		return validateName("Namespace", &v.ObjectMeta, false)
@@ -34,11 +36,11 @@ func validateObject(o *object) []*fieldError {
 	case *corev1.Service:
 		defaultMeta(&v.ObjectMeta)
 		defaultService(v)
-		return append(validateName("Service", &v.ObjectMeta, true), validateService(v)...)
+		return append(validateName("Service", &v.ObjectMeta, true), validateService(v, svc)...)
 	case *corev1.Endpoints:
 		defaultMeta(&v.ObjectMeta)
 		defaultEndpoints(v)
-		return append(validateName("Endpoints", &v.ObjectMeta, true), validateEndpoints(v)...)
+		return append(validateName("Endpoints", &v.ObjectMeta, true), validateEndpoints(v, svc)...)
 	}
 	defaultMeta(o.meta)
 	defaultWorkload(o.value)

@@ -391,6 +391,7 @@ func (m *Master) handleAssignments(w http.ResponseWriter, r *http.Request) {
 	if as.PodCIDR != "" {
 		as.ClusterCIDR = m.cfg.PodNetwork.ClusterCIDR.String()
 	}
+	as.ClusterDNS, as.ClusterDomain = m.cfg.Services.DNS.String(), m.cfg.Services.Domain
 	withConfig(&as, m.store.Desired())
 	writeJSON(w, as)
 }

@@ -75,7 +75,7 @@ func (m *Master) revision(sha string, seenAt time.Time) (*api.Revision, error) {
 		rev.Errors = append([]string{msg}, rev.Errors...)
 	}
 	if len(rev.Errors) == 0 {
-		if errs := reconciler.AssignServiceAddresses(v.Desired, rev.Objects); len(errs) > 0 {
+		if errs := reconciler.AssignServiceAddresses(v.Desired, rev.Objects, m.cfg.Services); len(errs) > 0 {
 			rev.Objects, rev.Errors = nil, errs
 		}
 	}

@@ -55,6 +55,11 @@ type Config struct {
 	// --node-cidr-mask-size; Kubernetes' defaults when zero), once the
 	// cluster's format records them.
 	PodNetwork reconciler.PodNetwork
+	// Services is where Services live (--service-cidr, --cluster-dns,
+	// --cluster-domain; Kubernetes' defaults where unset): commits are
+	// checked against it, cluster IPs come from it, and agents get its DNS
+	// address and domain with their assignments.
+	Services api.ServiceNetwork
 	// Release is the release the master plays (this build's when zero);
 	// tests set an older one.
 	Release raftstore.Release
@@ -71,6 +76,9 @@ func (c Config) Validate() error {
 		return errors.New("master: --bootstrap starts a new cluster and --join enters an existing one: give one of them")
 	}
 	if err := c.PodNetwork.Validate(); err != nil {
+		return fmt.Errorf("master: %w", err)
+	}
+	if err := c.Services.Validate(); err != nil {
 		return fmt.Errorf("master: %w", err)
 	}
 	return c.Git.Validate()
@@ -112,6 +120,8 @@ func New(cfg Config) (*Master, error) {
 	if cfg.Git.Limits == (manifest.Limits{}) {
 		cfg.Git.Limits = manifest.DefaultLimits()
 	}
+	cfg.Services = cfg.Services.OrDefault()
+	cfg.Git.Limits.Services = cfg.Services
 	if cfg.Git.DataDir == "" {
 		cfg.Git.DataDir = filepath.Join(cfg.DataDir, "git")
 	}

@@ -110,6 +110,9 @@ type Agent struct {
 	// pods (the last assignments): without it and without a pod CIDR,
 	// new pods run in the node's network.
 	recordedNetwork atomic.Bool
+	// serviceNet is the cluster DNS address and domain of the last
+	// assignments.
+	serviceNet atomic.Pointer[api.ServiceNetwork]
 	// cluster is the cluster CIDR once the node's pod network is up: the
 	// service proxy keeps the source of pods' connections then.
 	cluster atomic.Pointer[netip.Prefix]
@@ -322,6 +325,8 @@ func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.recordedNetwork.Store(as.PodNetwork)
+	svc := serviceNetworkOf(as)
+	a.serviceNet.Store(&svc)
 	a.setUpNetwork(ctx, as.PodCIDR, as.ClusterCIDR)
 	config := newConfigSet(as)
 	configChanged := !a.config.equal(config)

@@ -23,7 +23,8 @@ func (a *Agent) startDNS(ctx context.Context, podCIDR netip.Prefix) error {
 	if err != nil {
 		a.log.Warn("cluster DNS answers only the cluster's names", "err", err)
 	}
-	s := dns.New(dns.DefaultDomain, upstreams)
+	svc := a.serviceNetwork()
+	s := dns.New(svc.Domain, upstreams)
 	if t := a.table.Load(); t != nil {
 		s.Update(t.Services, t.Endpoints)
 	}
@@ -34,10 +35,10 @@ func (a *Agent) startDNS(ctx context.Context, podCIDR netip.Prefix) error {
 	}
 	a.spawn(func() { <-done }) // Run returns once the server has stopped
 	a.dns.Store(s)
-	if err := applyRuleset(ctx, dnatRuleset(dnsTable(a.cfg.Name), dnsRules(gateway))); err != nil {
+	if err := applyRuleset(ctx, dnatRuleset(dnsTable(a.cfg.Name), dnsRules(svc.DNS, gateway))); err != nil {
 		return fmt.Errorf("cluster DNS: %w", err)
 	}
-	a.log.Info("cluster DNS serving", "address", api.ClusterDNS, "on", gateway)
+	a.log.Info("cluster DNS serving", "address", svc.DNS, "domain", svc.Domain, "on", gateway)
 	return nil
 }
 
@@ -48,11 +49,38 @@ func dnsTable(node string) string {
 
 // dnsRules send the cluster DNS address's port 53 to the node's DNS
 // server on its bridge address, from pods and from the node itself.
-func dnsRules(server netip.Addr) []string {
+func dnsRules(clusterDNS, server netip.Addr) []string {
 	return []string{
-		fmt.Sprintf("ip daddr %s udp dport 53 dnat to %s:53", api.ClusterDNS, server),
-		fmt.Sprintf("ip daddr %s tcp dport 53 dnat to %s:53", api.ClusterDNS, server),
+		fmt.Sprintf("ip daddr %s udp dport 53 dnat to %s:53", clusterDNS, server),
+		fmt.Sprintf("ip daddr %s tcp dport 53 dnat to %s:53", clusterDNS, server),
 	}
+}
+
+// serviceNetwork is the cluster DNS address and domain the masters gave
+// (the defaults until they do).
+func (a *Agent) serviceNetwork() api.ServiceNetwork {
+	if n := a.serviceNet.Load(); n != nil {
+		return *n
+	}
+	return api.DefaultServiceNetwork()
+}
+
+// clusterDNS is the cluster's DNS for the pods' resolv.conf, or nil while
+// the node serves none.
+func (a *Agent) clusterDNS() *api.ServiceNetwork {
+	if a.dns.Load() == nil {
+		return nil
+	}
+	n := a.serviceNetwork()
+	return &n
+}
+
+// serviceNetworkOf is the cluster DNS address and domain of assignments
+// (the defaults for what a master before v0.2.0 leaves out).
+func serviceNetworkOf(as *api.Assignments) api.ServiceNetwork {
+	n := api.ServiceNetwork{Domain: as.ClusterDomain}
+	n.DNS, _ = netip.ParseAddr(as.ClusterDNS)
+	return n.OrDefault()
 }
 
 // updateDNS gives the cluster DNS the Services and Endpoints of a new

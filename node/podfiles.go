@@ -8,19 +8,19 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/berth-dev/berth/node/dns"
+	"github.com/berth-dev/berth/api"
 )
 
 // hostsFile is the /etc/hosts the kubelet gives a pod in its own network:
 // localhost, the pod's own address and names (with its FQDN when it has
 // a subdomain), then its hostAliases.
-func hostsFile(pod *corev1.Pod, ip string) string {
+func hostsFile(pod *corev1.Pod, ip, domain string) string {
 	var b strings.Builder
 	b.WriteString("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
 		"fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n")
 	hostname := podHostname(pod)
 	if sub := pod.Spec.Subdomain; sub != "" {
-		fmt.Fprintf(&b, "%s\t%s.%s.%s.svc.%s\t%s\n", ip, hostname, sub, pod.Namespace, dns.DefaultDomain, hostname)
+		fmt.Fprintf(&b, "%s\t%s.%s.%s.svc.%s\t%s\n", ip, hostname, sub, pod.Namespace, domain, hostname)
 	} else {
 		fmt.Fprintf(&b, "%s\t%s\n", ip, hostname)
 	}
@@ -35,12 +35,13 @@ func hostsFile(pod *corev1.Pod, ip string) string {
 
 // writePodFiles writes the files the kubelet mounts into the containers
 // of a pod in its own network (hostname, hosts, resolv.conf) into dir,
-// and returns their mounts.
-func writePodFiles(dir string, pod *corev1.Pod, ip string, withDNS bool) ([]Mount, error) {
+// and returns their mounts. svc is the cluster's DNS (nil when the node
+// serves none).
+func writePodFiles(dir string, pod *corev1.Pod, ip string, svc *api.ServiceNetwork) ([]Mount, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	files := map[string]string{"hostname": podHostname(pod) + "\n", "hosts": hostsFile(pod, ip)}
+	files := map[string]string{"hostname": podHostname(pod) + "\n", "hosts": hostsFile(pod, ip, domainOf(svc))}
 	var mounts []Mount
 	for _, name := range []string{"hostname", "hosts"} {
 		path := filepath.Join(dir, name)
@@ -49,7 +50,7 @@ func writePodFiles(dir string, pod *corev1.Pod, ip string, withDNS bool) ([]Moun
 		}
 		mounts = append(mounts, Mount{Source: path, Destination: "/etc/" + name, ReadOnly: true})
 	}
-	resolv, err := writePodResolvConf(dir, pod, withDNS)
+	resolv, err := writePodResolvConf(dir, pod, svc)
 	if err != nil {
 		return nil, err
 	}
@@ -58,11 +59,20 @@ func writePodFiles(dir string, pod *corev1.Pod, ip string, withDNS bool) ([]Moun
 
 // writePodResolvConf writes the pod's resolv.conf (podDNS) into dir and
 // returns its mount.
-func writePodResolvConf(dir string, pod *corev1.Pod, clusterDNS bool) (Mount, error) {
+func writePodResolvConf(dir string, pod *corev1.Pod, svc *api.ServiceNetwork) (Mount, error) {
 	path := filepath.Join(dir, "resolv.conf")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Mount{}, err
 	}
-	data := podDNS(pod, nodeResolvConf(), clusterDNS).String()
+	data := podDNS(pod, nodeResolvConf(), svc).String()
 	return Mount{Source: path, Destination: "/etc/resolv.conf", ReadOnly: true}, os.WriteFile(path, []byte(data), 0o644)
+}
+
+// domainOf is the cluster domain of the cluster's DNS (the default one
+// when the node serves none).
+func domainOf(svc *api.ServiceNetwork) string {
+	if svc == nil {
+		return api.ClusterDomain
+	}
+	return svc.Domain
 }

@@ -125,7 +125,7 @@ func (w *podWorker) networkMounts(pod *corev1.Pod) []Mount {
 		return w.hostNetworkDNS(pod)
 	}
 	if w.podFiles == nil {
-		mounts, err := writePodFiles(filepath.Join(w.a.logDir(pod), "etc"), pod, w.podNet.IP.String(), w.a.dns.Load() != nil)
+		mounts, err := writePodFiles(filepath.Join(w.a.logDir(pod), "etc"), pod, w.podNet.IP.String(), w.a.clusterDNS())
 		if err != nil {
 			w.a.log.Warn("writing the pod's /etc files", "pod", w.key, "err", err)
 			return nil
@@ -179,7 +179,7 @@ func (w *podWorker) hostNetworkDNS(pod *corev1.Pod) []Mount {
 		return nil
 	}
 	if w.podFiles == nil {
-		m, err := writePodResolvConf(filepath.Join(w.a.logDir(pod), "etc"), pod, w.a.dns.Load() != nil)
+		m, err := writePodResolvConf(filepath.Join(w.a.logDir(pod), "etc"), pod, w.a.clusterDNS())
 		if err != nil {
 			w.a.log.Warn("writing the pod's resolv.conf", "pod", w.key, "err", err)
 			return nil

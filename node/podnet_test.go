@@ -1,11 +1,14 @@
 package node
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/api"
 )
 
 // TestHostsFile: a pod's /etc/hosts names localhost, the pod at its own
@@ -14,7 +17,7 @@ func TestHostsFile(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "db-0", Namespace: "shop"},
 		Spec: corev1.PodSpec{Hostname: "db-0", Subdomain: "db",
 			HostAliases: []corev1.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"a.local", "b.local"}}}}}
-	got := hostsFile(pod, "10.244.0.7")
+	got := hostsFile(pod, "10.244.0.7", "cluster.local")
 	for _, want := range []string{"127.0.0.1\tlocalhost\n", "10.244.0.7\tdb-0.db.shop.svc.cluster.local\tdb-0\n",
 		"# Entries added by HostAliases.\n10.1.2.3\ta.local\tb.local\n"} {
 		if !strings.Contains(got, want) {
@@ -22,7 +25,7 @@ func TestHostsFile(t *testing.T) {
 		}
 	}
 	plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "default"}}
-	if got := hostsFile(plain, "10.244.0.8"); !strings.Contains(got, "10.244.0.8\tweb-1\n") || strings.Contains(got, "HostAliases") {
+	if got := hostsFile(plain, "10.244.0.8", "cluster.local"); !strings.Contains(got, "10.244.0.8\tweb-1\n") || strings.Contains(got, "HostAliases") {
 		t.Errorf("hosts file of a plain pod:\n%s", got)
 	}
 }
@@ -53,9 +56,19 @@ func TestPodDNS(t *testing.T) {
 	}
 	for _, c := range cases {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "shop"}, Spec: c.spec}
-		if got := podDNS(pod, node, c.dns).String(); got != c.want {
+		var svc *api.ServiceNetwork
+		if c.dns {
+			d := api.DefaultServiceNetwork()
+			svc = &d
+		}
+		if got := podDNS(pod, node, svc).String(); got != c.want {
 			t.Errorf("%s:\n%s\nwant:\n%s", c.name, got, c.want)
 		}
+	}
+	own := api.ServiceNetwork{DNS: netip.MustParseAddr("10.100.0.53"), Domain: "berth.test"}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "shop"}}
+	if got, want := podDNS(pod, node, &own).String(), "search shop.svc.berth.test svc.berth.test berth.test corp.example\nnameserver 10.100.0.53\noptions ndots:5\n"; got != want {
+		t.Errorf("a cluster of its own DNS address and domain:\n%s\nwant:\n%s", got, want)
 	}
 }
 

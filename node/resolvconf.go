@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
-	"github.com/berth-dev/berth/node/dns"
 )
 
 // resolvConf is the parts of a resolv.conf.
@@ -62,9 +61,10 @@ func (rc resolvConf) String() string {
 // ndots 5, unless the pod is in the node's network (ClusterFirstWithHostNet
 // asks the cluster DNS there too); Default takes the node's; None only
 // what dnsConfig says. dnsConfig's nameservers and searches are added,
-// its options override those of the same name. clusterDNS is false when
-// the node serves no cluster DNS: the node's resolvers stand in.
-func podDNS(pod *corev1.Pod, node resolvConf, clusterDNS bool) resolvConf {
+// its options override those of the same name. svc is the cluster's DNS
+// address and domain, nil when the node serves no cluster DNS: the node's
+// resolvers stand in.
+func podDNS(pod *corev1.Pod, node resolvConf, svc *api.ServiceNetwork) resolvConf {
 	policy := pod.Spec.DNSPolicy
 	if policy == "" || policy == corev1.DNSClusterFirst && pod.Spec.HostNetwork {
 		policy = map[bool]corev1.DNSPolicy{false: corev1.DNSClusterFirst, true: corev1.DNSDefault}[pod.Spec.HostNetwork]
@@ -72,12 +72,12 @@ func podDNS(pod *corev1.Pod, node resolvConf, clusterDNS bool) resolvConf {
 	var rc resolvConf
 	switch policy {
 	case corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet:
-		if !clusterDNS {
+		if svc == nil {
 			rc = node
 			break
 		}
-		d := dns.DefaultDomain
-		rc = resolvConf{nameservers: []string{api.ClusterDNS.String()},
+		d := svc.Domain
+		rc = resolvConf{nameservers: []string{svc.DNS.String()},
 			searches: append([]string{pod.Namespace + ".svc." + d, "svc." + d, d}, node.searches...), options: []string{"ndots:5"}}
 	case corev1.DNSDefault:
 		rc = node

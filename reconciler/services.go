@@ -15,8 +15,10 @@ import (
 // apiserver's allocators do. A Service that was in prev keeps what it had;
 // a new one gets the first free address from a hash of its name, so the
 // choice depends only on the two sets. It returns one error per Service
-// that cannot get an address.
-func AssignServiceAddresses(prev, next *api.ObjectSet) []string {
+// that cannot get an address. Cluster IPs come from the service network's
+// range (a Service whose old address left the range gets a new one).
+func AssignServiceAddresses(prev, next *api.ObjectSet, svc api.ServiceNetwork) []string {
+	svc = svc.OrDefault()
 	if next == nil {
 		return nil
 	}
@@ -32,7 +34,7 @@ func AssignServiceAddresses(prev, next *api.ObjectSet) []string {
 	for i := range next.Services {
 		s := &next.Services[i]
 		was := old[api.Key(s.Namespace, s.Name)]
-		if err := assignClusterIP(s, was, ips); err != "" {
+		if err := assignClusterIP(s, was, ips, svc); err != "" {
 			errs = append(errs, err)
 		}
 		errs = append(errs, assignNodePorts(s, was, ports)...)
@@ -58,14 +60,14 @@ func usedAddresses(services []corev1.Service) (ips, ports map[string]bool) {
 
 func nodePortKey(port int32, proto corev1.Protocol) string { return fmt.Sprintf("%d/%s", port, proto) }
 
-func assignClusterIP(s, was *corev1.Service, used map[string]bool) string {
+func assignClusterIP(s, was *corev1.Service, used map[string]bool, svc api.ServiceNetwork) string {
 	if s.Spec.ClusterIP == "" {
-		if was != nil && was.Spec.ClusterIP != "" && was.Spec.ClusterIP != corev1.ClusterIPNone && !used[was.Spec.ClusterIP] {
+		if was != nil && keepsClusterIP(was.Spec.ClusterIP, svc) && !used[was.Spec.ClusterIP] {
 			s.Spec.ClusterIP = was.Spec.ClusterIP
-		} else if ip, ok := freeClusterIP(api.Key(s.Namespace, s.Name), used); ok {
+		} else if ip, ok := freeClusterIP(api.Key(s.Namespace, s.Name), used, svc); ok {
 			s.Spec.ClusterIP = ip
 		} else {
-			return fmt.Sprintf("Service/%s/%s: spec.clusterIP: no free address in %s", s.Namespace, s.Name, api.ServiceCIDR)
+			return fmt.Sprintf("Service/%s/%s: spec.clusterIP: no free address in %s", s.Namespace, s.Name, svc.CIDR)
 		}
 		used[s.Spec.ClusterIP] = true
 	}
@@ -76,9 +78,9 @@ func assignClusterIP(s, was *corev1.Service, used map[string]bool) string {
 // freeClusterIP probes the service range from a hash of key. The network
 // address, the first host (Kubernetes' own "kubernetes" Service), the
 // cluster DNS address and the broadcast address are never given.
-func freeClusterIP(key string, used map[string]bool) (string, bool) {
-	base := api.ServiceCIDR.Masked().Addr().As4()
-	size := uint32(1) << (32 - api.ServiceCIDR.Bits())
+func freeClusterIP(key string, used map[string]bool, svc api.ServiceNetwork) (string, bool) {
+	base := svc.CIDR.Masked().Addr().As4()
+	size := uint32(1) << (32 - svc.CIDR.Bits())
 	start := hash32(key) % size
 	for i := uint32(0); i < size; i++ {
 		off := (start + i) % size
@@ -87,11 +89,18 @@ func freeClusterIP(key string, used map[string]bool) (string, bool) {
 		}
 		n := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3]) + off
 		ip := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String()
-		if !used[ip] && ip != api.ClusterDNS.String() {
+		if !used[ip] && ip != svc.DNS.String() {
 			return ip, true
 		}
 	}
 	return "", false
+}
+
+// keepsClusterIP reports whether a Service's earlier cluster IP is still
+// one of the service network's own.
+func keepsClusterIP(ip string, svc api.ServiceNetwork) bool {
+	addr, err := netip.ParseAddr(ip)
+	return err == nil && svc.CIDR.Contains(addr) && addr != svc.DNS
 }
 
 func assignNodePorts(s, was *corev1.Service, used map[string]bool) []string {

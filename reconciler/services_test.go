@@ -28,7 +28,7 @@ func TestAssignServiceAddressesKeepsWhatWasGiven(t *testing.T) {
 		svc("web", corev1.ServiceTypeNodePort, "", tcp("http", 80, intstr.FromInt32(8080))),
 		svc("db", corev1.ServiceTypeClusterIP, "None"),
 	}}
-	if errs := AssignServiceAddresses(nil, next); len(errs) != 0 {
+	if errs := AssignServiceAddresses(nil, next, api.ServiceNetwork{}); len(errs) != 0 {
 		t.Fatal(errs)
 	}
 	web := next.Services[0]
@@ -49,7 +49,7 @@ func TestAssignServiceAddressesKeepsWhatWasGiven(t *testing.T) {
 		svc("web", corev1.ServiceTypeNodePort, "", tcp("http", 80, intstr.FromInt32(8080)), tcp("admin", 81, intstr.FromInt32(9090))),
 		svc("api", corev1.ServiceTypeClusterIP, web.Spec.ClusterIP, tcp("", 80, intstr.FromInt32(80))),
 	}}
-	if errs := AssignServiceAddresses(next, again); len(errs) != 0 {
+	if errs := AssignServiceAddresses(next, again, api.ServiceNetwork{}); len(errs) != 0 {
 		t.Fatal(errs)
 	}
 	w2 := again.Services[0]
@@ -62,15 +62,15 @@ func TestAssignServiceAddressesKeepsWhatWasGiven(t *testing.T) {
 
 	// Unchanged manifests keep their addresses.
 	third := &api.ObjectSet{Services: []corev1.Service{svc("web", corev1.ServiceTypeNodePort, "", tcp("http", 80, intstr.FromInt32(8080)), tcp("admin", 81, intstr.FromInt32(9090)))}}
-	AssignServiceAddresses(again, third)
+	AssignServiceAddresses(again, third, api.ServiceNetwork{})
 	if third.Services[0].Spec.ClusterIP != w2.Spec.ClusterIP || third.Services[0].Spec.Ports[1].NodePort != w2.Spec.Ports[1].NodePort {
 		t.Errorf("addresses moved: %+v, before %+v", third.Services[0].Spec, w2.Spec)
 	}
 }
 
 func TestFreeAddressesProbePastUsedOnes(t *testing.T) {
-	first, _ := freeClusterIP("default/web", map[string]bool{})
-	second, ok := freeClusterIP("default/web", map[string]bool{first: true})
+	first, _ := freeClusterIP("default/web", map[string]bool{}, api.DefaultServiceNetwork())
+	second, ok := freeClusterIP("default/web", map[string]bool{first: true}, api.DefaultServiceNetwork())
 	if !ok || second == first {
 		t.Fatalf("probe gave %s after %s", second, first)
 	}
@@ -91,7 +91,7 @@ func TestFreeAddressesProbePastUsedOnes(t *testing.T) {
 		s.Spec.Ports[0].NodePort = int32(p)
 		next.Services = append(next.Services, s)
 	}
-	errs := AssignServiceAddresses(nil, next)
+	errs := AssignServiceAddresses(nil, next, api.ServiceNetwork{})
 	if len(errs) != 1 || errs[0] != "Service/default/web: spec.ports[0].nodePort: no free node port in 30000-32767" {
 		t.Errorf("errors %v", errs)
 	}
@@ -192,7 +192,7 @@ func TestClusterDNSAddressIsNeverGiven(t *testing.T) {
 		if hash32(key)%size != 10 {
 			continue
 		}
-		if ip, ok := freeClusterIP(key, map[string]bool{}); !ok || ip != "10.96.0.11" {
+		if ip, ok := freeClusterIP(key, map[string]bool{}, api.DefaultServiceNetwork()); !ok || ip != "10.96.0.11" {
 			t.Fatalf("%s, whose hash points at %s, got %s", key, api.ClusterDNS, ip)
 		}
 		return
@@ -227,5 +227,31 @@ func TestStatefulSetPodsHaveDNSNames(t *testing.T) {
 	}
 	if fmt.Sprint(names) != "[db-0 db-1]" {
 		t.Errorf("endpoint hostnames %v; want [db-0 db-1]", names)
+	}
+}
+
+// TestClusterIPsFollowTheServiceNetwork: with a service network of its
+// own, a new Service's cluster IP comes from its range, and a Service
+// whose earlier address is outside it (the range changed) or is the
+// cluster DNS address gets a new one.
+func TestClusterIPsFollowTheServiceNetwork(t *testing.T) {
+	net := api.ServiceNetwork{CIDR: netip.MustParsePrefix("10.100.0.0/24"), DNS: netip.MustParseAddr("10.100.0.10"), Domain: "berth.test"}
+	prev := &api.ObjectSet{Services: []corev1.Service{
+		svc("old", corev1.ServiceTypeClusterIP, "10.96.0.20", tcp("", 80, intstr.FromInt32(80))),
+		svc("dns", corev1.ServiceTypeClusterIP, "10.100.0.10", tcp("", 80, intstr.FromInt32(80))),
+	}}
+	next := &api.ObjectSet{Services: []corev1.Service{
+		svc("old", corev1.ServiceTypeClusterIP, "", tcp("", 80, intstr.FromInt32(80))),
+		svc("dns", corev1.ServiceTypeClusterIP, "", tcp("", 80, intstr.FromInt32(80))),
+		svc("new", corev1.ServiceTypeClusterIP, "", tcp("", 80, intstr.FromInt32(80))),
+	}}
+	if errs := AssignServiceAddresses(prev, next, net); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	for _, s := range next.Services {
+		ip, err := netip.ParseAddr(s.Spec.ClusterIP)
+		if err != nil || !net.CIDR.Contains(ip) || ip == net.DNS {
+			t.Errorf("Service %s got %q; want an address of %s other than %s", s.Name, s.Spec.ClusterIP, net.CIDR, net.DNS)
+		}
 	}
 }

@@ -40,6 +40,8 @@ type masterFlags struct {
 	snapshotInterval         time.Duration
 	clusterCIDR              string
 	nodeCIDRMaskSize         int
+	serviceCIDR, clusterDNS  string
+	clusterDomain            string
 }
 
 func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
@@ -61,11 +63,33 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 	if err != nil {
 		return master.Config{}, fmt.Errorf("--cluster-cidr %q: not an address range such as 10.244.0.0/16", f.clusterCIDR)
 	}
+	services, err := f.serviceNetwork()
+	if err != nil {
+		return master.Config{}, err
+	}
 	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
 		PodNetwork:    reconciler.PodNetwork{ClusterCIDR: clusterCIDR, NodeMaskSize: f.nodeCIDRMaskSize},
+		Services:      services,
 		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, MaxLog: f.maxLog,
 		RolloutDeadline: f.rolloutDeadline, NodeTimeout: f.nodeTimeout, Join: f.join, Advertise: f.advertise,
 		SnapshotThreshold: f.snapshotThreshold, SnapshotInterval: f.snapshotInterval, Git: git, Logger: log}, nil
+}
+
+// serviceNetwork reads --service-cidr, --cluster-dns (the tenth address
+// of the range when empty) and --cluster-domain.
+func (f *masterFlags) serviceNetwork() (api.ServiceNetwork, error) {
+	n := api.ServiceNetwork{Domain: f.clusterDomain}
+	var err error
+	if n.CIDR, err = netip.ParsePrefix(f.serviceCIDR); err != nil {
+		return n, fmt.Errorf("--service-cidr %q: not an address range such as 10.96.0.0/12", f.serviceCIDR)
+	}
+	n.DNS = api.TenthAddress(n.CIDR)
+	if f.clusterDNS != "" {
+		if n.DNS, err = netip.ParseAddr(f.clusterDNS); err != nil {
+			return n, fmt.Errorf("--cluster-dns %q: not an IPv4 address", f.clusterDNS)
+		}
+	}
+	return n, n.Validate()
 }
 
 func addRepoFlags(c *cobra.Command, f *masterFlags) {
@@ -84,6 +108,9 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().StringVar(&f.webhookSecret, "webhook-secret", os.Getenv("BERTH_WEBHOOK_SECRET"), "secret of push webhooks (POST /berth/v1/hooks/git); default $BERTH_WEBHOOK_SECRET")
 	c.Flags().StringVar(&f.clusterCIDR, "cluster-cidr", reconciler.DefaultClusterCIDR.String(), "the range of pod addresses; each node gets a part of it")
 	c.Flags().IntVar(&f.nodeCIDRMaskSize, "node-cidr-mask-size", reconciler.DefaultNodeMaskSize, "prefix length of each node's part of --cluster-cidr")
+	c.Flags().StringVar(&f.serviceCIDR, "service-cidr", api.ServiceCIDR.String(), "the range of Services' cluster IPs")
+	c.Flags().StringVar(&f.clusterDNS, "cluster-dns", "", "the address pods reach the cluster DNS at, in --service-cidr (default: its tenth address, 10.96.0.10)")
+	c.Flags().StringVar(&f.clusterDomain, "cluster-domain", api.ClusterDomain, "the cluster's DNS domain")
 	c.Flags().BoolVar(&f.allowRewrites, "allow-rewrites", false, "apply a new head that does not descend from the live commit (a force push) instead of refusing it")
 }
 
