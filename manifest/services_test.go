@@ -92,7 +92,7 @@ func TestServiceNetworkOfTheCluster(t *testing.T) {
 		{"10.100.0.53", "spec.clusterIP: 10.100.0.53: the address of the cluster DNS"},
 		{"10.100.0.60", ""},
 	} {
-		_, errs := DecodeWithLimits([]File{{Name: "w.yaml", Data: []byte(service("  clusterIP: "+tc.ip+"\n"+port))}}, limits)
+		_, errs := DecodeWithLimits([]File{{Name: "w.yaml", Data: []byte(service("  clusterIP: " + tc.ip + "\n" + port))}}, limits)
 		got := fmt.Sprint(errs)
 		if (tc.want == "") != (len(errs) == 0) || !strings.Contains(got, tc.want) {
 			t.Errorf("clusterIP %s: errors %v; want %q", tc.ip, errs, tc.want)
