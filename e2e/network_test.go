@@ -102,14 +102,14 @@ func checkHostNetworkAndHostname(t *testing.T, c *cluster) {
 		return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n%s  containers:\n  - {name: app, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, %q]}\n", name, spec, listen)
 	}
 	named := pod("named", "  hostname: web-1\n  hostAliases: [{ip: 10.1.2.3, hostnames: [legacy.local]}]\n", ":8080") +
-		"  - {name: side, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, \":18080\"], ports: [{containerPort: 18080, hostPort: 18080}]}\n"
+		"  - {name: side, image: kubia:v1, imagePullPolicy: IfNotPresent, args: [-listen, \":9090\"], ports: [{containerPort: 9090, hostPort: 18080}]}\n"
 	sha := c.commit("a pod in the node's network, a pod with a hostname", map[string]string{
 		"hn.yaml": pod("hn", "  hostNetwork: true\n", "127.0.0.1:0"), "named.yaml": named})
 	c.waitCommit(sha, 0)
 	// The two containers of named share its network (side reaches app on
 	// 127.0.0.1), its hostname and its IPC namespace.
 	c.execUntil("named", "side", []string{"You've hit web-1"}, "/app", "-get", "http://127.0.0.1:8080/")
-	// (d) Its hostPort answers on the node.
+	// (d) Its hostPort answers on the node, mapped to its containerPort.
 	awaitAnswer(t, "http://127.0.0.1:18080/", "You've hit web-1")
 	// Its /etc/hosts names it and its hostAliases; /etc/hostname is its name.
 	c.execUntil("named", "side", []string{"legacy.local: 10.1.2.3\n", "web-1: " + podIPOf(c, "named") + "\n"}, "/app", "-lookup", "legacy.local,web-1")

@@ -138,6 +138,20 @@ func validateSelector(sel *metav1.LabelSelector, field string) []*fieldError {
 	return nil
 }
 
+// validateHostNetworkPorts checks that a container in the node's network
+// (hostNetwork) asks for no hostPort other than its containerPort, as the
+// apiserver does: there is no mapping there.
+func validateHostNetworkPorts(c *corev1.Container, cf string) []*fieldError {
+	var fes []*fieldError
+	for i, p := range c.Ports {
+		if p.HostPort != 0 && p.HostPort != p.ContainerPort {
+			fes = append(fes, &fieldError{fmt.Sprintf("%s.ports[%d].hostPort", cf, i),
+				fmt.Sprintf("%d: must equal containerPort %d when hostNetwork is true", p.HostPort, p.ContainerPort)})
+		}
+	}
+	return fes
+}
+
 func validateWeight(w int32, field string) []*fieldError {
 	if w < 1 || w > 100 {
 		return []*fieldError{{field, "must be in the range 1-100"}}
@@ -146,17 +160,13 @@ func validateWeight(w int32, field string) []*fieldError {
 }
 
 // validatePorts checks container ports: numbers in range, names unique
-// IANA service names, and a hostPort equal to its containerPort (berth's
-// pods share the host's network, so no other mapping is possible).
+// IANA service names.
 func validatePorts(c *corev1.Container, cf string, names map[string]bool) []*fieldError {
 	var fes []*fieldError
 	for i, p := range c.Ports {
 		f := fmt.Sprintf("%s.ports[%d]", cf, i)
 		for _, msg := range validation.IsValidPortNum(int(p.ContainerPort)) {
 			fes = append(fes, &fieldError{f + ".containerPort", fmt.Sprintf("%d: %s", p.ContainerPort, msg)})
-		}
-		if p.HostPort != 0 && p.HostPort != p.ContainerPort {
-			fes = append(fes, &fieldError{f + ".hostPort", fmt.Sprintf("%d: must equal containerPort %d: berth's pods share the host's network", p.HostPort, p.ContainerPort)})
 		}
 		switch p.Protocol {
 		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:

@@ -66,7 +66,6 @@ func TestPortValidation(t *testing.T) {
 	}
 	cases := []struct{ ports, want string }{
 		{"    - {containerPort: 70000}\n", "spec.containers[0].ports[0].containerPort: 70000: must be between 1 and 65535, inclusive"},
-		{"    - {containerPort: 80, hostPort: 8080}\n", "spec.containers[0].ports[0].hostPort: 8080: must equal containerPort 80: berth's pods share the host's network"},
 		{"    - {containerPort: 80, name: web_port}\n", `spec.containers[0].ports[0].name: "web_port"`},
 		{"    - {containerPort: 80, name: web}\n    - {containerPort: 81, name: web}\n", `spec.containers[0].ports[1].name: duplicate port name "web"`},
 		{"    - {containerPort: 80, protocol: ICMP}\n", `spec.containers[0].ports[0].protocol: unsupported value "ICMP"`},
@@ -82,4 +81,10 @@ func TestPortValidation(t *testing.T) {
 		}
 	}
 	decodeOne(t, pod("    - {containerPort: 8080, hostPort: 8080}\n"))
+	decodeOne(t, pod("    - {containerPort: 80, hostPort: 8080}\n")) // a pod in its own network maps any hostPort
+	hostNet := strings.Replace(pod("    - {containerPort: 80, hostPort: 8080}\n"), "spec:\n", "spec:\n  hostNetwork: true\n", 1)
+	if _, errs := Decode([]File{{Name: "p.yaml", Data: []byte(hostNet)}}); len(errs) != 1 ||
+		!strings.Contains(errs[0].Error(), "spec.containers[0].ports[0].hostPort: 8080: must equal containerPort 80 when hostNetwork is true") {
+		t.Errorf("hostNetwork with hostPort 8080 to containerPort 80: %v", errs)
+	}
 }

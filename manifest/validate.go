@@ -280,6 +280,9 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 		fes = append(fes, validateContainer(&s.Containers[i], cf, names)...)
 		fes = append(fes, validateProbes(&s.Containers[i], cf)...)
 		fes = append(fes, validateLifecycle(&s.Containers[i], cf)...)
+		if s.HostNetwork {
+			fes = append(fes, validateHostNetworkPorts(&s.Containers[i], cf)...)
+		}
 	}
 	return fes
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -65,6 +66,7 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 	}
 	if !w.a.cfg.PodNetwork || w.a.cfg.Hollow || pod.Spec.HostNetwork {
 		w.hostNet = true
+		w.warnUnmappedHostPorts(pod)
 		return true
 	}
 	n := w.a.podNetwork()
@@ -72,6 +74,7 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 		// The cluster cannot give the node a pod CIDR (a master before
 		// v0.2.0 votes): the pod runs in the node's network, as there.
 		w.hostNet = true
+		w.warnUnmappedHostPorts(pod)
 		return true
 	}
 	if n == nil {
@@ -95,6 +98,20 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 	w.podNet = p
 	w.openHostPorts(ctx, pod)
 	return true
+}
+
+// warnUnmappedHostPorts records a warning for each hostPort of a pod in
+// the node's network that differs from its containerPort: nothing maps
+// it there (only a pod in its own network has its hostPorts DNATed).
+func (w *podWorker) warnUnmappedHostPorts(pod *corev1.Pod) {
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			if p.HostPort != 0 && p.HostPort != p.ContainerPort {
+				w.a.event(pod, corev1.EventTypeWarning, "HostPortNotMapped", fmt.Sprintf(
+					"hostPort %d of container %s is not mapped to containerPort %d: the pod runs in the node's network (agent --pod-network=off, or no pod CIDR yet)", p.HostPort, c.Name, p.ContainerPort))
+			}
+		}
+	}
 }
 
 // openHostPorts sends the pod's hostPorts to its address.
