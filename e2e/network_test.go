@@ -259,8 +259,8 @@ func get(t *testing.T, url string) string {
 
 // clusterApps is web (a Deployment of one behind a ClusterIP Service
 // with a named port), db (a StatefulSet of one behind its headless
-// Service), and a client pod, all listening on :8080 in their own
-// networks.
+// Service), alias (an ExternalName Service for web's name), and a client
+// pod, all listening on :8080 in their own networks.
 const clusterApps = `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -300,6 +300,13 @@ spec:
   ports: [{name: mongo, port: 27017, targetPort: 8080}]
 ---
 apiVersion: v1
+kind: Service
+metadata: {name: alias}
+spec:
+  type: ExternalName
+  externalName: web.default.svc.cluster.local
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: client}
 spec:
@@ -308,7 +315,8 @@ spec:
 
 // TestClusterDNS (issue #16, c and e): from inside a pod in its own
 // network, web and its full name resolve to web's cluster IP, db-0.db to
-// the StatefulSet pod's address, and _http._tcp.web to its SRV record;
+// the StatefulSet pod's address, _http._tcp.web to its SRV record, and
+// the ExternalName alias through its CNAME to web's cluster IP;
 // http://web answers from the client pod, and from web's own pod through
 // its Service (hairpin). A pod with dnsPolicy None gets exactly its
 // dnsConfig (h). A host outside the cluster (a namespace of the
@@ -340,7 +348,8 @@ func TestClusterDNS(t *testing.T) {
 		"web.default.svc.cluster.local: " + clusterIP["web"] + "\n",
 		"db-0.db: " + podIP["db-0"] + "\n",
 		"_http._tcp.web.default.svc.cluster.local: SRV web.default.svc.cluster.local. 80\n",
-	}, "/app", "-lookup", "web,web.default.svc.cluster.local,db-0.db,_http._tcp.web.default.svc.cluster.local")
+		"alias: " + clusterIP["web"] + "\n",
+	}, "/app", "-lookup", "web,web.default.svc.cluster.local,db-0.db,_http._tcp.web.default.svc.cluster.local,alias")
 	for _, from := range []string{"client", web} {
 		c.execUntil(from, "app", []string{"You've hit " + web}, "/app", "-get", "http://web/")
 	}

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"strings"
 	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,7 +14,7 @@ import (
 
 // serviceFields are the implemented fields of a Service.
 var serviceFields = concat(metadataFields, []string{
-	"spec.type", "spec.selector.*", "spec.clusterIP", "spec.clusterIPs[]", "spec.sessionAffinity",
+	"spec.type", "spec.selector.*", "spec.clusterIP", "spec.clusterIPs[]", "spec.sessionAffinity", "spec.externalName",
 	"spec.publishNotReadyAddresses",
 	"spec.ports[].name", "spec.ports[].protocol", "spec.ports[].appProtocol", "spec.ports[].port",
 	"spec.ports[].targetPort", "spec.ports[].nodePort",
@@ -67,10 +68,15 @@ func validateService(s *corev1.Service, svc api.ServiceNetwork) []*fieldError {
 	}
 	switch s.Spec.Type {
 	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort:
-	case corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeExternalName:
-		fes = append(fes, &fieldError{"spec.type", fmt.Sprintf("%s: not supported by berth (ClusterIP and NodePort are)", s.Spec.Type)})
+		if s.Spec.ExternalName != "" {
+			fes = append(fes, &fieldError{"spec.externalName", "may only be set for an ExternalName service"})
+		}
+	case corev1.ServiceTypeExternalName:
+		return append(fes, validateExternalName(s)...)
+	case corev1.ServiceTypeLoadBalancer:
+		fes = append(fes, &fieldError{"spec.type", fmt.Sprintf("%s: not supported by berth (ClusterIP, NodePort and ExternalName are)", s.Spec.Type)})
 	default:
-		fes = append(fes, &fieldError{"spec.type", fmt.Sprintf("unsupported value %q: supported values: \"ClusterIP\", \"NodePort\"", s.Spec.Type)})
+		fes = append(fes, &fieldError{"spec.type", fmt.Sprintf("unsupported value %q: supported values: \"ClusterIP\", \"ExternalName\", \"NodePort\"", s.Spec.Type)})
 	}
 	if s.Spec.SessionAffinity != corev1.ServiceAffinityNone {
 		fes = append(fes, &fieldError{"spec.sessionAffinity", fmt.Sprintf("%s: not supported by berth (None is)", s.Spec.SessionAffinity)})
@@ -78,6 +84,34 @@ func validateService(s *corev1.Service, svc api.ServiceNetwork) []*fieldError {
 	fes = append(fes, validateLabels(s.Spec.Selector, "spec.selector")...)
 	fes = append(fes, validateClusterIP(s, svc)...)
 	return append(fes, validateServicePorts(s)...)
+}
+
+// validateExternalName checks a Service of type ExternalName, an alias
+// the cluster DNS answers with a CNAME: a DNS name, no cluster IP, and
+// ports only as names of what the other end serves.
+func validateExternalName(s *corev1.Service) []*fieldError {
+	var fes []*fieldError
+	if s.Spec.ExternalName == "" {
+		fes = append(fes, &fieldError{"spec.externalName", "required for an ExternalName service"})
+	}
+	for _, msg := range validation.IsDNS1123Subdomain(strings.TrimSuffix(s.Spec.ExternalName, ".")) {
+		if s.Spec.ExternalName != "" {
+			fes = append(fes, &fieldError{"spec.externalName", fmt.Sprintf("%q: %s", s.Spec.ExternalName, msg)})
+		}
+	}
+	if s.Spec.ClusterIP != "" || len(s.Spec.ClusterIPs) > 0 {
+		fes = append(fes, &fieldError{"spec.clusterIP", "must be empty for an ExternalName service"})
+	}
+	if s.Spec.SessionAffinity != corev1.ServiceAffinityNone {
+		fes = append(fes, &fieldError{"spec.sessionAffinity", "must be None for an ExternalName service"})
+	}
+	for i, p := range s.Spec.Ports {
+		fes = append(fes, validateProtocol(p.Protocol, fmt.Sprintf("spec.ports[%d]", i))...)
+		if p.NodePort != 0 {
+			fes = append(fes, &fieldError{fmt.Sprintf("spec.ports[%d].nodePort", i), "may only be set for a NodePort service"})
+		}
+	}
+	return fes
 }
 
 func headless(s *corev1.Service) bool { return s.Spec.ClusterIP == corev1.ClusterIPNone }

@@ -35,6 +35,9 @@ func TestServiceDefaults(t *testing.T) {
 	if ep.Subsets[0].Ports[0].Protocol != corev1.ProtocolTCP {
 		t.Errorf("endpoints default protocol: %+v", ep.Subsets[0].Ports)
 	}
+	if s := decodeOne(t, service("  type: ExternalName\n  externalName: db.example.com\n")).Services[0]; s.Spec.ExternalName != "db.example.com" {
+		t.Errorf("external name: %+v", s.Spec)
+	}
 	if s := decodeOne(t, service("  clusterIP: None\n")).Services[0]; s.Spec.ClusterIP != "None" {
 		t.Errorf("headless: %q", s.Spec.ClusterIP)
 	}
@@ -52,8 +55,11 @@ func TestServiceValidation(t *testing.T) {
 		{"duplicate ports", service("  ports:\n  - {name: a, port: 80}\n  - {name: b, port: 80}\n"), "spec.ports[1]: port 80/TCP is listed twice"},
 		{"target port name", service("  ports:\n  - {port: 80, targetPort: not_a_name}\n"), "spec.ports[0].targetPort: not_a_name: must contain only alpha-numeric characters"},
 		{"sctp", service("  ports:\n  - {port: 80, protocol: SCTP}\n"), "spec.ports[0].protocol: SCTP: not supported by berth (TCP and UDP are)"},
-		{"load balancer", service("  type: LoadBalancer\n" + port), "spec.type: LoadBalancer: not supported by berth (ClusterIP and NodePort are)"},
-		{"external name", service("  type: ExternalName\n" + port), "spec.type: ExternalName: not supported by berth"},
+		{"load balancer", service("  type: LoadBalancer\n" + port), "spec.type: LoadBalancer: not supported by berth (ClusterIP, NodePort and ExternalName are)"},
+		{"external name required", service("  type: ExternalName\n" + port), "spec.externalName: required for an ExternalName service"},
+		{"external name syntax", service("  type: ExternalName\n  externalName: not_a_name\n"), `spec.externalName: "not_a_name": a lowercase RFC 1123 subdomain`},
+		{"external name without a cluster IP", service("  type: ExternalName\n  externalName: db.example.com\n  clusterIP: 10.96.0.30\n"), "spec.clusterIP: must be empty for an ExternalName service"},
+		{"external name of another type", service("  externalName: db.example.com\n" + port), "spec.externalName: may only be set for an ExternalName service"},
 		{"unknown type", service("  type: Magic\n" + port), `spec.type: unsupported value "Magic"`},
 		{"session affinity", service("  sessionAffinity: ClientIP\n" + port), "spec.sessionAffinity: ClientIP: not supported by berth (None is)"},
 		{"node port without NodePort", service("  ports:\n  - {port: 80, nodePort: 30080}\n"), "spec.ports[0].nodePort: may only be set for a NodePort service"},

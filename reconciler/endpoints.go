@@ -34,6 +34,9 @@ func ServiceEndpoints(set *api.ObjectSet, pods []corev1.Pod) []corev1.Endpoints 
 	out := []corev1.Endpoints{}
 	for i := range set.Services {
 		s := &set.Services[i]
+		if s.Spec.Type == corev1.ServiceTypeExternalName {
+			continue // no endpoints: the cluster DNS answers with a CNAME
+		}
 		if len(s.Spec.Selector) == 0 {
 			if e := given[api.Key(s.Namespace, s.Name)]; e != nil {
 				out = append(out, *e.DeepCopy())

@@ -33,6 +33,9 @@ func AssignServiceAddresses(prev, next *api.ObjectSet, svc api.ServiceNetwork) [
 	var errs []string
 	for i := range next.Services {
 		s := &next.Services[i]
+		if s.Spec.Type == corev1.ServiceTypeExternalName {
+			continue // a name for the cluster DNS only
+		}
 		was := old[api.Key(s.Namespace, s.Name)]
 		if err := assignClusterIP(s, was, ips, svc); err != "" {
 			errs = append(errs, err)

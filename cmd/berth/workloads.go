@@ -98,7 +98,7 @@ var workloadResources = []resource{
 	{[]string{"services", "service", "svc"}, listOf(api.PathServices, func(w io.Writer, f *getFlags, items []corev1.Service) {
 		header(w, f, "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "SELECTOR")
 		for _, o := range items {
-			row(w, f, o.Namespace, o.Name, string(o.Spec.Type), o.Spec.ClusterIP, "<none>", servicePorts(o.Spec.Ports), selectorString(o.Spec.Selector))
+			row(w, f, o.Namespace, o.Name, string(o.Spec.Type), cmp.Or(o.Spec.ClusterIP, "<none>"), cmp.Or(o.Spec.ExternalName, "<none>"), servicePorts(o.Spec.Ports), selectorString(o.Spec.Selector))
 		}
 	})},
 	{[]string{"endpoints", "ep"}, listOf(api.PathEndpoints, func(w io.Writer, f *getFlags, items []corev1.Endpoints) {

@@ -24,19 +24,23 @@ func address(ip, hostname string) corev1.EndpointAddress {
 
 // cluster is a Service web (cluster IP, a named port), a headless db of
 // a StatefulSet (two ready pods with hostnames, one not ready), and an
-// ExternalName ext.
+// ExternalName ext, and ExternalNames out (to a name an upstream knows)
+// and alias (to web, in the zone).
 func cluster(publishNotReady bool) ([]corev1.Service, []corev1.Endpoints) {
 	web := service("web", "10.96.0.20", corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP})
 	db := service("db", corev1.ClusterIPNone, corev1.ServicePort{Name: "mongo", Port: 27017, Protocol: corev1.ProtocolTCP})
 	db.Spec.PublishNotReadyAddresses = publishNotReady
 	ext := service("ext", "")
 	ext.Spec.Type, ext.Spec.ExternalName = corev1.ServiceTypeExternalName, "db.example.org"
+	out, alias := service("out", ""), service("alias", "")
+	out.Spec.Type, out.Spec.ExternalName = corev1.ServiceTypeExternalName, "outside.test"
+	alias.Spec.Type, alias.Spec.ExternalName = corev1.ServiceTypeExternalName, "web.default.svc.cluster.local"
 	eps := []corev1.Endpoints{{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"}, Subsets: []corev1.EndpointSubset{{
 		Addresses:         []corev1.EndpointAddress{address("10.244.0.5", "db-0"), address("10.244.0.6", "db-1")},
 		NotReadyAddresses: []corev1.EndpointAddress{address("10.244.0.7", "db-2")},
 		Ports:             []corev1.EndpointPort{{Name: "mongo", Port: 27017, Protocol: corev1.ProtocolTCP}},
 	}}}}
-	return []corev1.Service{web, db, ext}, eps
+	return []corev1.Service{web, db, ext, out, alias}, eps
 }
 
 // upstream runs a DNS server on loopback (UDP and TCP) that knows
@@ -129,6 +133,9 @@ func TestClusterRecords(t *testing.T) {
 		{"6.0.244.10.in-addr.arpa.", mdns.TypePTR, mdns.RcodeSuccess, "db-1.db.default.svc.cluster.local."},
 		{"db-2.db.default.svc.cluster.local.", mdns.TypeA, mdns.RcodeNameError, ""},
 		{"ext.default.svc.cluster.local.", mdns.TypeA, mdns.RcodeSuccess, "db.example.org."},
+		{"out.default.svc.cluster.local.", mdns.TypeA, mdns.RcodeSuccess, "192.0.2.1, outside.test."},
+		{"alias.default.svc.cluster.local.", mdns.TypeA, mdns.RcodeSuccess, "10.96.0.20, web.default.svc.cluster.local."},
+		{"alias.default.svc.cluster.local.", mdns.TypeCNAME, mdns.RcodeSuccess, "web.default.svc.cluster.local."},
 		{"dns-version.cluster.local.", mdns.TypeTXT, mdns.RcodeSuccess, `"1.1.0"`},
 		{"web.default.svc.cluster.local.", mdns.TypeAAAA, mdns.RcodeSuccess, ""},
 		{"svc.cluster.local.", mdns.TypeA, mdns.RcodeSuccess, ""},

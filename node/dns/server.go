@@ -64,7 +64,7 @@ func (s *Server) answer(r *mdns.Msg, network string) *mdns.Msg {
 	m.SetReply(r)
 	m.Authoritative = true
 	answer, exists := z.lookup(name, q.Qtype)
-	m.Answer = answer
+	m.Answer = append(answer, s.chase(z, answer, q, network)...)
 	switch {
 	case !exists:
 		m.Rcode = mdns.RcodeNameError
@@ -76,6 +76,37 @@ func (s *Server) answer(r *mdns.Msg, network string) *mdns.Msg {
 		m.Truncate(udpSize(r))
 	}
 	return m
+}
+
+// maxChase bounds a chain of CNAMEs the server follows.
+const maxChase = 8
+
+// chase follows the CNAME an answer ends with (an ExternalName Service),
+// as a recursive server does for a stub resolver: to the target's records
+// in the zone, or else from an upstream.
+func (s *Server) chase(z *zone, answer []mdns.RR, q mdns.Question, network string) []mdns.RR {
+	var out []mdns.RR
+	for range maxChase {
+		if len(answer) == 0 || q.Qtype == mdns.TypeCNAME {
+			return out
+		}
+		cname, ok := answer[len(answer)-1].(*mdns.CNAME)
+		if !ok {
+			return out
+		}
+		target := strings.ToLower(cname.Target)
+		if !z.authoritative(target) {
+			r := new(mdns.Msg)
+			r.SetQuestion(target, q.Qtype)
+			if reply := s.forward(r, network); reply.Rcode == mdns.RcodeSuccess {
+				out = append(out, reply.Answer...)
+			}
+			return out
+		}
+		answer, _ = z.lookup(target, q.Qtype)
+		out = append(out, answer...)
+	}
+	return out
 }
 
 // udpSize is the largest UDP reply the client takes (EDNS0), at least 512.
