@@ -2,8 +2,8 @@ package manifest
 
 import (
 	"fmt"
-	"strings"
 	"net/netip"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
