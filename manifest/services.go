@@ -15,7 +15,8 @@ import (
 // serviceFields are the implemented fields of a Service.
 var serviceFields = concat(metadataFields, []string{
 	"spec.type", "spec.selector.*", "spec.clusterIP", "spec.clusterIPs[]", "spec.sessionAffinity", "spec.externalName",
-	"spec.publishNotReadyAddresses",
+	"spec.publishNotReadyAddresses", "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+	"spec.internalTrafficPolicy", "spec.externalTrafficPolicy",
 	"spec.ports[].name", "spec.ports[].protocol", "spec.ports[].appProtocol", "spec.ports[].port",
 	"spec.ports[].targetPort", "spec.ports[].nodePort",
 })
@@ -34,6 +35,16 @@ func defaultService(s *corev1.Service) {
 	if s.Spec.SessionAffinity == "" {
 		s.Spec.SessionAffinity = corev1.ServiceAffinityNone
 	}
+	if s.Spec.SessionAffinity == corev1.ServiceAffinityClientIP {
+		defaultAffinityTimeout(s)
+	}
+	if s.Spec.Type != corev1.ServiceTypeExternalName && s.Spec.InternalTrafficPolicy == nil {
+		cluster := corev1.ServiceInternalTrafficPolicyCluster
+		s.Spec.InternalTrafficPolicy = &cluster
+	}
+	if s.Spec.Type == corev1.ServiceTypeNodePort && s.Spec.ExternalTrafficPolicy == "" {
+		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+	}
 	if s.Spec.ClusterIP == "" && len(s.Spec.ClusterIPs) > 0 {
 		s.Spec.ClusterIP = s.Spec.ClusterIPs[0]
 	}
@@ -45,6 +56,23 @@ func defaultService(s *corev1.Service) {
 		if p.TargetPort == (intstr.IntOrString{}) {
 			p.TargetPort = intstr.FromInt32(p.Port)
 		}
+	}
+}
+
+// defaultAffinityTimeout sets ClientIP affinity's timeout to the
+// apiserver's default, 10800 s, when the manifest leaves it out.
+func defaultAffinityTimeout(s *corev1.Service) {
+	c := s.Spec.SessionAffinityConfig
+	if c == nil {
+		c = &corev1.SessionAffinityConfig{}
+		s.Spec.SessionAffinityConfig = c
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = &corev1.ClientIPConfig{}
+	}
+	if c.ClientIP.TimeoutSeconds == nil {
+		t := int32(corev1.DefaultClientIPServiceAffinitySeconds)
+		c.ClientIP.TimeoutSeconds = &t
 	}
 }
 
@@ -78,9 +106,8 @@ func validateService(s *corev1.Service, svc api.ServiceNetwork) []*fieldError {
 	default:
 		fes = append(fes, &fieldError{"spec.type", fmt.Sprintf("unsupported value %q: supported values: \"ClusterIP\", \"ExternalName\", \"NodePort\"", s.Spec.Type)})
 	}
-	if s.Spec.SessionAffinity != corev1.ServiceAffinityNone {
-		fes = append(fes, &fieldError{"spec.sessionAffinity", fmt.Sprintf("%s: not supported by berth (None is)", s.Spec.SessionAffinity)})
-	}
+	fes = append(fes, validateAffinity(s)...)
+	fes = append(fes, validateTrafficPolicies(s)...)
 	fes = append(fes, validateLabels(s.Spec.Selector, "spec.selector")...)
 	fes = append(fes, validateClusterIP(s, svc)...)
 	return append(fes, validateServicePorts(s)...)
@@ -110,6 +137,50 @@ func validateExternalName(s *corev1.Service) []*fieldError {
 		if p.NodePort != 0 {
 			fes = append(fes, &fieldError{fmt.Sprintf("spec.ports[%d].nodePort", i), "may only be set for a NodePort service"})
 		}
+	}
+	return fes
+}
+
+// maxAffinitySeconds is the longest ClientIP affinity the apiserver
+// takes: a day.
+const maxAffinitySeconds = 86400
+
+// validateAffinity checks sessionAffinity (None or ClientIP) and its
+// timeout, as the apiserver does.
+func validateAffinity(s *corev1.Service) []*fieldError {
+	switch s.Spec.SessionAffinity {
+	case corev1.ServiceAffinityNone:
+		if s.Spec.SessionAffinityConfig != nil {
+			return []*fieldError{{"spec.sessionAffinityConfig", "must be empty when sessionAffinity is None"}}
+		}
+	case corev1.ServiceAffinityClientIP:
+		c := s.Spec.SessionAffinityConfig
+		if c == nil || c.ClientIP == nil || c.ClientIP.TimeoutSeconds == nil {
+			return nil // defaulted
+		}
+		if t := *c.ClientIP.TimeoutSeconds; t <= 0 || t > maxAffinitySeconds {
+			return []*fieldError{{"spec.sessionAffinityConfig.clientIP.timeoutSeconds", fmt.Sprintf("%d: must be greater than 0 and at most %d", t, maxAffinitySeconds)}}
+		}
+	default:
+		return []*fieldError{{"spec.sessionAffinity", fmt.Sprintf("unsupported value %q: supported values: \"ClientIP\", \"None\"", s.Spec.SessionAffinity)}}
+	}
+	return nil
+}
+
+// validateTrafficPolicies checks internalTrafficPolicy and
+// externalTrafficPolicy (Cluster or Local; the latter only for a node
+// port), as the apiserver does.
+func validateTrafficPolicies(s *corev1.Service) []*fieldError {
+	var fes []*fieldError
+	if p := s.Spec.InternalTrafficPolicy; p != nil && *p != corev1.ServiceInternalTrafficPolicyCluster && *p != corev1.ServiceInternalTrafficPolicyLocal {
+		fes = append(fes, &fieldError{"spec.internalTrafficPolicy", fmt.Sprintf("unsupported value %q: supported values: \"Cluster\", \"Local\"", *p)})
+	}
+	switch p := s.Spec.ExternalTrafficPolicy; {
+	case p == "":
+	case s.Spec.Type != corev1.ServiceTypeNodePort:
+		fes = append(fes, &fieldError{"spec.externalTrafficPolicy", "may only be set for a NodePort service"})
+	case p != corev1.ServiceExternalTrafficPolicyCluster && p != corev1.ServiceExternalTrafficPolicyLocal:
+		fes = append(fes, &fieldError{"spec.externalTrafficPolicy", fmt.Sprintf("unsupported value %q: supported values: \"Cluster\", \"Local\"", p)})
 	}
 	return fes
 }

@@ -35,6 +35,11 @@ func TestServiceDefaults(t *testing.T) {
 	if ep.Subsets[0].Ports[0].Protocol != corev1.ProtocolTCP {
 		t.Errorf("endpoints default protocol: %+v", ep.Subsets[0].Ports)
 	}
+	sticky := decodeOne(t, service("  type: NodePort\n  sessionAffinity: ClientIP\n  ports:\n  - port: 80\n")).Services[0]
+	if c := sticky.Spec.SessionAffinityConfig; c == nil || c.ClientIP == nil || *c.ClientIP.TimeoutSeconds != 10800 ||
+		*sticky.Spec.InternalTrafficPolicy != corev1.ServiceInternalTrafficPolicyCluster || sticky.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyCluster {
+		t.Errorf("ClientIP affinity and traffic policies: defaults %+v", sticky.Spec)
+	}
 	if s := decodeOne(t, service("  type: ExternalName\n  externalName: db.example.com\n")).Services[0]; s.Spec.ExternalName != "db.example.com" {
 		t.Errorf("external name: %+v", s.Spec)
 	}
@@ -61,14 +66,19 @@ func TestServiceValidation(t *testing.T) {
 		{"external name without a cluster IP", service("  type: ExternalName\n  externalName: db.example.com\n  clusterIP: 10.96.0.30\n"), "spec.clusterIP: must be empty for an ExternalName service"},
 		{"external name of another type", service("  externalName: db.example.com\n" + port), "spec.externalName: may only be set for an ExternalName service"},
 		{"unknown type", service("  type: Magic\n" + port), `spec.type: unsupported value "Magic"`},
-		{"session affinity", service("  sessionAffinity: ClientIP\n" + port), "spec.sessionAffinity: ClientIP: not supported by berth (None is)"},
+		{"session affinity", service("  sessionAffinity: Sticky\n" + port), `spec.sessionAffinity: unsupported value "Sticky"`},
+		{"affinity timeout", service("  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: 90000}}\n" + port),
+			"spec.sessionAffinityConfig.clientIP.timeoutSeconds: 90000: must be greater than 0 and at most 86400"},
+		{"affinity config without affinity", service("  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}\n" + port), "spec.sessionAffinityConfig: must be empty when sessionAffinity is None"},
+		{"internal traffic policy", service("  internalTrafficPolicy: Nearby\n" + port), `spec.internalTrafficPolicy: unsupported value "Nearby"`},
+		{"external traffic policy of a ClusterIP service", service("  externalTrafficPolicy: Local\n" + port), "spec.externalTrafficPolicy: may only be set for a NodePort service"},
 		{"node port without NodePort", service("  ports:\n  - {port: 80, nodePort: 30080}\n"), "spec.ports[0].nodePort: may only be set for a NodePort service"},
 		{"node port range", service("  type: NodePort\n  ports:\n  - {port: 80, nodePort: 8080}\n"), "spec.ports[0].nodePort: 8080: not in the node port range 30000-32767"},
 		{"cluster IP range", service("  clusterIP: 192.168.0.1\n" + port), "spec.clusterIP: 192.168.0.1: not in the service range 10.96.0.0/12"},
 		{"cluster IP syntax", service("  clusterIP: nope\n" + port), `spec.clusterIP: "nope": must be "None", empty, or an IPv4 address`},
 		{"headless NodePort", service("  type: NodePort\n  clusterIP: None\n" + port), `spec.clusterIP: may not be "None" for a NodePort service`},
 		{"dual stack", service("  clusterIPs: [10.96.0.20, fd00::20]\n" + port), "spec.clusterIPs: must hold one address"},
-		{"unsupported field", service("  externalTrafficPolicy: Local\n" + port), "spec.externalTrafficPolicy: not supported by berth"},
+		{"unsupported field", service("  loadBalancerIP: 10.0.0.1\n" + port), "spec.loadBalancerIP: not supported by berth"},
 		{"selector labels", strings.Replace(service(port), "{app: web}", "{app: 'a b'}", 1), `spec.selector: key "app": value "a b"`},
 		{"endpoints loopback", "apiVersion: v1\nkind: Endpoints\nmetadata: {name: db}\nsubsets:\n- addresses: [{ip: 127.0.0.1}]\n  ports: [{port: 5432}]\n",
 			"subsets[0].addresses[0].ip: 127.0.0.1: may not be a loopback, link-local, multicast or unspecified address"},

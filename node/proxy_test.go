@@ -52,7 +52,7 @@ func TestProxyRules(t *testing.T) {
 	tab.Endpoints[0].Subsets = append(tab.Endpoints[0].Subsets, corev1.EndpointSubset{
 		Addresses: []corev1.EndpointAddress{{IP: "192.0.2.4"}}, Ports: []corev1.EndpointPort{{Name: "dns", Port: 5353, Protocol: corev1.ProtocolUDP}}})
 	var got []string
-	for _, r := range proxyRules(tab) {
+	for _, r := range proxyRules(tab, "n1") {
 		got = append(got, fmt.Sprintf("%s -> %s", r.match, strings.Join(r.targets, ", ")))
 	}
 	want := []string{
@@ -64,7 +64,7 @@ func TestProxyRules(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rules:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	script := renderRuleset("berth_n1", tab, netip.Prefix{})
+	script := renderRuleset("berth_n1", "n1", tab, netip.Prefix{})
 	for _, line := range []string{
 		"ip daddr 10.96.0.10 tcp dport 80 dnat ip addr . port to numgen random mod 2 map { 0 : 192.0.2.2 . 8080, 1 : 192.0.2.3 . 8080 }",
 		"ip daddr 10.96.0.10 udp dport 53 dnat to 192.0.2.4:5353",
@@ -87,18 +87,18 @@ func TestProxyKeepsPodSources(t *testing.T) {
 	http := corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, NodePort: 30080}
 	tab := table([]corev1.Service{service("web", "10.96.0.20", http)},
 		endpoints("web", corev1.EndpointPort{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP}, "10.244.1.3", "10.244.0.2"))
-	script := renderRuleset("berth_n1", tab, netip.MustParsePrefix("10.244.0.0/16"))
+	script := renderRuleset("berth_n1", "n1", tab, netip.MustParsePrefix("10.244.0.0/16"))
 	for _, line := range []string{
 		"fib daddr type local tcp dport 30080 meta mark set meta mark | 0x4000 dnat ip addr",
 		"ct status dnat meta mark & 0x4000 == 0x4000 oifname != \"lo\" masquerade",
-		"ct status dnat ip saddr != 10.244.0.0/16 oifname != \"lo\" masquerade",
+		"ct status dnat ip saddr != 10.244.0.0/16 meta mark & 0x8000 == 0 oifname != \"lo\" masquerade",
 		"ct status dnat ip saddr . ip daddr { 10.244.0.2 . 10.244.0.2, 10.244.1.3 . 10.244.1.3 } masquerade",
 	} {
 		if !strings.Contains(script, line) {
 			t.Errorf("script lacks %q:\n%s", line, script)
 		}
 	}
-	if strings.Contains(script, "ct status dnat oifname != \"lo\" masquerade") {
+	if strings.Contains(script, "ct status dnat meta mark & 0x8000 == 0 oifname != \"lo\" masquerade") {
 		t.Errorf("with a pod network, every DNATed connection is masqueraded:\n%s", script)
 	}
 }
@@ -121,7 +121,7 @@ func TestProxyRulesetOnNftables(t *testing.T) {
 		endpoints("web", corev1.EndpointPort{Name: "http", Port: p, Protocol: corev1.ProtocolTCP}, "127.0.0.1", "127.0.0.2"))
 	name := proxyTable(fmt.Sprintf("test-%d", os.Getpid()))
 	ctx := context.Background()
-	if err := applyRuleset(ctx, renderRuleset(name, tab, netip.Prefix{})); err != nil {
+	if err := applyRuleset(ctx, renderRuleset(name, "n1", tab, netip.Prefix{})); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { deleteRuleset(ctx, name) })
@@ -144,7 +144,7 @@ func TestProxyRulesetOnNftables(t *testing.T) {
 	}
 
 	// An update replaces the table whole: web now has no endpoints.
-	if err := applyRuleset(ctx, renderRuleset(name, table(tab.Services), netip.Prefix{})); err != nil {
+	if err := applyRuleset(ctx, renderRuleset(name, "n1", table(tab.Services), netip.Prefix{})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := net.DialTimeout("tcp", "10.111.0.10:80", 5*time.Second); err == nil || !strings.Contains(err.Error(), "refused") {
@@ -173,4 +173,59 @@ func get(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// localEndpoints are endpoints of web on two nodes: 127.0.0.1 on n1 and
+// 127.0.0.2 on n2, at port.
+func localEndpoints(port int32) corev1.Endpoints {
+	n1, n2 := "n1", "n2"
+	return corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}, Subsets: []corev1.EndpointSubset{{
+		Addresses: []corev1.EndpointAddress{{IP: "127.0.0.1", NodeName: &n1}, {IP: "127.0.0.2", NodeName: &n2}},
+		Ports:     []corev1.EndpointPort{{Name: "http", Port: port, Protocol: corev1.ProtocolTCP}}}}}
+}
+
+// TestTrafficPolicies: internalTrafficPolicy Local sends the cluster IP
+// to this node's endpoints only, externalTrafficPolicy Local the node
+// port, which keeps the client's address (its mark exempts it from
+// masquerade).
+func TestTrafficPolicies(t *testing.T) {
+	local := corev1.ServiceInternalTrafficPolicyLocal
+	s := service("web", "10.96.0.20", corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, NodePort: 30080})
+	s.Spec.InternalTrafficPolicy = &local
+	s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+	rules := proxyRules(table([]corev1.Service{s}, localEndpoints(8080)), "n2")
+	if len(rules) != 2 || strings.Join(rules[0].targets, ",") != "127.0.0.2 . 8080" || strings.Join(rules[1].targets, ",") != "127.0.0.2 . 8080" ||
+		rules[1].mark != keepSourceMark {
+		t.Errorf("rules on n2: %+v; want only n2's endpoint, and the node port keeping the source", rules)
+	}
+	if rules := proxyRules(table([]corev1.Service{s}, localEndpoints(8080)), "n3"); len(rules[0].targets)+len(rules[1].targets) != 0 {
+		t.Errorf("rules on n3, which has no endpoint: %+v; want none (rejected)", rules)
+	}
+}
+
+// TestSessionAffinityOnNftables: with sessionAffinity ClientIP, every
+// connection of one client reaches the endpoint its first one did (the
+// real nft, two endpoints on loopback addresses).
+func TestSessionAffinityOnNftables(t *testing.T) {
+	if _, err := exec.LookPath("nft"); err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and nft (make test-deps installs nftables)")
+	}
+	_, port, _ := net.SplitHostPort(serveNameAt(t, "one", "127.0.0.1:0"))
+	serveNameAt(t, "two", "127.0.0.2:"+port)
+	var p int32
+	fmt.Sscan(port, &p)
+	s := service("web", "10.111.0.20", corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP})
+	s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
+	name := proxyTable(fmt.Sprintf("aff-%d", os.Getpid()))
+	ctx := context.Background()
+	if err := applyRuleset(ctx, renderRuleset(name, "n1", table([]corev1.Service{s}, localEndpoints(p)), netip.Prefix{})); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteRuleset(ctx, name) })
+	first := get(t, "http://10.111.0.20/")
+	for range 20 {
+		if got := get(t, "http://10.111.0.20/"); got != first {
+			t.Fatalf("a client with affinity reached %q after %q", got, first)
+		}
+	}
 }
