@@ -19,6 +19,8 @@ import (
 
 	"github.com/containerd/containerd/pkg/netns"
 	gocni "github.com/containerd/go-cni"
+	cnins "github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
 )
 
 // DefaultPluginDirs are where Debian's containernetworking-plugins and the
@@ -206,7 +208,11 @@ func (n *Network) Find(ctx context.Context, podUID string) (*Pod, error) {
 	}
 	ip, err := n.recordedIP(podUID)
 	if err != nil {
-		return nil, err
+		// The record is lost (a wiped CNI folder, say): the address is
+		// still on the pod's eth0.
+		if ip, err = n.interfaceIP(paths[0]); err != nil {
+			return nil, err
+		}
 	}
 	p := &Pod{Namespace: paths[0], IP: ip}
 	if _, err := os.Stat(filepath.Join(n.nsDir(podUID), utsFile)); err == nil {
@@ -234,6 +240,35 @@ func (n *Network) recordedIP(podUID string) (netip.Addr, error) {
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("pod %s has a network namespace but no address recorded in %s", podUID, dir)
+}
+
+// interfaceIP reads the address of the pod's CIDR on eth0 inside the
+// pod's network namespace.
+func (n *Network) interfaceIP(nsPath string) (netip.Addr, error) {
+	var ip netip.Addr
+	err := netns.LoadNetNS(nsPath).Do(func(cnins.NetNS) error {
+		link, err := netlink.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if got, ok := netip.AddrFromSlice(a.IP); ok && n.cfg.PodCIDR.Contains(got.Unmap()) {
+				ip = got.Unmap()
+			}
+		}
+		return nil
+	})
+	if err == nil && !ip.IsValid() {
+		err = fmt.Errorf("no address of %s on eth0", n.cfg.PodCIDR)
+	}
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("the address of the pod in %s: %w", nsPath, err)
+	}
+	return ip, nil
 }
 
 func firstLine(data []byte) string {

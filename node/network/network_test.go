@@ -84,6 +84,13 @@ func TestPodsGetTheirOwnAddresses(t *testing.T) {
 	if err != nil || again == nil || *again != *a {
 		t.Errorf("pod a found again: %+v, %v; want %+v", again, err, a)
 	}
+	// The address record lost, the address is read from the pod's eth0.
+	if err := os.Remove(filepath.Join(cfg.DataDir, "cni", "networks", "berth", a.IP.String())); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := n.Find(ctx, "pod-a"); err != nil || again == nil || again.IP != a.IP {
+		t.Errorf("pod a found again without its address record: %+v, %v; want address %s", again, err, a.IP)
+	}
 	if got := hostnameIn(t, a.UTS); got != "a" {
 		t.Errorf("pod a's UTS namespace is named %q", got)
 	}
