@@ -80,23 +80,29 @@ func dnatRuleset(table string, rules []string) string {
 	for _, r := range rules {
 		fmt.Fprintf(&b, "\t\t%s\n", strings.Replace(r, " dnat to ", " meta mark set meta mark | "+masqueradeMark+" dnat to ", 1))
 	}
+	postrouting := fmt.Sprintf("\t\tct status dnat meta mark & %[1]s == %[1]s oifname != \"lo\" masquerade\n", masqueradeMark)
+	return natTable(table, -105, "to_pods", postrouting, "\tchain to_pods {\n"+b.String()+"\t}\n")
+}
+
+// natTable is the nft script that replaces a table of the node's DNATs
+// with one whose prerouting and output chains (at priority, postrouting
+// at its opposite) jump to the chain named jump, with the postrouting
+// rules and further chains and sets.
+func natTable(table string, priority int, jump, postrouting, rest string) string {
 	return fmt.Sprintf(`add table ip %[1]s
 delete table ip %[1]s
 table ip %[1]s {
 	chain prerouting {
-		type nat hook prerouting priority -105; policy accept;
-		jump to_pods
+		type nat hook prerouting priority %[2]d; policy accept;
+		jump %[3]s
 	}
 	chain output {
-		type nat hook output priority -105; policy accept;
-		jump to_pods
+		type nat hook output priority %[2]d; policy accept;
+		jump %[3]s
 	}
 	chain postrouting {
-		type nat hook postrouting priority 105; policy accept;
-		ct status dnat meta mark & %[3]s == %[3]s oifname != "lo" masquerade
-	}
-	chain to_pods {
-%[2]s	}
-}
-`, table, b.String(), masqueradeMark)
+		type nat hook postrouting priority %[4]d; policy accept;
+%[5]s	}
+%[6]s}
+`, table, priority, jump, -priority, postrouting, rest)
 }

@@ -107,15 +107,7 @@ func TestProxyKeepsPodSources(t *testing.T) {
 // connects through it: to a cluster IP with two endpoints, to a node port,
 // and to a Service without endpoints, which must refuse at once.
 func TestProxyRulesetOnNftables(t *testing.T) {
-	if _, err := exec.LookPath("nft"); err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and nft (make test-deps installs nftables)")
-	}
-	// The endpoints of one Service port share the target port: two
-	// loopback addresses, one port.
-	_, port, _ := net.SplitHostPort(serveNameAt(t, "one", "127.0.0.1:0"))
-	serveNameAt(t, "two", "127.0.0.2:"+port)
-	var p int32
-	fmt.Sscan(port, &p)
+	p := twoLoopbackEndpoints(t)
 	svcPort := corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, NodePort: 31999}
 	tab := table([]corev1.Service{service("web", "10.111.0.10", svcPort), service("empty", "10.111.0.11", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP})},
 		endpoints("web", corev1.EndpointPort{Name: "http", Port: p, Protocol: corev1.ProtocolTCP}, "127.0.0.1", "127.0.0.2"))
@@ -150,6 +142,21 @@ func TestProxyRulesetOnNftables(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", "10.111.0.10:80", 5*time.Second); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("after the endpoints went: %v; want connection refused", err)
 	}
+}
+
+// twoLoopbackEndpoints skips the test without root and nft, and serves
+// "one" at 127.0.0.1 and "two" at 127.0.0.2 on one port (the endpoints
+// of one Service port share the target port), which it returns.
+func twoLoopbackEndpoints(t *testing.T) int32 {
+	t.Helper()
+	if _, err := exec.LookPath("nft"); err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and nft (make test-deps installs nftables)")
+	}
+	_, port, _ := net.SplitHostPort(serveNameAt(t, "one", "127.0.0.1:0"))
+	serveNameAt(t, "two", "127.0.0.2:"+port)
+	var p int32
+	fmt.Sscan(port, &p)
+	return p
 }
 
 func serveNameAt(t *testing.T, name, addr string) string {
@@ -207,13 +214,7 @@ func TestTrafficPolicies(t *testing.T) {
 // connection of one client reaches the endpoint its first one did (the
 // real nft, two endpoints on loopback addresses).
 func TestSessionAffinityOnNftables(t *testing.T) {
-	if _, err := exec.LookPath("nft"); err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and nft (make test-deps installs nftables)")
-	}
-	_, port, _ := net.SplitHostPort(serveNameAt(t, "one", "127.0.0.1:0"))
-	serveNameAt(t, "two", "127.0.0.2:"+port)
-	var p int32
-	fmt.Sscan(port, &p)
+	p := twoLoopbackEndpoints(t)
 	s := service("web", "10.111.0.20", corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP})
 	s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
 	name := proxyTable(fmt.Sprintf("aff-%d", os.Getpid()))

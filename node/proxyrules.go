@@ -127,23 +127,7 @@ func renderRuleset(table, node string, t *api.ServiceTable, cluster netip.Prefix
 	for i, rule := range proxyRules(t, node) {
 		r.add(i, rule, cluster.IsValid())
 	}
-	return fmt.Sprintf(`add table ip %[1]s
-delete table ip %[1]s
-table ip %[1]s {
-%[5]s	chain prerouting {
-		type nat hook prerouting priority -100; policy accept;
-		jump services
-	}
-	chain output {
-		type nat hook output priority -100; policy accept;
-		jump services
-	}
-	chain postrouting {
-		type nat hook postrouting priority 100; policy accept;
-%[4]s	}
-	chain services {
-%[2]s	}
-%[6]s	chain filter_input {
+	rest := r.sets.String() + "\tchain services {\n" + r.services.String() + "\t}\n" + r.chains.String() + `	chain filter_input {
 		type filter hook input priority 0; policy accept;
 		jump no_endpoints
 	}
@@ -152,9 +136,8 @@ table ip %[1]s {
 		jump no_endpoints
 	}
 	chain no_endpoints {
-%[3]s	}
-}
-`, table, r.services.String(), r.reject.String(), masqueradeRules(t, cluster), r.sets.String(), r.chains.String())
+` + r.reject.String() + "\t}\n"
+	return natTable(table, -100, "services", masqueradeRules(t, cluster), rest)
 }
 
 // ruleset collects the parts of the proxy's table.
