@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 )
 
 // ObjectSet is the set of typed objects decoded from one commit.
@@ -31,6 +32,9 @@ type ObjectSet struct {
 	Services []corev1.Service `json:"services,omitempty"`
 	// Endpoints written in Git, for Services without a selector.
 	Endpoints []corev1.Endpoints `json:"endpoints,omitempty"`
+	// NetworkPolicies (raftstore format 2: a commit holding one is
+	// refused while a master older than v0.2.0 votes).
+	NetworkPolicies []networkingv1.NetworkPolicy `json:"networkPolicies,omitempty"`
 }
 
 // Count returns the number of objects in the set.
@@ -101,6 +105,7 @@ func (s *ObjectSet) keyedObjects() map[string]any {
 	keyAll(m, "CronJob", s.CronJobs)
 	keyAll(m, "Service", s.Services)
 	keyAll(m, "Endpoints", s.Endpoints)
+	keyAll(m, "NetworkPolicy", s.NetworkPolicies)
 	return m
 }
 

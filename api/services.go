@@ -103,6 +103,8 @@ type ServiceTable struct {
 	// Nodes are the nodes that have a pod CIDR (agents before v0.2.0
 	// ignore them).
 	Nodes []NodeRoute `json:"nodes,omitempty"`
+	// Policies are the NetworkPolicies, resolved against the pods.
+	Policies []CompiledPolicy `json:"policies,omitempty"`
 }
 
 // NodeRoute is where a node's pods are: its address and its pod CIDR.

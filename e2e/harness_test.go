@@ -251,9 +251,10 @@ func (c *cluster) cleanup() {
 
 // removeNodeNetwork removes what an agent in the host's network namespace
 // leaves there: its nft tables (service proxy, cluster DNS address,
-// egress masquerade, hostPorts), its pod bridge and VXLAN device.
+// egress masquerade, hostPorts, NetworkPolicies), its pod bridge and
+// VXLAN device.
 func removeNodeNetwork(node string) {
-	for _, table := range []string{"berth_", "berth_dns_", "berth_egress_", "berth_hostports_"} {
+	for _, table := range []string{"berth_", "berth_dns_", "berth_egress_", "berth_hostports_", "berth_policy_"} {
 		exec.Command("nft", "delete", "table", "ip", table+strings.ReplaceAll(node, "-", "_")).Run()
 	}
 	exec.Command("ip", "link", "delete", network.BridgeName(node)).Run()
@@ -387,8 +388,14 @@ func (c *cluster) status() *api.Status {
 // that ends at once, even after waiting for its IO.
 func (c *cluster) execUntil(pod, container string, want []string, args ...string) string {
 	c.t.Helper()
+	return c.execWithin(10*time.Second, pod, container, want, args...)
+}
+
+// execWithin is execUntil with a deadline of its own.
+func (c *cluster) execWithin(d time.Duration, pod, container string, want []string, args ...string) string {
+	c.t.Helper()
 	var out string
-	testutil.Await(c.t, 10*time.Second, func() error {
+	testutil.Await(c.t, d, func() error {
 		out = c.execIn(pod, container, args...)
 		for _, w := range want {
 			if !strings.Contains(out, w) {

@@ -16,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -362,6 +363,10 @@ var kinds = map[string]func() (any, *metav1.ObjectMeta){
 	"CronJob":     func() (any, *metav1.ObjectMeta) { o := &batchv1.CronJob{}; return o, &o.ObjectMeta },
 	"Service":     func() (any, *metav1.ObjectMeta) { o := &corev1.Service{}; return o, &o.ObjectMeta },
 	"Endpoints":   func() (any, *metav1.ObjectMeta) { o := &corev1.Endpoints{}; return o, &o.ObjectMeta },
+	"NetworkPolicy": func() (any, *metav1.ObjectMeta) {
+		o := &networkingv1.NetworkPolicy{}
+		return o, &o.ObjectMeta
+	},
 }
 
 // kindVersions is the apiVersion of each kind berth implements.
@@ -369,6 +374,7 @@ var kindVersions = map[string]string{
 	"Namespace": "v1", "Node": "v1", "ConfigMap": "v1", "Secret": "v1", "Pod": "v1", "ReplicationController": "v1",
 	"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1",
 	"Job": "batch/v1", "CronJob": "batch/v1", "Service": "v1", "Endpoints": "v1",
+	"NetworkPolicy": "networking.k8s.io/v1",
 }
 
 // retiredVersions are API versions Kubernetes removed, with what to use.
@@ -557,6 +563,8 @@ func buildSet(objs []*object) *api.ObjectSet {
 			set.Services = append(set.Services, *v.DeepCopy())
 		case *corev1.Endpoints:
 			set.Endpoints = append(set.Endpoints, *v.DeepCopy())
+		case *networkingv1.NetworkPolicy:
+			set.NetworkPolicies = append(set.NetworkPolicies, *v.DeepCopy())
 		}
 	}
 	return set

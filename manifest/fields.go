@@ -93,9 +93,10 @@ var (
 			"spec.volumeClaimTemplates[].metadata.name", "spec.volumeClaimTemplates[].spec.accessModes[]",
 			"spec.volumeClaimTemplates[].spec.resources.requests.storage",
 		}),
-		"Job":       concat(metadataFields, jobSpecFields("spec.")),
-		"Service":   serviceFields,
-		"Endpoints": endpointsFields,
+		"Job":           concat(metadataFields, jobSpecFields("spec.")),
+		"Service":       serviceFields,
+		"Endpoints":     endpointsFields,
+		"NetworkPolicy": networkPolicyFields,
 		"CronJob": concat(metadataFields, []string{
 			"spec.schedule", "spec.timeZone", "spec.concurrencyPolicy", "spec.startingDeadlineSeconds",
 			"spec.successfulJobsHistoryLimit", "spec.failedJobsHistoryLimit", "spec.suspend",

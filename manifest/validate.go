@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -37,6 +38,10 @@ func validateObject(o *object, svc api.ServiceNetwork) []*fieldError {
 		defaultMeta(&v.ObjectMeta)
 		defaultService(v)
 		return append(validateName("Service", &v.ObjectMeta, true), validateService(v, svc)...)
+	case *networkingv1.NetworkPolicy:
+		defaultMeta(&v.ObjectMeta)
+		defaultNetworkPolicy(v)
+		return append(validateName("NetworkPolicy", &v.ObjectMeta, true), validateNetworkPolicy(v)...)
 	case *corev1.Endpoints:
 		defaultMeta(&v.ObjectMeta)
 		defaultEndpoints(v)

@@ -29,7 +29,8 @@ type serviceTables struct {
 const tableMaxAge = time.Second
 
 // serviceTable returns the Services of the live revision and their
-// endpoints as the pods are now.
+// endpoints as the pods are now, and the NetworkPolicies resolved against
+// the pods.
 func (m *Master) serviceTable() *api.ServiceTable {
 	index := m.store.PodsIndex()
 	c := &m.services
@@ -40,12 +41,13 @@ func (m *Master) serviceTable() *api.ServiceTable {
 	}
 	t := &api.ServiceTable{Services: []corev1.Service{}, Endpoints: []corev1.Endpoints{}}
 	t.Nodes = m.store.NodeRoutes()
-	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints) > 0 {
+	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints)+len(desired.NetworkPolicies) > 0 {
 		v := m.store.View(false)
 		t.Services = v.Desired.Services
 		now := time.Now()
 		pods := reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.nodeTimeout(v))
 		t.Endpoints = reconciler.ServiceEndpoints(v.Desired, pods)
+		t.Policies = reconciler.CompileNetworkPolicies(v.Desired, v.Pods)
 	}
 	data, _ := json.Marshal(t)
 	sum := sha256.Sum256(data)

@@ -120,6 +120,10 @@ type Agent struct {
 	// its updates.
 	proxying atomic.Bool
 	proxyMu  sync.Mutex
+	// hasNFT says the nft command is installed; policyMu serializes the
+	// updates of the NetworkPolicy table.
+	hasNFT   atomic.Bool
+	policyMu sync.Mutex
 	// hostPorts are the DNATs of the pods' hostPorts.
 	hostPorts hostPorts
 

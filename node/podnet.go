@@ -51,6 +51,9 @@ func (a *Agent) setUpNetwork(ctx context.Context, podCIDR, clusterCIDR string) {
 	if err := a.applyProxy(ctx); err != nil {
 		a.log.Error("service proxy", "err", err)
 	}
+	if err := a.applyPolicies(ctx); err != nil {
+		a.log.Error("NetworkPolicies", "err", err)
+	}
 	a.log.Info("pod network ready", "podCIDR", cidr, "bridge", network.BridgeName(a.cfg.Name), "mode", a.cfg.NetworkMode, "mtu", mtu)
 }
 
@@ -179,11 +182,15 @@ func (w *podWorker) probeHost() string {
 	return "127.0.0.1"
 }
 
-// routeOut masquerades the pods' traffic that leaves the cluster, and
-// lets node ports answer on 127.0.0.1.
+// routeOut masquerades the pods' traffic that leaves the cluster, passes
+// their bridged traffic to the ip hooks (for NetworkPolicies), and lets
+// node ports answer on 127.0.0.1.
 func (a *Agent) routeOut(ctx context.Context, podCIDR, cluster netip.Prefix) error {
 	table := strings.Replace(proxyTable(a.cfg.Name), "berth_", "berth_egress_", 1)
 	if err := applyRuleset(ctx, network.EgressRuleset(table, network.BridgeName(a.cfg.Name), podCIDR, cluster)); err != nil {
+		return err
+	}
+	if err := network.FilterBridgedTraffic(); err != nil {
 		return err
 	}
 	return network.AllowLoopbackNodePorts()

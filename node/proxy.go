@@ -56,7 +56,9 @@ func deleteRuleset(ctx context.Context, table string) error {
 // each one.
 func (a *Agent) serviceLoop(ctx context.Context) {
 	proxy := a.cfg.ServiceProxy
-	if _, err := exec.LookPath("nft"); proxy && err != nil {
+	_, err := exec.LookPath("nft")
+	a.hasNFT.Store(err == nil)
+	if proxy && err != nil {
 		a.log.Error("service proxy off: nft is not installed (apt-get install nftables); cluster IPs and node ports will not answer on this node")
 		proxy = false
 	}
@@ -71,6 +73,12 @@ func (a *Agent) serviceLoop(ctx context.Context) {
 			a.setRoutes(t.Nodes)
 			if proxy {
 				err = a.applyProxy(ctx)
+			}
+			if perr := a.applyPolicies(ctx); perr != nil {
+				a.log.Error("NetworkPolicies", "err", perr)
+			}
+			if len(t.Policies) > 0 && !a.hasNFT.Load() {
+				a.log.Error("NetworkPolicies are not enforced on this node: nft is not installed (apt-get install nftables)")
 			}
 			if err == nil {
 				a.log.Info("service table updated", "services", len(t.Services), "proxy table", table, "proxy", proxy)

@@ -22,6 +22,17 @@ table ip %[1]s {
 `, table, podCIDR.Masked(), clusterCIDR.Masked(), bridge)
 }
 
+// FilterBridgedTraffic makes the pods' traffic between each other on the
+// node's bridge pass the ip hooks (bridge-nf-call-iptables, as Kubernetes
+// requires), where the node's NetworkPolicy table sees it.
+func FilterBridgedTraffic() error {
+	const path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("filtering bridged pod traffic (%s): %w", path, err)
+	}
+	return nil
+}
+
 // AllowLoopbackNodePorts lets a node port be reached at 127.0.0.1 when it
 // leads to a pod's address (route_localnet, as kube-proxy sets it; the
 // service proxy masquerades such traffic).

@@ -148,6 +148,9 @@ type Pod struct {
 	Took, CNI time.Duration
 }
 
+// PodCIDR is the node's range of pod addresses.
+func (n *Network) PodCIDR() netip.Prefix { return n.cfg.PodCIDR }
+
 // nsDir is the folder of a pod's network namespace.
 func (n *Network) nsDir(podUID string) string {
 	return filepath.Join(n.cfg.DataDir, "netns", podUID)
