@@ -259,6 +259,7 @@ func get(t *testing.T, url string) string {
 
 // clusterApps is web (a Deployment of one behind a ClusterIP Service
 // with a named port), db (a StatefulSet of one behind its headless
+// Service), solo (a pod with a hostname and the subdomain of its headless
 // Service), alias (an ExternalName Service for web's name), and a client
 // pod, all listening on :8080 in their own networks.
 const clusterApps = `apiVersion: apps/v1
@@ -300,6 +301,22 @@ spec:
   ports: [{name: mongo, port: 27017, targetPort: 8080}]
 ---
 apiVersion: v1
+kind: Pod
+metadata: {name: solo, labels: {app: solo}}
+spec:
+  hostname: solo-1
+  subdomain: solo
+  containers: [{name: app, image: kubia:v1, imagePullPolicy: IfNotPresent}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: solo}
+spec:
+  clusterIP: None
+  selector: {app: solo}
+  ports: [{port: 8080}]
+---
+apiVersion: v1
 kind: Service
 metadata: {name: alias}
 spec:
@@ -316,7 +333,8 @@ spec:
 // TestClusterDNS (issue #16, c and e): from inside a pod in its own
 // network, web and its full name resolve to web's cluster IP, db-0.db to
 // the StatefulSet pod's address, _http._tcp.web to its SRV record, and
-// the ExternalName alias through its CNAME to web's cluster IP;
+// the ExternalName alias through its CNAME to web's cluster IP, and
+// solo-1.solo (hostname and subdomain) to solo's address;
 // http://web answers from the client pod, and from web's own pod through
 // its Service (hairpin). A pod with dnsPolicy None gets exactly its
 // dnsConfig (h). A host outside the cluster (a namespace of the
@@ -349,7 +367,8 @@ func TestClusterDNS(t *testing.T) {
 		"db-0.db: " + podIP["db-0"] + "\n",
 		"_http._tcp.web.default.svc.cluster.local: SRV web.default.svc.cluster.local. 80\n",
 		"alias: " + clusterIP["web"] + "\n",
-	}, "/app", "-lookup", "web,web.default.svc.cluster.local,db-0.db,_http._tcp.web.default.svc.cluster.local,alias")
+		"solo-1.solo: " + podIP["solo"] + "\n",
+	}, "/app", "-lookup", "web,web.default.svc.cluster.local,db-0.db,_http._tcp.web.default.svc.cluster.local,alias,solo-1.solo")
 	for _, from := range []string{"client", web} {
 		c.execUntil(from, "app", []string{"You've hit " + web}, "/app", "-get", "http://web/")
 	}

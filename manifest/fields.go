@@ -42,7 +42,7 @@ var (
 		prefixed("lifecycle.postStart.", hookFields), prefixed("lifecycle.preStop.", hookFields))
 	// podSpecFields are relative to a pod spec.
 	podSpecFields = concat([]string{
-		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds", "enableServiceLinks", "hostNetwork", "hostname",
+		"restartPolicy", "nodeSelector.*", "terminationGracePeriodSeconds", "enableServiceLinks", "hostNetwork", "hostname", "subdomain",
 		"hostAliases[].ip", "hostAliases[].hostnames[]",
 		"dnsPolicy", "dnsConfig.nameservers[]", "dnsConfig.searches[]", "dnsConfig.options[].name", "dnsConfig.options[].value",
 		"tolerations[].key", "tolerations[].operator", "tolerations[].value", "tolerations[].effect", "tolerations[].tolerationSeconds",

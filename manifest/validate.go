@@ -263,9 +263,12 @@ func validatePodSpec(s *corev1.PodSpec, field string) []*fieldError {
 	default:
 		fes = append(fes, &fieldError{field + ".restartPolicy", fmt.Sprintf("unsupported value %q: supported values: \"Always\", \"OnFailure\", \"Never\"", s.RestartPolicy)})
 	}
-	if s.Hostname != "" {
-		for _, msg := range validation.IsDNS1123Label(s.Hostname) {
-			fes = append(fes, &fieldError{field + ".hostname", fmt.Sprintf("%q: %s", s.Hostname, msg)})
+	for _, f := range []struct{ name, value string }{{"hostname", s.Hostname}, {"subdomain", s.Subdomain}} {
+		if f.value == "" {
+			continue
+		}
+		for _, msg := range validation.IsDNS1123Label(f.value) {
+			fes = append(fes, &fieldError{field + "." + f.name, fmt.Sprintf("%q: %s", f.value, msg)})
 		}
 	}
 	fes = append(fes, validateHostAliases(s.HostAliases, field+".hostAliases")...)
