@@ -35,13 +35,13 @@ func hostsFile(pod *corev1.Pod, ip, domain string) string {
 
 // writePodFiles writes the files the kubelet mounts into the containers
 // of a pod in its own network (hostname, hosts, resolv.conf) into dir,
-// and returns their mounts. svc is the cluster's DNS (nil when the node
-// serves none).
-func writePodFiles(dir string, pod *corev1.Pod, ip string, svc *api.ServiceNetwork) ([]Mount, error) {
+// and returns their mounts. domain is the cluster domain, svc the
+// cluster's DNS (nil when the node serves none).
+func writePodFiles(dir string, pod *corev1.Pod, ip, domain string, svc *api.ServiceNetwork) ([]Mount, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	files := map[string]string{"hostname": podHostname(pod) + "\n", "hosts": hostsFile(pod, ip, domainOf(svc))}
+	files := map[string]string{"hostname": podHostname(pod) + "\n", "hosts": hostsFile(pod, ip, domain)}
 	var mounts []Mount
 	for _, name := range []string{"hostname", "hosts"} {
 		path := filepath.Join(dir, name)
@@ -66,13 +66,4 @@ func writePodResolvConf(dir string, pod *corev1.Pod, svc *api.ServiceNetwork) (M
 	}
 	data := podDNS(pod, nodeResolvConf(), svc).String()
 	return Mount{Source: path, Destination: "/etc/resolv.conf", ReadOnly: true}, os.WriteFile(path, []byte(data), 0o644)
-}
-
-// domainOf is the cluster domain of the cluster's DNS (the default one
-// when the node serves none).
-func domainOf(svc *api.ServiceNetwork) string {
-	if svc == nil {
-		return api.ClusterDomain
-	}
-	return svc.Domain
 }

@@ -145,7 +145,7 @@ func (w *podWorker) networkMounts(pod *corev1.Pod) []Mount {
 		return w.hostNetworkDNS(pod)
 	}
 	if w.podFiles == nil {
-		mounts, err := writePodFiles(filepath.Join(w.a.logDir(pod), "etc"), pod, w.podNet.IP.String(), w.a.clusterDNS())
+		mounts, err := writePodFiles(filepath.Join(w.a.logDir(pod), "etc"), pod, w.podNet.IP.String(), w.a.serviceNetwork().Domain, w.a.clusterDNS())
 		if err != nil {
 			w.a.log.Warn("writing the pod's /etc files", "pod", w.key, "err", err)
 			return nil

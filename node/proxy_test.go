@@ -65,15 +65,11 @@ func TestProxyRules(t *testing.T) {
 		t.Errorf("rules:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	script := renderRuleset("berth_n1", "n1", tab, netip.Prefix{})
-	for _, line := range []string{
+	wantLines(t, "script", script,
 		"ip daddr 10.96.0.10 tcp dport 80 dnat ip addr . port to numgen random mod 2 map { 0 : 192.0.2.2 . 8080, 1 : 192.0.2.3 . 8080 }",
 		"ip daddr 10.96.0.10 udp dport 53 dnat to 192.0.2.4:5353",
 		"ip daddr 10.96.0.11 tcp dport 80 reject with tcp reset",
-	} {
-		if !strings.Contains(script, line) {
-			t.Errorf("script lacks %q:\n%s", line, script)
-		}
-	}
+	)
 	if proxyTable("node-1.example") != "berth_node_1_example" {
 		t.Errorf("table name %q", proxyTable("node-1.example"))
 	}
@@ -88,16 +84,12 @@ func TestProxyKeepsPodSources(t *testing.T) {
 	tab := table([]corev1.Service{service("web", "10.96.0.20", http)},
 		endpoints("web", corev1.EndpointPort{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP}, "10.244.1.3", "10.244.0.2"))
 	script := renderRuleset("berth_n1", "n1", tab, netip.MustParsePrefix("10.244.0.0/16"))
-	for _, line := range []string{
+	wantLines(t, "script", script,
 		"fib daddr type local tcp dport 30080 meta mark set meta mark | 0x4000 dnat ip addr",
 		"ct status dnat meta mark & 0x4000 == 0x4000 oifname != \"lo\" masquerade",
 		"ct status dnat ip saddr != 10.244.0.0/16 meta mark & 0x8000 == 0 oifname != \"lo\" masquerade",
 		"ct status dnat ip saddr . ip daddr { 10.244.0.2 . 10.244.0.2, 10.244.1.3 . 10.244.1.3 } masquerade",
-	} {
-		if !strings.Contains(script, line) {
-			t.Errorf("script lacks %q:\n%s", line, script)
-		}
-	}
+	)
 	if strings.Contains(script, "ct status dnat meta mark & 0x8000 == 0 oifname != \"lo\" masquerade") {
 		t.Errorf("with a pod network, every DNATed connection is masqueraded:\n%s", script)
 	}
@@ -141,6 +133,17 @@ func TestProxyRulesetOnNftables(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", "10.111.0.10:80", 5*time.Second); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("after the endpoints went: %v; want connection refused", err)
+	}
+}
+
+// wantLines fails the test for each line that the script (what it is:
+// "script", "policy table") lacks.
+func wantLines(t *testing.T, what, script string, lines ...string) {
+	t.Helper()
+	for _, line := range lines {
+		if !strings.Contains(script, line) {
+			t.Errorf("%s lacks %q:\n%s", what, line, script)
+		}
 	}
 }
 
