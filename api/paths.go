@@ -37,10 +37,33 @@ const (
 	PathLogs = "/v1/logs/"
 	// AgentPathLogs is served by the agent, followed by "namespace/pod".
 	AgentPathLogs = "/logs/"
+
+	// PathCA serves the cluster's CA bundle (PEM) without credentials:
+	// a joining agent checks its hash against its token.
+	PathCA = "/cacerts"
+	// PathCertificates signs a CSR: an agent's or a joining master's
+	// (with a join token), or a renewal (with the certificate itself).
+	PathCertificates = "/v1/certificates"
+	// PathClusterSecrets hands the CA to a joining master.
+	PathClusterSecrets = "/v1/cluster/secrets"
+	// PathTokens lists and creates tokens; PathTokens/ID revokes one.
+	PathTokens = "/v1/tokens"
+	// PathKubeconfig issues a user's certificate.
+	PathKubeconfig = "/v1/kubeconfig"
+	// PathWhoAmI answers the caller's identity and role.
+	PathWhoAmI = "/v1/whoami"
+)
+
+// Unauthenticated paths that report a master's health and version.
+const (
+	PathHealthz = "/healthz"
+	PathLivez   = "/livez"
+	PathReadyz  = "/readyz"
+	PathVersion = "/version"
 )
 
 // DefaultServer is the master address the CLI uses when none is given.
-const DefaultServer = "http://127.0.0.1:7070"
+const DefaultServer = "https://127.0.0.1:7070"
 
 // LogsPath is the Kubernetes path of a pod's log, which the master serves
 // with the Kubernetes query parameters (container, follow, previous,

@@ -48,6 +48,10 @@ func (st *state) apply(cmd any, index uint64, maxLog int) any {
 		st.applyRollout(c)
 	case *MemberCommand:
 		st.applyMember(c)
+	case *TokenCommand:
+		return st.applyToken(c)
+	case *PinNodeCommand:
+		return st.applyPinNode(c)
 	case *FormatCommand:
 		st.applyFormat(c)
 	case *RemoveNodeCommand:
@@ -55,7 +59,8 @@ func (st *state) apply(cmd any, index uint64, maxLog int) any {
 			return fmt.Errorf("%w: %s", ErrUnknownNode, c.Name)
 		}
 		delete(st.Nodes, c.Name)
-		st.podsIndex = index // the service table lists the nodes' routes
+		delete(st.NodeKeys, c.Name) // a new host may take the name
+		st.podsIndex = index        // the service table lists the nodes' routes
 	}
 	return nil
 }

@@ -28,6 +28,8 @@ const (
 	StatusBatchesType
 	FormatType     // format 1 (v0.1.0): the cluster turns a format on
 	RemoveNodeType // format 2 (v0.2.0): an operator removes a node
+	TokenType      // format 3 (v0.3.0): a token is added or revoked
+	PinNodeType    // format 3 (v0.3.0): a node name is pinned to its agent's key
 )
 
 // RemoveNodeCommand forgets a node (`berth delete node`): its pod CIDR is

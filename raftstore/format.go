@@ -23,11 +23,12 @@ import (
 //	   snapshots with a header; the cluster's format in the state
 //	2  v0.2.0: nodes' pod CIDRs (api.Plan.PodCIDRs, api.Node.PodCIDR),
 //	   RemoveNodeType
-const Format = 2
+//	3  v0.3.0: tokens and node key pins (TokenType, PinNodeType)
+const Format = 3
 
 // formatReleases names the first release that reads each format, for
 // messages that tell an operator what to upgrade to.
-var formatReleases = []string{0: "v0.0.0", 1: "v0.1.0", 2: "v0.2.0"}
+var formatReleases = []string{0: "v0.0.0", 1: "v0.1.0", 2: "v0.2.0", 3: "v0.3.0"}
 
 // releaseOf is the first release that reads format f.
 func releaseOf(f int) string {
@@ -80,6 +81,8 @@ var entryKinds = map[MessageType]entryKind{
 	StatusBatchesType: {"status batches", 0, func() any { return &StatusBatchesCommand{} }},
 	FormatType:        {"format", 1, func() any { return &FormatCommand{} }},
 	RemoveNodeType:    {"remove node", 2, func() any { return &RemoveNodeCommand{} }},
+	TokenType:         {"token", 3, func() any { return &TokenCommand{} }},
+	PinNodeType:       {"pin node", 3, func() any { return &PinNodeCommand{} }},
 }
 
 // kind returns what a release knows of an entry type.

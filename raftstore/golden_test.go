@@ -38,6 +38,19 @@ func goldenAfter(t *testing.T, s *Store) {
 	if _, err := s.RemoveNode("n3"); err != nil {
 		t.Fatal(err)
 	}
+	created := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for _, tok := range []api.Token{{ID: "abc123", SecretHash: strings.Repeat("ab", 32), Role: api.RoleAgent, Created: created},
+		{ID: "def456", SecretHash: strings.Repeat("cd", 32), Role: api.RoleViewer, Node: "", Expires: created.Add(time.Hour), Created: created, Description: "auditor"}} {
+		if err := s.AddToken(&tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RevokeToken("def456"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PinNode("n1", strings.Repeat("ef", 32)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestGoldenReleases decodes the entries and the snapshot that each

@@ -39,6 +39,10 @@ type state struct {
 	// HeartbeatStamp is the time of the newest heartbeat recorded, from
 	// any node: how far the record of heartbeats is behind the clock.
 	HeartbeatStamp time.Time `json:"heartbeatStamp,omitempty"`
+	// Tokens are the join and access tokens, by ID, as hashes (format 3).
+	Tokens map[string]*api.Token `json:"tokens,omitempty"`
+	// NodeKeys pins each node name to its agent's key hash (format 3).
+	NodeKeys map[string]string `json:"nodeKeys,omitempty"`
 	// Format is the format the cluster has turned on (see Format): what
 	// every master reads, and so what the leader may write.
 	Format int `json:"format,omitempty"`
@@ -110,6 +114,8 @@ func (st *state) clone() *state {
 	c.Claims = maps.Clone(st.Claims)
 	c.Events = slices.Clone(st.Events)
 	c.Members = maps.Clone(st.Members)
+	c.Tokens = maps.Clone(st.Tokens) // tokens are replaced, never changed in place
+	c.NodeKeys = maps.Clone(st.NodeKeys)
 	c.byNode, c.touched = nil, nil
 	return &c
 }

@@ -1,0 +1,102 @@
+package api
+
+import "time"
+
+// Roles a token or a certificate grants. A user is a viewer, an operator
+// or an admin; agents and masters have roles of their own.
+const (
+	RoleViewer   = "viewer"   // everything but Secret values, which show redacted
+	RoleOperator = "operator" // viewer, plus Secret values, plan, logs
+	RoleAdmin    = "admin"    // operator, plus members, nodes, tokens and keys
+	RoleAgent    = "agent"    // a node's agent: its own node's resources only
+	RoleMaster   = "master"   // a master: joins Raft, forwards for others
+)
+
+// Roles are the roles a token may grant, in the order `berth token create
+// --role` lists them.
+var Roles = []string{RoleAgent, RoleMaster, RoleViewer, RoleOperator, RoleAdmin}
+
+// Token is a join or access token as masters keep it: its public ID and
+// the hash of its secret, never the secret itself.
+type Token struct {
+	ID         string `json:"id"`
+	SecretHash string `json:"secretHash"`
+	Role       string `json:"role"`
+	// Node, when set, is the only node name an agent token may join as.
+	Node string `json:"node,omitempty"`
+	// Expires, when set, is when the token stops working.
+	Expires     time.Time `json:"expires,omitempty"`
+	Created     time.Time `json:"created"`
+	Description string    `json:"description,omitempty"`
+	// Revoked tokens are kept, so that a bootstrap token once revoked is
+	// not added again from a master's data directory.
+	Revoked bool `json:"revoked,omitempty"`
+}
+
+// Usable tells whether the token works at now.
+func (t *Token) Usable(now time.Time) bool {
+	return !t.Revoked && (t.Expires.IsZero() || now.Before(t.Expires))
+}
+
+// TokenInfo is a token as `berth token list` shows it.
+type TokenInfo struct {
+	ID          string    `json:"id"`
+	Role        string    `json:"role"`
+	Node        string    `json:"node,omitempty"`
+	Expires     time.Time `json:"expires,omitempty"`
+	Created     time.Time `json:"created"`
+	Description string    `json:"description,omitempty"`
+	Revoked     bool      `json:"revoked,omitempty"`
+}
+
+// Info is the token without its hash.
+func (t *Token) Info() TokenInfo {
+	return TokenInfo{ID: t.ID, Role: t.Role, Node: t.Node, Expires: t.Expires, Created: t.Created, Description: t.Description, Revoked: t.Revoked}
+}
+
+// TokenRequest asks a master for a new token (`berth token create`).
+type TokenRequest struct {
+	Role        string        `json:"role"`
+	Node        string        `json:"node,omitempty"`
+	TTL         time.Duration `json:"ttl,omitempty"`
+	Description string        `json:"description,omitempty"`
+}
+
+// TokenAnswer is a new token, the one time its secret is shown.
+type TokenAnswer struct {
+	Token string    `json:"token"`
+	Info  TokenInfo `json:"info"`
+}
+
+// CertificateRequest asks a master to certify a key: an agent's or a
+// joining master's CSR in PEM.
+type CertificateRequest struct {
+	CSR string `json:"csr"`
+}
+
+// CertificateAnswer is the certificate a master issued, with the CA.
+type CertificateAnswer struct {
+	Certificate string `json:"certificate"`
+	CA          string `json:"ca"`
+}
+
+// KubeconfigRequest asks for a user's credentials (`berth kubeconfig`).
+type KubeconfigRequest struct {
+	Name string        `json:"name"`
+	Role string        `json:"role"`
+	TTL  time.Duration `json:"ttl,omitempty"`
+}
+
+// KubeconfigAnswer is a user's certificate and key, with the CA.
+type KubeconfigAnswer struct {
+	Certificate string `json:"certificate"`
+	Key         string `json:"key"`
+	CA          string `json:"ca"`
+}
+
+// ClusterSecrets are what a joining master needs to act as one: the CA's
+// certificate and key. It is only ever sent to a master's certificate.
+type ClusterSecrets struct {
+	CACert string `json:"caCert"`
+	CAKey  string `json:"caKey"`
+}
