@@ -1,0 +1,180 @@
+package auth
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/pki"
+)
+
+// Authenticator finds the identity of a request.
+type Authenticator struct {
+	// Pool holds the cluster CA that client certificates must chain to.
+	Pool func() *x509.CertPool
+	// Token returns the stored token of an ID, or nil.
+	Token func(id string) *api.Token
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// ErrNoCredentials is returned for a request that shows none.
+var ErrNoCredentials = errors.New("no credentials: show a client certificate of the cluster or a bearer token (berth kubeconfig, berth token create)")
+
+// Authenticate returns the identity a request shows: its client
+// certificate's, else its bearer token's; ErrNoCredentials when it shows
+// neither. A certificate or token that does not check out is an error
+// that says why.
+func (a *Authenticator) Authenticate(r *http.Request) (Identity, error) {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		certs := r.TLS.PeerCertificates
+		id, err := pki.Verify(a.Pool(), certs[0], certs[1:], a.now(), x509.ExtKeyUsageClientAuth)
+		if err != nil {
+			return Anonymous, fmt.Errorf("client certificate %q: %w", certs[0].Subject.CommonName, err)
+		}
+		return Identity{Kind: id.Kind, Name: id.Name, Role: id.Role, Via: "certificate"}, nil
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return Anonymous, ErrNoCredentials
+	}
+	scheme, cred, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return Anonymous, fmt.Errorf("authorization scheme %q: want Bearer", scheme)
+	}
+	return a.token(strings.TrimSpace(cred))
+}
+
+// token checks a bearer token against the stored ones.
+func (a *Authenticator) token(s string) (Identity, error) {
+	tok, err := pki.ParseToken(s)
+	if err != nil {
+		return Anonymous, fmt.Errorf("bearer %w", err)
+	}
+	stored := a.Token(tok.ID)
+	switch {
+	case stored == nil || !pki.SecretMatches(tok.Secret, stored.SecretHash):
+		return Anonymous, fmt.Errorf("token %s: unknown, or a wrong secret", tok.ID)
+	case stored.Revoked:
+		return Anonymous, fmt.Errorf("token %s: revoked", tok.ID)
+	case !stored.Usable(a.now()):
+		return Anonymous, fmt.Errorf("token %s: expired at %s", tok.ID, stored.Expires.UTC().Format(time.RFC3339))
+	}
+	id := Identity{Kind: pki.KindUser, Name: "token-" + tok.ID, Role: stored.Role, Via: "token"}
+	if stored.Role == api.RoleAgent || stored.Role == api.RoleMaster {
+		id.Kind, id.Name = KindJoiner, tok.ID
+	}
+	return id, nil
+}
+
+// JoinToken is what a join token allows: its role and, for an agent
+// token bound to a node, that node's name.
+func (a *Authenticator) JoinToken(id Identity) (role, node string) {
+	if id.Kind != KindJoiner {
+		return "", ""
+	}
+	if t := a.Token(id.Name); t != nil {
+		return t.Role, t.Node
+	}
+	return "", ""
+}
+
+func (a *Authenticator) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// Guard authenticates and authorizes every request of a handler, and
+// records each in the audit log.
+type Guard struct {
+	Auth  *Authenticator
+	Audit *AuditLog
+}
+
+// Wrap serves h to callers that rule allows: 401 for a request without
+// valid credentials, 403 for one whose identity may not. A master's
+// request that forwards another caller's acts as that caller.
+func (g *Guard) Wrap(rule Rule, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		id, err := g.identify(r)
+		switch {
+		case err != nil && rule != Public:
+			writeError(rec, http.StatusUnauthorized, err)
+		case !rule.Allows(id):
+			writeError(rec, http.StatusForbidden, fmt.Errorf("%s (role %q) may not %s %s: it takes %s", id, id.Role, r.Method, r.URL.Path, rule))
+		default:
+			h.ServeHTTP(rec, r.WithContext(WithIdentity(r.Context(), id)))
+		}
+		g.Audit.Record(r, id, rec.status())
+	})
+}
+
+// identify authenticates the request and follows a master's forwarding.
+func (g *Guard) identify(r *http.Request) (Identity, error) {
+	id, err := g.Auth.Authenticate(r)
+	if err != nil {
+		return id, err
+	}
+	if fwd := r.Header.Get(ForwardedHeader); fwd != "" {
+		if !id.IsMaster() {
+			return Anonymous, fmt.Errorf("%s may not forward for others (header %s)", id, ForwardedHeader)
+		}
+		return decodeForwarded(fwd)
+	}
+	return id, nil
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="berth"`)
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}
+
+// statusRecorder remembers the status a handler answered, for the audit
+// log; it passes Flush on, which streamed logs need.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+// Flush sends what was written so far.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		return http.StatusOK
+	}
+	return s.code
+}
