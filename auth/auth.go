@@ -77,10 +77,13 @@ const (
 	// Join is for join tokens and for agents and masters renewing their
 	// certificates.
 	Join
+	// Authenticated is for any caller with valid credentials.
+	Authenticated
 )
 
 var ruleNames = map[Rule]string{Public: "public", View: "viewer", Operate: "operator", Admin: "admin",
-	NodeOnly: "agent", NodeOrView: "agent or viewer", MasterOnly: "master", Join: "join token or node certificate"}
+	NodeOnly: "agent", NodeOrView: "agent or viewer", MasterOnly: "master", Join: "join token or node certificate",
+	Authenticated: "any credentials"}
 
 // String names what the rule asks for, for 403 answers.
 func (r Rule) String() string { return ruleNames[r] }
@@ -105,6 +108,8 @@ func (r Rule) Allows(id Identity) bool {
 		return id.IsNode() || id.atLeast(api.RoleViewer)
 	case Join:
 		return id.Kind == KindJoiner || id.IsNode()
+	case Authenticated:
+		return id.Kind != Anonymous.Kind
 	}
 	return false
 }

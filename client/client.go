@@ -5,6 +5,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,14 +36,28 @@ type Client struct {
 	// gives up and tries again where the others now succeed.
 	mu    sync.Mutex
 	moved chan struct{}
+	// bearer, when set, is sent as "Authorization: Bearer".
+	bearer string
 	// Stale lets reads be answered by whichever master gets them, from
 	// its own copy of the state, without a round trip to the leader.
 	Stale bool
 }
 
+// Option sets how a client shows itself to the masters.
+type Option func(*Client)
+
+// WithTLS makes the client trust the CA of cfg and show its client
+// certificate, if any.
+func WithTLS(cfg *tls.Config) Option {
+	return func(c *Client) { c.http.Transport.(*http.Transport).TLSClientConfig = cfg }
+}
+
+// WithBearer sends a bearer token with every request.
+func WithBearer(token string) Option { return func(c *Client) { c.bearer = token } }
+
 // New returns a client for the given master URLs (a bare host:port gets
-// http://).
-func New(servers []string) (*Client, error) {
+// https://).
+func New(servers []string, opts ...Option) (*Client, error) {
 	// A master that is down or cut off must not hold a request for the
 	// kernel's connect timeout (minutes): give up the dial after 3 s and
 	// try the next one.
@@ -54,13 +69,19 @@ func New(servers []string) (*Client, error) {
 	// socket behind; 2,500 hollow nodes left 14,000 and ran out of ports.
 	transport.MaxIdleConnsPerHost = maxIdleConnsPerMaster
 	c := &Client{http: &http.Client{Transport: transport}, moved: make(chan struct{})}
+	for _, o := range opts {
+		o(c)
+	}
 	for _, s := range servers {
 		s = strings.TrimRight(strings.TrimSpace(s), "/")
 		if s == "" {
 			continue
 		}
 		if !strings.Contains(s, "://") {
-			s = "http://" + s
+			s = "https://" + s
+		}
+		if strings.HasPrefix(s, "http://") {
+			return nil, fmt.Errorf("server address %q: masters speak HTTPS only (use https://)", s)
 		}
 		if _, err := url.Parse(s); err != nil {
 			return nil, fmt.Errorf("server address %q: %w", s, err)
@@ -135,6 +156,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 		if in != nil {
 			req.Header.Set("Content-Type", "application/json")
+		}
+		if c.bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+c.bearer)
 		}
 		resp, err := c.http.Do(req)
 		if err != nil {
@@ -371,4 +395,38 @@ func (c *Client) Logs(ctx context.Context, namespace, pod string, q url.Values) 
 		return nil, err
 	}
 	return resp.Body, nil
+}
+
+// ClusterSecrets reads the CA's certificate and key (masters only).
+func (c *Client) ClusterSecrets(ctx context.Context, out *api.ClusterSecrets) error {
+	return c.call(ctx, http.MethodGet, api.PathClusterSecrets, nil, nil, out)
+}
+
+// CreateToken mints a token (admins only); its secret is shown only here.
+func (c *Client) CreateToken(ctx context.Context, req *api.TokenRequest) (*api.TokenAnswer, error) {
+	var a api.TokenAnswer
+	return &a, c.call(ctx, http.MethodPost, api.PathTokens, nil, req, &a)
+}
+
+// Tokens lists the tokens, without their secrets (admins only).
+func (c *Client) Tokens(ctx context.Context) ([]api.TokenInfo, error) {
+	var l []api.TokenInfo
+	return l, c.call(ctx, http.MethodGet, api.PathTokens, nil, nil, &l)
+}
+
+// RevokeToken revokes a token by its ID (admins only).
+func (c *Client) RevokeToken(ctx context.Context, id string) error {
+	return c.call(ctx, http.MethodDelete, api.PathTokens+"/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// Kubeconfig asks for a user's certificate (admins only).
+func (c *Client) Kubeconfig(ctx context.Context, req *api.KubeconfigRequest) (*api.KubeconfigAnswer, error) {
+	var a api.KubeconfigAnswer
+	return &a, c.call(ctx, http.MethodPost, api.PathKubeconfig, nil, req, &a)
+}
+
+// WhoAmI answers the identity the masters see.
+func (c *Client) WhoAmI(ctx context.Context) (map[string]string, error) {
+	var a map[string]string
+	return a, c.call(ctx, http.MethodGet, api.PathWhoAmI, nil, nil, &a)
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
 	"github.com/berth-dev/berth/reconciler"
@@ -27,34 +30,62 @@ import (
 // maxWait caps the wait of a blocking query.
 const maxWait = 5 * time.Minute
 
+// routes are the API's endpoints, each with the rule its callers must
+// meet. Every endpoint but the local ones goes to the leader unless this
+// master leads (see forwarding).
 func (m *Master) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+api.PathStatus, m.handleStatus)
-	mux.HandleFunc("GET "+api.PathPods, m.handlePods)
-	for path := range workloadLists {
-		mux.HandleFunc("GET "+path, m.handleWorkloads(path))
+	handle := func(pattern string, rule auth.Rule, f http.HandlerFunc) {
+		mux.Handle(pattern, m.guard.Wrap(rule, m.forwarding(f)))
 	}
-	mux.HandleFunc("GET "+api.PathNodes, m.handleNodes)
-	mux.HandleFunc("DELETE "+api.PathNodes+"/{name}", m.handleRemoveNode)
-	mux.HandleFunc("GET "+api.PathServices, m.handleServices)
-	mux.HandleFunc("GET "+api.PathEndpoints, m.handleEndpoints)
-	mux.HandleFunc("GET "+api.PathEndpointSlices, m.handleEndpointSlices)
-	mux.HandleFunc("GET "+api.PathServiceTable, m.handleServiceTable)
-	mux.HandleFunc("GET "+api.PathRevisions, m.handleRevisions)
-	mux.HandleFunc("GET "+api.PathEvents, m.handleEvents)
-	mux.HandleFunc("POST "+api.PathRegister, m.handleRegister)
-	mux.HandleFunc("POST "+api.PathHeartbeat, m.handleHeartbeat)
-	mux.HandleFunc("POST "+api.PathReport, m.handleReport)
-	mux.HandleFunc("GET "+api.PathAssignments+"{node}", m.handleAssignments)
-	mux.HandleFunc("GET "+api.PathLogs+"{namespace}/{pod}", m.handleLogs)
-	mux.HandleFunc("GET /api/v1/namespaces/{namespace}/pods/{pod}/log", m.handleLogs)
-	mux.HandleFunc("POST "+PathWebhook, m.handleWebhook)
-	mux.HandleFunc("POST "+api.PathPlan, m.handlePlan)
-	mux.HandleFunc("GET "+api.PathMembers, m.handleMembers)
-	mux.HandleFunc("GET "+api.PathSelf, m.handleSelf)
-	mux.HandleFunc("POST "+api.PathJoin, m.handleJoin)
-	mux.HandleFunc("DELETE "+api.PathMembers+"/{name}", m.handleRemoveMember)
+	local := func(pattern string, f http.HandlerFunc) { mux.Handle(pattern, m.guard.Wrap(auth.Public, f)) }
+	local("GET "+api.PathCA, m.handleCA)
+	local("GET "+api.PathHealthz, m.handleHealth)
+	local("GET "+api.PathLivez, m.handleHealth)
+	local("GET "+api.PathReadyz, m.handleReady)
+	local("GET "+api.PathVersion, m.handleVersion)
+	handle("GET "+api.PathStatus, auth.View, m.handleStatus)
+	handle("GET "+api.PathPods, auth.View, m.handlePods)
+	for path := range workloadLists {
+		handle("GET "+path, auth.View, m.handleWorkloads(path))
+	}
+	handle("GET "+api.PathNodes, auth.View, m.handleNodes)
+	handle("DELETE "+api.PathNodes+"/{name}", auth.Admin, m.handleRemoveNode)
+	handle("GET "+api.PathServices, auth.View, m.handleServices)
+	handle("GET "+api.PathEndpoints, auth.View, m.handleEndpoints)
+	handle("GET "+api.PathEndpointSlices, auth.View, m.handleEndpointSlices)
+	handle("GET "+api.PathServiceTable, auth.NodeOrView, m.handleServiceTable)
+	handle("GET "+api.PathRevisions, auth.View, m.handleRevisions)
+	handle("GET "+api.PathEvents, auth.View, m.handleEvents)
+	handle("POST "+api.PathRegister, auth.NodeOnly, m.handleRegister)
+	handle("POST "+api.PathHeartbeat, auth.NodeOnly, m.handleHeartbeat)
+	handle("POST "+api.PathReport, auth.NodeOnly, m.handleReport)
+	handle("GET "+api.PathAssignments+"{node}", auth.NodeOnly, m.handleAssignments)
+	handle("GET "+api.PathLogs+"{namespace}/{pod}", auth.Operate, m.handleLogs)
+	handle("GET /api/v1/namespaces/{namespace}/pods/{pod}/log", auth.Operate, m.handleLogs)
+	handle("POST "+PathWebhook, auth.Public, m.handleWebhook) // checked by its HMAC
+	handle("POST "+api.PathPlan, auth.Operate, m.handlePlan)
+	handle("GET "+api.PathMembers, auth.View, m.handleMembers)
+	handle("GET "+api.PathSelf, auth.View, m.handleSelf)
+	handle("POST "+api.PathJoin, auth.MasterOnly, m.handleJoin)
+	handle("DELETE "+api.PathMembers+"/{name}", auth.Admin, m.handleRemoveMember)
+	handle("POST "+api.PathCertificates, auth.Join, m.handleCertificates)
+	handle("GET "+api.PathClusterSecrets, auth.MasterOnly, m.handleClusterSecrets)
+	handle("GET "+api.PathTokens, auth.Admin, m.handleTokens)
+	handle("POST "+api.PathTokens, auth.Admin, m.handleCreateToken)
+	handle("DELETE "+api.PathTokens+"/{id}", auth.Admin, m.handleRevokeToken)
+	handle("POST "+api.PathKubeconfig, auth.Admin, m.handleKubeconfig)
+	handle("GET "+api.PathWhoAmI, auth.Authenticated, m.handleWhoAmI)
 	return mux
+}
+
+// newServer is the API's HTTP server. Its timeouts leave no room for
+// slowloris: headers must arrive within 10 s, a body within bodyTimeout
+// (see decode), and idle connections close after two minutes. There is
+// no overall read timeout, which would cut the long polls.
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)} // TLS handshake errors: scanners, plain HTTP
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -309,10 +340,25 @@ func (m *Master) handleRevisions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, m.store.Log())
 }
 
-// decode reads a JSON body of at most 16 MiB.
+// maxBody is the largest request body a master reads; bodyTimeout is how
+// long it waits for one.
+const (
+	maxBody     = 16 << 20
+	bodyTimeout = 30 * time.Second
+)
+
+// decode reads a JSON body of at most maxBody within bodyTimeout.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<20)).Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("request body of %s: %w", r.URL.Path, err))
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyTimeout))
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(v)
+	http.NewResponseController(w).SetReadDeadline(time.Time{})
+	if err != nil {
+		status := http.StatusBadRequest
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeError(w, status, fmt.Errorf("request body of %s: %w", r.URL.Path, err))
 		return false
 	}
 	return true
@@ -343,7 +389,14 @@ func (m *Master) handleRegister(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errors.New("registration: name is required"))
 		return
 	}
+	if err := auth.OwnNode(r.Context(), reg.Name); err != nil {
+		writeError(w, http.StatusForbidden, err)
+		return
+	}
 	_, err := m.store.RegisterNode(&reg)
+	if err == nil {
+		m.log.Info("node registered", "name", reg.Name, "address", reg.Address, "by", auth.From(r.Context()).String())
+	}
 	writeResult(w, err)
 }
 
@@ -364,6 +417,10 @@ func (m *Master) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &hb) {
 		return
 	}
+	if err := auth.OwnNode(r.Context(), hb.Name); err != nil {
+		writeError(w, http.StatusForbidden, err)
+		return
+	}
 	answer, err := m.heartbeat(hb.Name)
 	if err != nil {
 		writeResult(w, err)
@@ -377,6 +434,13 @@ func (m *Master) handleReport(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &b) {
 		return
 	}
+	if err := auth.OwnNode(r.Context(), b.Node); err != nil {
+		writeError(w, http.StatusForbidden, err)
+		return
+	}
+	if auth.From(r.Context()).IsNode() {
+		b.Events = m.ownEvents(b.Node, b.Events) // the FSM drops reports of pods on other nodes
+	}
 	writeResult(w, m.report(r.Context(), &b))
 }
 
@@ -387,6 +451,10 @@ func (m *Master) handleAssignments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
+	if err := auth.OwnNode(r.Context(), r.PathValue("node")); err != nil {
+		writeError(w, http.StatusForbidden, err)
+		return
+	}
 	as := m.store.NodePods(ctx, r.PathValue("node"), index)
 	if as.PodCIDR != "" {
 		as.ClusterCIDR = m.cfg.PodNetwork.ClusterCIDR.String()
@@ -444,13 +512,15 @@ func (m *Master) handleLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadGateway, fmt.Errorf("node %s of pod %s serves no logs (agent started without --listen)", nodeName, key))
 		return
 	}
-	target := "http://" + addr + api.AgentPathLogs + url.PathEscape(r.PathValue("namespace")) + "/" + url.PathEscape(r.PathValue("pod")) + "?" + r.URL.RawQuery
+	target := "https://" + addr + api.AgentPathLogs + url.PathEscape(r.PathValue("namespace")) + "/" + url.PathEscape(r.PathValue("pod")) + "?" + r.URL.RawQuery
 	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, target, nil)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err)
 		return
 	}
-	resp, err := http.DefaultClient.Do(req)
+	agent := &http.Client{Transport: &http.Transport{TLSClientConfig: m.sec.agentTLS(nodeName), DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+	defer agent.CloseIdleConnections()
+	resp, err := agent.Do(req)
 	if err != nil {
 		writeError(w, http.StatusBadGateway, fmt.Errorf("reading logs from node %s at %s: %w", nodeName, addr, err))
 		return
@@ -503,4 +573,17 @@ func (m *Master) handlePlan(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	writeJSON(w, reconciler.DryRun(m.input(m.store.View(false), now), set, now))
+}
+
+// ownEvents keeps the events an agent may write: about its own node, or
+// about pods bound to it.
+func (m *Master) ownEvents(node string, events []corev1.Event) []corev1.Event {
+	kept := events[:0]
+	for _, e := range events {
+		o := e.InvolvedObject
+		if (o.Kind == "Node" && o.Name == node) || (o.Kind == "Pod" && m.store.PodNode(api.Key(o.Namespace, o.Name)) == node) {
+			kept = append(kept, e)
+		}
+	}
+	return kept
 }

@@ -4,16 +4,23 @@ package master
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/gitsource"
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
@@ -60,6 +67,18 @@ type Config struct {
 	// checked against it, cluster IPs come from it, and agents get its DNS
 	// address and domain with their assignments.
 	Services api.ServiceNetwork
+	// Token is the master join token (--token-file) a master with --join
+	// and no CA of its own exchanges for its certificate and the CA.
+	Token string
+	// TLSSANs are more names and addresses for this master's serving
+	// certificate (it always has loopback, the host name, --listen's and
+	// --advertise's hosts).
+	TLSSANs []string
+	// AuditLog, when set, is the file every API request is recorded in.
+	AuditLog string
+	// NodeCertLifetime is how long agents' certificates are valid
+	// (pki.NodeCertLifetime when zero).
+	NodeCertLifetime time.Duration
 	// Release is the release the master plays (this build's when zero);
 	// tests set an older one.
 	Release raftstore.Release
@@ -98,6 +117,10 @@ type Master struct {
 	agentWrites *agentWrites
 	releases    releases
 	ready       chan struct{} // closed once the log is replayed (WaitReady)
+	sec         *security
+	guard       *auth.Guard
+	audit       io.Closer   // the audit log's file, if any
+	tokensKept  atomic.Bool // the data directory's tokens are in Raft
 }
 
 // New opens the repository, the Raft store and the API listener.
@@ -132,24 +155,69 @@ func New(cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, err
 	}
+	sec, err := setupSecurity(&cfg, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	m := &Master{cfg: cfg, log: cfg.Logger, src: src, ready: make(chan struct{}), sec: sec}
+	if err := m.open(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// open starts the audit log, the API's TLS listener and the Raft store
+// with its TLS transport.
+func (m *Master) open() error {
+	cfg := m.cfg
+	var audit *auth.AuditLog
+	if cfg.AuditLog != "" {
+		var err error
+		if audit, m.audit, err = auth.OpenAuditLog(cfg.AuditLog); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+		m.closeAudit()
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	var opened atomic.Pointer[raftstore.Store]
+	plain := func() bool {
+		s := opened.Load()
+		return m.sec.plainRaft && (s == nil || s.ClusterFormat() < raftstore.FormatAccess)
+	}
+	stream, err := newTLSStream(cfg.RaftAddr, m.sec.raftTLS(), plain, cfg.Logger.With("component", "raft"))
+	if err != nil {
+		ln.Close()
+		m.closeAudit()
+		return err
 	}
 	store, err := raftstore.New(raftstore.Config{
 		Name: cfg.Name, DataDir: filepath.Join(cfg.DataDir, "raft"), RaftAddr: cfg.RaftAddr,
+		Transport: raft.NewNetworkTransport(stream, 3, 10*time.Second, slogWriter{cfg.Logger}),
 		Bootstrap: cfg.Bootstrap, MaxLog: cfg.MaxLog, LogOutput: slogWriter{cfg.Logger},
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval, TrailingLogs: cfg.TrailingLogs,
 		Logger: cfg.Logger, Release: cfg.Release,
 	})
 	if err != nil {
+		stream.Close()
 		ln.Close()
-		return nil, err
+		m.closeAudit()
+		return err
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, store: store, src: src, listener: ln, ready: make(chan struct{}),
-		agentWrites: newAgentWrites(store)}
-	m.server = &http.Server{Handler: m.forwarding(m.routes()), ReadHeaderTimeout: 10 * time.Second}
-	return m, nil
+	opened.Store(store)
+	m.store, m.agentWrites = store, newAgentWrites(store)
+	m.listener = tls.NewListener(ln, m.sec.serverTLS())
+	m.guard = &auth.Guard{Auth: &auth.Authenticator{Pool: func() *x509.CertPool { return m.sec.pool }, Token: store.Token}, Audit: audit}
+	m.server = newServer(m.routes(), cfg.Logger)
+	return nil
+}
+
+func (m *Master) closeAudit() {
+	if m.audit != nil {
+		m.audit.Close()
+	}
 }
 
 // Addr is the API's listening address.
@@ -169,12 +237,14 @@ func (m *Master) Run(ctx context.Context) error {
 		if err := m.join(ctx); err != nil {
 			m.server.Close()
 			m.store.Close()
+			m.closeAudit()
 			return err
 		}
 	}
 	if err := m.store.WaitReady(ctx); err != nil {
 		m.server.Close()
 		m.store.Close()
+		m.closeAudit()
 		return err
 	}
 	close(m.ready)
@@ -197,6 +267,7 @@ func (m *Master) Run(ctx context.Context) error {
 	if cerr := m.store.Close(); err == nil {
 		err = cerr
 	}
+	m.closeAudit()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

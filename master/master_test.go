@@ -2,10 +2,14 @@ package master
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/gitsource"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/pki"
 )
 
 const deployYAML = `apiVersion: apps/v1
@@ -65,11 +70,44 @@ func startMaster(t *testing.T, edit ...func(*Config)) (*client.Client, string) {
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	c, err := client.New([]string{m.Addr()})
+	c := clientAs(t, cfg.DataDir, m.Addr(), pki.Identity{Kind: pki.KindMaster, Name: "test", Role: api.RoleMaster})
+	dataDirs.Store(c, cfg.DataDir)
+	return c, repo
+}
+
+// dataDirs maps the clients startMaster returns to their master's data
+// directory.
+var dataDirs sync.Map
+
+// anonymous is an HTTPS client without credentials that trusts the CA of
+// the master of c.
+func anonymous(t *testing.T, c *client.Client) *http.Client {
+	t.Helper()
+	dir, _ := dataDirs.Load(c)
+	ca, err := pki.LoadCA(filepath.Join(dir.(string), "pki"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, repo
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: pki.ClientConfig(ca.Pool(), nil)}}
+}
+
+// clientAs is a client of the master at addr with a certificate of id,
+// issued by the CA in the master's data directory.
+func clientAs(t *testing.T, dataDir, addr string, id pki.Identity) *client.Client {
+	t.Helper()
+	ca, err := pki.LoadCA(filepath.Join(dataDir, "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueTLS(pki.Request{Identity: id, Lifetime: time.Hour}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New([]string{addr}, client.WithTLS(pki.ClientConfig(ca.Pool(), func() *tls.Certificate { return &cert })))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // waitStatus polls the status with blocking queries until cond holds.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/raftstore"
 )
 
@@ -87,12 +88,16 @@ func answeredHere(r *http.Request) bool {
 // long polls) and answers 503 when that master cannot be reached, so that
 // clients try another.
 func (m *Master) proxyTo(addr string) http.Handler {
-	target := &url.URL{Scheme: "http", Host: addr}
+	target := &url.URL{Scheme: "https", Host: addr}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
+			pr.SetXForwarded()
 			pr.Out.Header.Set(headerForwarded, m.cfg.Name)
+			// The leader believes this from a master's certificate only.
+			pr.Out.Header.Set(auth.ForwardedHeader, auth.EncodeForwarded(auth.From(pr.In.Context())))
 		},
+		Transport:     m.sec.peers.Transport,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeError(w, http.StatusServiceUnavailable, errors.New("forwarding to the leader at "+addr+": "+err.Error()))
@@ -171,7 +176,7 @@ func (m *Master) join(ctx context.Context) error {
 	for {
 		var errs []string
 		for _, addr := range m.cfg.Join {
-			err := postJSON(ctx, addr, api.PathJoin, body)
+			err := m.postJSON(ctx, addr, api.PathJoin, body)
 			if err == nil {
 				m.log.Info("joined the cluster", "via", addr)
 				return nil
@@ -189,10 +194,8 @@ func (m *Master) join(ctx context.Context) error {
 }
 
 // postJSON posts body to another master and reads its error, if any.
-func postJSON(ctx context.Context, addr, path string, body []byte) error {
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
+func (m *Master) postJSON(ctx context.Context, addr, path string, body []byte) error {
+	addr = peerURL(addr)
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, addr+path, bytes.NewReader(body))
@@ -200,7 +203,7 @@ func postJSON(ctx context.Context, addr, path string, body []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := m.sec.peers.Do(req)
 	if err != nil {
 		return err
 	}

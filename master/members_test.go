@@ -3,6 +3,8 @@ package master
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +22,14 @@ func TestThreeMasters(t *testing.T) {
 	c1, repo := startMaster(t, func(c *Config) { c.Name = "m1" })
 	waitStatus(t, c1, func(s *api.Status) bool { return s.LiveCommit != "" })
 	join := func(name string, via *client.Client) *client.Client {
+		dir, _ := dataDirs.Load(c1) // the bootstrap master's token joins through any master
+		token, err := os.ReadFile(filepath.Join(dir.(string), MasterTokenFile))
+		if err != nil {
+			t.Fatal(err)
+		}
 		c, _ := startMaster(t, func(c *Config) {
-			c.Name, c.Bootstrap, c.Join, c.Git.Repo = name, false, []string{strings.TrimPrefix(via.Servers()[0], "http://")}, repo
+			c.Name, c.Bootstrap, c.Join, c.Git.Repo = name, false, []string{strings.TrimPrefix(via.Servers()[0], "https://")}, repo
+			c.Token = string(token)
 		})
 		return c
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +63,7 @@ func (m *Master) checkReleases(ctx context.Context) {
 		m.log.Warn("cannot turn on the cluster's new format", "err", err)
 		return
 	}
+	m.ensureTokens()
 	if on < 1 {
 		return // the masters' releases are recorded from format 1
 	}
@@ -99,7 +99,7 @@ func (m *Master) askReleases(ctx context.Context) []api.Member {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := getSelf(ctx, mem.APIAddr)
+			s, err := m.getSelf(ctx, mem.APIAddr)
 			if err != nil {
 				return
 			}
@@ -119,18 +119,16 @@ func (m *Master) askReleases(ctx context.Context) []api.Member {
 
 // getSelf asks a master for its own view (answered by that master, not
 // forwarded).
-func getSelf(ctx context.Context, addr string) (api.SelfStatus, error) {
+func (m *Master) getSelf(ctx context.Context, addr string) (api.SelfStatus, error) {
 	var s api.SelfStatus
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
+	addr = peerURL(addr)
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+api.PathSelf, nil)
 	if err != nil {
 		return s, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := m.sec.peers.Do(req)
 	if err != nil {
 		return s, err
 	}

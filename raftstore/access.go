@@ -125,3 +125,13 @@ func (s *Store) NodeKey(node string) string {
 	defer s.mu.RUnlock()
 	return s.state.NodeKeys[node]
 }
+
+// PodNode is the node a pod (by key) is bound to ("" for none).
+func (s *Store) PodNode(key string) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if p := s.state.Pods[key]; p != nil {
+		return p.Spec.NodeName
+	}
+	return ""
+}

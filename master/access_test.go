@@ -1,0 +1,150 @@
+package master
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/pki"
+)
+
+// endpointCase is one endpoint and what each caller gets from it, in the
+// order of callers in TestEveryEndpointAuthorizes: U is 401, F is 403, A
+// is anything else (the request was let through).
+type endpointCase struct {
+	method, path string
+	body         func(node string) any
+	want         string
+}
+
+// TestEveryEndpointAuthorizes calls every endpoint of a master as each
+// kind of caller and checks who gets through.
+func TestEveryEndpointAuthorizes(t *testing.T) {
+	c, _ := startMaster(t)
+	waitStatus(t, c, func(s *api.Status) bool { return s.LiveCommit != "" })
+	dir, _ := dataDirs.Load(c)
+	ca, err := pki.LoadCA(filepath.Join(dir.(string), "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := pki.NewCA(time.Now())
+	now := time.Now()
+	cert := func(ca *pki.CA, kind pki.Kind, name, role string, at time.Time) *tls.Certificate {
+		c, err := ca.IssueTLS(pki.Request{Identity: pki.Identity{Kind: kind, Name: name, Role: role}, Lifetime: time.Hour}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &c
+	}
+	type caller struct {
+		name string
+		cert *tls.Certificate
+		node string // the node named in paths and bodies
+	}
+	callers := []caller{
+		{"no credentials", nil, "n1"},
+		{"wrong CA", cert(other, pki.KindUser, "eve", api.RoleAdmin, now), "n1"},
+		{"expired", cert(ca, pki.KindUser, "old", api.RoleAdmin, now.Add(-2*time.Hour)), "n1"},
+		{"viewer", cert(ca, pki.KindUser, "ann", api.RoleViewer, now), "n1"},
+		{"operator", cert(ca, pki.KindUser, "oli", api.RoleOperator, now), "n1"},
+		{"admin", cert(ca, pki.KindUser, "ada", api.RoleAdmin, now), "n1"},
+		{"agent n1 on n1", cert(ca, pki.KindNode, "n1", api.RoleAgent, now), "n1"},
+		{"agent n1 on n2", cert(ca, pki.KindNode, "n1", api.RoleAgent, now), "n2"},
+	}
+	csr := func(node string) any {
+		key, _ := pki.NewKey()
+		pem, _ := pki.NewCSR(key, pki.Identity{Kind: pki.KindNode, Name: node, Role: api.RoleAgent})
+		return api.CertificateRequest{CSR: string(pem)}
+	}
+	const view, public = "UUUAAAFF", "AAAAAAAA"
+	cases := []endpointCase{
+		{"GET", api.PathCA, nil, public},
+		{"GET", api.PathHealthz, nil, public},
+		{"GET", api.PathLivez, nil, public},
+		{"GET", api.PathReadyz, nil, public},
+		{"GET", api.PathVersion, nil, public},
+		{"POST", PathWebhook, func(string) any { return map[string]string{"ref": "refs/heads/main"} }, public},
+		{"GET", api.PathStatus, nil, view},
+		{"GET", api.PathPods, nil, view},
+		{"GET", api.PathDeployments, nil, view},
+		{"GET", api.PathNodes, nil, view},
+		{"GET", api.PathServices, nil, view},
+		{"GET", api.PathEndpoints, nil, view},
+		{"GET", api.PathEndpointSlices, nil, view},
+		{"GET", api.PathRevisions, nil, view},
+		{"GET", api.PathEvents, nil, view},
+		{"GET", api.PathMembers, nil, view},
+		{"GET", api.PathSelf, nil, view},
+		{"GET", api.PathWhoAmI, nil, "UUUAAAAA"},
+		{"GET", api.PathServiceTable, nil, "UUUAAAAA"},
+		{"GET", api.PathLogs + "default/web", nil, "UUUFAAFF"},
+		{"GET", api.LogsPath("default", "web"), nil, "UUUFAAFF"},
+		{"POST", api.PathPlan, func(string) any { return api.PlanRequest{} }, "UUUFAAFF"},
+		{"DELETE", api.PathNodes + "/{node}", nil, "UUUFFAFF"},
+		{"POST", api.PathRegister, func(n string) any { return api.Registration{Name: n} }, "UUUFFFAF"},
+		{"POST", api.PathHeartbeat, func(n string) any { return api.Heartbeat{Name: n} }, "UUUFFFAF"},
+		{"POST", api.PathReport, func(n string) any { return api.StatusBatch{Node: n} }, "UUUFFFAF"},
+		{"GET", api.PathAssignments + "{node}", nil, "UUUFFFAF"},
+		{"POST", api.PathCertificates, csr, "UUUFFFAF"},
+		{"POST", api.PathJoin, func(string) any { return api.Member{Name: "m9", RaftAddr: "127.0.0.1:1", APIAddr: "127.0.0.1:2"} }, "UUUFFFFF"},
+		{"DELETE", api.PathMembers + "/m9", nil, "UUUFFAFF"},
+		{"GET", api.PathClusterSecrets, nil, "UUUFFFFF"},
+		{"GET", api.PathTokens, nil, "UUUFFAFF"},
+		{"POST", api.PathTokens, func(string) any { return api.TokenRequest{Role: api.RoleViewer} }, "UUUFFAFF"},
+		{"DELETE", api.PathTokens + "/zzzzzz", nil, "UUUFFAFF"},
+		{"POST", api.PathKubeconfig, func(string) any { return api.KubeconfigRequest{Name: "bob", Role: api.RoleViewer} }, "UUUFFAFF"},
+	}
+	base := c.Servers()[0]
+	for _, ec := range cases {
+		var got strings.Builder
+		var answers []string
+		for _, cl := range callers {
+			var body []byte
+			if ec.body != nil {
+				body, _ = json.Marshal(ec.body(cl.node))
+			}
+			req, _ := http.NewRequest(ec.method, base+strings.ReplaceAll(ec.path, "{node}", cl.node), bytes.NewReader(body))
+			hc := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.ClientConfig(ca.Pool(), func() *tls.Certificate { return cl.cert })}}
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s as %s: %v", ec.method, ec.path, cl.name, err)
+			}
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusUnauthorized:
+				got.WriteByte('U')
+			case http.StatusForbidden:
+				got.WriteByte('F')
+			default:
+				got.WriteByte('A')
+			}
+			answers = append(answers, fmt.Sprintf("%s=%d", cl.name, resp.StatusCode))
+		}
+		if got.String() != ec.want {
+			t.Errorf("%s %s: got %s, want %s (%s)", ec.method, ec.path, got.String(), ec.want, strings.Join(answers, ", "))
+		}
+	}
+}
+
+// TestPlainHTTPIsRefused: a request in plain HTTP gets a clear answer,
+// not the API.
+func TestPlainHTTPIsRefused(t *testing.T) {
+	c, _ := startMaster(t)
+	resp, err := http.Get("http://" + strings.TrimPrefix(c.Servers()[0], "https://") + api.PathStatus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(buf.String(), "HTTPS") {
+		t.Errorf("plain HTTP: %d %q", resp.StatusCode, buf.String())
+	}
+}
