@@ -79,7 +79,7 @@ func TestAuthenticate(t *testing.T) {
 		{"another CA", f.certRequest(t, other.ca, viewer, 2*time.Hour), "", "", "unknown authority"},
 		{"operator token", bearer(operatorToken), pki.KindUser, api.RoleOperator, ""},
 		{"agent token", bearer(agentToken), KindJoiner, api.RoleAgent, ""},
-		{"wrong secret", bearer(operatorToken[:len(operatorToken)-1] + "0"), "", "", "wrong secret"},
+		{"wrong secret", bearer(otherLast(operatorToken)), "", "", "wrong secret"},
 		{"revoked", bearer(f.token(t, api.RoleAdmin, func(tk *api.Token) { tk.Revoked = true })), "", "", "revoked"},
 		{"expired token", bearer(f.token(t, api.RoleAdmin, func(tk *api.Token) { tk.Expires = time.Now().Add(-time.Minute) })), "", "", "expired"},
 		{"no CA hash", bearer(operatorToken[strings.Index(operatorToken, "::")+2:]), "", "", "no CA hash"},
@@ -179,4 +179,13 @@ func TestGuardForwardingAndAudit(t *testing.T) {
 	if !strings.Contains(lines[0], `"outcome":"forbidden"`) || !strings.Contains(lines[2], `"outcome":"unauthenticated"`) {
 		t.Errorf("audit outcomes:\n%s", buf.String())
 	}
+}
+
+// otherLast changes the last character of a token to another one.
+func otherLast(tok string) string {
+	last := "0"
+	if strings.HasSuffix(tok, last) {
+		last = "1"
+	}
+	return tok[:len(tok)-1] + last
 }

@@ -72,6 +72,16 @@ func New(servers []string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	var err error
+	if c.servers, err = serverURLs(servers); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// serverURLs checks and completes master addresses.
+func serverURLs(servers []string) ([]string, error) {
+	var out []string
 	for _, s := range servers {
 		s = strings.TrimRight(strings.TrimSpace(s), "/")
 		if s == "" {
@@ -86,12 +96,22 @@ func New(servers []string, opts ...Option) (*Client, error) {
 		if _, err := url.Parse(s); err != nil {
 			return nil, fmt.Errorf("server address %q: %w", s, err)
 		}
-		c.servers = append(c.servers, s)
+		out = append(out, s)
 	}
-	if len(c.servers) == 0 {
+	if len(out) == 0 {
 		return nil, errors.New("no server address given")
 	}
-	return c, nil
+	return out, nil
+}
+
+// At is a client of one master only, with this client's credentials and
+// connections.
+func (c *Client) At(server string) (*Client, error) {
+	servers, err := serverURLs([]string{server})
+	if err != nil {
+		return nil, err
+	}
+	return &Client{servers: servers, http: c.http, bearer: c.bearer, moved: make(chan struct{})}, nil
 }
 
 // maxIdleConnsPerMaster is how many idle connections to each master a

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"context"
 	"encoding/json"
 	"net"
@@ -26,17 +28,17 @@ func closedAddr(t *testing.T) string {
 }
 
 func TestFailover(t *testing.T) {
-	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	good := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"liveCommit":"abc","converged":true}`))
 	}))
 	defer good.Close()
 	var busyCalls atomic.Int32
-	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	busy := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		busyCalls.Add(1)
 		http.Error(w, `{"error":"not the raft leader"}`, http.StatusServiceUnavailable)
 	}))
 	defer busy.Close()
-	c, err := New([]string{closedAddr(t), busy.URL, strings.TrimPrefix(good.URL, "http://")})
+	c, err := New([]string{closedAddr(t), busy.URL, strings.TrimPrefix(good.URL, "https://")}, testTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,22 +53,22 @@ func TestFailover(t *testing.T) {
 }
 
 func TestErrorsNameTheServerAndMessage(t *testing.T) {
-	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	bad := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		w.Write([]byte(`{"error":"pod default/x not found or not scheduled"}`))
 	}))
 	defer bad.Close()
-	c, _ := New([]string{bad.URL})
+	c, _ := New([]string{bad.URL}, testTLS)
 	_, err := c.Logs(context.Background(), "default", "x", nil)
 	if err == nil || err.Error() != "server: pod default/x not found or not scheduled (HTTP 404)" {
 		t.Fatalf("error %v", err)
 	}
 	addr := closedAddr(t)
-	c, _ = New([]string{addr})
+	c, _ = New([]string{addr}, testTLS)
 	if _, err := c.Heartbeat(context.Background(), "n"); err == nil || !strings.Contains(err.Error(), addr+api.PathHeartbeat) {
 		t.Fatalf("connection error %v does not name the address", err)
 	}
-	if _, err := New([]string{" ", ""}); err == nil {
+	if _, err := New([]string{" ", ""}, testTLS); err == nil {
 		t.Fatal("no server accepted")
 	}
 }
@@ -77,7 +79,7 @@ func TestErrorsNameTheServerAndMessage(t *testing.T) {
 func TestLongPollMovesWithTheOthers(t *testing.T) {
 	release, polling := make(chan struct{}), make(chan struct{}, 1)
 	defer close(release)
-	cutOff := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	cutOff := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			select {
 			case polling <- struct{}{}:
@@ -92,11 +94,11 @@ func TestLongPollMovesWithTheOthers(t *testing.T) {
 		http.Error(w, `{"error":"no leader"}`, http.StatusServiceUnavailable)
 	}))
 	defer cutOff.Close()
-	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	good := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"liveCommit":"abc"}`))
 	}))
 	defer good.Close()
-	c, _ := New([]string{cutOff.URL, good.URL})
+	c, _ := New([]string{cutOff.URL, good.URL}, testTLS)
 	got := make(chan error, 1)
 	go func() {
 		_, err := c.Status(context.Background(), 7, 30*time.Second)
@@ -138,9 +140,9 @@ func TestConnectionsAreReused(t *testing.T) {
 			dials.Add(1)
 		}
 	}
-	srv.Start()
+	srv.StartTLS()
 	defer srv.Close()
-	c, err := New([]string{srv.URL})
+	c, err := New([]string{srv.URL}, testTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,3 +162,12 @@ func TestConnectionsAreReused(t *testing.T) {
 		t.Errorf("60 calls one after another opened %d connections; want 1", n)
 	}
 }
+
+// testTLS trusts the certificate every httptest TLS server shows.
+var testTLS = func() Option {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	return WithTLS(&tls.Config{RootCAs: pool})
+}()

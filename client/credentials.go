@@ -34,6 +34,9 @@ type Credentials struct {
 	cert     atomic.Pointer[tls.Certificate]
 }
 
+// ErrNoToken is returned by Join when it needs a join token and has none.
+var ErrNoToken = errors.New("no join token")
+
 // Join gets the credentials of an identity: those kept in dir when they
 // are valid, else new ones from the masters at servers in exchange for a
 // join token. The CA is pinned by the token's hash before the token's
@@ -43,7 +46,7 @@ func Join(ctx context.Context, servers []string, token string, dir string, id pk
 	if err := c.load(); err == nil {
 		return c, nil
 	} else if token == "" {
-		return nil, fmt.Errorf("no credentials in %s (%v) and no join token: give --token-file (the master writes DATA/%s.token)", dir, err, tokenFileRole(id))
+		return nil, fmt.Errorf("%w: none kept in %s (%v): give --token-file (the master writes DATA/%s.token)", ErrNoToken, dir, err, tokenFileRole(id))
 	}
 	tok, err := pki.ParseToken(token)
 	if err != nil {

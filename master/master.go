@@ -67,6 +67,11 @@ type Config struct {
 	// checked against it, cluster IPs come from it, and agents get its DNS
 	// address and domain with their assignments.
 	Services api.ServiceNetwork
+	// CredentialsDir is where a master that makes the CA writes
+	// agent.token, master.token and admin.kubeconfig (DataDir when empty;
+	// `berth up` keeps its master in a folder of its data directory and
+	// writes them at the top).
+	CredentialsDir string
 	// Token is the master join token (--token-file) a master with --join
 	// and no CA of its own exchanges for its certificate and the CA.
 	Token string

@@ -80,7 +80,7 @@ func setupSecurity(cfg *Config, log *slog.Logger) (*security, error) {
 	s.peers = &http.Client{Transport: &http.Transport{TLSClientConfig: pki.ClientConfig(s.pool, s.cert.Load),
 		DialContext: (&net.Dialer{Timeout: 3 * time.Second}).DialContext, MaxIdleConnsPerHost: 4, ForceAttemptHTTP2: true}}
 	for _, f := range []string{AgentTokenFile, MasterTokenFile} {
-		if data, err := os.ReadFile(filepath.Join(cfg.DataDir, f)); err == nil {
+		if data, err := os.ReadFile(filepath.Join(cfg.credentialsDir(), f)); err == nil {
 			if tok, err := pki.ParseToken(string(data)); err == nil {
 				s.tokens[f] = tok
 			}
@@ -103,7 +103,7 @@ func makePKI(cfg *Config, dir string) (*pki.CA, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := pki.WriteFile(filepath.Join(cfg.DataDir, f), []byte(tok.String()+"\n")); err != nil {
+		if err := pki.WriteFile(filepath.Join(cfg.credentialsDir(), f), []byte(tok.String()+"\n")); err != nil {
 			return nil, err
 		}
 	}
@@ -113,7 +113,7 @@ func makePKI(cfg *Config, dir string) (*pki.CA, error) {
 		return nil, err
 	}
 	kc := client.NewKubeconfig("https://"+clientAddr(cfg), "berth", "admin", ca.CertPEM, certPEM, keyPEM)
-	if err := pki.WriteFile(filepath.Join(cfg.DataDir, AdminKubeconfig), kc.YAML()); err != nil {
+	if err := pki.WriteFile(filepath.Join(cfg.credentialsDir(), AdminKubeconfig), kc.YAML()); err != nil {
 		return nil, err
 	}
 	return ca, nil
@@ -195,6 +195,13 @@ func (s *security) issueSelf(cfg *Config) error {
 	}
 	s.cert.Store(&cert)
 	return nil
+}
+
+func (c *Config) credentialsDir() string {
+	if c.CredentialsDir != "" {
+		return c.CredentialsDir
+	}
+	return c.DataDir
 }
 
 // clientAddr is the address clients reach this master at: --advertise,

@@ -5,6 +5,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,9 @@ type Config struct {
 	DataDir string
 	// Listen is where the agent serves logs; empty serves none.
 	Listen string
+	// TLS is the log server's TLS config: the node's certificate, and only
+	// masters' certificates accepted (required with Listen).
+	TLS *tls.Config
 	Labels map[string]string
 	// MaxPods caps the pods the scheduler puts on the node (0: 110).
 	MaxPods int
@@ -173,11 +177,14 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 		config: newConfigSet(&api.Assignments{}),
 		wake:   make(chan struct{}, 1)}
 	if cfg.Listen != "" {
+		if cfg.TLS == nil {
+			return nil, errors.New("agent: serving logs needs the node's TLS config")
+		}
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
 			return nil, fmt.Errorf("agent: listening on %s: %w", cfg.Listen, err)
 		}
-		a.listener = ln
+		a.listener = tls.NewListener(ln, cfg.TLS)
 	}
 	return a, nil
 }

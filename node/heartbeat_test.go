@@ -15,7 +15,7 @@ import (
 func TestHeartbeatsKeepTheMastersPace(t *testing.T) {
 	const asked = 300 * time.Millisecond
 	arrivals := make(chan time.Time, 16)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != api.PathHeartbeat {
 			http.NotFound(w, r)
 			return
@@ -24,7 +24,7 @@ func TestHeartbeatsKeepTheMastersPace(t *testing.T) {
 		w.Write([]byte(`{"intervalMillis":300}`))
 	}))
 	defer srv.Close()
-	c, err := client.New([]string{srv.URL})
+	c, err := client.New([]string{srv.URL}, client.WithTLS(srv.Client().Transport.(*http.Transport).TLSClientConfig))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -16,11 +18,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/gitsource"
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/master"
 	"github.com/berth-dev/berth/node"
+	"github.com/berth-dev/berth/pki"
 )
 
 // TestMain fails the node tests when any goroutine is left once they
@@ -49,15 +53,15 @@ func TestRunLeavesNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	repo := testutil.GitRepo(t)
 	testutil.GitCommit(t, repo, "web.yaml", strings.Replace(deployment, "%d", "3", 1))
-	c, stopMaster := startMaster(t, repo)
+	c, agent, creds, stopMaster := startMaster(t, repo, "n1")
 	rt := node.NewHollowRuntime(0)
 	orphan := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "gone", Namespace: "default", UID: "orphan-uid"}}
 	if _, _, err := rt.Start(context.Background(), node.StartSpec{ID: "orphan", Pod: orphan, Container: &corev1.Container{Name: "app", Image: "kubia:v1"}}); err != nil {
 		t.Fatal(err)
 	}
 	reportFailed := &logWatch{text: "status report failed", seen: make(chan struct{})}
-	a, err := node.New(node.Config{Name: "n1", DataDir: t.TempDir(), Listen: "127.0.0.1:0", Hollow: true,
-		Logger: slog.New(slog.NewTextHandler(reportFailed, nil))}, c, rt)
+	a, err := node.New(node.Config{Name: "n1", DataDir: t.TempDir(), Listen: "127.0.0.1:0", TLS: creds.PeerTLS(), Hollow: true,
+		Logger: slog.New(slog.NewTextHandler(reportFailed, nil))}, agent, rt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,8 +153,10 @@ func waitPods(t *testing.T, c *client.Client, want int) {
 }
 
 // startMaster runs one master on the repository and returns a client of
-// it and a function that stops it and waits until it has.
-func startMaster(t *testing.T, repo string) (*client.Client, func()) {
+// it with its admin kubeconfig, a client with the credentials of node,
+// which joins with the master's agent token, and a function that stops
+// the master and waits until it has.
+func startMaster(t *testing.T, repo, node string) (*client.Client, *client.Client, *client.Credentials, func()) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -160,7 +166,8 @@ func startMaster(t *testing.T, repo string) (*client.Client, func()) {
 	l.Close()
 	git := gitsource.DefaultConfig()
 	git.Repo = repo
-	m, err := master.New(master.Config{Name: "m0", DataDir: t.TempDir(), RaftAddr: raftAddr, Listen: "127.0.0.1:0",
+	dir := t.TempDir()
+	m, err := master.New(master.Config{Name: "m0", DataDir: dir, RaftAddr: raftAddr, Listen: "127.0.0.1:0",
 		Bootstrap: true, Git: git, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +175,28 @@ func startMaster(t *testing.T, repo string) (*client.Client, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	c, err := client.New([]string{m.Addr()})
+	k, err := client.ReadKubeconfig(filepath.Join(dir, master.AdminKubeconfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := k.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New([]string{m.Addr()}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := os.ReadFile(filepath.Join(dir, master.AgentTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds *client.Credentials
+	testutil.Await(t, 10*time.Second, func() error { // the leader records the token once it leads
+		creds, err = client.Join(context.Background(), []string{m.Addr()}, string(token), t.TempDir(), pki.Identity{Kind: pki.KindNode, Name: node, Role: api.RoleAgent})
+		return err
+	})
+	agent, err := client.New([]string{m.Addr()}, client.WithTLS(creds.ClientTLS()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,5 +209,5 @@ func startMaster(t *testing.T, repo string) (*client.Client, func()) {
 		}
 	}
 	t.Cleanup(stop)
-	return c, stop
+	return c, agent, creds, stop
 }

@@ -49,10 +49,26 @@ func NewToken(caHash string) (Token, error) {
 // String is the token as users pass it around.
 func (t Token) String() string { return tokenPrefix + t.CAHash + "::" + t.ID + "." + t.Secret }
 
+// Errors of tokens.
+var (
+	// ErrBadToken is wrapped by every error of ParseToken.
+	ErrBadToken = errors.New("not a join token")
+	// ErrCAMismatch is returned when a server's CA is not the token's.
+	ErrCAMismatch = errors.New("the server's CA does not match the token's CA hash: wrong server, or a token of another cluster")
+)
+
 // ParseToken reads a token. Surrounding white space (a file's newline) is
 // ignored; anything else that is not the shape above is an error that
 // says which part is wrong, and never repeats the secret.
 func ParseToken(s string) (Token, error) {
+	t, err := parseToken(s)
+	if err != nil {
+		return Token{}, fmt.Errorf("%w: %w", ErrBadToken, err)
+	}
+	return t, nil
+}
+
+func parseToken(s string) (Token, error) {
 	s = strings.TrimSpace(s)
 	head, cred, ok := strings.Cut(s, "::")
 	if !ok {
@@ -85,7 +101,7 @@ func ParseToken(s string) (Token, error) {
 // constant time.
 func (t Token) CheckCA(bundlePEM []byte) error {
 	if subtle.ConstantTimeCompare([]byte(HashBundle(bundlePEM)), []byte(t.CAHash)) != 1 {
-		return errors.New("the server's CA does not match the token's CA hash: wrong server, or a token of another cluster")
+		return ErrCAMismatch
 	}
 	return nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/api"
-	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/cmd/internal/agentcli"
 	"github.com/berth-dev/berth/node/crilog"
 )
@@ -43,10 +42,6 @@ func newRoot() *cobra.Command {
 			if servers == "" {
 				servers = api.DefaultServer
 			}
-			cl, err := client.New(strings.Split(servers, ","))
-			if err != nil {
-				return fmt.Errorf("--server: %w", err)
-			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("--log-level %q: %w", logLevel, err)
@@ -54,12 +49,13 @@ func newRoot() *cobra.Command {
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
-			return agentcli.Run(ctx, f, cl, log)
+			return agentcli.Run(ctx, f, strings.Split(servers, ","), log)
 		},
 	}
 	c.Flags().StringVar(&servers, "server", "", "master URL(s), comma-separated (default $BERTH_SERVER or "+api.DefaultServer+")")
 	c.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.AddIdentity(c)
+	f.AddJoin(c)
 	f.Add(c)
 	c.AddCommand(&cobra.Command{ // the shim's logger when bin/berth-logger is missing
 		Use:    crilog.LogCommand + " PATH",

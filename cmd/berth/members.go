@@ -29,7 +29,7 @@ func newMembersCmd(g *globals) *cobra.Command {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 8, 3, ' ', 0)
 			fmt.Fprintln(w, "NAME\tVERSION\tRAFT\tAPI\tSTATE\tVOTER\tINDEX\tSNAPSHOT\tDIGEST")
 			for _, m := range ms {
-				state, index, snap, digest := selfOf(cmd.Context(), m)
+				state, index, snap, digest := selfOf(cmd.Context(), cl, m)
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\n", m.Name, releaseName(m.Version), m.RaftAddr, m.APIAddr, state, m.Voter, index, snap, digest)
 			}
 			return w.Flush()
@@ -55,11 +55,11 @@ func newMembersCmd(g *globals) *cobra.Command {
 }
 
 // selfOf asks one master for its own view; an unreachable one says so.
-func selfOf(ctx context.Context, m api.MemberStatus) (state, index, snapshot, digest string) {
+func selfOf(ctx context.Context, any *client.Client, m api.MemberStatus) (state, index, snapshot, digest string) {
 	if m.APIAddr == "" {
 		return "unknown (no API address recorded)", "-", "-", "-"
 	}
-	cl, err := client.New([]string{m.APIAddr})
+	cl, err := any.At(m.APIAddr)
 	if err != nil {
 		return "unknown", "-", "-", "-"
 	}

@@ -30,10 +30,11 @@ func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) 
 func asExit(err error, code *exitCode) bool { return errors.As(err, code) }
 
 type globals struct {
-	server   string
-	logLevel string
-	pprof    string
-	stale    bool
+	server     string
+	kubeconfig string
+	logLevel   string
+	pprof      string
+	stale      bool
 }
 
 func newRoot() *cobra.Command {
@@ -44,13 +45,15 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&g.server, "server", "", "master URL(s), comma-separated (default $BERTH_SERVER or "+api.DefaultServer+")")
+	root.PersistentFlags().StringVar(&g.server, "server", "", "master URL(s), comma-separated (default $BERTH_SERVER, else the kubeconfig's server)")
+	root.PersistentFlags().StringVar(&g.kubeconfig, "kubeconfig", "", "credentials of the client commands (default $KUBECONFIG; a bootstrap master writes DATA/admin.kubeconfig)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().BoolVar(&g.stale, "stale", false, "read from whichever master answers, from its own state, without asking the leader (may lag)")
 	root.PersistentFlags().StringVar(&g.pprof, "pprof", "", "serve net/http/pprof on this loopback address (master, agent, sim, up)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.servePprof() }
 	root.AddCommand(newMasterCmd(g), newAgentCmd(g), newUpCmd(g),
-		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd(), newSimCmd(g), newMembersCmd(g), newDeleteCmd(g), newVersionCmd())
+		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd(), newSimCmd(g), newMembersCmd(g), newDeleteCmd(g), newVersionCmd(),
+		newTokenCmd(g), newKubeconfigCmd(g), newWhoAmICmd(g))
 	return root
 }
 
@@ -76,18 +79,47 @@ func (g *globals) logger() *slog.Logger {
 // servers returns the master URLs from --server, $BERTH_SERVER or the
 // default.
 func (g *globals) servers() []string {
-	s := g.server
-	if s == "" {
-		s = os.Getenv("BERTH_SERVER")
+	if s := g.serverOverride(); s != "" {
+		return strings.Split(s, ",")
 	}
-	if s == "" {
-		s = api.DefaultServer
-	}
-	return strings.Split(s, ",")
+	return []string{api.DefaultServer}
 }
 
+// serverOverride is --server, else $BERTH_SERVER.
+func (g *globals) serverOverride() string {
+	if g.server != "" {
+		return g.server
+	}
+	return os.Getenv("BERTH_SERVER")
+}
+
+// client is a client of the masters with the credentials of --kubeconfig
+// or $KUBECONFIG, at --server or $BERTH_SERVER if given, else at the
+// kubeconfig's server.
 func (g *globals) client() (*client.Client, error) {
-	c, err := client.New(g.servers())
+	path, flag := g.kubeconfig, "--kubeconfig"
+	if path == "" {
+		path, flag = os.Getenv("KUBECONFIG"), "$KUBECONFIG"
+	}
+	if path == "" {
+		return nil, errors.New("no credentials: give --kubeconfig FILE or set $KUBECONFIG (a bootstrap master writes DATA/admin.kubeconfig; berth kubeconfig makes more)")
+	}
+	if i := strings.IndexByte(path, os.PathListSeparator); i >= 0 {
+		path = path[:i] // kubectl merges a list; berth takes the first file
+	}
+	k, err := client.ReadKubeconfig(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	opts, err := k.Options()
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
+	}
+	servers := []string{k.Server()}
+	if s := g.serverOverride(); s != "" {
+		servers = strings.Split(s, ",")
+	}
+	c, err := client.New(servers, opts...)
 	if c != nil {
 		c.Stale = g.stale
 	}

@@ -8,18 +8,19 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/api"
-	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/cmd/internal/agentcli"
 	"github.com/berth-dev/berth/gitsource"
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/master"
 	"github.com/berth-dev/berth/node"
+	"github.com/berth-dev/berth/pki"
 	"github.com/berth-dev/berth/reconciler"
 )
 
@@ -42,6 +43,11 @@ type masterFlags struct {
 	nodeCIDRMaskSize         int
 	serviceCIDR, clusterDNS  string
 	clusterDomain            string
+	credentials              string // where the CA's tokens and kubeconfig go (berth up: the top of --data)
+	tokenFile                string
+	tlsSANs                  []string
+	auditLog                 string
+	nodeCertTTL              time.Duration
 }
 
 func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
@@ -67,7 +73,16 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 	if err != nil {
 		return master.Config{}, err
 	}
+	var token string
+	if f.tokenFile != "" {
+		data, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return master.Config{}, fmt.Errorf("--token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(data))
+	}
 	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
+		CredentialsDir: f.credentials, Token: token, TLSSANs: f.tlsSANs, AuditLog: f.auditLog, NodeCertLifetime: f.nodeCertTTL,
 		PodNetwork:    reconciler.PodNetwork{ClusterCIDR: clusterCIDR, NodeMaskSize: f.nodeCIDRMaskSize},
 		Services:      services,
 		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, MaxLog: f.maxLog,
@@ -112,6 +127,10 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().StringVar(&f.clusterDNS, "cluster-dns", "", "the address pods reach the cluster DNS at, in --service-cidr (default: its tenth address, 10.96.0.10)")
 	c.Flags().StringVar(&f.clusterDomain, "cluster-domain", api.ClusterDomain, "the cluster's DNS domain")
 	c.Flags().BoolVar(&f.allowRewrites, "allow-rewrites", false, "apply a new head that does not descend from the live commit (a force push) instead of refusing it")
+	c.Flags().StringSliceVar(&f.tlsSANs, "tls-san", nil, "more host names and addresses for the API's certificate (it has loopback, the host name, --listen's and --advertise's)")
+	c.Flags().StringVar(&f.auditLog, "audit-log", "", "append one JSON line per API request to this file")
+	c.Flags().DurationVar(&f.nodeCertTTL, "node-cert-ttl", pki.NodeCertLifetime, "lifetime of agents' certificates; agents renew them after two thirds")
+	c.Flags().Lookup("node-cert-ttl").Hidden = true // for tests of renewal
 }
 
 func newMasterCmd(g *globals) *cobra.Command {
@@ -139,7 +158,8 @@ func newMasterCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&f.raft, "raft", "127.0.0.1:7071", "Raft address")
 	c.Flags().StringVar(&f.listen, "listen", "127.0.0.1:7070", "API address")
 	c.Flags().BoolVar(&f.bootstrap, "bootstrap", false, "bootstrap a new cluster with this master as its first member")
-	c.Flags().StringSliceVar(&f.join, "join", nil, "API addresses of masters of an existing cluster to join (a new data directory only)")
+	c.Flags().StringSliceVar(&f.join, "join", nil, "API addresses of masters of an existing cluster to join (a new data directory, or one without the cluster CA)")
+	c.Flags().StringVar(&f.tokenFile, "token-file", "", "with --join: file holding the cluster's master token (DATA/master.token of a master)")
 	c.Flags().StringVar(&f.advertise, "advertise", "", "API address other masters reach this one at (default: --listen)")
 	c.Flags().Uint64Var(&f.snapshotThreshold, "snapshot-threshold", 8192, "new Raft log entries that make a snapshot (the log is then compacted)")
 	c.Flags().DurationVar(&f.snapshotInterval, "snapshot-interval", 2*time.Minute, "how often the snapshot threshold is checked")
@@ -156,14 +176,11 @@ func newAgentCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
 			defer cancel()
-			cl, err := g.client()
-			if err != nil {
-				return err
-			}
-			return agentcli.Run(ctx, f, cl, g.logger())
+			return agentcli.Run(ctx, f, g.servers(), g.logger()) // its own credentials, never $KUBECONFIG
 		},
 	}
 	f.AddIdentity(c)
+	f.AddJoin(c)
 	f.Add(c)
 	return c
 }
@@ -199,7 +216,7 @@ func runUp(ctx context.Context, log *slog.Logger, data string, mf *masterFlags, 
 	if err != nil {
 		return fmt.Errorf("--data %q: %w", data, err)
 	}
-	mf.name, mf.data, mf.bootstrap = "master-0", filepath.Join(data, "master"), true
+	mf.name, mf.data, mf.bootstrap, mf.credentials = "master-0", filepath.Join(data, "master"), true, data
 	af.Data, af.Listen = filepath.Join(data, "agent"), "127.0.0.1:0"
 	if af.Containerd == "" {
 		if node.Answers(node.DefaultContainerdSocket) {
@@ -222,17 +239,14 @@ func runUp(ctx context.Context, log *slog.Logger, data string, mf *masterFlags, 
 	if err != nil {
 		return err
 	}
-	cl, err := client.New([]string{m.Addr()})
-	if err != nil {
-		return err
-	}
+	af.TokenFile = filepath.Join(data, master.AgentTokenFile)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	var merr error
 	wg.Add(1)
 	go func() { defer wg.Done(); merr = m.Run(ctx); cancel() }()
-	aerr := agentcli.Run(ctx, af, cl, log.With("component", "agent"))
+	aerr := agentcli.Run(ctx, af, []string{m.Addr()}, log.With("component", "agent"))
 	cancel()
 	wg.Wait()
 	if aerr != nil && !errors.Is(aerr, context.Canceled) {

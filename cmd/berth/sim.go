@@ -38,9 +38,10 @@ func newSimCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				// Each hollow node has its own client, as a real agent
-				// does: its own connections, and its own choice of master.
-				cl, err := g.client()
+				// Each hollow node has its own client and certificate, as
+				// a real agent does: its own connections, and its own
+				// choice of master.
+				cl, _, err := agentcli.Connect(ctx, &nf, g.servers(), log)
 				if err != nil {
 					return err
 				}
@@ -66,6 +67,7 @@ func newSimCmd(g *globals) *cobra.Command {
 	c.Flags().IntVar(&nodes, "nodes", 100, "how many hollow nodes")
 	c.Flags().StringVar(&f.Name, "name-prefix", "hollow-", "node names are this and a number")
 	c.Flags().StringVar(&f.Data, "data", "", "data directory; each node gets a folder in it (required)")
+	f.AddJoin(c)
 	f.Add(c)
 	c.Flags().Lookup("hollow").Hidden = true // always hollow
 	return c

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/node"
 	"github.com/berth-dev/berth/node/network"
+	"github.com/berth-dev/berth/pki"
 )
 
 // Flags are the agent's command-line flags.
@@ -37,6 +38,76 @@ type Flags struct {
 	HollowLatency                  time.Duration
 	ServiceProxy                   bool
 	PodNetwork                     string
+	// Token and TokenFile are the join token (--token, --token-file,
+	// $BERTH_TOKEN), needed until the node has a certificate.
+	Token, TokenFile string
+}
+
+// AddJoin adds --token and --token-file.
+func (f *Flags) AddJoin(c *cobra.Command) {
+	c.Flags().StringVar(&f.Token, "token", "", "join token (default $BERTH_TOKEN); prefer --token-file, which keeps it out of the process list")
+	c.Flags().StringVar(&f.TokenFile, "token-file", "", "file holding the join token (a master writes DATA/agent.token)")
+}
+
+// JoinToken is the token from --token-file, --token or $BERTH_TOKEN ("" for
+// none: a node that has its certificate needs none).
+func (f *Flags) JoinToken() (string, error) {
+	if f.TokenFile != "" {
+		data, err := os.ReadFile(f.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("--token-file: %w", err)
+		}
+		return strings.TrimSpace(string(data)), nil
+	}
+	if f.Token != "" {
+		return f.Token, nil
+	}
+	return os.Getenv("BERTH_TOKEN"), nil
+}
+
+// Connect gets the node's credentials (kept under DATA/pki, or new ones
+// for the join token) and returns a client of the masters that shows
+// them. It keeps trying while the masters cannot answer yet (starting,
+// or the token not yet recorded); a token that does not match the
+// masters' CA, or is refused, ends it.
+func Connect(ctx context.Context, f *Flags, servers []string, log *slog.Logger) (*client.Client, *client.Credentials, error) {
+	token, err := f.JoinToken()
+	if err != nil {
+		return nil, nil, err
+	}
+	id := pki.Identity{Kind: pki.KindNode, Name: f.Name, Role: api.RoleAgent}
+	if err := id.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("--name: %w", err)
+	}
+	var creds *client.Credentials
+	delay := 200 * time.Millisecond
+	for {
+		creds, err = client.Join(ctx, servers, token, filepath.Join(f.Data, "pki"), id)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+		log.Warn("joining the cluster; retrying", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("agent %s: %w", f.Name, err)
+	}
+	cl, err := client.New(servers, client.WithTLS(creds.ClientTLS()))
+	return cl, creds, err
+}
+
+// retryable tells a join error that may pass (a master not up, a token
+// not recorded yet, a format not on yet) from one that will not.
+func retryable(err error) bool {
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Status == 401 || apiErr.Status == 409 || apiErr.Status >= 500
+	}
+	return !errors.Is(err, pki.ErrCAMismatch) && !errors.Is(err, pki.ErrBadToken) && !errors.Is(err, client.ErrNoToken)
 }
 
 // AddIdentity adds --name, --data and --listen.
@@ -77,9 +148,9 @@ func parseLabels(kvs []string) (map[string]string, error) {
 	return out, nil
 }
 
-// Run connects to containerd (or, with --hollow, makes a hollow
-// runtime), imports images and runs the agent.
-func Run(ctx context.Context, f *Flags, cl *client.Client, log *slog.Logger) error {
+// Run joins the cluster (see Connect), connects to containerd (or, with
+// --hollow, makes a hollow runtime), imports images and runs the agent.
+func Run(ctx context.Context, f *Flags, servers []string, log *slog.Logger) error {
 	if f.Containerd == "" {
 		f.Containerd = node.DefaultContainerdSocket
 	}
@@ -87,6 +158,15 @@ func Run(ctx context.Context, f *Flags, cl *client.Client, log *slog.Logger) err
 	if err != nil {
 		return err
 	}
+	cl, creds, err := Connect(ctx, f, servers, log)
+	if err != nil {
+		return err
+	}
+	cfg.TLS = creds.PeerTLS()
+	ctx, stop := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() { defer close(renewed); creds.RenewLoop(ctx, cl, log) }()
+	defer func() { stop(); <-renewed }()
 	if f.Hollow {
 		a, err := node.New(cfg, cl, node.NewHollowRuntime(f.HollowLatency))
 		if err != nil {
