@@ -99,4 +99,8 @@ type KubeconfigAnswer struct {
 type ClusterSecrets struct {
 	CACert string `json:"caCert"`
 	CAKey  string `json:"caKey"`
+	// Tokens are the bootstrap tokens by file name (agent.token,
+	// master.token): every master keeps them, as every k3s server keeps
+	// the cluster's token, so that whichever leads records them.
+	Tokens map[string]string `json:"tokens,omitempty"`
 }

@@ -38,6 +38,8 @@ type Client struct {
 	moved chan struct{}
 	// bearer, when set, is sent as "Authorization: Bearer".
 	bearer string
+	// plainHTTP allows http:// servers (see WithPlainHTTP).
+	plainHTTP bool
 	// Stale lets reads be answered by whichever master gets them, from
 	// its own copy of the state, without a round trip to the leader.
 	Stale bool
@@ -51,6 +53,10 @@ type Option func(*Client)
 func WithTLS(cfg *tls.Config) Option {
 	return func(c *Client) { c.http.Transport.(*http.Transport).TLSClientConfig = cfg }
 }
+
+// WithPlainHTTP lets the client reach http:// addresses: only masters of
+// releases before v0.3.0 speak plain HTTP (the upgrade test drives them).
+func WithPlainHTTP() Option { return func(c *Client) { c.plainHTTP = true } }
 
 // WithBearer sends a bearer token with every request.
 func WithBearer(token string) Option { return func(c *Client) { c.bearer = token } }
@@ -73,14 +79,14 @@ func New(servers []string, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	var err error
-	if c.servers, err = serverURLs(servers); err != nil {
+	if c.servers, err = serverURLs(servers, c.plainHTTP); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 // serverURLs checks and completes master addresses.
-func serverURLs(servers []string) ([]string, error) {
+func serverURLs(servers []string, plainHTTP bool) ([]string, error) {
 	var out []string
 	for _, s := range servers {
 		s = strings.TrimRight(strings.TrimSpace(s), "/")
@@ -90,7 +96,7 @@ func serverURLs(servers []string) ([]string, error) {
 		if !strings.Contains(s, "://") {
 			s = "https://" + s
 		}
-		if strings.HasPrefix(s, "http://") {
+		if strings.HasPrefix(s, "http://") && !plainHTTP {
 			return nil, fmt.Errorf("server address %q: masters speak HTTPS only (use https://)", s)
 		}
 		if _, err := url.Parse(s); err != nil {
@@ -107,11 +113,11 @@ func serverURLs(servers []string) ([]string, error) {
 // At is a client of one master only, with this client's credentials and
 // connections.
 func (c *Client) At(server string) (*Client, error) {
-	servers, err := serverURLs([]string{server})
+	servers, err := serverURLs([]string{server}, c.plainHTTP)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{servers: servers, http: c.http, bearer: c.bearer, moved: make(chan struct{})}, nil
+	return &Client{servers: servers, http: c.http, bearer: c.bearer, plainHTTP: c.plainHTTP, moved: make(chan struct{})}, nil
 }
 
 // maxIdleConnsPerMaster is how many idle connections to each master a

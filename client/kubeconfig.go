@@ -164,6 +164,12 @@ func (k *Kubeconfig) Server() string {
 	return cl.Server
 }
 
+// CA is the current context's CA bundle (PEM).
+func (k *Kubeconfig) CA() ([]byte, error) {
+	cl, _, _ := k.current()
+	return dataOrFile(cl.CertificateAuthorityData, cl.CertificateAuthority)
+}
+
 // Options are the client options of the current context: its CA, its
 // client certificate or its token.
 func (k *Kubeconfig) Options() ([]Option, error) {

@@ -13,7 +13,9 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/pki"
 )
 
 // runBerth runs berth to completion with an environment and returns its
@@ -44,6 +46,9 @@ func TestStartupErrorsAreOneLine(t *testing.T) {
 			t.Fatalf("git: %v %s", err, out)
 		}
 	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	ca, _ := pki.NewCA(time.Now())
+	os.WriteFile(kubeconfig, client.NewKubeconfig("https://127.0.0.1:1", "c", "u", ca.CertPEM, nil, nil).YAML(), 0o600)
 	master := func(extra ...string) []string {
 		return append([]string{"master", "--data", filepath.Join(dir, "m"), "--raft", freeAddr(t), "--listen", freeAddr(t), "--bootstrap"}, extra...)
 	}
@@ -61,7 +66,10 @@ func TestStartupErrorsAreOneLine(t *testing.T) {
 		{"containerd missing for up", []string{"PATH=" + dir}, []string{"up", "--repo", repo, "--data", filepath.Join(dir, "up")}, "containerd not found in PATH"},
 		{"bad label", nil, []string{"agent", "--name", "n", "--data", dir, "--labels", "novalue"}, `--labels: "novalue" is not k=v`},
 		{"bad output", nil, []string{"get", "pods", "-o", "xml"}, `--output "xml": must be wide, json or yaml`},
-		{"no master", nil, []string{"--server", "http://127.0.0.1:1", "status"}, "127.0.0.1:1"},
+		{"no credentials", []string{"KUBECONFIG="}, []string{"status"}, "no credentials: give --kubeconfig FILE or set $KUBECONFIG"},
+		{"no master", []string{"KUBECONFIG=" + kubeconfig}, []string{"--server", "https://127.0.0.1:1", "status"}, "127.0.0.1:1"},
+		{"plain HTTP", []string{"KUBECONFIG=" + kubeconfig}, []string{"--server", "http://127.0.0.1:1", "status"}, `server address "http://127.0.0.1:1": masters speak HTTPS only`},
+		{"bad kubeconfig", nil, []string{"--kubeconfig", filepath.Join(dir, "plain"), "status"}, "--kubeconfig: kubeconfig " + filepath.Join(dir, "plain")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/internal/testutil"
 )
 
@@ -32,7 +31,7 @@ func BenchmarkFailover(b *testing.B) {
 		b.StopTimer()
 		h.startMaster(old)
 		testutil.WaitFor(b, 30*time.Second, "the old leader back as a follower", func() bool {
-			cl, _ := client.New([]string{h.apis[old]})
+			cl := h.clientOf(old)
 			s, err := cl.Self(h.ctx())
 			return err == nil && s.State == "Follower" && s.Leader != ""
 		})

@@ -51,15 +51,16 @@ func BenchmarkHollowScale(b *testing.B) {
 	// hollow nodes' process.
 	profile := os.Getenv("BERTH_BENCH_PPROF")
 	pprofAddr, simPprofAddr := freeAddr(b), freeAddr(b)
-	simArgs := []string{"--server", "http://" + c.api}
+	simArgs := []string{"--server", c.api}
 	if profile != "" {
 		c.startMaster("--pprof", pprofAddr)
 		simArgs = append(simArgs, "--pprof", simPprofAddr)
 	} else {
 		c.startMaster()
 	}
-	sim := start(b, c.dir, "sim", berthBin, append(simArgs, "sim", "--nodes", strconv.Itoa(nodes),
-		"--data", filepath.Join(c.dir, "sim"), "--cpu", "32", "--memory", "64Gi", "--hollow-latency", "50ms")...)
+	simArgs = append(simArgs, "--token-file", c.agentToken())
+	sim := start(b, c.dir, "sim", berthBin, append([]string{"sim", "--nodes", strconv.Itoa(nodes),
+		"--data", filepath.Join(c.dir, "sim"), "--cpu", "32", "--memory", "64Gi", "--hollow-latency", "50ms"}, simArgs...)...)
 	defer sim.stop(9)
 	testutil.WaitFor(b, 120*time.Second, fmt.Sprintf("%d hollow nodes ready", nodes), func() bool {
 		s, err := c.client.Status(context.Background(), 0, 0)

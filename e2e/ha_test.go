@@ -30,7 +30,10 @@ type ha struct {
 	rafts   map[string]string
 	names   []string // masters in order
 	agents  map[string]*proc
-	nodeTO  string   // the masters' --node-timeout
+	// old marks the masters that run the previous release (the upgrade
+	// test): they speak plain HTTP and plain Raft.
+	old    map[string]bool
+	nodeTO string // the masters' --node-timeout
 	extra   []string // more flags for every master
 	// netns runs a master in a network namespace (by master name).
 	netns map[string]string
@@ -53,7 +56,7 @@ func newHA(t testing.TB, n int, nodeTimeout string, extra ...string) *ha {
 func newHAUnstarted(t testing.TB, n int, nodeTimeout string, extra ...string) *ha {
 	c := newCluster(t)
 	h := &ha{cluster: c, masters: map[string]*proc{}, apis: map[string]string{}, rafts: map[string]string{},
-		agents: map[string]*proc{}, nodeTO: nodeTimeout, extra: extra, netns: map[string]string{}, binary: berthBin}
+		agents: map[string]*proc{}, old: map[string]bool{}, nodeTO: nodeTimeout, extra: extra, netns: map[string]string{}, binary: berthBin}
 	for i := 1; i <= n; i++ {
 		h.names = append(h.names, fmt.Sprintf("m%d", i))
 	}
@@ -66,15 +69,6 @@ func (h *ha) startAll() {
 	for _, name := range h.names {
 		h.startMaster(name)
 	}
-	var servers []string
-	for _, name := range h.names {
-		servers = append(servers, h.apis[name])
-	}
-	var err error
-	if c.client, err = client.New(servers); err != nil {
-		t.Fatal(err)
-	}
-	c.api = strings.Join(servers, ",") // berth --server http://a,b,c
 	t.Cleanup(func() {
 		for name, p := range h.agents {
 			h.killProc(p, "agent "+name)
@@ -105,28 +99,91 @@ func (h *ha) startMaster(name string, extra ...string) {
 	args := []string{"master", "--name", name, "--data", filepath.Join(h.dir, name), "--raft", h.rafts[name],
 		"--listen", h.apis[name], "--repo", h.repo, "--node-timeout", h.nodeTO, "--poll", "200ms"}
 	args = append(args, h.extra...)
-	if name == h.names[0] {
-		args = append(args, "--bootstrap")
-	} else {
-		args = append(args, "--join", h.apis[h.names[0]])
+	switch {
+	case h.binary != berthBin: // the previous release: no CA, no tokens
+		if name == h.names[0] {
+			args = append(args, "--bootstrap")
+		} else {
+			args = append(args, "--join", h.apis[h.names[0]])
+		}
+	case h.credentials == "": // the first master of this build makes the CA
+		if name == h.names[0] && !h.old[name] {
+			args = append(args, "--bootstrap")
+		}
+	default: // the others get it from that one, with the master token
+		args = append(args, "--join", h.apis[filepath.Base(h.credentials)], "--token-file", filepath.Join(h.credentials, "master.token"))
 	}
+	h.old[name] = h.binary != berthBin
 	args = append(args, extra...)
 	bin := h.binary
 	if ns := h.netns[name]; ns != "" {
 		bin, args = "ip", append([]string{"netns", "exec", ns, h.binary}, args...)
 	}
 	h.masters[name] = start(h.t, h.dir, "master-"+name+fmt.Sprint(time.Now().UnixNano()), bin, args...)
+	if h.credentials == "" && h.binary == berthBin {
+		h.credentials = filepath.Join(h.dir, name)
+		h.awaitCredentials([]string{h.apis[name]})
+	}
+	h.refreshClients()
+}
+
+// refreshClients points the harness's client and CLI at the masters: in
+// plain HTTP at those of the previous release while any runs (the
+// upgrade test; they hold the leader until the last is replaced), else
+// at all of them with the admin kubeconfig.
+func (h *ha) refreshClients() {
+	h.legacy = nil
+	var all []string
+	for _, name := range h.names {
+		if h.apis[name] == "" || h.masters[name] == nil {
+			continue
+		}
+		all = append(all, h.apis[name])
+		if h.old[name] {
+			h.legacy = append(h.legacy, "http://"+h.apis[name])
+		}
+	}
+	switch {
+	case len(h.legacy) > 0:
+		cl, err := client.New(h.legacy, client.WithPlainHTTP())
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.client = cl
+	case len(all) > 0 && h.credentials != "":
+		h.client = h.clientAt(all...)
+	}
+	if len(all) > 0 {
+		h.api = strings.Join(all, ",")
+	}
+}
+
+// clientOf is a client of one master: plain HTTP to a master of the
+// previous release, else with the admin kubeconfig.
+func (h *ha) clientOf(name string) *client.Client {
+	if h.old[name] {
+		cl, err := client.New([]string{"http://" + h.apis[name]}, client.WithPlainHTTP())
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		return cl
+	}
+	return h.clientAt(h.apis[name])
 }
 
 // startAgent starts an agent that knows every master, first to last.
 func (h *ha) startAgent(name string, servers ...string) {
 	if servers == nil {
 		for _, m := range h.names {
-			servers = append(servers, "http://"+h.apis[m])
+			servers = append(servers, h.apis[m])
 		}
 	}
-	h.agents[name] = start(h.t, h.dir, "agent-"+name+fmt.Sprint(time.Now().UnixNano()), h.binary, "agent", "--name", name, "--server", strings.Join(servers, ","),
-		"--data", filepath.Join(h.dir, "agent-"+name), "--containerd", h.socket, "--import", imageTar, "--service-proxy=false")
+	args := []string{"agent", "--name", name, "--server", strings.Join(servers, ","),
+		"--data", filepath.Join(h.dir, "agent-"+name), "--containerd", h.socket, "--import", imageTar, "--service-proxy=false"}
+	if h.binary == berthBin {
+		args = append(args, "--token-file", h.agentToken())
+	}
+	h.agents[name] = start(h.t, h.dir, "agent-"+name+fmt.Sprint(time.Now().UnixNano()), h.binary, args...)
 	testutil.WaitFor(h.t, 30*time.Second, "node "+name+" registered", func() bool {
 		l, err := h.client.Nodes(context.Background())
 		return err == nil && slices.ContainsFunc(l.Items, func(n corev1.Node) bool { return n.Name == name })
@@ -139,7 +196,7 @@ func (h *ha) leader() string {
 		if p := h.masters[name]; p == nil || p.exited() {
 			continue
 		}
-		cl, _ := client.New([]string{h.apis[name]})
+		cl := h.clientOf(name)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		s, err := cl.Self(ctx)
 		cancel()
@@ -159,7 +216,7 @@ func (h *ha) reconciledPast(index uint64) uint64 {
 		if name == "" {
 			return false
 		}
-		cl, _ := client.New([]string{h.apis[name]})
+		cl := h.clientOf(name)
 		s, err := cl.Self(h.ctx())
 		seen = s.Reconciled
 		return err == nil && seen > index
@@ -391,7 +448,7 @@ func (h *ha) agreeOnState(restarted string) {
 		selves = map[string]*api.SelfStatus{}
 		var index uint64
 		for _, name := range h.names {
-			cl, _ := client.New([]string{h.apis[name]})
+			cl := h.clientOf(name)
 			s, err := cl.Self(h.ctx())
 			if err != nil || (index != 0 && s.Index != index) {
 				return false

@@ -8,9 +8,12 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	mathrand "math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,7 +164,14 @@ type cluster struct {
 	master     *proc
 	agent      *proc
 	ctr        *containerd.Client
-	client     *client.Client
+	client     *client.Client // with the admin kubeconfig, once a master made it
+	// credentials is the folder of the first master's admin.kubeconfig,
+	// agent.token and master.token.
+	credentials string
+	// legacy, when set, are the plain-HTTP addresses of masters of the
+	// previous release, which legacyCLI (that release's berth) talks to.
+	legacy    []string
+	legacyCLI string
 }
 
 func newCluster(t testing.TB) *cluster {
@@ -189,10 +199,59 @@ func newCluster(t testing.TB) *cluster {
 	os.MkdirAll(c.repo, 0o755)
 	c.initRepo()
 	c.commit("empty start", map[string]string{"README.md": "manifests\n"})
-	if c.client, err = client.New([]string{c.api}); err != nil {
-		t.Fatal(err)
-	}
 	return c
+}
+
+// kubeconfig is the admin kubeconfig the first master wrote.
+func (c *cluster) kubeconfig() string { return filepath.Join(c.credentials, "admin.kubeconfig") }
+
+// agentToken is the file of the agent join token the first master wrote.
+func (c *cluster) agentToken() string { return filepath.Join(c.credentials, "agent.token") }
+
+// awaitCredentials waits until the first master has written its
+// credentials, and makes c.client with the admin kubeconfig.
+func (c *cluster) awaitCredentials(servers []string) {
+	c.t.Helper()
+	testutil.WaitFor(c.t, 30*time.Second, "the master's admin kubeconfig and tokens", func() bool {
+		_, err := os.Stat(filepath.Join(c.credentials, "master.token")) // written last
+		return err == nil
+	})
+	c.client = c.clientAt(servers...)
+}
+
+// anonymous is an HTTPS client that trusts the cluster's CA and shows no
+// credentials (a webhook's sender, a curl).
+func (c *cluster) anonymous() *http.Client {
+	c.t.Helper()
+	k, err := client.ReadKubeconfig(c.kubeconfig())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ca, err := k.CA()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+}
+
+// clientAt is a client of the given masters with the admin credentials.
+func (c *cluster) clientAt(servers ...string) *client.Client {
+	c.t.Helper()
+	k, err := client.ReadKubeconfig(c.kubeconfig())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	opts, err := k.Options()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cl, err := client.New(servers, opts...)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cl
 }
 
 // startMaster starts the master on the local repository; extra flags
@@ -202,12 +261,14 @@ func (c *cluster) startMaster(extra ...string) {
 	args := append([]string{"master", "--name", "m0", "--data", filepath.Join(c.dir, "master"),
 		"--raft", c.raft, "--listen", c.api, "--repo", c.repo, "--bootstrap"}, extra...)
 	c.master = start(c.t, c.dir, "master", berthBin, args...)
+	c.credentials = filepath.Join(c.dir, "master")
+	c.awaitCredentials([]string{c.api})
 }
 
 // startAgent starts the agent; extra flags come last.
 func (c *cluster) startAgent(extra ...string) {
 	c.t.Helper()
-	args := append([]string{"--name", "n0", "--server", "http://" + c.api,
+	args := append([]string{"--name", "n0", "--server", c.api, "--token-file", c.agentToken(),
 		"--data", filepath.Join(c.dir, "agent"), "--containerd", c.socket, "--import", imageTar}, extra...)
 	c.agent = start(c.t, c.dir, "agent", agentBin, args...) // the lean binary; the HA tests run `berth agent`
 	testutil.WaitFor(c.t, 30*time.Second, "node n0 Ready", func() bool {
@@ -321,7 +382,10 @@ func (c *cluster) commit(msg string, files map[string]string) string {
 // berth runs the CLI and returns its output and exit code.
 func (c *cluster) berth(args ...string) (string, int) {
 	c.t.Helper()
-	cmd := exec.Command(berthBin, append([]string{"--server", "http://" + c.api}, args...)...)
+	cmd := exec.Command(berthBin, append([]string{"--kubeconfig", c.kubeconfig(), "--server", c.api}, args...)...)
+	if len(c.legacy) > 0 {
+		cmd = exec.Command(c.legacyCLI, append([]string{"--server", strings.Join(c.legacy, ",")}, args...)...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

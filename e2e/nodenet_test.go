@@ -15,7 +15,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/internal/testutil"
 )
 
@@ -113,10 +112,6 @@ func newSubnets(t testing.TB, nodes ...string) *nodeNet {
 func (c *cluster) listenOn(n *nodeNet) {
 	c.t.Helper()
 	c.api = strings.Replace(freeAddr(c.t), "127.0.0.1", n.host, 1)
-	var err error
-	if c.client, err = client.New([]string{c.api}); err != nil {
-		c.t.Fatal(err)
-	}
 }
 
 // startAgentIn starts the agent of a node in its namespace (nsenter: the
@@ -125,7 +120,7 @@ func (c *cluster) listenOn(n *nodeNet) {
 // killed at the end of the test.
 func (c *cluster) startAgentIn(n *nodeNet, node string, extra ...string) *proc {
 	c.t.Helper()
-	args := append([]string{"--net=/run/netns/" + n.ns[node], agentBin, "--name", node, "--server", "http://" + c.api,
+	args := append([]string{"--net=/run/netns/" + n.ns[node], agentBin, "--name", node, "--server", c.api, "--token-file", c.agentToken(),
 		"--data", filepath.Join(c.dir, "agent-"+node), "--containerd", c.socket, "--import", imageTar,
 		"--listen", n.ip[node] + ":10250"}, extra...)
 	p := start(c.t, c.dir, "agent-"+node, "nsenter", args...)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/internal/testutil"
 )
 
@@ -104,7 +103,7 @@ func TestHALeaderPartitioned(t *testing.T) {
 
 	l.heal(t)
 	testutil.WaitFor(t, 30*time.Second, "m1 following again", func() bool {
-		cl, _ := client.New([]string{h.apis["m1"]})
+		cl := h.clientOf("m1")
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		s, err := cl.Self(ctx)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/containerd/containerd"
 
-	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/internal/testutil"
 )
 
@@ -36,10 +35,8 @@ func TestUpStartsItsOwnContainerd(t *testing.T) {
 	os.MkdirAll(c.repo, 0o755)
 	c.initRepo()
 	c.commit("start", map[string]string{"web.yaml": deployment("web", 2, "v1")})
-	if c.client, err = client.New([]string{c.api}); err != nil {
-		t.Fatal(err)
-	}
 	data := filepath.Join(dir, "data")
+	c.credentials = data // berth up writes them at the top of --data
 	socket := filepath.Join(data, "containerd", "containerd.sock")
 	startUp := func() *proc {
 		return start(t, dir, "up", berthBin, "up", "--repo", c.repo, "--data", data, "--listen", c.api, "--import", imageTar)
@@ -57,6 +54,12 @@ func TestUpStartsItsOwnContainerd(t *testing.T) {
 			t.Logf("--- berth up log ---\n%s", up.logTail())
 		}
 	}()
+	c.awaitCredentials([]string{c.api})
+	for _, f := range []string{"admin.kubeconfig", "agent.token", "master.token"} {
+		if fi, err := os.Stat(filepath.Join(data, f)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("berth up's %s at the top of --data: %v (mode %v); want mode 0600", f, err, fi.Mode())
+		}
+	}
 	sha := c.git("rev-parse", "HEAD")
 	c.waitCommit(sha, 0)
 	connect := func() {

@@ -112,10 +112,7 @@ func sameContainers(t *testing.T, before, after containersOf) {
 
 // selfOf asks one master for its own view.
 func (h *ha) selfOf(name string) (*api.SelfStatus, error) {
-	cl, err := client.New([]string{h.apis[name]})
-	if err != nil {
-		return nil, err
-	}
+	cl := h.clientOf(name)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return cl.Self(ctx)
@@ -159,7 +156,7 @@ func TestUpgradeInPlace(t *testing.T) {
 	oldBin := buildRelease(t, prev)
 	// Frequent snapshots: the new release restores the old one's.
 	h := newHAUnstarted(t, 3, "10s", "--snapshot-threshold", "8", "--snapshot-interval", "200ms")
-	h.binary = oldBin
+	h.binary, h.legacyCLI = oldBin, oldBin
 	for _, name := range h.names {
 		h.apis[name], h.rafts[name] = freeAddr(t), freeAddr(t)
 	}
@@ -270,6 +267,11 @@ func TestUpgradeBerthUp(t *testing.T) {
 			"--listen", c.api, "--containerd", c.socket, "--import", imageTar)
 	}
 	c.master = up(oldBin)
+	c.legacy, c.legacyCLI = []string{"http://" + c.api}, oldBin
+	var err error
+	if c.client, err = client.New(c.legacy, client.WithPlainHTTP()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { removeNodeNetwork("node-0") })
 	sha := c.commit("web on "+prev.version, map[string]string{"web.yaml": deployment("web", 2, "v1")})
 	c.waitCommit(sha, 0)
@@ -277,6 +279,8 @@ func TestUpgradeBerthUp(t *testing.T) {
 
 	c.master.stop(syscall.SIGTERM)
 	c.master = up(berthBin)
+	c.legacy, c.credentials = nil, data // it makes the CA, the tokens and the admin kubeconfig
+	c.awaitCredentials([]string{c.api})
 	c.waitCommit(sha, 0)
 	keptPIDs(t, before, pidsOf(c.expectRunning(2)))
 	testutil.WaitFor(t, 30*time.Second, "format turned on and the master on "+api.Version, func() bool {

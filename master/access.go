@@ -1,8 +1,11 @@
 package master
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"slices"
@@ -26,13 +29,24 @@ func (m *Master) handleCA(w http.ResponseWriter, r *http.Request) {
 // the token's node, if it names one, and pinned to the key); for a master
 // token, a master's; for an agent's own certificate, a renewal.
 func (m *Master) handleCertificates(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %s: %w", r.URL.Path, err))
+		return
+	}
 	var req api.CertificateRequest
-	if !decode(w, r, &req) {
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("request body of %s: %w", r.URL.Path, err))
 		return
 	}
 	csr, want, err := pki.ParseCSR([]byte(req.CSR))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if want.Kind == pki.KindNode && !m.store.IsLeader() { // the leader pins the name
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		m.forwarding(http.HandlerFunc(m.handleCertificates)).ServeHTTP(w, r)
 		return
 	}
 	caller := auth.From(r.Context())
@@ -101,7 +115,11 @@ func (m *Master) handleClusterSecrets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.log.Info("cluster CA handed to a master", "master", auth.From(r.Context()).String(), "from", r.RemoteAddr)
-	writeJSON(w, api.ClusterSecrets{CACert: string(m.sec.ca.CertPEM), CAKey: string(key)})
+	tokens := map[string]string{}
+	for f, t := range m.sec.tokens {
+		tokens[f] = t.String()
+	}
+	writeJSON(w, api.ClusterSecrets{CACert: string(m.sec.ca.CertPEM), CAKey: string(key), Tokens: tokens})
 }
 
 func (m *Master) handleTokens(w http.ResponseWriter, r *http.Request) {
@@ -224,6 +242,32 @@ func (m *Master) handleVersion(w http.ResponseWriter, r *http.Request) {
 		"platform": runtime.GOOS + "/" + runtime.GOARCH, "berth": api.BuildInfo()})
 }
 
+// token is the stored token of an ID, else the bootstrap token of that ID
+// in this master's data directory (not recorded yet: a new cluster's
+// leader records it within a moment, and a cluster upgraded in place once
+// every master runs this release). A bootstrap token once recorded is
+// the record's: revoking it holds.
+func (m *Master) token(id string) *api.Token {
+	if t := m.store.Token(id); t != nil {
+		return t
+	}
+	for file, tok := range m.sec.tokens {
+		if tok.ID == id {
+			return bootstrapRecord(file, tok, time.Time{})
+		}
+	}
+	return nil
+}
+
+// bootstrapRecord is the record of a bootstrap token.
+func bootstrapRecord(file string, tok pki.Token, now time.Time) *api.Token {
+	role := api.RoleAgent
+	if file == MasterTokenFile {
+		role = api.RoleMaster
+	}
+	return &api.Token{ID: tok.ID, SecretHash: tok.SecretHash(), Role: role, Created: now, Description: "bootstrap: DATA/" + file}
+}
+
 // ensureTokens (leader) adds the tokens of this master's data directory to
 // Raft once the cluster's format has them; a token revoked since stays
 // revoked.
@@ -236,12 +280,7 @@ func (m *Master) ensureTokens() {
 		if m.store.Token(tok.ID) != nil {
 			continue
 		}
-		role := api.RoleAgent
-		if file == MasterTokenFile {
-			role = api.RoleMaster
-		}
-		rec := api.Token{ID: tok.ID, SecretHash: tok.SecretHash(), Role: role, Created: now, Description: "bootstrap: DATA/" + file}
-		if err := m.store.AddToken(&rec); err != nil && !errors.Is(err, raftstore.ErrTokenExists) {
+		if err := m.store.AddToken(bootstrapRecord(file, tok, now)); err != nil && !errors.Is(err, raftstore.ErrTokenExists) {
 			m.log.Warn("cannot record a bootstrap token", "file", file, "err", err)
 			return
 		}

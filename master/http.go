@@ -69,8 +69,10 @@ func (m *Master) routes() http.Handler {
 	handle("GET "+api.PathSelf, auth.View, m.handleSelf)
 	handle("POST "+api.PathJoin, auth.MasterOnly, m.handleJoin)
 	handle("DELETE "+api.PathMembers+"/{name}", auth.Admin, m.handleRemoveMember)
-	handle("POST "+api.PathCertificates, auth.Join, m.handleCertificates)
-	handle("GET "+api.PathClusterSecrets, auth.MasterOnly, m.handleClusterSecrets)
+	// Any master signs (it holds the CA); a node's CSR goes to the leader,
+	// which pins the name (handleCertificates).
+	mux.Handle("POST "+api.PathCertificates, m.guard.Wrap(auth.Join, http.HandlerFunc(m.handleCertificates)))
+	mux.Handle("GET "+api.PathClusterSecrets, m.guard.Wrap(auth.MasterOnly, http.HandlerFunc(m.handleClusterSecrets)))
 	handle("GET "+api.PathTokens, auth.Admin, m.handleTokens)
 	handle("POST "+api.PathTokens, auth.Admin, m.handleCreateToken)
 	handle("DELETE "+api.PathTokens+"/{id}", auth.Admin, m.handleRevokeToken)

@@ -214,7 +214,7 @@ func (m *Master) open() error {
 	opened.Store(store)
 	m.store, m.agentWrites = store, newAgentWrites(store)
 	m.listener = tls.NewListener(ln, m.sec.serverTLS())
-	m.guard = &auth.Guard{Auth: &auth.Authenticator{Pool: func() *x509.CertPool { return m.sec.pool }, Token: store.Token}, Audit: audit}
+	m.guard = &auth.Guard{Auth: &auth.Authenticator{Pool: func() *x509.CertPool { return m.sec.pool }, Token: m.token}, Audit: audit}
 	m.server = newServer(m.routes(), cfg.Logger)
 	return nil
 }

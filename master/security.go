@@ -152,18 +152,28 @@ func joinPKI(cfg *Config, dir string) (*pki.CA, error) {
 	if err := ca.Save(dir); err != nil {
 		return nil, err
 	}
+	for f, tok := range secrets.Tokens {
+		if f != AgentTokenFile && f != MasterTokenFile {
+			continue
+		}
+		if err := pki.WriteFile(filepath.Join(cfg.credentialsDir(), f), []byte(tok+"\n")); err != nil {
+			return nil, err
+		}
+	}
 	os.RemoveAll(filepath.Join(dir, "join"))
 	return ca, nil
 }
 
-// retry calls f until it succeeds, a 4xx answer says it never will, or
-// ctx ends.
+// retry calls f until it succeeds, an answer says it never will (a 4xx
+// other than 401, which a token not yet recorded by a new leader gets, and
+// 409), or ctx ends.
 func retry(ctx context.Context, f func() error) error {
 	delay := 200 * time.Millisecond
 	for {
 		err := f()
 		var apiErr *client.APIError
-		if err == nil || (errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusConflict) {
+		if err == nil || errors.Is(err, pki.ErrCAMismatch) || errors.Is(err, pki.ErrBadToken) ||
+			(errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusConflict && apiErr.Status != http.StatusUnauthorized) {
 			return err
 		}
 		select {

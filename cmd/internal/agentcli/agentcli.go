@@ -158,21 +158,8 @@ func Run(ctx context.Context, f *Flags, servers []string, log *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	cl, creds, err := Connect(ctx, f, servers, log)
-	if err != nil {
-		return err
-	}
-	cfg.TLS = creds.PeerTLS()
-	ctx, stop := context.WithCancel(ctx)
-	renewed := make(chan struct{})
-	go func() { defer close(renewed); creds.RenewLoop(ctx, cl, log) }()
-	defer func() { stop(); <-renewed }()
 	if f.Hollow {
-		a, err := node.New(cfg, cl, node.NewHollowRuntime(f.HollowLatency))
-		if err != nil {
-			return err
-		}
-		return a.Run(ctx)
+		return runAgent(ctx, f, cfg, servers, node.NewHollowRuntime(f.HollowLatency), log)
 	}
 	if f.Containerd, err = filepath.Abs(f.Containerd); err != nil {
 		return fmt.Errorf("--containerd %q: %w", f.Containerd, err)
@@ -196,6 +183,22 @@ func Run(ctx context.Context, f *Flags, servers []string, log *slog.Logger) erro
 	if len(f.Imports) > 0 {
 		debug.FreeOSMemory() // the import's buffers are garbage now: give them back
 	}
+	return runAgent(ctx, f, cfg, servers, rt, log)
+}
+
+// runAgent joins the cluster (once the runtime is known to work, so that
+// a broken node says so at once) and runs the agent, renewing its
+// certificate while it runs.
+func runAgent(ctx context.Context, f *Flags, cfg node.Config, servers []string, rt node.Runtime, log *slog.Logger) error {
+	cl, creds, err := Connect(ctx, f, servers, log)
+	if err != nil {
+		return err
+	}
+	cfg.TLS = creds.PeerTLS()
+	ctx, stop := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() { defer close(renewed); creds.RenewLoop(ctx, cl, log) }()
+	defer func() { stop(); <-renewed }()
 	a, err := node.New(cfg, cl, rt)
 	if err != nil {
 		return err
