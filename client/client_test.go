@@ -1,9 +1,9 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"context"
 	"encoding/json"
 	"net"
 	"net/http"

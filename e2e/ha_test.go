@@ -33,8 +33,8 @@ type ha struct {
 	// old marks the masters that run the previous release (the upgrade
 	// test): they speak plain HTTP and plain Raft.
 	old    map[string]bool
-	nodeTO string // the masters' --node-timeout
-	extra   []string // more flags for every master
+	nodeTO string   // the masters' --node-timeout
+	extra  []string // more flags for every master
 	// netns runs a master in a network namespace (by master name).
 	netns map[string]string
 	// binary is the berth binary masters and agents start with from now

@@ -37,7 +37,7 @@ type Config struct {
 	Listen string
 	// TLS is the log server's TLS config: the node's certificate, and only
 	// masters' certificates accepted (required with Listen).
-	TLS *tls.Config
+	TLS    *tls.Config
 	Labels map[string]string
 	// MaxPods caps the pods the scheduler puts on the node (0: 110).
 	MaxPods int
