@@ -46,6 +46,7 @@ run: deps build images
 	fi
 	@echo
 	@echo "berth is starting on the demo repository $(DEMO_REPO). In another shell:"
+	@echo "  export KUBECONFIG=$(abspath $(DATA))/berth/admin.kubeconfig"
 	@echo "  $(BIN) get pods -o wide            # the pods of the live commit"
 	@echo "  curl localhost:30080               # the sample app answers through its Service"
 	@echo "  $(BIN) get svc                     # the Service's cluster IP (curl it on port 80)"

@@ -200,7 +200,7 @@ func (c *Credentials) RenewLoop(ctx context.Context, cl *Client, log *slog.Logge
 			return
 		case <-time.After(time.Until(at)):
 		}
-		if err := c.request(ctx, cl); err != nil {
+		if err := c.Renew(ctx, cl); err != nil {
 			log.Warn("renewing the certificate failed; retrying in a minute", "identity", c.Identity.String(), "expires", leaf.NotAfter, "err", err)
 			select {
 			case <-ctx.Done():
@@ -212,6 +212,10 @@ func (c *Credentials) RenewLoop(ctx context.Context, cl *Client, log *slog.Logge
 		log.Info("certificate renewed", "identity", c.Identity.String(), "expires", c.Certificate().Leaf.NotAfter)
 	}
 }
+
+// Renew asks for a new certificate for the same key through cl, which
+// shows the current one.
+func (c *Credentials) Renew(ctx context.Context, cl *Client) error { return c.request(ctx, cl) }
 
 // loadOrMakeKey reads the key at path, or makes one and writes it (0600).
 func loadOrMakeKey(path string) (crypto.Signer, error) {

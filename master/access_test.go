@@ -2,16 +2,20 @@ package master
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/pki"
 )
 
@@ -146,5 +150,84 @@ func TestPlainHTTPIsRefused(t *testing.T) {
 	buf.ReadFrom(resp.Body)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(buf.String(), "HTTPS") {
 		t.Errorf("plain HTTP: %d %q", resp.StatusCode, buf.String())
+	}
+}
+
+// TestJoinTokens: a token of another CA is refused before its secret is
+// sent; a master cannot join with an agent token; a token bound to a node
+// joins that node only; a second host cannot take a pinned name; a
+// revoked token stops working; an agent renews its certificate with the
+// certificate itself.
+func TestJoinTokens(t *testing.T) {
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	var dir string
+	c, _ := startMaster(t, func(cfg *Config) { cfg.AuditLog, dir = audit, cfg.DataDir })
+	waitStatus(t, c, func(s *api.Status) bool { return s.LiveCommit != "" })
+	ctx := context.Background()
+	servers := []string{strings.TrimPrefix(c.Servers()[0], "https://")}
+	data, err := os.ReadFile(filepath.Join(dir, AgentTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentToken, _ := pki.ParseToken(string(data))
+	join := func(token string, id pki.Identity) (*client.Credentials, error) {
+		return client.Join(ctx, servers, token, t.TempDir(), id)
+	}
+	node := func(name string) pki.Identity {
+		return pki.Identity{Kind: pki.KindNode, Name: name, Role: api.RoleAgent}
+	}
+
+	otherCA, _ := pki.NewCA(time.Now())
+	forged := agentToken
+	forged.CAHash = otherCA.Hash()
+	before, _ := os.ReadFile(audit)
+	if _, err := join(forged.String(), node("n1")); !errors.Is(err, pki.ErrCAMismatch) {
+		t.Fatalf("a token of another CA: %v, want ErrCAMismatch", err)
+	}
+	after, _ := os.ReadFile(audit)
+	if sent := string(after[len(before):]); strings.Count(sent, "\n") != 1 || !strings.Contains(sent, `"path":"/cacerts"`) {
+		t.Errorf("the agent sent more than the CA request before refusing the CA:\n%s", sent)
+	}
+
+	var apiErr *client.APIError
+	if _, err := join(agentToken.String(), pki.Identity{Kind: pki.KindMaster, Name: "m9", Role: api.RoleMaster}); !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden {
+		t.Errorf("a master joining with an agent token: %v, want 403", err)
+	}
+
+	bound, err := c.CreateToken(ctx, &api.TokenRequest{Role: api.RoleAgent, Node: "n5", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := join(bound.Token, node("n6")); !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden {
+		t.Errorf("a token bound to n5 joining n6: %v, want 403", err)
+	}
+	n5, err := join(bound.Token, node("n5"))
+	if err != nil {
+		t.Fatalf("a token bound to n5 joining n5: %v", err)
+	}
+	if _, err := join(agentToken.String(), node("n5")); !errors.As(err, &apiErr) || apiErr.Status != http.StatusConflict {
+		t.Errorf("a second host taking n5: %v, want 409", err)
+	}
+
+	if err := c.RevokeToken(ctx, bound.Info.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := join(bound.Token, node("n5")); !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized {
+		t.Errorf("a revoked token: %v, want 401", err)
+	}
+
+	cl, err := client.New(servers, client.WithTLS(n5.ClientTLS()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := n5.Certificate().Leaf
+	if err := n5.Renew(ctx, cl); err != nil {
+		t.Fatalf("renewing with the certificate: %v", err)
+	}
+	if renewed := n5.Certificate().Leaf; renewed.SerialNumber.Cmp(old.SerialNumber) == 0 || renewed.NotAfter.Before(old.NotAfter) {
+		t.Errorf("renewal kept the certificate: serial %v, expires %v (was %v)", renewed.SerialNumber, renewed.NotAfter, old.NotAfter)
+	}
+	if _, err := cl.Nodes(ctx); !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden {
+		t.Errorf("an agent listing nodes: %v, want 403", err)
 	}
 }
