@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // FieldChange is one field that differs between two revisions of an
@@ -64,10 +65,25 @@ func fieldChanges(object string, a, b map[string]string) []FieldChange {
 	}
 	sort.Strings(names)
 	var out []FieldChange
+	secret := strings.HasPrefix(object, "Secret/")
 	for _, f := range names {
-		out = append(out, FieldChange{Object: object, Field: f, Old: a[f], New: b[f]})
+		c := FieldChange{Object: object, Field: f, Old: a[f], New: b[f]}
+		if secret && (strings.HasPrefix(f, "data.") || strings.HasPrefix(f, "stringData.")) {
+			c.Old, c.New = redacted(c.Old), redacted(c.New)
+		}
+		out = append(out, c)
 	}
 	return out
+}
+
+// Redacted stands for a Secret's value wherever berth shows objects.
+const Redacted = "(redacted)"
+
+func redacted(v string) string {
+	if v == "" {
+		return ""
+	}
+	return Redacted
 }
 
 // flatten maps every leaf field path of an object to its JSON value.

@@ -41,3 +41,24 @@ func TestSummarizeAndFieldDiff(t *testing.T) {
 		t.Errorf("a revision differs from itself: %+v", d)
 	}
 }
+
+// TestFieldDiffRedactsSecrets: a Secret's changed value shows as changed,
+// never as itself.
+func TestFieldDiffRedactsSecrets(t *testing.T) {
+	secret := func(v string) *ObjectSet {
+		return &ObjectSet{Secrets: []corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default", Labels: map[string]string{"v": v}},
+			Data: map[string][]byte{"password": []byte("sentinel-" + v)}}}}
+	}
+	changes := FieldDiff(secret("1"), secret("2"))
+	if len(changes) != 2 {
+		t.Fatalf("changes: %+v", changes)
+	}
+	for _, c := range changes {
+		if c.Field == "data.password" && (c.Old != Redacted || c.New != Redacted) {
+			t.Errorf("a Secret value shows: %+v", c)
+		}
+		if c.Field == "metadata.labels.v" && (c.Old != `"1"` || c.New != `"2"`) {
+			t.Errorf("a Secret's label is hidden: %+v", c)
+		}
+	}
+}

@@ -232,6 +232,11 @@ func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet, node nodeInfo) 
 			}
 			continue
 		case v.Projected != nil:
+			if projectsSecret(v.Projected) {
+				if err := mountSecretTmpfs(vdir); err != nil {
+					return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+				}
+			}
 			if err := writeProjected(vdir, pod, v.Projected, cfg, node.ips()); err != nil {
 				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 			}
@@ -255,6 +260,11 @@ func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet, node nodeInfo) 
 		data, ok := cfg.data(kind, pod.Namespace, name)
 		if !ok && !optional(opt) {
 			return nil, &configError{fmt.Sprintf("volume %q: %s %q not found", v.Name, kind, name)}
+		}
+		if kind == "Secret" {
+			if err := mountSecretTmpfs(vdir); err != nil {
+				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+			}
 		}
 		if err := writeKeys(vdir, data, items, mode); err != nil {
 			return nil, fmt.Errorf("volume %q: %w", v.Name, err)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"syscall"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -59,8 +60,13 @@ func TestPrepareVolumes(t *testing.T) {
 		{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 	}}}
 	vols, err := prepareVolumes(dir, pod, testConfig(), nodeInfo{})
+	t.Cleanup(func() { unmountVolumes(dir) })
 	if err != nil {
 		t.Fatal(err)
+	}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(vols["creds"], &fs); err != nil || fs.Type != tmpfsMagic {
+		t.Errorf("the Secret volume is not a tmpfs (filesystem type %#x, %v): its values would be on the node's disk", fs.Type, err)
 	}
 	data, err := os.ReadFile(filepath.Join(vols["conf"], "sub", "hello.txt"))
 	fi, _ := os.Stat(filepath.Join(vols["conf"], "sub", "hello.txt"))
@@ -117,3 +123,6 @@ func TestDownwardAPIAndExpansion(t *testing.T) {
 		t.Errorf("expand: %q", got)
 	}
 }
+
+// tmpfsMagic is the filesystem type statfs reports for a tmpfs.
+const tmpfsMagic = 0x01021994

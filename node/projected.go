@@ -10,6 +10,16 @@ import (
 // Secret and downwardAPI sources together in one folder, each with its
 // mode, as the kubelet does. A missing source that is not optional is an
 // error; an optional one adds nothing.
+// projectsSecret tells whether a projected volume holds a Secret's values.
+func projectsSecret(p *corev1.ProjectedVolumeSource) bool {
+	for _, src := range p.Sources {
+		if src.Secret != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func writeProjected(dir string, pod *corev1.Pod, p *corev1.ProjectedVolumeSource, cfg *configSet, ips addresses) error {
 	data := map[string][]byte{}
 	var items []corev1.KeyToPath

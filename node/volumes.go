@@ -128,13 +128,21 @@ func formatMap(m map[string]string) string {
 // mountTmpfs makes an emptyDir with medium Memory: a tmpfs on the folder,
 // mounted once per pod.
 func mountTmpfs(dir string, sizeLimit *resource.Quantity) error {
-	if err := os.MkdirAll(dir, 0o777); err != nil {
+	return mountTmpfsMode(dir, sizeLimit, "1777")
+}
+
+// mountSecretTmpfs puts a volume that holds Secret values on a tmpfs, as
+// the kubelet does: no Secret value is written to the node's disk.
+func mountSecretTmpfs(dir string) error { return mountTmpfsMode(dir, nil, "0755") }
+
+func mountTmpfsMode(dir string, sizeLimit *resource.Quantity, mode string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	if mounted(dir) {
 		return nil
 	}
-	opts := "mode=1777"
+	opts := "mode=" + mode
 	if sizeLimit != nil && sizeLimit.Value() > 0 {
 		opts += fmt.Sprintf(",size=%d", sizeLimit.Value()) // the kernel enforces a memory emptyDir's sizeLimit
 	}
