@@ -103,4 +103,31 @@ type ClusterSecrets struct {
 	// master.token): every master keeps them, as every k3s server keeps
 	// the cluster's token, so that whichever leads records them.
 	Tokens map[string]string `json:"tokens,omitempty"`
+	// KEK is the key-encryption key (hex) that wraps the data keys.
+	KEK string `json:"kek,omitempty"`
+}
+
+// WrappedKey is a data key that seals Secrets at rest, as Raft keeps it:
+// wrapped by the cluster's key-encryption key, which Raft never holds.
+type WrappedKey struct {
+	ID      string    `json:"id"`
+	Wrapped []byte    `json:"wrapped"`
+	Created time.Time `json:"created"`
+}
+
+// KeyStatus is one data key as `berth keys status` shows it.
+type KeyStatus struct {
+	ID      string    `json:"id"`
+	Primary bool      `json:"primary"`
+	Created time.Time `json:"created"`
+	// Secrets is how many stored Secrets this key seals.
+	Secrets int `json:"secrets"`
+}
+
+// KeysStatus is the answer of `berth keys status`.
+type KeysStatus struct {
+	Keys []KeyStatus `json:"keys"`
+	// Plaintext is how many stored Secrets no key seals yet (stored
+	// before the cluster had a data key; the leader seals them).
+	Plaintext int `json:"plaintext"`
 }

@@ -50,6 +50,9 @@ const (
 	PathTokens = "/v1/tokens"
 	// PathKubeconfig issues a user's certificate.
 	PathKubeconfig = "/v1/kubeconfig"
+	// PathKeys counts the Secrets each data key seals; PathKeys+"/rotate"
+	// adds a primary key.
+	PathKeys = "/v1/keys"
 	// PathWhoAmI answers the caller's identity and role.
 	PathWhoAmI = "/v1/whoami"
 )

@@ -456,3 +456,16 @@ func (c *Client) WhoAmI(ctx context.Context) (map[string]string, error) {
 	var a map[string]string
 	return a, c.call(ctx, http.MethodGet, api.PathWhoAmI, nil, nil, &a)
 }
+
+// Keys counts the Secrets each data key seals (admins only).
+func (c *Client) Keys(ctx context.Context) (*api.KeysStatus, error) {
+	var s api.KeysStatus
+	return &s, c.call(ctx, http.MethodGet, api.PathKeys, nil, nil, &s)
+}
+
+// RotateKey adds a primary data key (admins only); the leader seals the
+// stored Secrets again under it.
+func (c *Client) RotateKey(ctx context.Context) (*api.KeysStatus, error) {
+	var s api.KeysStatus
+	return &s, c.call(ctx, http.MethodPost, api.PathKeys+"/rotate", nil, struct{}{}, &s)
+}

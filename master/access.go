@@ -119,7 +119,7 @@ func (m *Master) handleClusterSecrets(w http.ResponseWriter, r *http.Request) {
 	for f, t := range m.sec.tokens {
 		tokens[f] = t.String()
 	}
-	writeJSON(w, api.ClusterSecrets{CACert: string(m.sec.ca.CertPEM), CAKey: string(key), Tokens: tokens})
+	writeJSON(w, api.ClusterSecrets{CACert: string(m.sec.ca.CertPEM), CAKey: string(key), Tokens: tokens, KEK: m.sec.kek.String()})
 }
 
 func (m *Master) handleTokens(w http.ResponseWriter, r *http.Request) {

@@ -77,6 +77,8 @@ func (m *Master) routes() http.Handler {
 	handle("POST "+api.PathTokens, auth.Admin, m.handleCreateToken)
 	handle("DELETE "+api.PathTokens+"/{id}", auth.Admin, m.handleRevokeToken)
 	handle("POST "+api.PathKubeconfig, auth.Admin, m.handleKubeconfig)
+	handle("GET "+api.PathKeys, auth.Admin, m.handleKeys)
+	handle("POST "+api.PathKeys+"/rotate", auth.Admin, m.handleRotateKey)
 	handle("GET "+api.PathWhoAmI, auth.Authenticated, m.handleWhoAmI)
 	return mux
 }
@@ -462,12 +464,13 @@ func (m *Master) handleAssignments(w http.ResponseWriter, r *http.Request) {
 		as.ClusterCIDR = m.cfg.PodNetwork.ClusterCIDR.String()
 	}
 	as.ClusterDNS, as.ClusterDomain = m.cfg.Services.DNS.String(), m.cfg.Services.Domain
-	withConfig(&as, m.store.Desired())
+	m.withConfig(&as, m.store.Desired())
 	writeJSON(w, as)
 }
 
-// withConfig adds the ConfigMaps and Secrets the assigned pods reference.
-func withConfig(as *api.Assignments, desired *api.ObjectSet) {
+// withConfig adds the ConfigMaps and Secrets the assigned pods reference,
+// the Secrets in plaintext (over TLS, to their node only).
+func (m *Master) withConfig(as *api.Assignments, desired *api.ObjectSet) {
 	cms, secs := map[string]bool{}, map[string]bool{}
 	for i := range as.Pods {
 		c, s := api.References(&as.Pods[i])
@@ -483,10 +486,17 @@ func withConfig(as *api.Assignments, desired *api.ObjectSet) {
 			as.ConfigMaps = append(as.ConfigMaps, cm)
 		}
 	}
-	for _, s := range desired.Secrets {
-		if secs[api.Key(s.Namespace, s.Name)] {
-			as.Secrets = append(as.Secrets, s)
+	for i := range desired.Secrets {
+		s := &desired.Secrets[i]
+		if !secs[api.Key(s.Namespace, s.Name)] {
+			continue
 		}
+		plain, err := m.openSecret(s)
+		if err != nil { // the pod waits with CreateContainerConfigError, as for a missing Secret
+			m.log.Error("cannot open a Secret for a node", "secret", api.Key(s.Namespace, s.Name), "err", err)
+			continue
+		}
+		as.Secrets = append(as.Secrets, plain)
 	}
 }
 

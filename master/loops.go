@@ -16,13 +16,24 @@ const reconcileDebounce = 20 * time.Millisecond
 
 // gitLoop turns each new head of the branch into one revision entry, with
 // the commits in between recorded as superseded.
-func (m *Master) gitLoop(ctx context.Context) {
+func (m *Master) gitLoop(ctx context.Context, firstPass <-chan struct{}) {
 	seen := m.store.View(false).SeenCommit
 	m.src.Watch(ctx, seen, m.log, func(sha string) {
 		seenAt := time.Now().UTC()
 		rev, err := m.revision(sha, seenAt)
 		if err != nil {
 			m.log.Error("cannot read commit", "commit", sha, "err", err)
+			return
+		}
+		if rev.Objects != nil && len(rev.Objects.Secrets) > 0 {
+			select { // the cluster's first data key, on a new cluster
+			case <-firstPass:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err := m.sealSecrets(rev.Objects); err != nil {
+			m.log.Error("cannot seal the commit's Secrets", "commit", sha, "err", err)
 			return
 		}
 		if _, err := m.store.ApplyRevision(rev); err != nil {

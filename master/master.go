@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/keyring"
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
 	"github.com/berth-dev/berth/reconciler"
@@ -81,6 +82,8 @@ type Config struct {
 	TLSSANs []string
 	// AuditLog, when set, is the file every API request is recorded in.
 	AuditLog string
+	// KEKFile is the key-encryption key's file (DATA/pki/kek when empty).
+	KEKFile string
 	// NodeCertLifetime is how long agents' certificates are valid
 	// (pki.NodeCertLifetime when zero).
 	NodeCertLifetime time.Duration
@@ -123,6 +126,7 @@ type Master struct {
 	releases    releases
 	ready       chan struct{} // closed once the log is replayed (WaitReady)
 	sec         *security
+	ring        *keyring.Ring // the data keys, unwrapped with the KEK
 	guard       *auth.Guard
 	audit       io.Closer   // the audit log's file, if any
 	tokensKept  atomic.Bool // the data directory's tokens are in Raft
@@ -164,7 +168,7 @@ func New(cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, src: src, ready: make(chan struct{}), sec: sec}
+	m := &Master{cfg: cfg, log: cfg.Logger, src: src, ready: make(chan struct{}), sec: sec, ring: keyring.NewRing(sec.kek)}
 	if err := m.open(); err != nil {
 		return nil, err
 	}
@@ -304,10 +308,14 @@ func (m *Master) leadership(ctx context.Context) {
 				lctx, cancel := context.WithCancel(ctx)
 				stop = cancel
 				m.log.Info("leadership gained: starting leader loops")
+				// The first pass of the release loop turns the cluster's
+				// format on and makes its first data key: a commit with
+				// Secrets waits for it, to enter Raft sealed.
+				firstPass := make(chan struct{})
 				wg.Add(3)
-				go func() { defer wg.Done(); m.gitLoop(lctx) }()
+				go func() { defer wg.Done(); m.gitLoop(lctx, firstPass) }()
 				go func() { defer wg.Done(); m.reconcileLoop(lctx) }()
-				go func() { defer wg.Done(); m.releaseLoop(lctx) }()
+				go func() { defer wg.Done(); m.releaseLoop(lctx, firstPass) }()
 			}
 		} else if !leading && stop != nil {
 			m.log.Info("leadership lost: stopping leader loops")

@@ -43,10 +43,14 @@ func (r *releases) get(name string) (api.Member, bool) {
 
 // releaseLoop (leader) finds the release each master runs, records those
 // that changed, and turns on the newest format that all of them read.
-func (m *Master) releaseLoop(ctx context.Context) {
+func (m *Master) releaseLoop(ctx context.Context, firstPass chan<- struct{}) {
 	defer m.releases.set(nil)
 	for {
 		m.checkReleases(ctx)
+		if firstPass != nil {
+			close(firstPass)
+			firstPass = nil
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -64,6 +68,7 @@ func (m *Master) checkReleases(ctx context.Context) {
 		return
 	}
 	m.ensureTokens()
+	m.ensureKeys()
 	if on < 1 {
 		return // the masters' releases are recorded from format 1
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/keyring"
 	"github.com/berth-dev/berth/pki"
 )
 
@@ -39,6 +40,8 @@ type security struct {
 	peers *http.Client // to other masters and to agents, with this master's certificate
 	// tokens are the tokens of DATA/agent.token and DATA/master.token.
 	tokens map[string]pki.Token
+	// kek wraps the data keys that seal Secrets at rest.
+	kek keyring.KEK
 	// plainRaft: this master ran a release without TLS on this data
 	// directory, so until the whole cluster runs format 3 it also speaks
 	// plain Raft with the masters that are not upgraded yet.
@@ -72,6 +75,9 @@ func setupSecurity(cfg *Config, log *slog.Logger) (*security, error) {
 		if hadState {
 			log.Warn("this data directory predates TLS: made a cluster CA and tokens; Raft also accepts plain connections until every master runs v0.3.0", "ca", filepath.Join(dir, pki.CACertFile))
 		}
+	}
+	if s.kek, err = loadKEK(cfg, true); err != nil { // made with the CA (or by a master of a dev build before it)
+		return nil, err
 	}
 	s.pool = s.ca.Pool()
 	if err := s.issueSelf(cfg); err != nil {
@@ -148,6 +154,15 @@ func joinPKI(cfg *Config, dir string) (*pki.CA, error) {
 	ca, err := pki.ParseCA([]byte(secrets.CACert), []byte(secrets.CAKey))
 	if err != nil {
 		return nil, fmt.Errorf("master: the cluster CA from %s: %w", strings.Join(cfg.Join, ","), err)
+	}
+	kek, err := keyring.ParseKEK(secrets.KEK)
+	if err != nil {
+		return nil, fmt.Errorf("master: the cluster's %w from %s", err, strings.Join(cfg.Join, ","))
+	}
+	if cfg.KEKFile == "" {
+		if err := pki.WriteFile(filepath.Join(dir, kekFile), []byte(kek.String()+"\n")); err != nil {
+			return nil, err
+		}
 	}
 	if err := ca.Save(dir); err != nil {
 		return nil, err

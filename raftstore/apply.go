@@ -52,6 +52,12 @@ func (st *state) apply(cmd any, index uint64, maxLog int) any {
 		return st.applyToken(c)
 	case *PinNodeCommand:
 		return st.applyPinNode(c)
+	case *KeyringCommand:
+		st.applyKeyring(c)
+	case *ResealCommand:
+		if st.applyReseal(c) {
+			st.podsIndex = index
+		}
 	case *FormatCommand:
 		st.applyFormat(c)
 	case *RemoveNodeCommand:

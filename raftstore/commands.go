@@ -30,6 +30,8 @@ const (
 	RemoveNodeType // format 2 (v0.2.0): an operator removes a node
 	TokenType      // format 3 (v0.3.0): a token is added or revoked
 	PinNodeType    // format 3 (v0.3.0): a node name is pinned to its agent's key
+	KeyringType    // format 3 (v0.3.0): a data key is added (and made primary)
+	ResealType     // format 3 (v0.3.0): Secrets sealed again under the primary key
 )
 
 // RemoveNodeCommand forgets a node (`berth delete node`): its pod CIDR is

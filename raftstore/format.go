@@ -23,7 +23,8 @@ import (
 //	   snapshots with a header; the cluster's format in the state
 //	2  v0.2.0: nodes' pod CIDRs (api.Plan.PodCIDRs, api.Node.PodCIDR),
 //	   RemoveNodeType
-//	3  v0.3.0: tokens and node key pins (TokenType, PinNodeType)
+//	3  v0.3.0: tokens and node key pins (TokenType, PinNodeType), data
+//	   keys and Secrets sealed at rest (KeyringType, ResealType)
 const Format = 3
 
 // formatReleases names the first release that reads each format, for
@@ -83,6 +84,8 @@ var entryKinds = map[MessageType]entryKind{
 	RemoveNodeType:    {"remove node", 2, func() any { return &RemoveNodeCommand{} }},
 	TokenType:         {"token", 3, func() any { return &TokenCommand{} }},
 	PinNodeType:       {"pin node", 3, func() any { return &PinNodeCommand{} }},
+	KeyringType:       {"keyring", 3, func() any { return &KeyringCommand{} }},
+	ResealType:        {"reseal", 3, func() any { return &ResealCommand{} }},
 }
 
 // kind returns what a release knows of an entry type.

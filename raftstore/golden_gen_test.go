@@ -25,7 +25,7 @@ import (
 // goldenNames names the entry files by type; a type this list lacks is
 // written as "type-N".
 var goldenNames = map[MessageType]string{1: "revision", 2: "plan", 3: "register", 4: "heartbeat", 5: "status-batch",
-	6: "rollout", 7: "member", 8: "heartbeats", 9: "status-batches", 10: "format", 11: "remove-node", 12: "token", 13: "pin-node"}
+	6: "rollout", 7: "member", 8: "heartbeats", 9: "status-batches", 10: "format", 11: "remove-node", 12: "token", 13: "pin-node", 14: "keyring", 15: "reseal"}
 
 func TestWriteGolden(t *testing.T) {
 	dir := os.Getenv("BERTH_GOLDEN_WRITE")

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -49,6 +51,13 @@ func goldenAfter(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	if err := s.PinNode("n1", strings.Repeat("ef", 32)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddKey(api.WrappedKey{ID: "k000001", Wrapped: []byte("wrapped by the KEK"), Created: created}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reseal(s.View(false).LiveCommit, []corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "db",
+		Annotations: map[string]string{"berth.dev/sealed-by": "k000001"}}, Data: map[string][]byte{"password": []byte("sealed")}}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -43,6 +43,10 @@ type state struct {
 	Tokens map[string]*api.Token `json:"tokens,omitempty"`
 	// NodeKeys pins each node name to its agent's key hash (format 3).
 	NodeKeys map[string]string `json:"nodeKeys,omitempty"`
+	// Keys are the data keys that seal Secrets, wrapped, oldest first;
+	// PrimaryKey seals new values (format 3).
+	Keys       []api.WrappedKey `json:"keys,omitempty"`
+	PrimaryKey string           `json:"primaryKey,omitempty"`
 	// Format is the format the cluster has turned on (see Format): what
 	// every master reads, and so what the leader may write.
 	Format int `json:"format,omitempty"`
@@ -116,6 +120,7 @@ func (st *state) clone() *state {
 	c.Members = maps.Clone(st.Members)
 	c.Tokens = maps.Clone(st.Tokens) // tokens are replaced, never changed in place
 	c.NodeKeys = maps.Clone(st.NodeKeys)
+	c.Keys = slices.Clone(st.Keys)
 	c.byNode, c.touched = nil, nil
 	return &c
 }

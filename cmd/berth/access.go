@@ -161,3 +161,53 @@ func newWhoAmICmd(g *globals) *cobra.Command {
 		},
 	}
 }
+
+// newKeysCmd shows and rotates the data keys that seal Secrets (admins).
+func newKeysCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "keys", Short: "the data keys that seal Secrets at rest (admins)"}
+	print := func(cmd *cobra.Command, s *api.KeysStatus) error {
+		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 8, 3, ' ', 0)
+		fmt.Fprintln(w, "KEY\tPRIMARY\tCREATED\tSECRETS")
+		for _, k := range s.Keys {
+			fmt.Fprintf(w, "%s\t%v\t%s\t%d\n", k.ID, k.Primary, k.Created.Format(time.RFC3339), k.Secrets)
+		}
+		if s.Plaintext > 0 {
+			fmt.Fprintf(w, "(none)\t-\t-\t%d\n", s.Plaintext)
+		}
+		return w.Flush()
+	}
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "how many Secrets each key seals",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			s, err := cl.Keys(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return print(cmd, s)
+		},
+	}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "add a primary data key; the leader seals every Secret again under it, in the background",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			s, err := cl.RotateKey(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return print(cmd, s)
+		},
+	}
+	c.AddCommand(status, rotate)
+	return c
+}

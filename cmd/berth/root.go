@@ -53,7 +53,7 @@ func newRoot() *cobra.Command {
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.servePprof() }
 	root.AddCommand(newMasterCmd(g), newAgentCmd(g), newUpCmd(g),
 		newGetCmd(g), newStatusCmd(g), newWaitCmd(g), newLogsCmd(g), newValidateCmd(), newHistoryCmd(g), newShowCmd(g), newRollbackCmd(), newRevertCmd(), newPlanCmd(g), newDescribeCmd(g), newDiffCmd(), newRolloutCmd(g), newLogToCmd(), newSimCmd(g), newMembersCmd(g), newDeleteCmd(g), newVersionCmd(),
-		newTokenCmd(g), newKubeconfigCmd(g), newWhoAmICmd(g))
+		newTokenCmd(g), newKubeconfigCmd(g), newWhoAmICmd(g), newKeysCmd(g))
 	return root
 }
 
