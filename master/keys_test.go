@@ -35,7 +35,9 @@ spec:
 // under the master's data directory (Raft log, snapshots).
 func TestSecretsSealedAtRest(t *testing.T) {
 	var dir string
-	c, repo := startMaster(t, func(cfg *Config) { dir, cfg.SnapshotThreshold, cfg.SnapshotInterval = cfg.DataDir, 4, 100*time.Millisecond })
+	c, repo := startMaster(t, func(cfg *Config) {
+		dir, cfg.SnapshotThreshold, cfg.SnapshotInterval = cfg.DataDir, 4, 100*time.Millisecond
+	})
 	sha := testutil.GitCommit(t, repo, "db.yaml", sealedSecret)
 	waitStatus(t, c, func(s *api.Status) bool { return s.LiveCommit == sha })
 	ctx := context.Background()

@@ -47,6 +47,7 @@ type masterFlags struct {
 	tokenFile                string
 	tlsSANs                  []string
 	auditLog                 string
+	kekFile                  string
 	nodeCertTTL              time.Duration
 }
 
@@ -82,7 +83,7 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 		token = strings.TrimSpace(string(data))
 	}
 	return master.Config{Name: f.name, DataDir: f.data, RaftAddr: f.raft, Listen: f.listen, Bootstrap: f.bootstrap,
-		CredentialsDir: f.credentials, Token: token, TLSSANs: f.tlsSANs, AuditLog: f.auditLog, NodeCertLifetime: f.nodeCertTTL,
+		CredentialsDir: f.credentials, Token: token, TLSSANs: f.tlsSANs, AuditLog: f.auditLog, KEKFile: f.kekFile, NodeCertLifetime: f.nodeCertTTL,
 		PodNetwork:    reconciler.PodNetwork{ClusterCIDR: clusterCIDR, NodeMaskSize: f.nodeCIDRMaskSize},
 		Services:      services,
 		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, MaxLog: f.maxLog,
@@ -129,6 +130,7 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().BoolVar(&f.allowRewrites, "allow-rewrites", false, "apply a new head that does not descend from the live commit (a force push) instead of refusing it")
 	c.Flags().StringSliceVar(&f.tlsSANs, "tls-san", nil, "more host names and addresses for the API's certificate (it has loopback, the host name, --listen's and --advertise's)")
 	c.Flags().StringVar(&f.auditLog, "audit-log", "", "append one JSON line per API request to this file")
+	c.Flags().StringVar(&f.kekFile, "kek-file", "", "the key-encryption key that wraps the data keys of Secrets (default DATA/pki/kek, made with the CA)")
 	c.Flags().DurationVar(&f.nodeCertTTL, "node-cert-ttl", pki.NodeCertLifetime, "lifetime of agents' certificates; agents renew them after two thirds")
 	c.Flags().Lookup("node-cert-ttl").Hidden = true // for tests of renewal
 }
