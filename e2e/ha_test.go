@@ -78,9 +78,17 @@ func (h *ha) startAll() {
 			h.killProc(p, "master "+name)
 		}
 	})
-	testutil.WaitFor(t, 30*time.Second, "a leader and every master in the configuration", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a leader and every master in the configuration, with the log", func() bool {
 		ms, err := c.client.Members(context.Background())
-		return err == nil && len(ms) == n && h.leader() != ""
+		if err != nil || len(ms) != n || h.leader() == "" {
+			return false
+		}
+		for _, name := range h.names { // a joined master has had entries from the leader
+			if s, err := h.selfOf(name); err != nil || s.Index == 0 {
+				return false
+			}
+		}
+		return true
 	})
 }
 

@@ -132,6 +132,10 @@ func (m *Master) handleJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.log.Info("master joining", "name", mem.Name, "raft", mem.RaftAddr, "api", mem.APIAddr, "version", mem.Version, "format", mem.Format)
+	// A new cluster turns its format on before its second master joins,
+	// not at the next pass of the release loop, which a master that dies
+	// in the cluster's first moments would hold back for good.
+	m.checkReleases(r.Context())
 	err := m.store.AddVoter(mem)
 	if errors.Is(err, raftstore.ErrFormatOff) {
 		m.log.Warn("join refused", "name", mem.Name, "err", err)
@@ -175,6 +179,10 @@ func (m *Master) join(ctx context.Context) error {
 	delay := 200 * time.Millisecond
 	for {
 		var errs []string
+		if m.isMember() { // added, though the answer was lost
+			m.log.Info("joined the cluster: this master is in the Raft configuration")
+			return nil
+		}
 		for _, addr := range m.cfg.Join {
 			err := m.postJSON(ctx, addr, api.PathJoin, body)
 			if err == nil {
@@ -191,6 +199,20 @@ func (m *Master) join(ctx context.Context) error {
 		}
 		delay = min(2*delay, 5*time.Second)
 	}
+}
+
+// isMember tells whether this master is in the Raft configuration it has.
+func (m *Master) isMember() bool {
+	ms, err := m.store.Members()
+	if err != nil {
+		return false
+	}
+	for _, mem := range ms {
+		if mem.Name == m.cfg.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // postJSON posts body to another master and reads its error, if any.

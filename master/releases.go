@@ -21,8 +21,9 @@ const releasePoll = 2 * time.Second
 // cluster's format, which is recorded in Raft; this copy only shows them
 // before the format records them, and is empty on followers.
 type releases struct {
-	mu   sync.Mutex
-	seen map[string]api.Member
+	mu    sync.Mutex
+	seen  map[string]api.Member
+	check sync.Mutex // held by checkReleases
 }
 
 func (r *releases) set(ms []api.Member) {
@@ -60,6 +61,8 @@ func (m *Master) releaseLoop(ctx context.Context, firstPass chan<- struct{}) {
 }
 
 func (m *Master) checkReleases(ctx context.Context) {
+	m.releases.check.Lock() // the loop and joins: one at a time (each may make a key)
+	defer m.releases.check.Unlock()
 	live := m.askReleases(ctx)
 	m.releases.set(live)
 	on, err := m.store.EnableFormat(live)
@@ -106,6 +109,7 @@ func (m *Master) askReleases(ctx context.Context) []api.Member {
 			defer wg.Done()
 			s, err := m.getSelf(ctx, mem.APIAddr)
 			if err != nil {
+				m.log.Debug("a master does not say its release", "master", mem.Name, "api", mem.APIAddr, "err", err)
 				return
 			}
 			mem.Version, mem.Format = s.Version, s.Format // empty and 0 before v0.1.0
