@@ -21,7 +21,7 @@ type fixture struct {
 	auth   *Authenticator
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	ca, err := pki.NewCA(time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) token(t *testing.T, role string, mod func(*api.Token)) string {
+func (f *fixture) token(t testing.TB, role string, mod func(*api.Token)) string {
 	tok, err := pki.NewToken(f.ca.Hash())
 	if err != nil {
 		t.Fatal(err)
@@ -188,4 +188,22 @@ func otherLast(tok string) string {
 		last = "1"
 	}
 	return tok[:len(tok)-1] + last
+}
+
+// FuzzAuthenticate: no Authorization header panics the authenticator, and
+// none but a stored token's gets through.
+func FuzzAuthenticate(f *testing.F) {
+	fx := newFixture(f)
+	good := fx.token(f, api.RoleViewer, nil)
+	f.Add("Bearer " + good)
+	f.Add("Bearer K10" + strings.Repeat("a", 64) + "::abcdef." + strings.Repeat("b", 32))
+	f.Add("Basic dXNlcjpwYXNz")
+	f.Fuzz(func(t *testing.T, header string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", header)
+		id, err := fx.auth.Authenticate(r)
+		if err == nil && id.Role != api.RoleViewer {
+			t.Fatalf("header %q authenticated as %+v", header, id)
+		}
+	})
 }

@@ -193,8 +193,8 @@ func (c *Credentials) PeerTLS() *tls.Config {
 func (c *Credentials) RenewLoop(ctx context.Context, cl *Client, log *slog.Logger) {
 	for {
 		leaf := c.Certificate().Leaf
-		life := leaf.NotAfter.Sub(leaf.NotBefore)
-		at := leaf.NotBefore.Add(life * 2 / 3)
+		issued := leaf.NotBefore.Add(pki.Backdate)
+		at := issued.Add(leaf.NotAfter.Sub(issued) * 2 / 3)
 		select {
 		case <-ctx.Done():
 			return

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
+	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/pki"
 )
 
@@ -229,5 +232,65 @@ func TestJoinTokens(t *testing.T) {
 	}
 	if _, err := cl.Nodes(ctx); !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden {
 		t.Errorf("an agent listing nodes: %v, want 403", err)
+	}
+}
+
+// TestOldTLSIsRefused: the API refuses TLS 1.1 and TLS 1.2 without an
+// AEAD suite, and takes TLS 1.2 with one and TLS 1.3.
+func TestOldTLSIsRefused(t *testing.T) {
+	c, _ := startMaster(t)
+	addr := strings.TrimPrefix(c.Servers()[0], "https://")
+	dir, _ := dataDirs.Load(c)
+	ca, err := pki.LoadCA(filepath.Join(dir.(string), "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  *tls.Config
+		ok   bool
+	}{
+		{"TLS 1.1", &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}, false},
+		{"TLS 1.2 CBC", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}}, false},
+		{"TLS 1.2 GCM", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}}, true},
+		{"TLS 1.3", &tls.Config{MinVersion: tls.VersionTLS13}, true},
+	} {
+		tc.cfg.RootCAs = ca.Pool()
+		conn, err := tls.Dial("tcp", addr, tc.cfg)
+		if err == nil {
+			conn.Close()
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: handshake error %v; want success %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// TestAgentRenewsItsCertificate: with certificates of three seconds, an
+// agent's renewal loop gets a new one before the old one expires.
+func TestAgentRenewsItsCertificate(t *testing.T) {
+	var dir string
+	c, _ := startMaster(t, func(cfg *Config) { dir, cfg.NodeCertLifetime = cfg.DataDir, 3*time.Second })
+	waitStatus(t, c, func(s *api.Status) bool { return s.LiveCommit != "" })
+	token, _ := os.ReadFile(filepath.Join(dir, AgentTokenFile))
+	servers := []string{strings.TrimPrefix(c.Servers()[0], "https://")}
+	creds, err := client.Join(context.Background(), servers, string(token), t.TempDir(), pki.Identity{Kind: pki.KindNode, Name: "n1", Role: api.RoleAgent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, _ := client.New(servers, client.WithTLS(creds.ClientTLS()))
+	first := creds.Certificate().Leaf
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); creds.RenewLoop(ctx, cl, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	defer func() { cancel(); <-done }()
+	testutil.Await(t, 10*time.Second, func() error {
+		if now := creds.Certificate().Leaf; now.SerialNumber.Cmp(first.SerialNumber) == 0 {
+			return fmt.Errorf("still the first certificate (expires %v)", first.NotAfter)
+		}
+		return nil
+	})
+	if renewed := creds.Certificate().Leaf; !renewed.NotAfter.After(first.NotAfter) {
+		t.Errorf("the renewed certificate expires %v, not after the first's %v", renewed.NotAfter, first.NotAfter)
 	}
 }

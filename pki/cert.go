@@ -85,6 +85,10 @@ const (
 	UserCertLifetime = 365 * 24 * time.Hour
 )
 
+// Backdate is how long before its issue a certificate is valid from, for
+// the clocks of nodes that lag a little.
+const Backdate = 5 * time.Minute
+
 // Request is what the CA is asked to certify.
 type Request struct {
 	Identity Identity
@@ -106,7 +110,7 @@ func (ca *CA) Sign(pub crypto.PublicKey, req Request, now time.Time) ([]byte, er
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      req.Identity.subject(),
-		NotBefore:    now.Add(-5 * time.Minute), // clocks of nodes drift a little
+		NotBefore:    now.Add(-Backdate), // clocks of nodes drift a little
 		NotAfter:     minTime(now.Add(req.Lifetime), ca.Cert.NotAfter),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
