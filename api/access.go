@@ -16,12 +16,23 @@ const (
 // --role` lists them.
 var Roles = []string{RoleAgent, RoleMaster, RoleViewer, RoleOperator, RoleAdmin}
 
-// Token is a join or access token as masters keep it: its public ID and
-// the hash of its secret, never the secret itself.
+// Token is a join or access token as masters keep it: what `berth token
+// list` shows, and the hash of its secret, never the secret itself.
 type Token struct {
-	ID         string `json:"id"`
+	TokenInfo
 	SecretHash string `json:"secretHash"`
-	Role       string `json:"role"`
+}
+
+// Usable tells whether the token works at now.
+func (t *Token) Usable(now time.Time) bool {
+	return !t.Revoked && (t.Expires.IsZero() || now.Before(t.Expires))
+}
+
+// TokenInfo is a token without its hash: its public ID, what it grants,
+// and whether it still works.
+type TokenInfo struct {
+	ID   string `json:"id"`
+	Role string `json:"role"`
 	// Node, when set, is the only node name an agent token may join as.
 	Node string `json:"node,omitempty"`
 	// Expires, when set, is when the token stops working.
@@ -31,27 +42,6 @@ type Token struct {
 	// Revoked tokens are kept, so that a bootstrap token once revoked is
 	// not added again from a master's data directory.
 	Revoked bool `json:"revoked,omitempty"`
-}
-
-// Usable tells whether the token works at now.
-func (t *Token) Usable(now time.Time) bool {
-	return !t.Revoked && (t.Expires.IsZero() || now.Before(t.Expires))
-}
-
-// TokenInfo is a token as `berth token list` shows it.
-type TokenInfo struct {
-	ID          string    `json:"id"`
-	Role        string    `json:"role"`
-	Node        string    `json:"node,omitempty"`
-	Expires     time.Time `json:"expires,omitempty"`
-	Created     time.Time `json:"created"`
-	Description string    `json:"description,omitempty"`
-	Revoked     bool      `json:"revoked,omitempty"`
-}
-
-// Info is the token without its hash.
-func (t *Token) Info() TokenInfo {
-	return TokenInfo{ID: t.ID, Role: t.Role, Node: t.Node, Expires: t.Expires, Created: t.Created, Description: t.Description, Revoked: t.Revoked}
 }
 
 // TokenRequest asks a master for a new token (`berth token create`).

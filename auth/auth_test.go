@@ -36,7 +36,7 @@ func (f *fixture) token(t testing.TB, role string, mod func(*api.Token)) string 
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &api.Token{ID: tok.ID, SecretHash: tok.SecretHash(), Role: role}
+	rec := &api.Token{TokenInfo: api.TokenInfo{ID: tok.ID, Role: role}, SecretHash: tok.SecretHash()}
 	if mod != nil {
 		mod(rec)
 	}

@@ -139,17 +139,23 @@ func BenchmarkHollowScale(b *testing.B) {
 		benchrow.Record(b, benchrow.Row{ID: "B2", Name: "rolling update of every pod", Value: rolled.Seconds(), Unit: "s", Better: "lower", Work: work})
 		benchrow.Record(b, benchrow.Row{ID: "B2", Name: "fewest nodes Ready, sampled every 50 ms", Value: float64(fewestReady), Unit: "nodes", Better: "higher", Work: work})
 		b.StopTimer()
-		clean := map[string]string{}
-		for name := range files {
-			clean[name] = ""
-		}
-		c.commit("clean", clean)
-		testutil.WaitFor(b, 30*time.Minute, "no pods", func() bool {
-			s, err := c.client.Status(context.Background(), 0, 0)
-			return err == nil && s.Pods == 0
-		})
+		c.removeAll(files)
 		b.StartTimer()
 	}
+}
+
+// removeAll deletes the files in one commit and waits until no pod is
+// left.
+func (c *cluster) removeAll(files map[string]string) {
+	clean := map[string]string{}
+	for name := range files {
+		clean[name] = ""
+	}
+	c.commit("clean", clean)
+	testutil.WaitFor(c.t, 30*time.Minute, "no pods", func() bool {
+		s, err := c.client.Status(context.Background(), 0, 0)
+		return err == nil && s.Pods == 0
+	})
 }
 
 // saveProfile fetches a profile from url into file.

@@ -54,7 +54,7 @@ func OpenSecret(key func(id string) (DataKey, error), s *corev1.Secret) (corev1.
 	for k, v := range s.Data {
 		plain, err := d.Open(valueAAD(s, k), v)
 		if err != nil {
-			return corev1.Secret{}, fmt.Errorf("Secret %s/%s, key %q: %w", s.Namespace, s.Name, k, err)
+			return corev1.Secret{}, fmt.Errorf("secret %s/%s, key %q: %w", s.Namespace, s.Name, k, err)
 		}
 		out.Data[k] = plain
 	}

@@ -125,7 +125,7 @@ func (m *Master) handleClusterSecrets(w http.ResponseWriter, r *http.Request) {
 func (m *Master) handleTokens(w http.ResponseWriter, r *http.Request) {
 	out := []api.TokenInfo{}
 	for _, t := range m.store.Tokens() {
-		out = append(out, t.Info())
+		out = append(out, t.TokenInfo)
 	}
 	writeJSON(w, out)
 }
@@ -146,7 +146,7 @@ func (m *Master) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	rec := api.Token{ID: tok.ID, SecretHash: tok.SecretHash(), Role: req.Role, Node: req.Node, Created: now, Description: req.Description}
+	rec := api.Token{TokenInfo: api.TokenInfo{ID: tok.ID, Role: req.Role, Node: req.Node, Created: now, Description: req.Description}, SecretHash: tok.SecretHash()}
 	if req.TTL > 0 {
 		rec.Expires = now.Add(req.TTL)
 	}
@@ -155,7 +155,7 @@ func (m *Master) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.log.Info("token created", "id", rec.ID, "role", rec.Role, "node", rec.Node, "expires", rec.Expires, "by", auth.From(r.Context()).String())
-	writeJSON(w, api.TokenAnswer{Token: tok.String(), Info: rec.Info()})
+	writeJSON(w, api.TokenAnswer{Token: tok.String(), Info: rec.TokenInfo})
 }
 
 func checkTokenRequest(req *api.TokenRequest) error {
@@ -265,7 +265,7 @@ func bootstrapRecord(file string, tok pki.Token, now time.Time) *api.Token {
 	if file == MasterTokenFile {
 		role = api.RoleMaster
 	}
-	return &api.Token{ID: tok.ID, SecretHash: tok.SecretHash(), Role: role, Created: now, Description: "bootstrap: DATA/" + file}
+	return &api.Token{TokenInfo: api.TokenInfo{ID: tok.ID, Role: role, Created: now, Description: "bootstrap: DATA/" + file}, SecretHash: tok.SecretHash()}
 }
 
 // ensureTokens (leader) adds the tokens of this master's data directory to

@@ -18,7 +18,7 @@ func TestAccessState(t *testing.T) {
 	if _, err := s.EnableFormat(c.members()); err != nil {
 		t.Fatal(err)
 	}
-	tok := api.Token{ID: "aaaaaa", SecretHash: "h", Role: api.RoleAgent, Created: time.Now().UTC()}
+	tok := api.Token{TokenInfo: api.TokenInfo{ID: "aaaaaa", Role: api.RoleAgent, Created: time.Now().UTC()}, SecretHash: "h"}
 	if err := s.AddToken(&tok); err != nil {
 		t.Fatal(err)
 	}

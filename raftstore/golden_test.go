@@ -41,8 +41,8 @@ func goldenAfter(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	created := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	for _, tok := range []api.Token{{ID: "abc123", SecretHash: strings.Repeat("ab", 32), Role: api.RoleAgent, Created: created},
-		{ID: "def456", SecretHash: strings.Repeat("cd", 32), Role: api.RoleViewer, Node: "", Expires: created.Add(time.Hour), Created: created, Description: "auditor"}} {
+	for _, tok := range []api.Token{{TokenInfo: api.TokenInfo{ID: "abc123", Role: api.RoleAgent, Created: created}, SecretHash: strings.Repeat("ab", 32)},
+		{TokenInfo: api.TokenInfo{ID: "def456", Role: api.RoleViewer, Expires: created.Add(time.Hour), Created: created, Description: "auditor"}, SecretHash: strings.Repeat("cd", 32)}} {
 		if err := s.AddToken(&tok); err != nil {
 			t.Fatal(err)
 		}
