@@ -118,3 +118,47 @@ func onDisk(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+const sopsPod = `apiVersion: v1
+kind: Pod
+metadata: {name: reader}
+spec:
+  terminationGracePeriodSeconds: 2
+  volumes: [{name: creds, secret: {secretName: db}}]
+  containers:
+  - name: app
+    image: kubia:v1
+    imagePullPolicy: Never
+    args: ["-listen", "127.0.0.1:0"]
+    volumeMounts: [{name: creds, mountPath: /etc/creds}]
+`
+
+// TestSOPSSecretFromGit: a Secret encrypted with SOPS to an age recipient
+// (written by the sops CLI) reaches its pod in plaintext, on a tmpfs; a
+// commit whose SOPS file was changed after encryption is refused whole,
+// naming the file and the reason, and the last good commit stays live.
+func TestSOPSSecretFromGit(t *testing.T) {
+	fixtures := filepath.Join(moduleRoot, "keyring", "testdata", "sops")
+	encrypted, err := os.ReadFile(filepath.Join(fixtures, "secret.sops.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCluster(t)
+	c.startMaster("--age-identity", filepath.Join(fixtures, "age.key"))
+	c.startAgent()
+	good := c.commit("sops secret", map[string]string{"secret.yaml": string(encrypted), "pod.yaml": sopsPod})
+	c.waitCommit(good, 0)
+	out := c.execUntil("reader", "app", []string{`/etc/creds/password: "sentinel-sops-7c2b"`, `/etc/creds/token: "secret-token"`},
+		"/app", "-cat", "/etc/creds/password,/etc/creds/token,/proc/mounts", "-exit", "0")
+	if !strings.Contains(out, "tmpfs /etc/creds tmpfs") {
+		t.Errorf("the Secret volume is not a tmpfs:\n%s", out)
+	}
+	bad := c.commit("tampered", map[string]string{"secret.yaml": strings.Replace(string(encrypted), "app: web", "app: evil", 1)})
+	msg := c.waitCommit(bad, 1)
+	if !strings.Contains(msg, "secret.yaml") || !strings.Contains(msg, "MAC does not match") {
+		t.Errorf("the refusal does not name the file and the reason:\n%s", msg)
+	}
+	if s := c.status(); s.LiveCommit != good {
+		t.Errorf("live commit %s after a refused one; want %s", s.LiveCommit, good)
+	}
+}

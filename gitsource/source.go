@@ -41,6 +41,10 @@ type Config struct {
 	// TrustedKeys is an armored OpenPGP key ring; when set, every commit
 	// from the live one to a new head must be signed by one of its keys.
 	TrustedKeys string
+	// Decrypt, when set, turns each file read into what is decoded (the
+	// master opens SOPS-encrypted files with it); an error refuses the
+	// commit, naming the file.
+	Decrypt func(name string, data []byte) ([]byte, error)
 }
 
 // DefaultConfig returns a Config with a 5 s poll.
@@ -210,12 +214,36 @@ func (s *Source) Load(sha string) (*api.Revision, error) {
 	rev.Signature = signature(c, s.cfg.TrustedKeys)
 	files, errs := treeFiles(c, s.cfg.Path, s.decoder.Known)
 	if len(errs) == 0 {
+		errs = DecryptFiles(files, s.cfg.Decrypt)
+	}
+	if len(errs) == 0 {
 		rev.Objects, errs = s.decoder.Decode(files)
 	}
 	for _, e := range errs {
 		rev.Errors = append(rev.Errors, e.Error())
 	}
 	return rev, nil
+}
+
+// DecryptFiles passes the contents of each file read through decrypt (if
+// set), in place; each file that does not decrypt is an error naming it.
+func DecryptFiles(files []manifest.File, decrypt func(name string, data []byte) ([]byte, error)) []error {
+	if decrypt == nil {
+		return nil
+	}
+	var errs []error
+	for i := range files {
+		if files[i].Data == nil {
+			continue // known to the decoder: decrypted when it was read
+		}
+		data, err := decrypt(files[i].Name, files[i].Data)
+		if err != nil {
+			errs = append(errs, &manifest.Error{File: files[i].Name, Message: err.Error()})
+			continue
+		}
+		files[i].Data = data
+	}
+	return errs
 }
 
 // TreeFiles reads every manifest file under dir in a commit's tree,

@@ -12,11 +12,13 @@ import (
 	"sync"
 	"time"
 
+	filippoage "filippo.io/age"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/cmd/internal/agentcli"
 	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/keyring"
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/master"
 	"github.com/berth-dev/berth/node"
@@ -48,6 +50,7 @@ type masterFlags struct {
 	tlsSANs                  []string
 	auditLog                 string
 	kekFile                  string
+	ageIdentity              string
 	nodeCertTTL              time.Duration
 }
 
@@ -61,6 +64,11 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 		}
 		git.TrustedKeys = keys
 	}
+	ids, err := readAgeIdentities(f.ageIdentity)
+	if err != nil {
+		return master.Config{}, err
+	}
+	git.Decrypt = keyring.SOPSFiles(ids)
 	if f.repo != "" && !gitsource.IsRemote(f.repo) {
 		if abs, err := filepath.Abs(f.repo); err == nil {
 			git.Repo = abs
@@ -89,6 +97,22 @@ func (f *masterFlags) config(log *slog.Logger) (master.Config, error) {
 		AllowRewrites: f.allowRewrites, WebhookSecret: f.webhookSecret, MaxLog: f.maxLog,
 		RolloutDeadline: f.rolloutDeadline, NodeTimeout: f.nodeTimeout, Join: f.join, Advertise: f.advertise,
 		SnapshotThreshold: f.snapshotThreshold, SnapshotInterval: f.snapshotInterval, Git: git, Logger: log}, nil
+}
+
+// readAgeIdentities reads --age-identity (none when empty).
+func readAgeIdentities(path string) ([]filippoage.Identity, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--age-identity: %w", err)
+	}
+	ids, err := keyring.ParseAgeIdentities(data)
+	if err != nil {
+		return nil, fmt.Errorf("--age-identity %s: %w", path, err)
+	}
+	return ids, nil
 }
 
 // serviceNetwork reads --service-cidr, --cluster-dns (the tenth address
@@ -127,6 +151,7 @@ func addRepoFlags(c *cobra.Command, f *masterFlags) {
 	c.Flags().StringVar(&f.serviceCIDR, "service-cidr", api.ServiceCIDR.String(), "the range of Services' cluster IPs")
 	c.Flags().StringVar(&f.clusterDNS, "cluster-dns", "", "the address pods reach the cluster DNS at, in --service-cidr (default: its tenth address, 10.96.0.10)")
 	c.Flags().StringVar(&f.clusterDomain, "cluster-domain", api.ClusterDomain, "the cluster's DNS domain")
+	c.Flags().StringVar(&f.ageIdentity, "age-identity", "", "age identities (AGE-SECRET-KEY-1…) that open SOPS-encrypted manifests (any file with a sops: stanza)")
 	c.Flags().BoolVar(&f.allowRewrites, "allow-rewrites", false, "apply a new head that does not descend from the live commit (a force push) instead of refusing it")
 	c.Flags().StringSliceVar(&f.tlsSANs, "tls-san", nil, "more host names and addresses for the API's certificate (it has loopback, the host name, --listen's and --advertise's)")
 	c.Flags().StringVar(&f.auditLog, "audit-log", "", "append one JSON line per API request to this file")

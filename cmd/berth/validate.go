@@ -10,11 +10,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/gitsource"
+	"github.com/berth-dev/berth/keyring"
 	"github.com/berth-dev/berth/manifest"
 )
 
 func newValidateCmd() *cobra.Command {
-	var repo, commit, path string
+	var repo, commit, path, ageIdentity string
 	c := &cobra.Command{
 		Use:   "validate [DIR]",
 		Short: "check manifests offline, as a master would (exit 1 with every error)",
@@ -25,6 +26,17 @@ func newValidateCmd() *cobra.Command {
 			files, errs, err := readManifests(args, repo, commit, path)
 			if err != nil {
 				return fmt.Errorf("validate: %w", err)
+			}
+			decrypt := keyring.StubSOPSFiles // the structure of SOPS files, without the key
+			if ageIdentity != "" {
+				ids, err := readAgeIdentities(ageIdentity)
+				if err != nil {
+					return err
+				}
+				decrypt = keyring.SOPSFiles(ids)
+			}
+			if len(errs) == 0 {
+				errs = gitsource.DecryptFiles(files, decrypt)
 			}
 			if len(errs) == 0 {
 				_, errs = manifest.Decode(files)
@@ -43,6 +55,7 @@ func newValidateCmd() *cobra.Command {
 	c.Flags().StringVar(&repo, "repo", "", "a local Git repository to read a commit of")
 	c.Flags().StringVar(&commit, "commit", "HEAD", "with --repo: the commit (SHA, branch or tag)")
 	c.Flags().StringVar(&path, "path", "", "with --repo: the folder of the manifests in the repository")
+	c.Flags().StringVar(&ageIdentity, "age-identity", "", "age identities that open SOPS-encrypted files (without it, their structure is checked)")
 	return c
 }
 
