@@ -213,8 +213,12 @@ func (c *cluster) agentToken() string { return filepath.Join(c.credentials, "age
 func (c *cluster) awaitCredentials(servers []string) {
 	c.t.Helper()
 	testutil.WaitFor(c.t, 30*time.Second, "the master's admin kubeconfig and tokens", func() bool {
-		_, err := os.Stat(filepath.Join(c.credentials, "master.token")) // written last
-		return err == nil
+		for _, f := range []string{"admin.kubeconfig", "agent.token", "master.token"} { // each written whole (renamed)
+			if _, err := os.Stat(filepath.Join(c.credentials, f)); err != nil {
+				return false
+			}
+		}
+		return true
 	})
 	c.client = c.clientAt(servers...)
 }
