@@ -22,9 +22,11 @@ import (
 // A narrow reader of SOPS files (github.com/getsops/sops) whose data key
 // is encrypted to age recipients, as Flux decrypts them: any YAML
 // manifest with a top-level "sops" stanza. The sops library's decrypt
-// path imports its key service and with it every cloud KMS SDK; this
-// reads the one format berth takes (see the commit that added it for the
-// figures), and is tested against files the sops CLI wrote.
+// path imports its key service and with it every cloud KMS SDK: linked
+// into bin/berth (measured on this 2-core machine, cold cache) it took the
+// build from 106 s to 200 s and the binary from 69 MB to 127 MB. This
+// reads the one format berth takes, on filippo.io/age, and is tested
+// against files the sops CLI wrote (testdata/sops).
 //
 // The format: every value to hide is replaced by
 // ENC[AES256_GCM,data:B64,iv:B64,tag:B64,type:T], sealed with AES-256-GCM
