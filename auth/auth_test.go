@@ -207,3 +207,22 @@ func FuzzAuthenticate(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifiedCertificateStillExpires: a certificate verified once is not
+// verified again on the same connection, but still stops at its expiry.
+func TestVerifiedCertificateStillExpires(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now()
+	f.auth.Now = func() time.Time { return now }
+	r := f.certRequest(t, f.ca, pki.Identity{Kind: pki.KindNode, Name: "n1", Role: api.RoleAgent}, 2*time.Hour) // valid one more hour
+	if id, err := f.auth.Authenticate(r); err != nil || id.Name != "n1" {
+		t.Fatalf("first request: %v, %v", id, err)
+	}
+	if id, err := f.auth.Authenticate(r); err != nil || id.Name != "n1" {
+		t.Fatalf("second request: %v, %v", id, err)
+	}
+	now = now.Add(2 * time.Hour)
+	if _, err := f.auth.Authenticate(r); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("a remembered certificate past its expiry: %v", err)
+	}
+}

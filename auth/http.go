@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/api"
@@ -21,7 +22,17 @@ type Authenticator struct {
 	Token func(id string) *api.Token
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+
+	// verified remembers the certificates that checked out, by their
+	// parsed leaf: every request on a connection shows the same one, so
+	// its chain is verified once per connection, not once per request.
+	mu       sync.Mutex
+	verified map[*x509.Certificate]Identity
 }
+
+// maxVerified bounds the remembered certificates (the connections of
+// thousands of agents); past it the memory starts again.
+const maxVerified = 16384
 
 // ErrNoCredentials is returned for a request that shows none.
 var ErrNoCredentials = errors.New("no credentials: show a client certificate of the cluster or a bearer token (berth kubeconfig, berth token create)")
@@ -32,12 +43,7 @@ var ErrNoCredentials = errors.New("no credentials: show a client certificate of 
 // that says why.
 func (a *Authenticator) Authenticate(r *http.Request) (Identity, error) {
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		certs := r.TLS.PeerCertificates
-		id, err := pki.Verify(a.Pool(), certs[0], certs[1:], a.now(), x509.ExtKeyUsageClientAuth)
-		if err != nil {
-			return Anonymous, fmt.Errorf("client certificate %q: %w", certs[0].Subject.CommonName, err)
-		}
-		return Identity{Kind: id.Kind, Name: id.Name, Role: id.Role, Via: "certificate"}, nil
+		return a.certificate(r.TLS.PeerCertificates)
 	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -48,6 +54,30 @@ func (a *Authenticator) Authenticate(r *http.Request) (Identity, error) {
 		return Anonymous, fmt.Errorf("authorization scheme %q: want Bearer", scheme)
 	}
 	return a.token(strings.TrimSpace(cred))
+}
+
+// certificate verifies a client's certificate chain (once per leaf: see
+// verified) and checks its validity at every request.
+func (a *Authenticator) certificate(certs []*x509.Certificate) (Identity, error) {
+	leaf, now := certs[0], a.now()
+	a.mu.Lock()
+	id, ok := a.verified[leaf]
+	a.mu.Unlock()
+	if ok && now.Before(leaf.NotAfter) {
+		return id, nil
+	}
+	pid, err := pki.Verify(a.Pool(), leaf, certs[1:], now, x509.ExtKeyUsageClientAuth)
+	if err != nil {
+		return Anonymous, fmt.Errorf("client certificate %q: %w", leaf.Subject.CommonName, err)
+	}
+	id = Identity{Kind: pid.Kind, Name: pid.Name, Role: pid.Role, Via: "certificate"}
+	a.mu.Lock()
+	if a.verified == nil || len(a.verified) >= maxVerified {
+		a.verified = map[*x509.Certificate]Identity{}
+	}
+	a.verified[leaf] = id
+	a.mu.Unlock()
+	return id, nil
 }
 
 // token checks a bearer token against the stored ones.
