@@ -40,7 +40,14 @@ type ha struct {
 	// binary is the berth binary masters and agents start with from now
 	// on (berthBin; the upgrade test starts an older release's).
 	binary string
+	// plainOld: the older release the upgrade test starts predates TLS
+	// (before v0.3.0).
+	plainOld bool
 }
+
+// plainBinary tells whether the binary started from now on speaks plain
+// HTTP and plain Raft, without a CA or tokens.
+func (h *ha) plainBinary() bool { return h.binary != berthBin && h.plainOld }
 
 // newHA starts n masters: the first bootstraps, the others join it.
 func newHA(t testing.TB, n int, nodeTimeout string, extra ...string) *ha {
@@ -108,7 +115,7 @@ func (h *ha) startMaster(name string, extra ...string) {
 		"--listen", h.apis[name], "--repo", h.repo, "--node-timeout", h.nodeTO, "--poll", "200ms"}
 	args = append(args, h.extra...)
 	switch {
-	case h.binary != berthBin: // the previous release: no CA, no tokens
+	case h.plainBinary(): // a release before v0.3.0: no CA, no tokens
 		if name == h.names[0] {
 			args = append(args, "--bootstrap")
 		} else {
@@ -121,14 +128,14 @@ func (h *ha) startMaster(name string, extra ...string) {
 	default: // the others get it from that one, with the master token
 		args = append(args, "--join", h.apis[filepath.Base(h.credentials)], "--token-file", filepath.Join(h.credentials, "master.token"))
 	}
-	h.old[name] = h.binary != berthBin
+	h.old[name] = h.plainBinary()
 	args = append(args, extra...)
 	bin := h.binary
 	if ns := h.netns[name]; ns != "" {
 		bin, args = "ip", append([]string{"netns", "exec", ns, h.binary}, args...)
 	}
 	h.masters[name] = start(h.t, h.dir, "master-"+name+fmt.Sprint(time.Now().UnixNano()), bin, args...)
-	if h.credentials == "" && h.binary == berthBin {
+	if h.credentials == "" && !h.plainBinary() {
 		h.credentials = filepath.Join(h.dir, name)
 		h.awaitCredentials([]string{h.apis[name]})
 	}
@@ -188,7 +195,7 @@ func (h *ha) startAgent(name string, servers ...string) {
 	}
 	args := []string{"agent", "--name", name, "--server", strings.Join(servers, ","),
 		"--data", filepath.Join(h.dir, "agent-"+name), "--containerd", h.socket, "--import", imageTar, "--service-proxy=false"}
-	if h.binary == berthBin {
+	if !h.plainBinary() {
 		args = append(args, "--token-file", h.agentToken())
 	}
 	h.agents[name] = start(h.t, h.dir, "agent-"+name+fmt.Sprint(time.Now().UnixNano()), h.binary, args...)

@@ -47,6 +47,10 @@ func previousRelease(t testing.TB) release {
 	return all[0]
 }
 
+// predatesTLS tells whether a release speaks plain HTTP and plain Raft
+// (before v0.3.0, issue #17).
+func predatesTLS(r release) bool { return api.NewerVersion("v0.3.0", r.version) }
+
 // buildRelease builds berth and berth-logger at a release's commit into a
 // temporary directory, from a detached `git worktree` of that commit
 // (removed afterwards; the checkout under test is not touched), and
@@ -156,7 +160,7 @@ func TestUpgradeInPlace(t *testing.T) {
 	oldBin := buildRelease(t, prev)
 	// Frequent snapshots: the new release restores the old one's.
 	h := newHAUnstarted(t, 3, "10s", "--snapshot-threshold", "8", "--snapshot-interval", "200ms")
-	h.binary, h.legacyCLI = oldBin, oldBin
+	h.binary, h.legacyCLI, h.plainOld = oldBin, oldBin, predatesTLS(prev)
 	for _, name := range h.names {
 		h.apis[name], h.rafts[name] = freeAddr(t), freeAddr(t)
 	}
@@ -267,10 +271,15 @@ func TestUpgradeBerthUp(t *testing.T) {
 			"--listen", c.api, "--containerd", c.socket, "--import", imageTar)
 	}
 	c.master = up(oldBin)
-	c.legacy, c.legacyCLI = []string{"http://" + c.api}, oldBin
-	var err error
-	if c.client, err = client.New(c.legacy, client.WithPlainHTTP()); err != nil {
-		t.Fatal(err)
+	if predatesTLS(prev) {
+		c.legacy, c.legacyCLI = []string{"http://" + c.api}, oldBin
+		var err error
+		if c.client, err = client.New(c.legacy, client.WithPlainHTTP()); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		c.credentials = data
+		c.awaitCredentials([]string{c.api})
 	}
 	t.Cleanup(func() { removeNodeNetwork("node-0") })
 	sha := c.commit("web on "+prev.version, map[string]string{"web.yaml": deployment("web", 2, "v1")})
