@@ -107,6 +107,8 @@ func TestEveryEndpointAuthorizes(t *testing.T) {
 		{"POST", api.PathTokens, func(string) any { return api.TokenRequest{Role: api.RoleViewer} }, "UUUFFAFF"},
 		{"DELETE", api.PathTokens + "/zzzzzz", nil, "UUUFFAFF"},
 		{"POST", api.PathKubeconfig, func(string) any { return api.KubeconfigRequest{Name: "bob", Role: api.RoleViewer} }, "UUUFFAFF"},
+		{"GET", api.PathKeys, nil, "UUUFFAFF"},
+		{"POST", api.PathKeys + "/rotate", func(string) any { return struct{}{} }, "UUUFFAFF"},
 	}
 	base := c.Servers()[0]
 	for _, ec := range cases {
