@@ -80,7 +80,6 @@ func TestEveryEndpointAuthorizes(t *testing.T) {
 		{"POST", PathWebhook, func(string) any { return map[string]string{"ref": "refs/heads/main"} }, public},
 		{"GET", api.PathStatus, nil, view},
 		{"GET", api.PathPods, nil, view},
-		{"GET", api.PathDeployments, nil, view},
 		{"GET", api.PathNodes, nil, view},
 		{"GET", api.PathServices, nil, view},
 		{"GET", api.PathEndpoints, nil, view},
@@ -109,6 +108,9 @@ func TestEveryEndpointAuthorizes(t *testing.T) {
 		{"POST", api.PathKubeconfig, func(string) any { return api.KubeconfigRequest{Name: "bob", Role: api.RoleViewer} }, "UUUFFAFF"},
 		{"GET", api.PathKeys, nil, "UUUFFAFF"},
 		{"POST", api.PathKeys + "/rotate", func(string) any { return struct{}{} }, "UUUFFAFF"},
+	}
+	for path := range workloadLists { // deployments, replicasets, … cronjobs
+		cases = append(cases, endpointCase{"GET", path, nil, view})
 	}
 	base := c.Servers()[0]
 	for _, ec := range cases {
