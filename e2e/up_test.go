@@ -81,6 +81,10 @@ func TestUpStartsItsOwnContainerd(t *testing.T) {
 		conn.Close()
 		t.Fatal("containerd still answers after berth up stopped")
 	}
+	// The node keeps its certificate: the join token is no longer needed.
+	if err := os.Remove(filepath.Join(data, "agent.token")); err != nil {
+		t.Fatal(err)
+	}
 	up = startUp()
 	c.waitCommit(sha, 0)
 	connect()

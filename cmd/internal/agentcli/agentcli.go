@@ -71,15 +71,15 @@ func (f *Flags) JoinToken() (string, error) {
 // or the token not yet recorded); a token that does not match the
 // masters' CA, or is refused, ends it.
 func Connect(ctx context.Context, f *Flags, servers []string, log *slog.Logger) (*client.Client, *client.Credentials, error) {
-	token, err := f.JoinToken()
-	if err != nil {
-		return nil, nil, err
-	}
+	// A node that keeps its certificate needs no token: a token file gone
+	// since it joined matters only if the certificate does not do.
+	token, tokenErr := f.JoinToken()
 	id := pki.Identity{Kind: pki.KindNode, Name: f.Name, Role: api.RoleAgent}
 	if err := id.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("--name: %w", err)
 	}
 	var creds *client.Credentials
+	var err error
 	delay := 200 * time.Millisecond
 	for {
 		creds, err = client.Join(ctx, servers, token, filepath.Join(f.Data, "pki"), id)
@@ -92,6 +92,9 @@ func Connect(ctx context.Context, f *Flags, servers []string, log *slog.Logger) 
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 5*time.Second)
+	}
+	if errors.Is(err, client.ErrNoToken) && tokenErr != nil {
+		err = tokenErr
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("agent %s: %w", f.Name, err)
