@@ -80,6 +80,18 @@ func tokenFileRole(id pki.Identity) string {
 	return "agent"
 }
 
+// JoinRetryable tells a join error that may pass (a master not up, a
+// token not recorded yet, the cluster's format not on yet: 401, 409, 5xx,
+// no answer) from one that will not (another cluster's CA, a malformed
+// token, no token, any other refusal).
+func JoinRetryable(err error) bool {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusConflict || apiErr.Status >= 500
+	}
+	return !errors.Is(err, pki.ErrCAMismatch) && !errors.Is(err, pki.ErrBadToken) && !errors.Is(err, ErrNoToken)
+}
+
 // FetchCA reads the CA bundle from the first master that answers, without
 // trusting it yet, and checks it against the token's hash: nothing secret
 // is sent before that check.

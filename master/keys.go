@@ -114,7 +114,10 @@ func (m *Master) resealBatch() error {
 	if err != nil || !ok {
 		return err
 	}
-	desired, v := m.store.Desired(), m.store.View(false)
+	// Read together: Secrets read before a new commit must not be put back
+	// over that commit's own (applyReseal compares the commit). View would
+	// also copy every pod, every two seconds.
+	desired, live := m.store.LiveDesired()
 	var batch []corev1.Secret
 	for i := range desired.Secrets {
 		s := &desired.Secrets[i]
@@ -133,7 +136,7 @@ func (m *Master) resealBatch() error {
 	if len(batch) == 0 {
 		return nil
 	}
-	if err := m.store.Reseal(v.LiveCommit, batch); err != nil {
+	if err := m.store.Reseal(live, batch); err != nil {
 		return err
 	}
 	m.log.Info("Secrets sealed again under the primary key", "key", d.ID, "secrets", len(batch))

@@ -179,16 +179,13 @@ func joinPKI(cfg *Config, dir string) (*pki.CA, error) {
 	return ca, nil
 }
 
-// retry calls f until it succeeds, an answer says it never will (a 4xx
-// other than 401, which a token not yet recorded by a new leader gets, and
-// 409), or ctx ends.
+// retry calls f until it succeeds, fails for good (client.JoinRetryable),
+// or ctx ends.
 func retry(ctx context.Context, f func() error) error {
 	delay := 200 * time.Millisecond
 	for {
 		err := f()
-		var apiErr *client.APIError
-		if err == nil || errors.Is(err, pki.ErrCAMismatch) || errors.Is(err, pki.ErrBadToken) ||
-			(errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusConflict && apiErr.Status != http.StatusUnauthorized) {
+		if err == nil || !client.JoinRetryable(err) {
 			return err
 		}
 		select {

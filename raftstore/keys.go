@@ -62,6 +62,14 @@ func (s *Store) Keys() ([]api.WrappedKey, string) {
 	return slices.Clone(s.state.Keys), s.state.PrimaryKey
 }
 
+// LiveDesired is the desired objects and the live commit they came from,
+// read together (a reseal names the commit its Secrets were read at).
+func (s *Store) LiveDesired() (*api.ObjectSet, string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.state.Desired, s.state.LiveCommit
+}
+
 // Reseal stores Secrets sealed again, if commit is still live.
 func (s *Store) Reseal(commit string, secrets []corev1.Secret) error {
 	_, err := s.apply(ResealType, ResealCommand{Commit: commit, Secrets: secrets})

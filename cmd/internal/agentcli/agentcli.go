@@ -83,7 +83,7 @@ func Connect(ctx context.Context, f *Flags, servers []string, log *slog.Logger) 
 	delay := 200 * time.Millisecond
 	for {
 		creds, err = client.Join(ctx, servers, token, filepath.Join(f.Data, "pki"), id)
-		if err == nil || !retryable(err) || ctx.Err() != nil {
+		if err == nil || !client.JoinRetryable(err) || ctx.Err() != nil {
 			break
 		}
 		log.Warn("joining the cluster; retrying", "err", err, "in", delay)
@@ -101,16 +101,6 @@ func Connect(ctx context.Context, f *Flags, servers []string, log *slog.Logger) 
 	}
 	cl, err := client.New(servers, client.WithTLS(creds.ClientTLS()))
 	return cl, creds, err
-}
-
-// retryable tells a join error that may pass (a master not up, a token
-// not recorded yet, a format not on yet) from one that will not.
-func retryable(err error) bool {
-	var apiErr *client.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.Status == 401 || apiErr.Status == 409 || apiErr.Status >= 500
-	}
-	return !errors.Is(err, pki.ErrCAMismatch) && !errors.Is(err, pki.ErrBadToken) && !errors.Is(err, client.ErrNoToken)
 }
 
 // AddIdentity adds --name, --data and --listen.
