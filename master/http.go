@@ -22,6 +22,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/auth"
+	"github.com/berth-dev/berth/kubeapi"
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
 	"github.com/berth-dev/berth/reconciler"
@@ -80,6 +81,11 @@ func (m *Master) routes() http.Handler {
 	handle("GET "+api.PathKeys, auth.Admin, m.handleKeys)
 	handle("POST "+api.PathKeys+"/rotate", auth.Admin, m.handleRotateKey)
 	handle("GET "+api.PathWhoAmI, auth.Authenticated, m.handleWhoAmI)
+	// The Kubernetes API, served by every master from its own store (it
+	// checks roles itself, and answers in metav1.Status).
+	for _, p := range kubeapi.Paths {
+		mux.Handle(p, m.guard.Wrap(auth.Authenticated, m.kube))
+	}
 	return mux
 }
 
@@ -314,18 +320,7 @@ func (m *Master) handleWorkloads(path string) http.HandlerFunc {
 }
 
 func (m *Master) handleNodes(w http.ResponseWriter, r *http.Request) {
-	v := m.store.View(false)
-	now := time.Now()
-	list := corev1.NodeList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "NodeList"}, Items: []corev1.Node{}}
-	timeout := m.nodeTimeout(v)
-	nodes := api.WithConditionTaints(api.WithGit(m.creditedNodes(v, now), v.Desired.Nodes), now, timeout)
-	for i := range nodes {
-		k := nodes[i].ToKube(now, timeout)
-		if msg := reconciler.PodCIDRShortage(&m.cfg.PodNetwork, nodes, nodes[i].Name); msg != "" && !nodes[i].NetworkReady() {
-			k.Status.Conditions[0].Message += ": " + msg
-		}
-		list.Items = append(list.Items, k)
-	}
+	list := corev1.NodeList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "NodeList"}, Items: m.kubeNodes(m.store.View(false), time.Now())}
 	writeJSON(w, list)
 }
 

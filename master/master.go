@@ -23,6 +23,7 @@ import (
 	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/gitsource"
 	"github.com/berth-dev/berth/keyring"
+	"github.com/berth-dev/berth/kubeapi"
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
 	"github.com/berth-dev/berth/reconciler"
@@ -128,8 +129,9 @@ type Master struct {
 	sec         *security
 	ring        *keyring.Ring // the data keys, unwrapped with the KEK
 	guard       *auth.Guard
-	audit       io.Closer   // the audit log's file, if any
-	tokensKept  atomic.Bool // the data directory's tokens are in Raft
+	kube        *kubeapi.Server // the Kubernetes API
+	audit       io.Closer       // the audit log's file, if any
+	tokensKept  atomic.Bool     // the data directory's tokens are in Raft
 }
 
 // New opens the repository, the Raft store and the API listener.
@@ -219,6 +221,8 @@ func (m *Master) open() error {
 	m.store, m.agentWrites = store, newAgentWrites(store)
 	m.listener = tls.NewListener(ln, m.sec.serverTLS())
 	m.guard = &auth.Guard{Auth: &auth.Authenticator{Pool: func() *x509.CertPool { return m.sec.pool }, Token: m.token}, Audit: audit}
+	m.kube = kubeapi.New(kubeapi.Config{Source: &kubeSource{m: m}, Repo: cfg.Git.Repo, Branch: m.src.Branch(),
+		OpenSecret: m.openSecret, Logger: cfg.Logger})
 	m.server = newServer(m.routes(), cfg.Logger)
 	return nil
 }
@@ -269,6 +273,7 @@ func (m *Master) Run(ctx context.Context) error {
 		err = m.store.HaltError()
 	}
 	endQueries()
+	m.kube.Close()
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	m.server.Shutdown(shutdown)

@@ -282,6 +282,11 @@ func stamp(p *corev1.Pod, ownerRef, commit, salt string) {
 	p.Status = corev1.PodStatus{Phase: corev1.PodPending}
 }
 
+// ObjectUID is the UID berth gives an object that Git names (a
+// Deployment) or that it derives (a Deployment's ReplicaSet): the same on
+// every master and after every restart.
+func ObjectUID(kind, namespace, name string) string { return uid(kind, namespace, name) }
+
 func uid(parts ...string) string {
 	h := fnv.New128a()
 	for _, s := range parts {

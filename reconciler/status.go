@@ -7,6 +7,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -77,11 +78,19 @@ func (r *pass) deploymentReplicaSets(d *appsv1.Deployment) []appsv1.ReplicaSet {
 		if h == hash {
 			want = replicas(d)
 		}
+		yes := true
+		name := d.Name + "-" + h
 		rs := appsv1.ReplicaSet{
-			ObjectMeta: metav1.ObjectMeta{Name: d.Name + "-" + h, Namespace: d.Namespace,
-				Labels:          map[string]string{api.LabelPodTemplateHash: h},
-				OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name}}},
-			Spec: appsv1.ReplicaSetSpec{Replicas: &want, MinReadySeconds: d.Spec.MinReadySeconds, Selector: d.Spec.Selector},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: d.Namespace, UID: types.UID(ObjectUID("ReplicaSet", d.Namespace, name)),
+				Labels: withLabel(d.Spec.Template.Labels, api.LabelPodTemplateHash, h),
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name,
+					UID: types.UID(ObjectUID("Deployment", d.Namespace, d.Name)), Controller: &yes, BlockOwnerDeletion: &yes}}},
+			Spec: appsv1.ReplicaSetSpec{Replicas: &want, MinReadySeconds: d.Spec.MinReadySeconds, Selector: withMatchLabel(d.Spec.Selector, api.LabelPodTemplateHash, h)},
+		}
+		for _, p := range groups[h] {
+			if rs.CreationTimestamp.IsZero() || p.CreationTimestamp.Before(&rs.CreationTimestamp) {
+				rs.CreationTimestamp = p.CreationTimestamp
+			}
 		}
 		if h == hash {
 			rs.Spec.Template = d.Spec.Template
@@ -210,4 +219,25 @@ func (r *pass) cronJobStatus(c *batchv1.CronJob, jobs []batchv1.Job) batchv1.Cro
 		}
 	}
 	return st
+}
+
+// withLabel is a copy of labels with one more.
+func withLabel(labels map[string]string, key, value string) map[string]string {
+	out := make(map[string]string, len(labels)+1)
+	for k, v := range labels {
+		out[k] = v
+	}
+	out[key] = value
+	return out
+}
+
+// withMatchLabel is a copy of a selector that also requires one label, as
+// a Deployment's ReplicaSets select their own template's pods.
+func withMatchLabel(sel *metav1.LabelSelector, key, value string) *metav1.LabelSelector {
+	if sel == nil {
+		return &metav1.LabelSelector{MatchLabels: map[string]string{key: value}}
+	}
+	out := sel.DeepCopy()
+	out.MatchLabels = withLabel(out.MatchLabels, key, value)
+	return out
 }

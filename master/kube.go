@@ -1,0 +1,184 @@
+package master
+
+import (
+	"context"
+	"maps"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/kubeapi"
+	"github.com/berth-dev/berth/raftstore"
+	"github.com/berth-dev/berth/reconciler"
+)
+
+// kubeSource gives the Kubernetes API the objects it serves: the live
+// revision's, with the status the reconciler computes, and the pods,
+// nodes and events the store holds.
+type kubeSource struct {
+	m *Master
+
+	mu      sync.Mutex
+	commit  string               // the live commit created was computed for
+	created map[string]time.Time // "Kind/namespace/name": when first applied
+}
+
+// Index is the store's index.
+func (k *kubeSource) Index() uint64 { return k.m.store.Index() }
+
+// Wait returns once the store passes after.
+func (k *kubeSource) Wait(ctx context.Context, after uint64) { k.m.store.WaitChange(ctx, after) }
+
+// Snapshot builds every served object at the store's index.
+func (k *kubeSource) Snapshot() kubeapi.Snapshot {
+	m := k.m
+	v := m.store.View(false)
+	now := time.Now()
+	created := maps.Clone(k.createdTimes(v.LiveCommit))
+	nodes := m.creditedNodes(v, now)
+	pods := reconciler.MarkPodsNotReady(v.Pods, nodes, now, m.nodeTimeout(v))
+	ws := reconciler.WorkloadStatus(m.input(v, now), now)
+	d := v.Desired
+	objs := map[string][]kubeapi.Object{}
+	put := func(id, kind string, o kubeapi.Object) {
+		if o.GetUID() == "" {
+			o.SetUID(types.UID(reconciler.ObjectUID(kind, o.GetNamespace(), o.GetName())))
+		}
+		if t := o.GetCreationTimestamp(); t.IsZero() {
+			o.SetCreationTimestamp(metav1.NewTime(created[kind+"/"+api.Key(o.GetNamespace(), o.GetName())]))
+		}
+		objs[id] = append(objs[id], o)
+	}
+	for i := range pods {
+		put(kubeapi.Pods, "Pod", &pods[i])
+	}
+	eachCopy(d.Services, func(o kubeapi.Object) { put(kubeapi.Services, "Service", o) })
+	eachCopy(d.ConfigMaps, func(o kubeapi.Object) { put(kubeapi.ConfigMaps, "ConfigMap", o) })
+	eachCopy(d.Secrets, func(o kubeapi.Object) { put(kubeapi.Secrets, "Secret", o) })
+	eachCopy(d.NetworkPolicies, func(o kubeapi.Object) { put(kubeapi.NetworkPolicies, "NetworkPolicy", o) })
+	eachCopy(ws.Deployments, func(o kubeapi.Object) { put(kubeapi.Deployments, "Deployment", o) })
+	eachCopy(ws.ReplicaSets, func(o kubeapi.Object) { put(kubeapi.ReplicaSets, "ReplicaSet", o) })
+	eachCopy(ws.ReplicationControllers, func(o kubeapi.Object) { put(kubeapi.ReplicationControllers, "ReplicationController", o) })
+	eachCopy(ws.DaemonSets, func(o kubeapi.Object) { put(kubeapi.DaemonSets, "DaemonSet", o) })
+	eachCopy(ws.StatefulSets, func(o kubeapi.Object) { put(kubeapi.StatefulSets, "StatefulSet", o) })
+	eachCopy(ws.Jobs, func(o kubeapi.Object) { put(kubeapi.Jobs, "Job", o) })
+	eachCopy(ws.CronJobs, func(o kubeapi.Object) { put(kubeapi.CronJobs, "CronJob", o) })
+	// A Service's Endpoints and EndpointSlices are as old as the Service.
+	serviceCreated := map[string]time.Time{}
+	for _, o := range objs[kubeapi.Services] {
+		serviceCreated[api.Key(o.GetNamespace(), o.GetName())] = o.GetCreationTimestamp().Time
+	}
+	endpoints := reconciler.ServiceEndpoints(d, pods)
+	for i := range endpoints {
+		e := &endpoints[i]
+		created["Endpoints/"+api.Key(e.Namespace, e.Name)] = serviceCreated[api.Key(e.Namespace, e.Name)]
+		put(kubeapi.Endpoints, "Endpoints", e)
+	}
+	epSlices := reconciler.EndpointSlices(endpoints)
+	for i := range epSlices {
+		s := &epSlices[i]
+		s.CreationTimestamp = metav1.NewTime(serviceCreated[api.Key(s.Namespace, s.Labels[discoveryv1.LabelServiceName])])
+		put(kubeapi.EndpointSlices, "EndpointSlice", s)
+	}
+	kn := m.kubeNodes(v, now)
+	for i := range kn {
+		put(kubeapi.Nodes, "Node", &kn[i])
+	}
+	events := m.store.Events(func(*corev1.Event) bool { return true })
+	for i := range events {
+		put(kubeapi.Events, "Event", &events[i])
+	}
+	for _, ns := range namespaces(d, objs) {
+		put(kubeapi.Namespaces, "Namespace", ns)
+	}
+	return kubeapi.Snapshot{Index: v.Index, Objects: objs}
+}
+
+// eachCopy calls f with a copy of each item: the store's objects are
+// shared, and the API's cache writes into what it is given.
+func eachCopy[T any, P interface {
+	*T
+	kubeapi.Object
+}](items []T, f func(kubeapi.Object)) {
+	for i := range items {
+		f(P(&items[i]).DeepCopyObject().(kubeapi.Object))
+	}
+}
+
+// namespaces are the Namespaces Git names, "default", and every
+// namespace an object is in, all Active; one Git does not name is as old
+// as its oldest object.
+func namespaces(d *api.ObjectSet, objs map[string][]kubeapi.Object) []*corev1.Namespace {
+	byName := map[string]*corev1.Namespace{}
+	implicit := map[string]bool{}
+	var out []*corev1.Namespace
+	add := func(ns *corev1.Namespace) {
+		if byName[ns.Name] == nil {
+			ns.Status.Phase = corev1.NamespaceActive
+			byName[ns.Name] = ns
+			out = append(out, ns)
+		}
+	}
+	for i := range d.Namespaces {
+		add(d.Namespaces[i].DeepCopy())
+	}
+	for _, list := range objs {
+		for _, o := range list {
+			if n := o.GetNamespace(); n != "" && byName[n] == nil {
+				implicit[n] = true
+				add(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}})
+			}
+			if ns, t := byName[o.GetNamespace()], o.GetCreationTimestamp(); implicit[o.GetNamespace()] && !t.IsZero() &&
+				(ns.CreationTimestamp.IsZero() || t.Before(&ns.CreationTimestamp)) {
+				ns.CreationTimestamp = t
+			}
+		}
+	}
+	add(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}})
+	return out
+}
+
+// createdTimes maps each object of the live revision to when the commit
+// that added it was applied, from the revision log; it is computed again
+// only when the live commit changes.
+func (k *kubeSource) createdTimes(live string) map[string]time.Time {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.created != nil && k.commit == live {
+		return k.created
+	}
+	created := map[string]time.Time{}
+	for _, e := range k.m.store.Log() {
+		if e.Outcome != api.OutcomeApplied || e.Summary == nil {
+			continue
+		}
+		for _, key := range e.Summary.Added {
+			created[key] = e.AppliedAt
+		}
+		for _, key := range e.Summary.Removed {
+			delete(created, key)
+		}
+	}
+	k.commit, k.created = live, created
+	return created
+}
+
+// kubeNodes are the nodes as Kubernetes Nodes, with their conditions.
+func (m *Master) kubeNodes(v raftstore.View, now time.Time) []corev1.Node {
+	timeout := m.nodeTimeout(v)
+	nodes := api.WithConditionTaints(api.WithGit(m.creditedNodes(v, now), v.Desired.Nodes), now, timeout)
+	out := make([]corev1.Node, 0, len(nodes))
+	for i := range nodes {
+		k := nodes[i].ToKube(now, timeout)
+		if msg := reconciler.PodCIDRShortage(&m.cfg.PodNetwork, nodes, nodes[i].Name); msg != "" && !nodes[i].NetworkReady() {
+			k.Status.Conditions[0].Message += ": " + msg
+		}
+		out = append(out, k)
+	}
+	return out
+}
