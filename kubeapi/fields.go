@@ -3,9 +3,12 @@ package kubeapi
 import (
 	"strconv"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/fields"
 )
 
@@ -100,12 +103,18 @@ func eventV1(o Object) Object {
 	return out
 }
 
-// zeroObject is an empty object of a resource's kind, for the names of
-// the fields it offers selectors.
-func zeroObject(r *resource) Object {
+// zeroOf is an empty object of a resource's kind: for the names of the
+// fields it offers selectors, and its OpenAPI schema.
+func zeroOf(r *resource) Object {
 	switch r.id {
 	case Pods:
 		return &corev1.Pod{}
+	case Services:
+		return &corev1.Service{}
+	case Endpoints:
+		return &corev1.Endpoints{}
+	case ConfigMaps:
+		return &corev1.ConfigMap{}
 	case Secrets:
 		return &corev1.Secret{}
 	case Namespaces:
@@ -114,10 +123,26 @@ func zeroObject(r *resource) Object {
 		return &corev1.Node{}
 	case Events:
 		return &corev1.Event{}
-	case EventsV1:
-		return &eventsv1.Event{}
+	case ReplicationControllers:
+		return &corev1.ReplicationController{}
+	case Deployments:
+		return &appsv1.Deployment{}
+	case ReplicaSets:
+		return &appsv1.ReplicaSet{}
+	case StatefulSets:
+		return &appsv1.StatefulSet{}
+	case DaemonSets:
+		return &appsv1.DaemonSet{}
 	case Jobs:
 		return &batchv1.Job{}
+	case CronJobs:
+		return &batchv1.CronJob{}
+	case EndpointSlices:
+		return &discoveryv1.EndpointSlice{}
+	case EventsV1:
+		return &eventsv1.Event{}
+	case NetworkPolicies:
+		return &networkingv1.NetworkPolicy{}
 	}
-	return &corev1.ConfigMap{} // kinds with no fields of their own
+	panic("kubeapi: no Go type for resource " + r.id)
 }

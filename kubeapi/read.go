@@ -46,7 +46,7 @@ func newSelection(r *http.Request, req request) (*selection, error) {
 	if sel.fields, err = fields.ParseSelector(q.Get("fieldSelector")); err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %q: %v", q.Get("fieldSelector"), err))
 	}
-	known := req.res.fieldSet(zeroObject(req.res))
+	known := req.res.fieldSet(zeroOf(req.res))
 	for _, f := range sel.fields.Requirements() {
 		if _, ok := known[f.Field]; !ok {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %q: field label not supported: %s", q.Get("fieldSelector"), f.Field))

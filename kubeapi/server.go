@@ -73,7 +73,10 @@ func (s *Server) Close() {
 }
 
 // Paths are the path prefixes the server answers under.
-var Paths = []string{"/api", "/api/", "/apis", "/apis/"}
+var Paths = []string{"/api", "/api/", "/apis", "/apis/", "/openapi/"}
+
+// openAPI serves the OpenAPI documents, built on first use.
+var openAPI = sync.OnceValue(openAPIHandler)
 
 // ServeHTTP answers discovery and resource requests. The caller has
 // authenticated the request (auth.From gives the identity).
@@ -85,6 +88,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
+	case strings.HasPrefix(path, "/openapi/"):
+		openAPI().ServeHTTP(w, r)
 	case path == "/api":
 		s.discovery(w, r, coreGroups(), &metav1.APIVersions{TypeMeta: metav1.TypeMeta{Kind: "APIVersions"}, Versions: []string{"v1"},
 			ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: r.Host}}})
