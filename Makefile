@@ -126,6 +126,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKubeconfig$$' -fuzztime $(FUZZTIME) ./client
 	$(GO) test -run '^$$' -fuzz '^FuzzAuthenticate$$' -fuzztime $(FUZZTIME) ./auth
 	$(GO) test -run '^$$' -fuzz '^FuzzDecryptSOPS$$' -fuzztime $(FUZZTIME) ./keyring
+	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME) ./kubeapi
+	$(GO) test -run '^$$' -fuzz '^FuzzAccessReview$$' -fuzztime $(FUZZTIME) ./kubeapi
 
 clean:
 	rm -rf bin $(IMAGE)

@@ -200,6 +200,16 @@ func (c *cache) since(rv uint64) (evs []*event, next <-chan struct{}, now uint64
 	return c.events[i:], c.changed, c.index, false
 }
 
+// awaitFirst waits for the first snapshot, or for ctx to end.
+func (c *cache) awaitFirst(ctx context.Context) bool {
+	select {
+	case <-c.ready:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // waitIndex waits until the cache holds index or later, or ctx ends.
 func (c *cache) waitIndex(ctx context.Context, index uint64) bool {
 	for {

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 
+	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/auth"
 )
 
@@ -66,22 +67,41 @@ func (sel *selection) matches(o Object) bool {
 	return sel.fields.Empty() || sel.fields.Matches(sel.res.fieldSet(o))
 }
 
-// present is an object as this caller gets it: in the resource's form,
-// and a Secret opened (mayRead let only its readers this far).
-func (s *Server) present(res *resource, o Object) Object {
+// present is an object as a caller gets it: in the resource's form, and
+// a Secret opened for those who may read its values, redacted for the
+// others (viewers), as berth shows Secrets everywhere.
+func (s *Server) present(id auth.Identity, res *resource, o Object) Object {
 	if res.convert != nil {
 		o = res.convert(o)
 	}
-	if sec, ok := o.(*corev1.Secret); ok && s.cfg.OpenSecret != nil {
-		plain, err := s.cfg.OpenSecret(sec)
-		if err != nil {
-			s.log.Error("cannot open a Secret for the Kubernetes API", "secret", objectKey(sec), "err", err)
-			return sec
-		}
-		plain.TypeMeta, plain.ResourceVersion = sec.TypeMeta, sec.ResourceVersion
-		return &plain
+	sec, ok := o.(*corev1.Secret)
+	if !ok {
+		return o
 	}
-	return o
+	if !id.CanReadSecrets() || s.cfg.OpenSecret == nil {
+		return redactSecret(sec, s.cfg.SealedAnnotation)
+	}
+	plain, err := s.cfg.OpenSecret(sec)
+	if err != nil {
+		s.log.Error("cannot open a Secret for the Kubernetes API", "secret", objectKey(sec), "err", err)
+		return redactSecret(sec, s.cfg.SealedAnnotation)
+	}
+	plain.TypeMeta, plain.ResourceVersion = sec.TypeMeta, sec.ResourceVersion
+	return &plain
+}
+
+// redactSecret is a copy of a Secret with every value replaced by
+// api.Redacted and the sealing annotation left out.
+func redactSecret(sec *corev1.Secret, sealed string) *corev1.Secret {
+	out := sec.DeepCopy()
+	delete(out.Annotations, sealed)
+	for k := range out.Data {
+		out.Data[k] = []byte(api.Redacted)
+	}
+	for k := range out.StringData {
+		out.StringData[k] = api.Redacted
+	}
+	return out
 }
 
 // fresh waits, as the request's resourceVersion asks, for the cache to
@@ -128,10 +148,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, req request) {
 		return
 	}
 	objs, index := s.cache.current(req.res.from)
-	kept := objs[:0]
+	kept, id := objs[:0], identityOf(r)
 	for _, o := range objs {
 		if sel.matches(o) {
-			kept = append(kept, s.present(req.res, o))
+			kept = append(kept, s.present(id, req.res, o))
 		}
 	}
 	sort.Slice(kept, func(i, j int) bool { return objectKey(kept[i]) < objectKey(kept[j]) })
@@ -161,7 +181,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, req request) {
 		writeStatus(w, apierrors.NewNotFound(schema.GroupResource{Group: req.gv.Group, Resource: req.plural}, req.name))
 		return
 	}
-	o = s.present(req.res, o)
+	o = s.present(identityOf(r), req.res, o)
 	var out runtime.Object = o
 	if req.sub == "scale" {
 		out = scaleOf(o)

@@ -26,8 +26,11 @@ type Config struct {
 	// Repo and Branch are where writes belong, named in the answer to
 	// every write.
 	Repo, Branch string
-	// OpenSecret opens a sealed Secret for a caller who may read it.
+	// OpenSecret opens a sealed Secret for a caller who may read its
+	// values; the others get them redacted.
 	OpenSecret func(*corev1.Secret) (corev1.Secret, error)
+	// SealedAnnotation marks a sealed Secret; it is not shown.
+	SealedAnnotation string
 	// History is how many changes back a watch may start (50,000 when
 	// zero); older starts get 410 Gone.
 	History int
@@ -202,11 +205,10 @@ func (s *Server) resourceRequest(w http.ResponseWriter, r *http.Request, path st
 		s.refuseWrite(w, r, req)
 		return
 	}
-	if err := s.mayRead(r, req); err != nil {
-		writeStatus(w, err)
+	s.cache.start(s.ctx, &s.wg)
+	if !s.cache.awaitFirst(r.Context()) {
 		return
 	}
-	s.cache.start(s.ctx, &s.wg)
 	switch {
 	case req.name == "" && isWatch(r):
 		s.watch(w, r, req)
@@ -215,17 +217,6 @@ func (s *Server) resourceRequest(w http.ResponseWriter, r *http.Request, path st
 	default:
 		s.get(w, r, req)
 	}
-}
-
-// mayRead refuses Secrets to callers who may not read their values (a
-// viewer), as Kubernetes' view role does.
-func (s *Server) mayRead(r *http.Request, req request) error {
-	id := auth.From(r.Context())
-	if req.res.id == Secrets && !id.CanReadSecrets() {
-		return apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, req.name,
-			fmt.Errorf("%s (role %q) may not read Secrets: it takes the operator role", id, id.Role))
-	}
-	return nil
 }
 
 // refuseWrite answers every write: Git is berth's only write path.

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/berth-dev/berth/auth"
 )
 
 // maxWatch is how long a watch without timeoutSeconds lasts, at most
@@ -28,6 +30,7 @@ type watchStream struct {
 	s     *Server
 	w     http.ResponseWriter
 	flush func() error
+	id    auth.Identity
 	sel   *selection
 	table *tableAsked
 	enc   *json.Encoder
@@ -66,7 +69,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, req request) {
 	if !s.cache.waitIndex(r.Context(), from) {
 		return
 	}
-	ws := &watchStream{s: s, w: w, flush: http.NewResponseController(w).Flush, sel: sel, enc: json.NewEncoder(w)}
+	ws := &watchStream{s: s, w: w, id: identityOf(r), flush: http.NewResponseController(w).Flush, sel: sel, enc: json.NewEncoder(w)}
 	if f, ok := tableFormat(r); ok {
 		ws.table = &f
 	}
@@ -160,7 +163,7 @@ func (ws *watchStream) change(ev *event) {
 
 // send writes an object's event, as a one-row Table if asked.
 func (ws *watchStream) send(typ watch.EventType, o Object) {
-	o = ws.s.present(ws.sel.res, o)
+	o = ws.s.present(ws.id, ws.sel.res, o)
 	if ws.table != nil {
 		ws.write(typ, ws.s.table(ws.sel.res, *ws.table, []Object{o}, o.GetResourceVersion()))
 		return
