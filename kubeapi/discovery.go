@@ -19,12 +19,11 @@ var extraGroupVersions = []schema.GroupVersion{authorizationv1.SchemeGroupVersio
 // extraResource is a served resource that is not an object berth holds:
 // the access reviews, and the pod subresources that stream.
 type extraResource struct {
-	gv           schema.GroupVersion
-	name, kind   string
-	namespaced   bool
-	verbs        metav1.Verbs
-	parent       string // for a subresource, its resource's plural
-	subresources []string
+	gv         schema.GroupVersion
+	name, kind string
+	namespaced bool
+	verbs      metav1.Verbs
+	parent     string // for a subresource, its resource's plural
 }
 
 var extraResources = []extraResource{
