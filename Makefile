@@ -6,8 +6,8 @@ BIN       := bin/berth
 IMAGE     := examples/images/kubia.tar
 DATA      ?= .data
 DEMO_REPO := $(DATA)/demo-repo
-DEBS      := containerd runc git nftables containernetworking-plugins
-TEST_DEBS := $(DEBS) docker-registry gnupg crun
+DEBS      := containerd runc git nftables containernetworking-plugins busybox-static
+TEST_DEBS := $(DEBS) docker-registry gnupg crun tmux
 
 .PHONY: run test unit e2e build images bench bench-large deps test-deps docs fuzz clean
 

@@ -37,6 +37,12 @@ const (
 	PathLogs = "/v1/logs/"
 	// AgentPathLogs is served by the agent, followed by "namespace/pod".
 	AgentPathLogs = "/logs/"
+	// AgentPathExec, AgentPathAttach and AgentPathPortForward are the
+	// agent's streams (kubectl exec, attach, port-forward), followed by
+	// "namespace/pod"; the master proxies them.
+	AgentPathExec        = "/exec/"
+	AgentPathAttach      = "/attach/"
+	AgentPathPortForward = "/portforward/"
 
 	// PathCA serves the cluster's CA bundle (PEM) without credentials:
 	// a joining agent checks its hash against its token.
@@ -64,6 +70,10 @@ const (
 	PathReadyz  = "/readyz"
 	PathVersion = "/version"
 )
+
+// ExecCommandParam is the query parameter that carries an exec's command,
+// one argument each.
+const ExecCommandParam = "command"
 
 // DefaultServer is the master address the CLI uses when none is given.
 const DefaultServer = "https://127.0.0.1:7070"

@@ -30,6 +30,9 @@ var extraResources = []extraResource{
 	{gv: authorizationv1.SchemeGroupVersion, name: "selfsubjectaccessreviews", kind: "SelfSubjectAccessReview", verbs: metav1.Verbs{"create"}},
 	{gv: authorizationv1.SchemeGroupVersion, name: "selfsubjectrulesreviews", kind: "SelfSubjectRulesReview", verbs: metav1.Verbs{"create"}},
 	{gv: schema.GroupVersion{Version: "v1"}, parent: "pods", name: "log", kind: "Pod", namespaced: true, verbs: metav1.Verbs{"get"}},
+	{gv: schema.GroupVersion{Version: "v1"}, parent: "pods", name: "exec", kind: "PodExecOptions", namespaced: true, verbs: metav1.Verbs{"create", "get"}},
+	{gv: schema.GroupVersion{Version: "v1"}, parent: "pods", name: "attach", kind: "PodAttachOptions", namespaced: true, verbs: metav1.Verbs{"create", "get"}},
+	{gv: schema.GroupVersion{Version: "v1"}, parent: "pods", name: "portforward", kind: "PodPortForwardOptions", namespaced: true, verbs: metav1.Verbs{"create", "get"}},
 }
 
 // apiResources lists a group version's resources in the legacy form,

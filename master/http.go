@@ -64,6 +64,9 @@ func (m *Master) routes() http.Handler {
 	handle("GET "+api.PathAssignments+"{node}", auth.NodeOnly, m.handleAssignments)
 	handle("GET "+api.PathLogs+"{namespace}/{pod}", auth.Operate, m.handleLogs)
 	handle("GET /api/v1/namespaces/{namespace}/pods/{pod}/log", auth.Operate, m.handleLogs)
+	for sub := range streamPaths { // any master proxies (exec and port-forward are long connections)
+		mux.Handle("/api/v1/namespaces/{namespace}/pods/{pod}/"+sub, m.guard.Wrap(auth.Operate, m.handleStream(sub)))
+	}
 	handle("POST "+PathWebhook, auth.Public, m.handleWebhook) // checked by its HMAC
 	handle("POST "+api.PathPlan, auth.Operate, m.handlePlan)
 	handle("GET "+api.PathMembers, auth.View, m.handleMembers)

@@ -5,11 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/berth-dev/berth/node/crilog"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -26,6 +27,8 @@ import (
 	"github.com/distribution/reference"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/berth-dev/berth/node/crilog"
 )
 
 // Namespace is the containerd namespace berth's containers live in.
@@ -431,6 +434,114 @@ func (r *Containerd) Import(ctx context.Context, path string) ([]string, error) 
 		names = append(names, i.Name)
 	}
 	return names, nil
+}
+
+// ExecStream runs a user's command inside a running container with its
+// streams, on a terminal when asked (kubectl exec -it), and returns its
+// exit code once the process ended and its output was copied.
+func (r *Containerd) ExecStream(ctx context.Context, id string, s ExecStreams) (int, error) {
+	ctx = nsCtx(ctx)
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return -1, fmt.Errorf("loading container %s: %w", id, err)
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return -1, fmt.Errorf("reading the spec of %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return -1, fmt.Errorf("container %s is not running: %w", id, err)
+	}
+	pspec := *spec.Process
+	pspec.Args, pspec.Terminal = s.Cmd, s.TTY
+	var stdin io.Reader
+	in := &stdinEOF{r: s.Stdin}
+	if s.Stdin != nil {
+		stdin = in
+	}
+	opts := []cio.Opt{cio.WithStreams(stdin, orDiscard(s.Stdout), orDiscard(s.Stderr))}
+	if s.TTY {
+		opts = append(opts, cio.WithTerminal)
+	}
+	proc, err := task.Exec(ctx, fmt.Sprintf("exec-%d", r.execSeq.Add(1)), &pspec, cio.NewCreator(opts...))
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	defer proc.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill)
+	in.onEOF(func() { proc.CloseIO(ctx, containerd.WithStdinCloser) }) // the process reads EOF when the user's stdin ends
+	statusC, err := proc.Wait(ctx)
+	if err != nil {
+		return -1, err
+	}
+	if err := proc.Start(ctx); err != nil {
+		return -1, fmt.Errorf("starting %q in %s: %w", strings.Join(s.Cmd, " "), id, err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // ends with ExecStream
+		for {
+			select {
+			case size, ok := <-s.Resize:
+				if !ok {
+					return
+				}
+				proc.Resize(ctx, uint32(size.Width), uint32(size.Height))
+			case <-done:
+				return
+			}
+		}
+	}()
+	select {
+	case st := <-statusC:
+		proc.IO().Wait() // the output copied to the end
+		code, _, err := st.Result()
+		return int(code), err
+	case <-ctx.Done():
+		proc.Kill(context.WithoutCancel(ctx), syscall.SIGKILL)
+		return -1, ctx.Err()
+	}
+}
+
+// stdinEOF passes a user's stdin on and, at its end, closes the
+// process's stdin (the FIFO's end alone does not reach it).
+type stdinEOF struct {
+	r    io.Reader
+	mu   sync.Mutex
+	eof  bool
+	done func()
+}
+
+func (s *stdinEOF) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err == io.EOF {
+		s.mu.Lock()
+		s.eof = true
+		done := s.done
+		s.mu.Unlock()
+		if done != nil {
+			done()
+		}
+	}
+	return n, err
+}
+
+// onEOF sets what to do at the end of stdin (at once if it was reached).
+func (s *stdinEOF) onEOF(f func()) {
+	s.mu.Lock()
+	s.done = f
+	eof := s.eof
+	s.mu.Unlock()
+	if eof {
+		f()
+	}
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }
 
 // Exec runs a command inside a running container (an exec probe) and

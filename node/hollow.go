@@ -91,6 +91,11 @@ func (h *HollowRuntime) Remove(_ context.Context, id string) error {
 	return nil
 }
 
+// ExecStream is refused: hollow containers run nothing.
+func (h *HollowRuntime) ExecStream(context.Context, string, ExecStreams) (int, error) {
+	return -1, errors.New("a hollow node runs no processes to exec in")
+}
+
 // Exec succeeds: a hollow container's exec probes and hooks pass.
 func (h *HollowRuntime) Exec(context.Context, string, []string, time.Duration) (int, error) {
 	return 0, nil

@@ -20,6 +20,7 @@ import (
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.AgentPathLogs+"{namespace}/{pod}", a.handleLogs)
+	a.streamRoutes(mux)
 	return mux
 }
 

@@ -99,6 +99,9 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 		return false
 	}
 	w.podNet = p
+	w.mu.Lock()
+	w.netns = p.Namespace
+	w.mu.Unlock()
 	w.openHostPorts(ctx, pod)
 	return true
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"io"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,7 +26,25 @@ type Runtime interface {
 	Remove(ctx context.Context, id string) error
 	// Exec runs a command in a running container and returns its exit code.
 	Exec(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, error)
+	// ExecStream runs a command in a running container with a user's
+	// streams (kubectl exec) and returns its exit code once it ended and
+	// its output was copied.
+	ExecStream(ctx context.Context, id string, s ExecStreams) (int, error)
 }
+
+// ExecStreams are the command and streams of an interactive exec. Stdin,
+// Stdout and Stderr may be nil; Resize carries a terminal's new sizes.
+type ExecStreams struct {
+	Cmd    []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	TTY    bool
+	Resize <-chan TerminalSize
+}
+
+// TerminalSize is a terminal's width and height, in characters.
+type TerminalSize struct{ Width, Height uint16 }
 
 // Sandbox is the namespaces a pod's containers share, by path: network,
 // hostname (UTS) and System V IPC, as the pause container's in

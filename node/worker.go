@@ -58,6 +58,8 @@ type podWorker struct {
 	mu       sync.Mutex
 	pod      *corev1.Pod
 	logPaths map[string]string // current log of each container
+	ctrIDs   map[string]string // current runtime ID of each container
+	netns    string            // the pod's network namespace ("" in the node's)
 
 	ctrs map[string]*ctrState
 	// podNet is the pod's network namespace and address; hostNet marks a
@@ -108,7 +110,7 @@ type exitEvent struct {
 func newPodWorker(a *Agent, p *corev1.Pod, adopted []Container) *podWorker {
 	w := &podWorker{a: a, key: api.PodKey(p), uid: string(p.UID), pod: p,
 		exits: make(chan exitEvent, 8), probes: make(chan probeEvent, 8), kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
-		logPaths: map[string]string{}, ctrs: map[string]*ctrState{}, started: a.now()}
+		logPaths: map[string]string{}, ctrIDs: map[string]string{}, ctrs: map[string]*ctrState{}, started: a.now()}
 	w.initDone = len(p.Spec.InitContainers) == 0
 	if p.Status.Reason == "Evicted" && len(adopted) == 0 {
 		w.evicted = p.Status.Message // evicted before this agent started: it stays so
@@ -130,6 +132,7 @@ func newPodWorker(a *Agent, p *corev1.Pod, adopted []Container) *podWorker {
 		st := &ctrState{id: c.ID, attempt: c.Attempt, running: c.Running, startedAt: c.StartedAt, exit: c.Exit, restarts: c.Attempt}
 		w.ctrs[c.Name] = st
 		w.logPaths[c.Name] = c.LogPath
+		w.ctrIDs[c.Name] = c.ID
 		if c.StartedAt.Before(w.started) {
 			w.started = c.StartedAt
 		}
@@ -403,6 +406,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	st.running, st.startedAt = true, ct.StartedAt
 	w.mu.Lock()
 	w.logPaths[c.Name] = logPath
+	w.ctrIDs[c.Name] = ct.ID
 	w.mu.Unlock()
 	w.goTask(func() { w.forward(ctx, c.Name, attempt, exits) })
 	// postStart runs before the container counts as running; its failure
@@ -589,4 +593,16 @@ func (w *podWorker) logPath(container string) (string, string) {
 		container = w.pod.Spec.Containers[0].Name
 	}
 	return container, w.logPaths[container]
+}
+
+// target is a container of the pod (the first when none is named), its
+// current runtime ID (empty before it started) and the pod's network
+// namespace: what exec and port-forward reach.
+func (w *podWorker) target(container string) (name, id, netns string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if container == "" && len(w.pod.Spec.Containers) > 0 {
+		container = w.pod.Spec.Containers[0].Name
+	}
+	return container, w.ctrIDs[container], w.netns
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -26,14 +27,15 @@ func main() {
 	pkg := flag.String("pkg", "./examples/kubia", "Go package to build")
 	tag := flag.String("tag", "kubia:v1", "image tag")
 	out := flag.String("out", "examples/images/kubia.tar", "archive to write")
+	busybox := flag.String("busybox", "/bin/busybox", "a static busybox to add as /bin with its applets (sh, cat, …: kubectl exec); Debian's busybox-static")
 	flag.Parse()
-	if err := build(*pkg, *tag, *out); err != nil {
+	if err := build(*pkg, *tag, *out, *busybox); err != nil {
 		log.Fatalf("imagebuild: %v", err)
 	}
 	fmt.Printf("built %s into %s\n", *tag, *out)
 }
 
-func build(pkg, tag, out string) error {
+func build(pkg, tag, out, busybox string) error {
 	tmp, err := os.MkdirTemp("", "imagebuild")
 	if err != nil {
 		return err
@@ -54,7 +56,11 @@ func build(pkg, tag, out string) error {
 	if err != nil {
 		return fmt.Errorf("making layer: %w", err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	tools, err := busyboxLayer(busybox)
+	if err != nil {
+		return err
+	}
+	img, err := mutate.AppendLayers(empty.Image, tools, layer)
 	if err != nil {
 		return err
 	}
@@ -64,7 +70,7 @@ func build(pkg, tag, out string) error {
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config = v1.Config{Entrypoint: []string{"/app"}, Env: []string{"PATH=/"}, WorkingDir: "/"}
+	cf.Config = v1.Config{Entrypoint: []string{"/app"}, Env: []string{"PATH=/:/bin"}, WorkingDir: "/"}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return err
 	}
@@ -96,4 +102,31 @@ func tarOf(path, nameInImage string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), tw.Close()
+}
+
+// busyboxLayer is a layer of /bin/busybox and a link to it for each of
+// its applets, from a static busybox on this machine.
+func busyboxLayer(path string) (v1.Layer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading busybox %s: %w (apt-get install busybox-static)", path, err)
+	}
+	list, err := exec.Command(path, "--list").Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing the applets of %s: %w", path, err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg})
+	tw.Write(data)
+	for _, applet := range strings.Fields(string(list)) {
+		if applet != "busybox" {
+			tw.WriteHeader(&tar.Header{Name: "bin/" + applet, Linkname: "busybox", Typeflag: tar.TypeSymlink, Mode: 0o777})
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
 }

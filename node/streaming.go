@@ -1,0 +1,165 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+	"k8s.io/cri-streaming/pkg/streaming/portforward"
+	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
+	utilexec "k8s.io/utils/exec"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// The agent serves kubectl's exec, attach and port-forward streams (the
+// master authorizes them and proxies the connection) with Kubernetes'
+// streaming packages: the same SPDY and WebSocket protocols as the
+// kubelet's streaming server.
+
+// Timeouts of a stream, as the kubelet's: an idle connection closes after
+// streamIdle; a client opens its streams within streamCreation.
+const (
+	streamIdle     = 4 * time.Hour
+	streamCreation = remotecommand.DefaultStreamCreationTimeout
+)
+
+func (a *Agent) streamRoutes(mux *http.ServeMux) {
+	mux.HandleFunc(api.AgentPathExec+"{namespace}/{pod}", a.handleExec)
+	mux.HandleFunc(api.AgentPathAttach+"{namespace}/{pod}", a.handleAttach)
+	mux.HandleFunc(api.AgentPathPortForward+"{namespace}/{pod}", a.handlePortForward)
+}
+
+// streamTarget finds the pod of a stream request and one of its
+// containers; it answers the error itself.
+func (a *Agent) streamTarget(w http.ResponseWriter, r *http.Request) (wk *podWorker, container, id string, ok bool) {
+	ns, name := r.PathValue("namespace"), r.PathValue("pod")
+	if wk = a.workerFor(ns, name); wk == nil {
+		http.Error(w, fmt.Sprintf("pod %s/%s is not on node %s", ns, name, a.cfg.Name), http.StatusNotFound)
+		return nil, "", "", false
+	}
+	container, id, _ = wk.target(r.URL.Query().Get("container"))
+	if id == "" {
+		http.Error(w, fmt.Sprintf("container %q of pod %s/%s has not started", container, ns, name), http.StatusBadRequest)
+		return nil, "", "", false
+	}
+	return wk, container, id, true
+}
+
+func (a *Agent) handleExec(w http.ResponseWriter, r *http.Request) {
+	wk, container, id, ok := a.streamTarget(w, r)
+	if !ok {
+		return
+	}
+	opts, err := remotecommand.NewOptions(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	cmd := r.URL.Query()[api.ExecCommandParam]
+	remotecommand.ServeExec(w, r, &executor{rt: a.rt, id: id}, wk.key, wk.uid, container, cmd, opts, streamIdle, streamCreation,
+		remotecommand.SupportedStreamingProtocols)
+}
+
+// executor runs an exec through the runtime.
+type executor struct {
+	rt Runtime
+	id string
+}
+
+// ExecInContainer runs cmd in the container with the client's streams; a
+// non-zero exit is an ExitError, which kubectl reports with its code.
+func (e *executor) ExecInContainer(ctx context.Context, _, _, _ string, cmd []string, in io.Reader, out, errw io.WriteCloser, tty bool,
+	resize <-chan remotecommand.TerminalSize, _ time.Duration) error {
+	var sizes chan TerminalSize
+	if resize != nil {
+		sizes = make(chan TerminalSize)
+		go func() { // ends when the client's resizes do, or with the request
+			for s := range resize {
+				select {
+				case sizes <- TerminalSize{Width: s.Width, Height: s.Height}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	var stdout, stderr io.Writer
+	if out != nil {
+		stdout = out
+	}
+	if errw != nil {
+		stderr = errw
+	}
+	code, err := e.rt.ExecStream(ctx, e.id, ExecStreams{Cmd: cmd, Stdin: in, Stdout: stdout, Stderr: stderr, TTY: tty, Resize: sizes})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return utilexec.CodeExitError{Err: fmt.Errorf("command terminated with exit code %d", code), Code: code}
+	}
+	return nil
+}
+
+func (a *Agent) handleAttach(w http.ResponseWriter, r *http.Request) {
+	http.Error(w, "attach is not served yet", http.StatusNotImplemented)
+}
+
+func (a *Agent) handlePortForward(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("namespace"), r.PathValue("pod")
+	wk := a.workerFor(ns, name)
+	if wk == nil {
+		http.Error(w, fmt.Sprintf("pod %s/%s is not on node %s", ns, name, a.cfg.Name), http.StatusNotFound)
+		return
+	}
+	opts, err := portforward.NewV4Options(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	_, _, netns := wk.target("")
+	portforward.ServePortForward(w, r, podDialer{netns: netns}, wk.key, wk.uid, opts, streamIdle, streamCreation, portforward.SupportedProtocols)
+}
+
+// podDialer connects a forwarded port to the pod: to its loopback, in its
+// network namespace (the node's, for a pod in the node's network), as
+// the kubelet does, so that a port bound to 127.0.0.1 answers too.
+type podDialer struct{ netns string }
+
+// PortForward copies between the stream and a connection to port.
+func (d podDialer) PortForward(ctx context.Context, _, _ string, port int32, stream io.ReadWriteCloser) error {
+	defer stream.Close()
+	conn, err := d.dial(ctx, port)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(conn, stream); conn.(*net.TCPConn).CloseWrite(); done <- struct{}{} }() // ends with the stream
+	go func() { io.Copy(stream, conn); done <- struct{}{} }()                                   // ends with the connection
+	<-done
+	return nil
+}
+
+func (d podDialer) dial(ctx context.Context, port int32) (net.Conn, error) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port)))
+	var dialer net.Dialer
+	if d.netns == "" {
+		return dialer.DialContext(ctx, "tcp", addr)
+	}
+	var conn net.Conn
+	err := ns.WithNetNSPath(d.netns, func(ns.NetNS) error {
+		var err error
+		conn, err = dialer.DialContext(ctx, "tcp", addr)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dialing port %d in the pod's network namespace %s: %w", port, d.netns, err)
+	}
+	return conn, nil
+}
