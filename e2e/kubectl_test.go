@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // kubectl runs the real kubectl with kubeconfig and a discovery cache of
@@ -306,4 +307,83 @@ func (s *kubectlStream) stop() {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 	}
+}
+
+// TestKubectlStreams follows a pod's log, runs commands in it (with a
+// pty through tmux, as a person types) and forwards a port to it, all
+// through the master.
+func TestKubectlStreams(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent("--pod-network")
+	c.waitCommit(c.commit("web", map[string]string{"web.yaml": fmt.Sprintf(webApp, 1, "v1")}), 0)
+	pod := strings.TrimPrefix(strings.TrimSpace(c.mustKubectl(nil, "get", "pods", "-l", "app=web", "-o", "name")), "pod/")
+
+	// logs -f sees lines written after it started: the readiness probe's
+	// requests, one a second.
+	logs := c.startKubectl("logs", "-f", "--tail=0", pod)
+	first := logs.await(t, "a request line", func(l string) bool { return strings.Contains(l, "request from") })
+	logs.await(t, "a second request line", func(l string) bool { return strings.Contains(l, "request from") && l != first })
+	logs.stop()
+
+	if out := c.mustKubectl(nil, "exec", pod, "--", "cat", "/etc/hostname"); strings.TrimSpace(out) != pod {
+		t.Errorf("kubectl exec %s -- cat /etc/hostname printed %q", pod, out)
+	}
+	if out, code := c.kubectl("exec", pod, "--", "sh", "-c", "exit 3"); code != 3 || !strings.Contains(out, "command terminated with exit code 3") {
+		t.Errorf("kubectl exec of a command that exits 3: exit %d: %s", code, out)
+	}
+	cmd := exec.Command("kubectl", "--kubeconfig", c.kubeconfig(), "--cache-dir", filepath.Join(c.dir, "kubectl-cache"), "exec", "-i", pod, "--", "cat")
+	cmd.Stdin = strings.NewReader("through stdin\n")
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "through stdin\n" {
+		t.Errorf("kubectl exec -i ... cat: %v: %q", err, out)
+	}
+	c.execOnTerminal(t, pod)
+
+	// port-forward, then a request to the local port.
+	pf := c.startKubectl("port-forward", "pod/"+pod, "18080:8080")
+	pf.await(t, "the forward ready", func(l string) bool { return strings.Contains(l, "Forwarding from 127.0.0.1:18080") })
+	resp, err := http.Get("http://127.0.0.1:18080/")
+	if err != nil {
+		t.Fatalf("a request through kubectl port-forward: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "You've hit "+pod) {
+		t.Errorf("through port-forward, the pod answered %q", body)
+	}
+	pf.stop()
+}
+
+// execOnTerminal runs kubectl exec -it in a tmux session, types into the
+// pod's shell and reads the screen: a pty of tmux's size.
+func (c *cluster) execOnTerminal(t *testing.T, pod string) {
+	t.Helper()
+	session := fmt.Sprintf("berth-e2e-%d", os.Getpid())
+	tmux := func(args ...string) string {
+		out, err := exec.Command("tmux", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v: %s", args, err, out)
+		}
+		return string(out)
+	}
+	kubectl := fmt.Sprintf("kubectl --kubeconfig %s --cache-dir %s exec -it %s -- sh", c.kubeconfig(), filepath.Join(c.dir, "kubectl-cache"), pod)
+	tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", kubectl)
+	defer exec.Command("tmux", "kill-session", "-t", session).Run()
+	screen := func() string { return tmux("capture-pane", "-p", "-t", session) }
+	testutil.Await(t, 30*time.Second, func() error {
+		if s := screen(); !strings.Contains(s, "/ #") {
+			return fmt.Errorf("no shell prompt on the screen:\n%s", s)
+		}
+		return nil
+	})
+	tmux("send-keys", "-t", session, "tty; stty size; echo $((6*7))", "Enter")
+	testutil.Await(t, 30*time.Second, func() error {
+		s := screen()
+		for _, want := range []string{"/dev/pts/", "30 100", "42"} {
+			if !strings.Contains(s, want) {
+				return fmt.Errorf("no %q on the screen:\n%s", want, s)
+			}
+		}
+		return nil
+	})
 }

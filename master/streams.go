@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/api"
@@ -30,6 +32,23 @@ func (m *Master) podAgent(namespace, pod string) (node, addr string, status int,
 	return node, addr, 0, nil
 }
 
+// webSocketProtocols are the WebSocket subprotocols the agents' streams
+// speak (the kubelet's streaming server's).
+var webSocketProtocols = []string{"v4.channel.k8s.io", "v4.base64.channel.k8s.io", "channel.k8s.io", "base64.channel.k8s.io"}
+
+// servesWebSocket reports whether a client offers a subprotocol the
+// agents speak (the header may list several, comma-separated).
+func servesWebSocket(offered []string) bool {
+	for _, h := range offered {
+		for _, p := range strings.Split(h, ",") {
+			if slices.Contains(webSocketProtocols, strings.TrimSpace(p)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // streamPaths are the agent's path of each pod subresource that streams.
 var streamPaths = map[string]string{"exec": api.AgentPathExec, "attach": api.AgentPathAttach, "portforward": api.AgentPathPortForward}
 
@@ -41,6 +60,11 @@ var streamPaths = map[string]string{"exec": api.AgentPathExec, "attach": api.Age
 func (m *Master) handleStream(sub string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ns, pod := r.PathValue("namespace"), r.PathValue("pod")
+		if offered := r.Header.Values("Sec-WebSocket-Protocol"); len(offered) > 0 && !servesWebSocket(offered) {
+			// kubectl offers v5 first and falls back to SPDY on this answer
+			writeError(w, http.StatusBadRequest, fmt.Errorf("WebSocket subprotocols %v are not served: berth serves %v, and SPDY", offered, webSocketProtocols))
+			return
+		}
 		node, addr, status, err := m.podAgent(ns, pod)
 		if err != nil {
 			writeError(w, status, err)
