@@ -43,6 +43,8 @@ const (
 	AgentPathExec        = "/exec/"
 	AgentPathAttach      = "/attach/"
 	AgentPathPortForward = "/portforward/"
+	// AgentPathStats is the agent's last CPU and memory readings.
+	AgentPathStats = "/stats"
 
 	// PathCA serves the cluster's CA bundle (PEM) without credentials:
 	// a joining agent checks its hash against its token.

@@ -319,6 +319,18 @@ func TestKubectlStreams(t *testing.T) {
 	c.waitCommit(c.commit("web", map[string]string{"web.yaml": fmt.Sprintf(webApp, 1, "v1")}), 0)
 	pod := strings.TrimPrefix(strings.TrimSpace(c.mustKubectl(nil, "get", "pods", "-l", "app=web", "-o", "name")), "pod/")
 
+	// kubectl top: the running pod has metrics within 15 s, the node too.
+	testutil.Await(t, 15*time.Second, func() error {
+		out, code := c.kubectl("top", "pods")
+		if code != 0 || !regexp.MustCompile(pod+`\s+\d+m\s+\d+Mi`).MatchString(out) {
+			return fmt.Errorf("kubectl top pods: exit %d:\n%s", code, out)
+		}
+		return nil
+	})
+	if out := c.mustKubectl([]string{"CPU(%)", "MEMORY(%)"}, "top", "nodes"); !regexp.MustCompile(`n0\s+\d+m\s+\d+%\s+\d+Mi`).MatchString(out) {
+		t.Errorf("kubectl top nodes:\n%s", out)
+	}
+
 	// logs -f sees lines written after it started: the readiness probe's
 	// requests, one a second.
 	logs := c.startKubectl("logs", "-f", "--tail=0", pod)

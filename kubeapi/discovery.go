@@ -7,6 +7,7 @@ import (
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -14,7 +15,7 @@ import (
 var readVerbs = metav1.Verbs{"get", "list", "watch"}
 
 // extraGroupVersions are group versions served beside the objects' own.
-var extraGroupVersions = []schema.GroupVersion{authorizationv1.SchemeGroupVersion}
+var extraGroupVersions = []schema.GroupVersion{authorizationv1.SchemeGroupVersion, metricsv1beta1.SchemeGroupVersion}
 
 // extraResource is a served resource that is not an object berth holds:
 // the access reviews, and the pod subresources that stream.
@@ -29,6 +30,8 @@ type extraResource struct {
 var extraResources = []extraResource{
 	{gv: authorizationv1.SchemeGroupVersion, name: "selfsubjectaccessreviews", kind: "SelfSubjectAccessReview", verbs: metav1.Verbs{"create"}},
 	{gv: authorizationv1.SchemeGroupVersion, name: "selfsubjectrulesreviews", kind: "SelfSubjectRulesReview", verbs: metav1.Verbs{"create"}},
+	{gv: metricsv1beta1.SchemeGroupVersion, name: "nodes", kind: "NodeMetrics", verbs: metav1.Verbs{"get", "list"}},
+	{gv: metricsv1beta1.SchemeGroupVersion, name: "pods", kind: "PodMetrics", namespaced: true, verbs: metav1.Verbs{"get", "list"}},
 	{gv: schema.GroupVersion{Version: "v1"}, parent: "pods", name: "log", kind: "Pod", namespaced: true, verbs: metav1.Verbs{"get"}},
 	{gv: schema.GroupVersion{Version: "v1"}, parent: "pods", name: "exec", kind: "PodExecOptions", namespaced: true, verbs: metav1.Verbs{"create", "get"}},
 	{gv: schema.GroupVersion{Version: "v1"}, parent: "pods", name: "attach", kind: "PodAttachOptions", namespaced: true, verbs: metav1.Verbs{"create", "get"}},

@@ -14,8 +14,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/version"
 
+	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/auth"
 )
 
@@ -37,8 +37,8 @@ type Config struct {
 	// BookmarkEvery is how often a watch that asked for bookmarks gets
 	// one (a minute when zero).
 	BookmarkEvery time.Duration
-	// Version is what /version reports.
-	Version version.Info
+	// Metrics asks every node's agent for its last readings (kubectl top).
+	Metrics func(context.Context) []api.NodeStats
 	// Logger receives the server's lines (slog.Default when nil).
 	Logger *slog.Logger
 }
@@ -188,8 +188,15 @@ func (s *Server) resourceRequest(w http.ResponseWriter, r *http.Request, path st
 		writeJSON(w, http.StatusOK, resourceList(req.gv))
 		return
 	}
-	if req.gv.Group == "authorization.k8s.io" {
+	switch req.gv.Group {
+	case "authorization.k8s.io":
 		s.review(w, r, req)
+		return
+	case "metrics.k8s.io":
+		s.cache.start(s.ctx, &s.wg)
+		if s.cache.awaitFirst(r.Context()) {
+			s.metrics(w, r, req)
+		}
 		return
 	}
 	req.res = byGVR[req.gv.WithResource(req.plural)]

@@ -222,7 +222,7 @@ func (m *Master) open() error {
 	m.listener = tls.NewListener(ln, m.sec.serverTLS())
 	m.guard = &auth.Guard{Auth: &auth.Authenticator{Pool: func() *x509.CertPool { return m.sec.pool }, Token: m.token}, Audit: audit}
 	m.kube = kubeapi.New(kubeapi.Config{Source: &kubeSource{m: m}, Repo: cfg.Git.Repo, Branch: m.src.Branch(),
-		OpenSecret: m.openSecret, SealedAnnotation: keyring.SealedAnnotation, Logger: cfg.Logger})
+		OpenSecret: m.openSecret, SealedAnnotation: keyring.SealedAnnotation, Metrics: m.clusterStats, Logger: cfg.Logger})
 	m.server = newServer(m.routes(), cfg.Logger)
 	return nil
 }

@@ -93,6 +93,7 @@ type Agent struct {
 
 	mu      sync.Mutex
 	workers map[string]*podWorker // by pod UID
+	stats   statsCollector
 	adopted map[string][]Container
 	config  *configSet               // ConfigMaps and Secrets of the node's pods
 	pending map[string]api.PodReport // reports not yet sent, by pod UID
@@ -217,6 +218,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if !a.cfg.Hollow {
 		a.spawn(func() { a.serviceLoop(ctx) })
+		a.spawn(func() { a.statsLoop(ctx) })
 	}
 	a.spawn(func() { a.heartbeatLoop(ctx) })
 	a.spawn(func() { a.reportLoop(ctx) })
@@ -460,6 +462,17 @@ func (a *Agent) logDir(p *corev1.Pod) string {
 }
 
 // workerFor finds the worker of a pod by namespace and name.
+// allWorkers lists the pod workers.
+func (a *Agent) allWorkers() []*podWorker {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*podWorker, 0, len(a.workers))
+	for _, w := range a.workers {
+		out = append(out, w)
+	}
+	return out
+}
+
 func (a *Agent) workerFor(namespace, name string) *podWorker {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -20,10 +20,13 @@ import (
 	runcoptions "github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/errdefs"
+	cgroupsv1 "github.com/containerd/containerd/metrics/types/v1"
+	cgroupsv2 "github.com/containerd/containerd/metrics/types/v2"
 	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/containerd/oci"
 	"github.com/containerd/containerd/plugin"
 	"github.com/containerd/containerd/remotes/docker"
+	"github.com/containerd/typeurl/v2"
 	"github.com/distribution/reference"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	corev1 "k8s.io/api/core/v1"
@@ -434,6 +437,43 @@ func (r *Containerd) Import(ctx context.Context, path string) ([]string, error) 
 		names = append(names, i.Name)
 	}
 	return names, nil
+}
+
+// Usage reads a running container's cgroup through containerd's task
+// metrics (cgroup v1 or v2).
+func (r *Containerd) Usage(ctx context.Context, id string) (CgroupUsage, error) {
+	ctx = nsCtx(ctx)
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return CgroupUsage{}, fmt.Errorf("loading container %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return CgroupUsage{}, fmt.Errorf("container %s is not running: %w", id, err)
+	}
+	m, err := task.Metrics(ctx)
+	if err != nil {
+		return CgroupUsage{}, fmt.Errorf("metrics of %s: %w", id, err)
+	}
+	data, err := typeurl.UnmarshalAny(m.Data)
+	if err != nil {
+		return CgroupUsage{}, fmt.Errorf("metrics of %s: %w", id, err)
+	}
+	switch s := data.(type) {
+	case *cgroupsv1.Metrics:
+		u := CgroupUsage{CPU: time.Duration(s.GetCPU().GetUsage().GetTotal())}
+		if mem := s.GetMemory(); mem != nil && mem.GetUsage().GetUsage() > mem.GetTotalInactiveFile() {
+			u.WorkingSet = mem.GetUsage().GetUsage() - mem.GetTotalInactiveFile()
+		}
+		return u, nil
+	case *cgroupsv2.Metrics:
+		u := CgroupUsage{CPU: time.Duration(s.GetCPU().GetUsageUsec()) * time.Microsecond}
+		if mem := s.GetMemory(); mem != nil && mem.GetUsage() > mem.GetInactiveFile() {
+			u.WorkingSet = mem.GetUsage() - mem.GetInactiveFile()
+		}
+		return u, nil
+	}
+	return CgroupUsage{}, fmt.Errorf("metrics of %s: unknown type %T", id, data)
 }
 
 // ExecStream runs a user's command inside a running container with its

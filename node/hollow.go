@@ -91,6 +91,9 @@ func (h *HollowRuntime) Remove(_ context.Context, id string) error {
 	return nil
 }
 
+// Usage is none: hollow containers run nothing.
+func (h *HollowRuntime) Usage(context.Context, string) (CgroupUsage, error) { return CgroupUsage{}, nil }
+
 // ExecStream is refused: hollow containers run nothing.
 func (h *HollowRuntime) ExecStream(context.Context, string, ExecStreams) (int, error) {
 	return -1, errors.New("a hollow node runs no processes to exec in")

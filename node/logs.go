@@ -21,6 +21,7 @@ func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.AgentPathLogs+"{namespace}/{pod}", a.handleLogs)
 	a.streamRoutes(mux)
+	mux.HandleFunc("GET "+api.AgentPathStats, a.handleStats)
 	return mux
 }
 

@@ -30,6 +30,16 @@ type Runtime interface {
 	// streams (kubectl exec) and returns its exit code once it ended and
 	// its output was copied.
 	ExecStream(ctx context.Context, id string, s ExecStreams) (int, error)
+	// Usage reads a running container's cgroup: its CPU time so far and
+	// its memory working set.
+	Usage(ctx context.Context, id string) (CgroupUsage, error)
+}
+
+// CgroupUsage is a container's cumulative CPU time and its working set
+// (memory in use less the inactive page cache), as cAdvisor counts it.
+type CgroupUsage struct {
+	CPU        time.Duration
+	WorkingSet uint64
 }
 
 // ExecStreams are the command and streams of an interactive exec. Stdin,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -593,6 +594,13 @@ func (w *podWorker) logPath(container string) (string, string) {
 		container = w.pod.Spec.Containers[0].Name
 	}
 	return container, w.logPaths[container]
+}
+
+// containerIDs maps each started container to its current runtime ID.
+func (w *podWorker) containerIDs() map[string]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.ctrIDs)
 }
 
 // target is a container of the pod (the first when none is named), its
