@@ -92,7 +92,9 @@ func (h *HollowRuntime) Remove(_ context.Context, id string) error {
 }
 
 // Usage is none: hollow containers run nothing.
-func (h *HollowRuntime) Usage(context.Context, string) (CgroupUsage, error) { return CgroupUsage{}, nil }
+func (h *HollowRuntime) Usage(context.Context, string) (CgroupUsage, error) {
+	return CgroupUsage{}, nil
+}
 
 // ExecStream is refused: hollow containers run nothing.
 func (h *HollowRuntime) ExecStream(context.Context, string, ExecStreams) (int, error) {

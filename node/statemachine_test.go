@@ -33,7 +33,9 @@ func (r *scriptedRuntime) Remove(context.Context, string) error              { r
 func (r *scriptedRuntime) Exec(context.Context, string, []string, time.Duration) (int, error) {
 	return 0, nil
 }
-func (r *scriptedRuntime) Usage(context.Context, string) (CgroupUsage, error) { return CgroupUsage{}, nil }
+func (r *scriptedRuntime) Usage(context.Context, string) (CgroupUsage, error) {
+	return CgroupUsage{}, nil
+}
 func (r *scriptedRuntime) ExecStream(context.Context, string, ExecStreams) (int, error) {
 	return 0, nil
 }
