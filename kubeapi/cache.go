@@ -44,6 +44,17 @@ type event struct {
 	resource string
 	typ      watch.EventType
 	obj, old Object
+
+	// raw is obj's JSON, encoded once for every watch that sends it as
+	// stored (not as a Table, another version, or an opened Secret).
+	once sync.Once
+	raw  []byte
+}
+
+// json is the event's object as JSON, encoded on first use.
+func (ev *event) json() []byte {
+	ev.once.Do(func() { ev.raw, _ = json.Marshal(ev.obj) })
+	return ev.raw
 }
 
 // cache holds the latest snapshot's objects and the recent changes,

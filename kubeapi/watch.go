@@ -148,17 +148,39 @@ func (ws *watchStream) follow(r *http.Request, pos uint64, bookmarks bool, timeo
 func (ws *watchStream) change(ev *event) {
 	now := ws.sel.matches(ev.obj)
 	was := ev.old != nil && ws.sel.matches(ev.old)
+	typ := watch.EventType("")
 	switch {
 	case ev.typ == watch.Deleted && was:
-		ws.send(watch.Deleted, ev.obj)
+		typ = watch.Deleted
 	case ev.typ == watch.Deleted:
 	case now && was:
-		ws.send(watch.Modified, ev.obj)
+		typ = watch.Modified
 	case now:
-		ws.send(watch.Added, ev.obj)
+		typ = watch.Added
 	case was:
-		ws.send(watch.Deleted, ev.obj)
+		typ = watch.Deleted
 	}
+	switch {
+	case typ == "":
+	case ws.table == nil && ws.sel.res.id == ev.resource && ev.resource != Secrets:
+		ws.writeRaw(typ, ev.json()) // the same bytes for every such watch
+	default:
+		ws.send(typ, ev.obj)
+	}
+}
+
+// writeRaw writes an event whose object is already JSON.
+func (ws *watchStream) writeRaw(typ watch.EventType, raw []byte) {
+	if raw == nil {
+		return
+	}
+	buf := make([]byte, 0, len(raw)+32)
+	buf = append(buf, `{"type":"`...)
+	buf = append(buf, typ...)
+	buf = append(buf, `","object":`...)
+	buf = append(buf, raw...)
+	buf = append(buf, "}\n"...)
+	ws.w.Write(buf)
 }
 
 // send writes an object's event, as a one-row Table if asked.
