@@ -151,7 +151,8 @@ func TestKubectl(t *testing.T) {
 	pod := strings.TrimPrefix(strings.Fields(node)[0], "pod/")
 	c.mustKubectl([]string{"Name:         " + pod, "Node:         n0/", "Status:       Running", "Events:", "Scheduled", "Successfully assigned default/" + pod + " to n0"},
 		"describe", "pod", pod)
-	c.mustKubectl([]string{"Name:                   web", "Replicas:               2 desired | 2 updated | 2 total | 2 available", "NewReplicaSet:   web-"},
+	c.mustKubectl([]string{"Name:                   web", "Replicas:               2 desired | 2 updated | 2 total | 2 available", "NewReplicaSet:   web-",
+		"ScalingReplicaSet", "Scaled up replica set web-"},
 		"describe", "deployment", "web")
 	c.mustKubectl([]string{"Name:                     web", "Endpoints:                10.", ":8080"}, "describe", "service", "web")
 	c.mustKubectl([]string{"Name:               n0", "Ready", "Non-terminated Pods:", pod}, "describe", "node", "n0")
@@ -337,6 +338,10 @@ func TestKubectlStreams(t *testing.T) {
 	first := logs.await(t, "a request line", func(l string) bool { return strings.Contains(l, "request from") })
 	logs.await(t, "a second request line", func(l string) bool { return strings.Contains(l, "request from") && l != first })
 	logs.stop()
+
+	attach := c.startKubectl("attach", pod)
+	attach.await(t, "the container's output through attach", func(l string) bool { return strings.Contains(l, "request from") })
+	attach.stop()
 
 	if out := c.mustKubectl(nil, "exec", pod, "--", "cat", "/etc/hostname"); strings.TrimSpace(out) != pod {
 		t.Errorf("kubectl exec %s -- cat /etc/hostname printed %q", pod, out)

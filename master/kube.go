@@ -2,10 +2,14 @@ package master
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -90,6 +94,7 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 		put(kubeapi.Nodes, "Node", &kn[i])
 	}
 	events := m.store.Events(func(*corev1.Event) bool { return true })
+	events = uniqueNames(append(events, deploymentEvents(events, ws.ReplicaSets)...))
 	for i := range events {
 		put(kubeapi.Events, "Event", &events[i])
 	}
@@ -97,6 +102,62 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 		put(kubeapi.Namespaces, "Namespace", ns)
 	}
 	return kubeapi.Snapshot{Index: v.Index, Objects: objs}
+}
+
+// deploymentEvents are the ScalingReplicaSet events of Deployments
+// (kubectl describe deployment shows them), one for each pod the
+// Deployment's ReplicaSets created or deleted, made from those
+// ReplicaSets' own events: the store records what the plans did to pods.
+func deploymentEvents(events []corev1.Event, sets []appsv1.ReplicaSet) []corev1.Event {
+	owner := map[string]string{}
+	for _, rs := range sets {
+		for _, ref := range rs.OwnerReferences {
+			if ref.Kind == "Deployment" && ref.Controller != nil && *ref.Controller {
+				owner[api.Key(rs.Namespace, rs.Name)] = ref.Name
+			}
+		}
+	}
+	var out []corev1.Event
+	for _, e := range events {
+		o := e.InvolvedObject
+		d := owner[api.Key(o.Namespace, o.Name)]
+		if o.Kind != "ReplicaSet" || d == "" || (e.Reason != "SuccessfulCreate" && e.Reason != "SuccessfulDelete") {
+			continue
+		}
+		verb, what := "up", strings.Replace(e.Message, "Created pod: ", "created pod ", 1)
+		if e.Reason == "SuccessfulDelete" {
+			verb, what = "down", strings.Replace(e.Message, "Deleted pod: ", "deleted pod ", 1)
+		}
+		de := *e.DeepCopy()
+		de.Name = d + "." + strings.TrimPrefix(e.Name, o.Name+".")
+		de.UID = ""
+		de.InvolvedObject = corev1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: o.Namespace, Name: d,
+			UID: types.UID(reconciler.ObjectUID("Deployment", o.Namespace, d))}
+		de.Reason, de.Message = "ScalingReplicaSet", fmt.Sprintf("Scaled %s replica set %s (%s)", verb, o.Name, what)
+		de.Source, de.ReportingController = corev1.EventSource{Component: "deployment-controller"}, "deployment-controller"
+		out = append(out, de)
+	}
+	return out
+}
+
+// uniqueNames gives each event a name of its own: events recorded at one
+// instant about one object share "object.time" (a plan that creates three
+// pods of a ReplicaSet), so a repeated name gets a hash of what the event
+// says.
+func uniqueNames(events []corev1.Event) []corev1.Event {
+	count := map[string]int{}
+	for _, e := range events {
+		count[api.Key(e.Namespace, e.Name)]++
+	}
+	for i := range events {
+		e := &events[i]
+		if count[api.Key(e.Namespace, e.Name)] > 1 {
+			h := fnv.New32a()
+			h.Write([]byte(e.InvolvedObject.Kind + "/" + e.Reason + "/" + e.Message))
+			e.Name = fmt.Sprintf("%s.%08x", e.Name, h.Sum32())
+		}
+	}
+	return events
 }
 
 // eachCopy calls f with a copy of each item: the store's objects are

@@ -60,7 +60,7 @@ func (a *Agent) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 	if more && opts.Follow && !opts.Previous {
-		followLog(r.Context(), w, lw, f, path)
+		followLog(r.Context(), http.NewResponseController(w).Flush, lw, f, path)
 	}
 }
 
@@ -89,15 +89,12 @@ func previousLog(path string) string {
 // followLog streams the lines appended to f, and to the files that
 // replace it at path when it rotates, until the request ends or
 // limitBytes is reached.
-func followLog(ctx context.Context, w http.ResponseWriter, lw *logWriter, f *os.File, path string) {
-	flusher, _ := w.(http.Flusher)
+func followLog(ctx context.Context, flush func() error, lw *logWriter, f *os.File, path string) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	t := &tailer{lw: lw, buf: make([]byte, 32<<10)}
 	for {
-		if flusher != nil {
-			flusher.Flush()
-		}
+		flush()
 		select {
 		case <-ctx.Done():
 			return

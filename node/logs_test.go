@@ -142,7 +142,7 @@ func TestFollowAcrossRotation(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { followLog(ctx, rec, lw, f, path); close(done) }()
+	go func() { followLog(ctx, func() error { rec.Flush(); return nil }, lw, f, path); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	for i := range 30 {
 		writeLines(t, w, "stdout", strings.Repeat("n", 20)+string(rune('A'+i)))

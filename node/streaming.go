@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -107,7 +108,48 @@ func (e *executor) ExecInContainer(ctx context.Context, _, _, _ string, cmd []st
 }
 
 func (a *Agent) handleAttach(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "attach is not served yet", http.StatusNotImplemented)
+	wk, container, _, ok := a.streamTarget(w, r)
+	if !ok {
+		return
+	}
+	opts, err := remotecommand.NewOptions(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if opts.Stdin {
+		http.Error(w, fmt.Sprintf("attach to %s of pod %s: berth attaches to a container's output; its stdin is not kept open", container, wk.key), http.StatusBadRequest)
+		return
+	}
+	_, path := wk.logPath(container)
+	remotecommand.ServeAttach(w, r, logAttacher{path: path}, wk.key, wk.uid, container, opts, streamIdle, streamCreation,
+		remotecommand.SupportedStreamingProtocols)
+}
+
+// logAttacher attaches to a container's output: what its log receives
+// from now on (stdout and stderr, as the log holds them together).
+type logAttacher struct{ path string }
+
+// AttachContainer follows the log until the client or the agent goes.
+func (l logAttacher) AttachContainer(ctx context.Context, _, _, _ string, _ io.Reader, out, errw io.WriteCloser, _ bool,
+	_ <-chan remotecommand.TerminalSize) error {
+	w := io.Writer(out)
+	if w == nil {
+		w = errw
+	}
+	if w == nil {
+		return fmt.Errorf("attach asks for neither stdout nor stderr")
+	}
+	f, err := os.Open(l.path)
+	if err != nil {
+		return fmt.Errorf("the container's log: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		return err
+	}
+	followLog(ctx, func() error { return nil }, &logWriter{w: w}, f, l.path)
+	return nil
 }
 
 func (a *Agent) handlePortForward(w http.ResponseWriter, r *http.Request) {
