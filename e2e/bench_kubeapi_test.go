@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -33,7 +34,14 @@ func BenchmarkKubeAPI(b *testing.B) {
 	nodes, pods := envInt("BERTH_SIM_NODES", 100), envInt("BERTH_SIM_PODS", 3000)
 	const watchers = 100
 	c := newCluster(b)
-	c.startMaster()
+	// BERTH_BENCH_PPROF=FILE saves a CPU profile of the master over the
+	// first 30 s of the watched update.
+	profile, pprofAddr := os.Getenv("BERTH_BENCH_PPROF"), freeAddr(b)
+	if profile != "" {
+		c.startMaster("--pprof", pprofAddr)
+	} else {
+		c.startMaster()
+	}
 	sim := start(b, c.dir, "sim", berthBin, "sim", "--nodes", strconv.Itoa(nodes), "--data", filepath.Join(c.dir, "sim"),
 		"--cpu", "32", "--memory", "64Gi", "--hollow-latency", "50ms", "--server", c.api, "--token-file", c.agentToken())
 	defer sim.stop(9)
@@ -74,6 +82,9 @@ func BenchmarkKubeAPI(b *testing.B) {
 			files[name] = deployment(strings.TrimSuffix(name, ".yaml"), pods/10, fmt.Sprintf("v%d", i+2))
 		}
 		start := time.Now()
+		if profile != "" && i == 0 {
+			go saveProfile(b, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", profile)
+		}
 		sha := c.commit("rolling update", files)
 		testutil.WaitFor(b, 30*time.Minute, "the rolling update of every pod", func() bool {
 			s, err := c.client.Status(context.Background(), 0, 0)
@@ -81,7 +92,12 @@ func BenchmarkKubeAPI(b *testing.B) {
 		})
 		converged := time.Since(start)
 		last := lastPodChange(b, c)
-		testutil.WaitFor(b, 10*time.Minute, "every watcher at the last pod change", func() bool { return w.allAt(last) })
+		testutil.WaitFor(b, 10*time.Minute, "every watcher at the last pod change", func() bool {
+			if n := w.gone.Load(); n > 0 {
+				b.Fatalf("%d of %d watches fell more than the kept changes behind (410 Gone)", n, watchers)
+			}
+			return w.allAt(last)
+		})
 		drained := time.Since(start)
 		stopRSS()
 		events := w.events.Load()
@@ -101,6 +117,7 @@ func BenchmarkKubeAPI(b *testing.B) {
 // one's last resourceVersion.
 type podWatchers struct {
 	events atomic.Int64
+	gone   atomic.Int64 // watches ended with 410 Gone
 	mu     sync.Mutex
 	at     []uint64
 	cancel context.CancelFunc
@@ -145,7 +162,12 @@ func startWatchers(b *testing.B, c *cluster, n int) *podWatchers {
 				if json.Unmarshal(sc.Bytes(), &ev) != nil {
 					continue
 				}
-				if ev.Type != "BOOKMARK" {
+				switch ev.Type {
+				case "ERROR":
+					w.gone.Add(1) // 410: behind the kept changes; a real client lists again
+					return
+				case "BOOKMARK":
+				default:
 					w.events.Add(1)
 				}
 				at, _ := strconv.ParseUint(ev.Object.Metadata.ResourceVersion, 10, 64)

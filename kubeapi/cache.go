@@ -71,13 +71,18 @@ type cache struct {
 	index   uint64
 	items   map[string]map[string]*item
 	events  []*event // oldest first
-	horizon uint64   // a watch may start at any resourceVersion from here
+	// A watch of a resource may start at any resourceVersion from the
+	// first snapshot's index and from the newest of its dropped changes:
+	// the changes of other resources (nodes' heartbeats) do not make a
+	// pod watch's position too old.
+	first   uint64
+	dropped map[string]uint64
 	changed chan struct{}
 }
 
 func newCache(src Source, capacity int) *cache {
 	return &cache{src: src, capacity: capacity, minPause: 50 * time.Millisecond, ready: make(chan struct{}),
-		items: map[string]map[string]*item{}, changed: make(chan struct{})}
+		items: map[string]map[string]*item{}, changed: make(chan struct{}), dropped: map[string]uint64{}}
 }
 
 // start runs the cache's loop under ctx (the server's), once.
@@ -157,12 +162,14 @@ func (c *cache) update(snap Snapshot) {
 	c.mu.Lock()
 	c.items, c.index, c.loaded = next, max(snap.Index, prevIndex), true
 	if first {
-		c.horizon = snap.Index
+		c.first = snap.Index
 	} else {
 		c.events = append(c.events, evs...)
 	}
 	if over := len(c.events) - c.capacity; over > 0 {
-		c.horizon = c.events[over-1].rv
+		for _, ev := range c.events[:over] {
+			c.dropped[ev.resource] = ev.rv
+		}
 		c.events = append([]*event(nil), c.events[over:]...)
 	}
 	close(c.changed)
@@ -197,11 +204,12 @@ func (c *cache) get(id, namespace, name string) (Object, uint64) {
 }
 
 // since returns the events after rv and a channel closed at the next
-// change; gone reports that events after rv were already dropped.
-func (c *cache) since(rv uint64) (evs []*event, next <-chan struct{}, now uint64, gone bool) {
+// change; gone reports that changes of the resource after rv were
+// already dropped.
+func (c *cache) since(rv uint64, resource string) (evs []*event, next <-chan struct{}, now uint64, gone bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if rv < c.horizon {
+	if rv < c.first || rv < c.dropped[resource] {
 		return nil, nil, c.index, true
 	}
 	i := len(c.events)

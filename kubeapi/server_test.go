@@ -386,6 +386,12 @@ func TestWatchTooOldIsGone(t *testing.T) {
 	if typ != "ERROR" {
 		t.Fatalf("a watch from a resourceVersion older than the kept changes got %s, want ERROR (410)", typ)
 	}
+	// No Deployment change was dropped: a watch of Deployments from the
+	// same resourceVersion goes on (the pods' changes do not age it).
+	_, body := get(t, ts, api.RoleViewer, "/apis/apps/v1/deployments?watch=true&resourceVersion=10&timeoutSeconds=1", "")
+	if strings.Contains(body, "ERROR") {
+		t.Errorf("a Deployment watch ended by the pods' dropped changes: %s", body)
+	}
 }
 
 func TestWatchListSendsInitialEventsThenABookmark(t *testing.T) {

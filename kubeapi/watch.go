@@ -1,8 +1,10 @@
 package kubeapi
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"sort"
@@ -21,6 +23,9 @@ import (
 // (kube-apiserver: 30 to 60 minutes).
 const maxWatch = 30 * time.Minute
 
+// watchBuffer is how much of a watch's events is written at once.
+const watchBuffer = 64 << 10
+
 // initialEventsEnd annotates the bookmark that ends a WatchList's
 // initial events.
 const initialEventsEnd = "k8s.io/initial-events-end"
@@ -28,7 +33,7 @@ const initialEventsEnd = "k8s.io/initial-events-end"
 // watchStream writes one watch's events.
 type watchStream struct {
 	s     *Server
-	w     http.ResponseWriter
+	w     io.Writer
 	flush func() error
 	id    auth.Identity
 	sel   *selection
@@ -69,7 +74,17 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, req request) {
 	if !s.cache.waitIndex(r.Context(), from) {
 		return
 	}
-	ws := &watchStream{s: s, w: w, id: identityOf(r), flush: http.NewResponseController(w).Flush, sel: sel, enc: json.NewEncoder(w)}
+	// Events are buffered and sent a batch at a time: over HTTP/2 each
+	// write of a handler waits for the connection's frame writer.
+	bw := bufio.NewWriterSize(w, watchBuffer)
+	rc := http.NewResponseController(w)
+	flush := func() error {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	ws := &watchStream{s: s, w: bw, id: identityOf(r), flush: flush, sel: sel, enc: json.NewEncoder(bw)}
 	if f, ok := tableFormat(r); ok {
 		ws.table = &f
 	}
@@ -109,7 +124,7 @@ func (ws *watchStream) follow(r *http.Request, pos uint64, bookmarks bool, timeo
 	tick := time.NewTicker(ws.s.cfg.BookmarkEvery)
 	defer tick.Stop()
 	for {
-		evs, next, now, gone := ws.s.cache.since(pos)
+		evs, next, now, gone := ws.s.cache.since(pos, ws.sel.res.from)
 		if gone {
 			st := apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", pos, now)).Status()
 			st.Kind, st.APIVersion = "Status", "v1"
