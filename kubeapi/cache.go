@@ -64,13 +64,13 @@ type cache struct {
 	capacity int
 	minPause time.Duration
 
-	once    sync.Once
-	ready   chan struct{} // closed when the first snapshot is in
-	mu      sync.RWMutex
-	loaded  bool
-	index   uint64
-	items   map[string]map[string]*item
-	events  []*event // oldest first
+	once   sync.Once
+	ready  chan struct{} // closed when the first snapshot is in
+	mu     sync.RWMutex
+	loaded bool
+	index  uint64
+	items  map[string]map[string]*item
+	events []*event // oldest first
 	// A watch of a resource may start at any resourceVersion from the
 	// first snapshot's index and from the newest of its dropped changes:
 	// the changes of other resources (nodes' heartbeats) do not make a
