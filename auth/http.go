@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/pki"
 )
@@ -137,9 +139,9 @@ func (g *Guard) Wrap(rule Rule, h http.Handler) http.Handler {
 		id, err := g.identify(r)
 		switch {
 		case err != nil && rule != Public:
-			writeError(rec, http.StatusUnauthorized, err)
+			writeError(rec, r, http.StatusUnauthorized, err)
 		case !rule.Allows(id):
-			writeError(rec, http.StatusForbidden, fmt.Errorf("%s (role %q) may not %s %s: it takes %s", id, id.Role, r.Method, r.URL.Path, rule))
+			writeError(rec, r, http.StatusForbidden, fmt.Errorf("%s (role %q) may not %s %s: it takes %s", id, id.Role, r.Method, r.URL.Path, rule))
 		default:
 			h.ServeHTTP(rec, r.WithContext(WithIdentity(r.Context(), id)))
 		}
@@ -162,12 +164,19 @@ func (g *Guard) identify(r *http.Request) (Identity, error) {
 	return id, nil
 }
 
-func writeError(w http.ResponseWriter, status int, err error) {
+// writeError answers a refusal: as a Kubernetes Status on the Kubernetes
+// API's paths (kubectl prints its message), else as berth's own error.
+func writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="berth"`)
 	}
 	w.WriteHeader(status)
+	if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/apis/") || r.URL.Path == "/api" || r.URL.Path == "/apis" {
+		json.NewEncoder(w).Encode(metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusFailure,
+			Message: err.Error(), Reason: metav1.StatusReason(http.StatusText(status)), Code: int32(status)})
+		return
+	}
 	json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
 }
 

@@ -249,12 +249,16 @@ func callTimeout(query url.Values) time.Duration {
 	return time.Minute
 }
 
-// apiError reads an error answer: {"error": "..."} or plain text.
+// apiError reads an error answer: {"error": "..."}, a Kubernetes Status
+// (the Kubernetes API's paths) or plain text.
 func apiError(resp *http.Response) error {
 	defer drainClose(resp.Body)
-	var e struct{ Error string }
+	var e struct{ Error, Message, Kind string }
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if json.Unmarshal(data, &e) != nil || e.Error == "" {
+	if json.Unmarshal(data, &e) == nil && e.Kind == "Status" && e.Message != "" {
+		e.Error = e.Message
+	}
+	if e.Error == "" {
 		e.Error = strings.TrimSpace(string(data))
 	}
 	return &APIError{Status: resp.StatusCode, Message: e.Error}

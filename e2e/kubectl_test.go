@@ -193,6 +193,9 @@ func TestKubectl(t *testing.T) {
 	if out, _ := c.kubectlAs(viewer, "auth", "can-i", "create", "pods", "--subresource=exec"); !strings.HasPrefix(out, "no") {
 		t.Errorf("kubectl auth can-i create pods --subresource=exec, as a viewer: %s", out)
 	}
+	if out, code := c.kubectlAs(viewer, "exec", pod, "--", "cat", "/etc/hostname"); code == 0 || !strings.Contains(out, "operator") {
+		t.Errorf("a viewer's kubectl exec: exit %d: %s", code, out)
+	}
 	if out, _ := c.kubectlAs(viewer, "auth", "can-i", "list", "pods"); !strings.HasPrefix(out, "yes") {
 		t.Errorf("kubectl auth can-i list pods, as a viewer: %s", out)
 	}
@@ -282,7 +285,7 @@ func (c *cluster) startKubectl(args ...string) *kubectlStream {
 }
 
 // await waits up to a minute for a line that ok accepts.
-func (s *kubectlStream) await(t *testing.T, what string, ok func(string) bool) string {
+func (s *kubectlStream) await(t testing.TB, what string, ok func(string) bool) string {
 	t.Helper()
 	deadline := time.After(time.Minute)
 	seen := 0

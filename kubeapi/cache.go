@@ -1,8 +1,8 @@
 package kubeapi
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"strconv"
 	"sync"
@@ -29,11 +29,11 @@ type Source interface {
 }
 
 // item is one object as served, with the index it last changed at (its
-// resourceVersion, already set in obj) and its JSON without that
-// resourceVersion, to tell a change from a copy.
+// resourceVersion, already set in obj) and the hash of its JSON without
+// that resourceVersion, to tell a change from a copy.
 type item struct {
-	obj  Object
-	same []byte
+	obj Object
+	sum [sha256.Size]byte
 }
 
 // event is one change of one object, with the object before it (for
@@ -131,15 +131,16 @@ func (c *cache) update(snap Snapshot) {
 		for _, o := range snap.Objects[r.id] {
 			o.GetObjectKind().SetGroupVersionKind(r.gvk)
 			o.SetResourceVersion("")
-			same, _ := json.Marshal(o)
+			data, _ := json.Marshal(o)
+			sum := sha256.Sum256(data)
 			key := objectKey(o)
 			old := prev[key]
-			if old != nil && bytes.Equal(old.same, same) {
+			if old != nil && old.sum == sum {
 				cur[key] = old
 				continue
 			}
 			o.SetResourceVersion(rv)
-			cur[key] = &item{obj: o, same: same}
+			cur[key] = &item{obj: o, sum: sum}
 			ev := &event{rv: snap.Index, resource: r.id, typ: watch.Added, obj: o}
 			if old != nil {
 				ev.typ, ev.old = watch.Modified, old.obj

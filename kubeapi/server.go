@@ -31,8 +31,9 @@ type Config struct {
 	OpenSecret func(*corev1.Secret) (corev1.Secret, error)
 	// SealedAnnotation marks a sealed Secret; it is not shown.
 	SealedAnnotation string
-	// History is how many changes back a watch may start (50,000 when
-	// zero); older starts get 410 Gone.
+	// History is how many changes back a watch may start (100,000 when
+	// zero, the largest watch cache of kube-apiserver); older starts get
+	// 410 Gone.
 	History int
 	// BookmarkEvery is how often a watch that asked for bookmarks gets
 	// one (a minute when zero).
@@ -57,7 +58,7 @@ type Server struct {
 // New returns a Server.
 func New(cfg Config) *Server {
 	if cfg.History <= 0 {
-		cfg.History = 50000
+		cfg.History = 100000
 	}
 	if cfg.BookmarkEvery <= 0 {
 		cfg.BookmarkEvery = time.Minute
