@@ -390,13 +390,20 @@ func (c *cluster) berth(args ...string) (string, int) {
 	if len(c.legacy) > 0 {
 		cmd = exec.Command(c.legacyCLI, append([]string{"--server", strings.Join(c.legacy, ",")}, args...)...)
 	}
+	return c.run(cmd)
+}
+
+// run runs a command and returns what it printed (stdout and stderr) and
+// its exit code; a command that cannot start fails the test.
+func (c *cluster) run(cmd *exec.Cmd) (string, int) {
+	c.t.Helper()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return out.String(), ee.ExitCode()
 	} else if err != nil {
-		c.t.Fatalf("berth %v: %v", args, err)
+		c.t.Fatalf("%v: %v", cmd.Args, err)
 	}
 	return out.String(), 0
 }

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -28,15 +27,7 @@ func (c *cluster) kubectlAs(kubeconfig string, args ...string) (string, int) {
 	c.t.Helper()
 	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", kubeconfig, "--cache-dir", filepath.Join(c.dir, "kubectl-cache"),
 		"--request-timeout", "60s"}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), ee.ExitCode()
-	} else if err != nil {
-		c.t.Fatalf("kubectl %v: %v", args, err)
-	}
-	return out.String(), 0
+	return c.run(cmd)
 }
 
 func (c *cluster) kubectl(args ...string) (string, int) {

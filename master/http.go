@@ -500,26 +500,9 @@ func (m *Master) withConfig(as *api.Assignments, desired *api.ObjectSet) {
 
 // handleLogs proxies a log request to the agent of the pod's node.
 func (m *Master) handleLogs(w http.ResponseWriter, r *http.Request) {
-	key := api.Key(r.PathValue("namespace"), r.PathValue("pod"))
-	v := m.store.View(false)
-	var nodeName string
-	for i := range v.Pods {
-		if api.PodKey(&v.Pods[i]) == key {
-			nodeName = v.Pods[i].Spec.NodeName
-		}
-	}
-	var addr string
-	for _, n := range v.Nodes {
-		if n.Name == nodeName {
-			addr = n.Address
-		}
-	}
-	switch {
-	case nodeName == "":
-		writeError(w, http.StatusNotFound, fmt.Errorf("pod %s not found or not scheduled", key))
-		return
-	case addr == "":
-		writeError(w, http.StatusBadGateway, fmt.Errorf("node %s of pod %s serves no logs (agent started without --listen)", nodeName, key))
+	nodeName, addr, status, err := m.podAgent(r.PathValue("namespace"), r.PathValue("pod"))
+	if err != nil {
+		writeError(w, status, err)
 		return
 	}
 	target := "https://" + addr + api.AgentPathLogs + url.PathEscape(r.PathValue("namespace")) + "/" + url.PathEscape(r.PathValue("pod")) + "?" + r.URL.RawQuery

@@ -16,20 +16,16 @@ import (
 // readings, at once; a node that does not answer within ctx is left out
 // (kubectl top shows the others), and logged.
 func (m *Master) clusterStats(ctx context.Context) []api.NodeStats {
-	v := m.store.View(false)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var out []api.NodeStats
-	for _, n := range v.Nodes {
-		if n.Address == "" {
-			continue
-		}
+	for name, addr := range m.store.NodeAddresses() {
 		wg.Add(1)
 		go func() { // ends with ctx at the latest
 			defer wg.Done()
-			s, err := m.nodeStats(ctx, n.Name, n.Address)
+			s, err := m.nodeStats(ctx, name, addr)
 			if err != nil {
-				m.log.Warn("no stats from a node", "node", n.Name, "err", err)
+				m.log.Warn("no stats from a node", "node", name, "err", err)
 				return
 			}
 			mu.Lock()

@@ -20,14 +20,8 @@ func (m *Master) podAgent(namespace, pod string) (node, addr string, status int,
 	if node == "" {
 		return "", "", http.StatusNotFound, fmt.Errorf("pod %s not found or not scheduled", key)
 	}
-	v := m.store.View(false)
-	for _, n := range v.Nodes {
-		if n.Name == node {
-			addr = n.Address
-		}
-	}
-	if addr == "" {
-		return node, "", http.StatusBadGateway, fmt.Errorf("node %s of pod %s serves no streams (agent started without --listen)", node, key)
+	if addr = m.store.NodeAddresses()[node]; addr == "" {
+		return node, "", http.StatusBadGateway, fmt.Errorf("node %s of pod %s serves no logs or streams (agent started without --listen)", node, key)
 	}
 	return node, addr, 0, nil
 }

@@ -481,19 +481,10 @@ func (r *Containerd) Usage(ctx context.Context, id string) (CgroupUsage, error) 
 // exit code once the process ended and its output was copied.
 func (r *Containerd) ExecStream(ctx context.Context, id string, s ExecStreams) (int, error) {
 	ctx = nsCtx(ctx)
-	c, err := r.client.LoadContainer(ctx, id)
+	task, pspec, err := r.execTarget(ctx, id)
 	if err != nil {
-		return -1, fmt.Errorf("loading container %s: %w", id, err)
+		return -1, err
 	}
-	spec, err := c.Spec(ctx)
-	if err != nil {
-		return -1, fmt.Errorf("reading the spec of %s: %w", id, err)
-	}
-	task, err := c.Task(ctx, nil)
-	if err != nil {
-		return -1, fmt.Errorf("container %s is not running: %w", id, err)
-	}
-	pspec := *spec.Process
 	pspec.Args, pspec.Terminal = s.Cmd, s.TTY
 	var stdin io.Reader
 	in := &stdinEOF{r: s.Stdin}
@@ -584,24 +575,33 @@ func orDiscard(w io.Writer) io.Writer {
 	return w
 }
 
+// execTarget is a running container's task and a copy of its process
+// spec, for a process to exec beside it.
+func (r *Containerd) execTarget(ctx context.Context, id string) (containerd.Task, specs.Process, error) {
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return nil, specs.Process{}, fmt.Errorf("loading container %s: %w", id, err)
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return nil, specs.Process{}, fmt.Errorf("reading the spec of %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return nil, specs.Process{}, fmt.Errorf("container %s is not running: %w", id, err)
+	}
+	return task, *spec.Process, nil
+}
+
 // Exec runs a command inside a running container (an exec probe) and
 // returns its exit code; a command that outlives timeout is killed and
 // counts as an error.
 func (r *Containerd) Exec(ctx context.Context, id string, cmd []string, timeout time.Duration) (int, error) {
 	ctx = nsCtx(ctx)
-	c, err := r.client.LoadContainer(ctx, id)
+	task, pspec, err := r.execTarget(ctx, id)
 	if err != nil {
-		return -1, fmt.Errorf("loading container %s: %w", id, err)
+		return -1, err
 	}
-	spec, err := c.Spec(ctx)
-	if err != nil {
-		return -1, fmt.Errorf("reading the spec of %s: %w", id, err)
-	}
-	task, err := c.Task(ctx, nil)
-	if err != nil {
-		return -1, fmt.Errorf("loading task %s: %w", id, err)
-	}
-	pspec := *spec.Process
 	pspec.Args = cmd
 	execID := fmt.Sprintf("probe-%d", r.execSeq.Add(1))
 	proc, err := task.Exec(ctx, execID, &pspec, cio.NullIO)

@@ -36,30 +36,39 @@ func (a *Agent) streamRoutes(mux *http.ServeMux) {
 	mux.HandleFunc(api.AgentPathPortForward+"{namespace}/{pod}", a.handlePortForward)
 }
 
-// streamTarget finds the pod of a stream request and one of its
-// containers; it answers the error itself.
-func (a *Agent) streamTarget(w http.ResponseWriter, r *http.Request) (wk *podWorker, container, id string, ok bool) {
+// streamPod finds the pod of a stream request on this node; it answers
+// the error itself.
+func (a *Agent) streamPod(w http.ResponseWriter, r *http.Request) *podWorker {
 	ns, name := r.PathValue("namespace"), r.PathValue("pod")
-	if wk = a.workerFor(ns, name); wk == nil {
+	wk := a.workerFor(ns, name)
+	if wk == nil {
 		http.Error(w, fmt.Sprintf("pod %s/%s is not on node %s", ns, name, a.cfg.Name), http.StatusNotFound)
-		return nil, "", "", false
+	}
+	return wk
+}
+
+// commandTarget finds the pod and the started container of an exec or
+// attach, and the streams it asks for; it answers the error itself.
+func (a *Agent) commandTarget(w http.ResponseWriter, r *http.Request) (wk *podWorker, container, id string, opts *remotecommand.Options, ok bool) {
+	if wk = a.streamPod(w, r); wk == nil {
+		return nil, "", "", nil, false
 	}
 	container, id, _ = wk.target(r.URL.Query().Get("container"))
 	if id == "" {
-		http.Error(w, fmt.Sprintf("container %q of pod %s/%s has not started", container, ns, name), http.StatusBadRequest)
-		return nil, "", "", false
-	}
-	return wk, container, id, true
-}
-
-func (a *Agent) handleExec(w http.ResponseWriter, r *http.Request) {
-	wk, container, id, ok := a.streamTarget(w, r)
-	if !ok {
-		return
+		http.Error(w, fmt.Sprintf("container %q of pod %s has not started", container, wk.key), http.StatusBadRequest)
+		return nil, "", "", nil, false
 	}
 	opts, err := remotecommand.NewOptions(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return nil, "", "", nil, false
+	}
+	return wk, container, id, opts, true
+}
+
+func (a *Agent) handleExec(w http.ResponseWriter, r *http.Request) {
+	wk, container, id, opts, ok := a.commandTarget(w, r)
+	if !ok {
 		return
 	}
 	cmd := r.URL.Query()[api.ExecCommandParam]
@@ -108,13 +117,8 @@ func (e *executor) ExecInContainer(ctx context.Context, _, _, _ string, cmd []st
 }
 
 func (a *Agent) handleAttach(w http.ResponseWriter, r *http.Request) {
-	wk, container, _, ok := a.streamTarget(w, r)
+	wk, container, _, opts, ok := a.commandTarget(w, r)
 	if !ok {
-		return
-	}
-	opts, err := remotecommand.NewOptions(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	if opts.Stdin {
@@ -153,10 +157,8 @@ func (l logAttacher) AttachContainer(ctx context.Context, _, _, _ string, _ io.R
 }
 
 func (a *Agent) handlePortForward(w http.ResponseWriter, r *http.Request) {
-	ns, name := r.PathValue("namespace"), r.PathValue("pod")
-	wk := a.workerFor(ns, name)
+	wk := a.streamPod(w, r)
 	if wk == nil {
-		http.Error(w, fmt.Sprintf("pod %s/%s is not on node %s", ns, name, a.cfg.Name), http.StatusNotFound)
 		return
 	}
 	opts, err := portforward.NewV4Options(r)

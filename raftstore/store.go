@@ -457,6 +457,20 @@ func (s *Store) NodeRoutes() []api.NodeRoute {
 	return api.NodeRoutes(nodes)
 }
 
+// NodeAddresses maps each node that serves logs, streams and stats to
+// its agent's address, without copying the rest of the state.
+func (s *Store) NodeAddresses() map[string]string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[string]string, len(s.state.Nodes))
+	for name, n := range s.state.Nodes {
+		if n.Address != "" {
+			out[name] = n.Address
+		}
+	}
+	return out
+}
+
 // NodeCount is how many nodes are registered.
 func (s *Store) NodeCount() int {
 	s.mu.RLock()
