@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,16 +79,29 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+var (
+	handedMu sync.Mutex
+	handed   = map[string]bool{}
+)
+
 // freeAddr returns a loopback address whose port is free now. It picks
 // below Linux's ephemeral range (32768-60999): a port the kernel hands
 // out (":0") may be taken again, between this check and the process's
 // bind, as the source port of one of the many connections the tests make.
+// A port is handed out once per test binary: two picks before either is
+// bound (an HA cluster's six) could otherwise get the same one.
 func freeAddr(t testing.TB) string {
 	t.Helper()
+	handedMu.Lock()
+	defer handedMu.Unlock()
 	for range 1000 {
 		addr := fmt.Sprintf("127.0.0.1:%d", 20000+mathrand.IntN(12000))
+		if handed[addr] {
+			continue
+		}
 		if l, err := net.Listen("tcp", addr); err == nil {
 			l.Close()
+			handed[addr] = true
 			return addr
 		}
 	}
