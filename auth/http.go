@@ -1,10 +1,12 @@
 package auth
 
 import (
+	"bufio"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -181,7 +183,7 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
 }
 
 // statusRecorder remembers the status a handler answered, for the audit
-// log; it passes Flush on, which streamed logs need.
+// log; it passes Flush on, which streamed logs need, and Hijack.
 type statusRecorder struct {
 	http.ResponseWriter
 	code int
@@ -206,6 +208,18 @@ func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// Hijack hands the connection over to a protocol upgrade (exec, attach
+// and port-forward over WebSocket, whose server asserts http.Hijacker
+// rather than using http.ResponseController); the upgrade is audited as
+// 101.
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err == nil && s.code == 0 {
+		s.code = http.StatusSwitchingProtocols
+	}
+	return conn, rw, err
 }
 
 // Unwrap lets http.ResponseController reach the connection.

@@ -349,6 +349,7 @@ func TestKubectlStreams(t *testing.T) {
 		t.Errorf("kubectl exec -i ... cat: %v: %q", err, out)
 	}
 	c.execOnTerminal(t, pod)
+	c.checkStreams(t, pod)
 
 	// port-forward, then a request to the local port.
 	pf := c.startKubectl("port-forward", "pod/"+pod, "18080:8080")

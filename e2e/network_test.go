@@ -210,6 +210,15 @@ func checkRestartKeepsAddresses(t *testing.T, c *cluster, ips map[string]string)
 	if answer := ask(); !strings.Contains(answer, "You've hit "+ips[first]) {
 		t.Errorf("the connection opened before the restart answered %q", answer)
 	}
+	// port-forward reaches the adopted pod in its own network namespace
+	// (not the node's loopback).
+	forward := c.streamClient(t, ips[first])
+	testutil.Await(t, 30*time.Second, func() error {
+		if body, err := forward.forward("spdy"); err != nil || !strings.Contains(body, "You've hit "+ips[first]) {
+			return fmt.Errorf("port-forward to %s after the restart: %q, %v", ips[first], body, err)
+		}
+		return nil
+	})
 }
 
 // addressOf is the address a pod had.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -98,7 +99,22 @@ func (m *Master) routes() http.Handler {
 // no overall read timeout, which would cut the long polls.
 func newServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)} // TLS handshake errors: scanners, plain HTTP
+		ErrorLog: stdlog.New(serverErrors{log}, "", 0)}
+}
+
+// serverErrors logs the HTTP server's own errors: TLS handshake errors
+// (scanners, plain HTTP) at debug level, anything else, such as a
+// handler's panic, as an error.
+type serverErrors struct{ log *slog.Logger }
+
+func (e serverErrors) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if strings.Contains(msg, "TLS handshake error") {
+		e.log.Debug(msg)
+	} else {
+		e.log.Error(msg)
+	}
+	return len(p), nil
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

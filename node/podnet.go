@@ -69,6 +69,7 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 	}
 	if !w.a.cfg.PodNetwork || w.a.cfg.Hollow || pod.Spec.HostNetwork {
 		w.hostNet = true
+		w.setNetns(nodeNetwork)
 		w.warnUnmappedHostPorts(pod)
 		return true
 	}
@@ -77,6 +78,7 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 		// The cluster cannot give the node a pod CIDR (a master before
 		// v0.2.0 votes): the pod runs in the node's network, as there.
 		w.hostNet = true
+		w.setNetns(nodeNetwork)
 		w.warnUnmappedHostPorts(pod)
 		return true
 	}
@@ -89,6 +91,11 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 			w.a.log.Warn("finding an adopted pod's network", "pod", w.key, "err", err)
 		}
 		w.podNet, w.hostNet = p, p == nil // no namespace: it started in the node's network, and stays there
+		if p != nil {
+			w.setNetns(p.Namespace)
+		} else {
+			w.setNetns(nodeNetwork)
+		}
 		w.openHostPorts(ctx, pod)
 		return true
 	}
@@ -99,9 +106,7 @@ func (w *podWorker) networkReady(ctx context.Context, pod *corev1.Pod) bool {
 		return false
 	}
 	w.podNet = p
-	w.mu.Lock()
-	w.netns = p.Namespace
-	w.mu.Unlock()
+	w.setNetns(p.Namespace)
 	w.openHostPorts(ctx, pod)
 	return true
 }

@@ -167,13 +167,17 @@ func (a *Agent) handlePortForward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _, netns := wk.target("")
+	if netns == "" {
+		http.Error(w, fmt.Sprintf("pod %s has no network yet", wk.key), http.StatusServiceUnavailable)
+		return
+	}
 	portforward.ServePortForward(w, r, podDialer{netns: netns}, wk.key, wk.uid, opts, streamIdle, streamCreation, portforward.SupportedProtocols)
 }
 
 // podDialer connects a forwarded port to the pod: to its loopback, in its
 // network namespace (the node's, for a pod in the node's network), as
 // the kubelet does, so that a port bound to 127.0.0.1 answers too.
-type podDialer struct{ netns string }
+type podDialer struct{ netns string } // a path, or nodeNetwork
 
 // PortForward copies between the stream and a connection to port.
 func (d podDialer) PortForward(ctx context.Context, _, _ string, port int32, stream io.ReadWriteCloser) error {
@@ -193,7 +197,7 @@ func (d podDialer) PortForward(ctx context.Context, _, _ string, port int32, str
 func (d podDialer) dial(ctx context.Context, port int32) (net.Conn, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port)))
 	var dialer net.Dialer
-	if d.netns == "" {
+	if d.netns == nodeNetwork {
 		return dialer.DialContext(ctx, "tcp", addr)
 	}
 	var conn net.Conn

@@ -60,7 +60,9 @@ type podWorker struct {
 	pod      *corev1.Pod
 	logPaths map[string]string // current log of each container
 	ctrIDs   map[string]string // current runtime ID of each container
-	netns    string            // the pod's network namespace ("" in the node's)
+	// netns is the pod's network namespace: its path, nodeNetwork, or ""
+	// until networkReady has found it.
+	netns string
 
 	ctrs map[string]*ctrState
 	// podNet is the pod's network namespace and address; hostNet marks a
@@ -605,7 +607,7 @@ func (w *podWorker) containerIDs() map[string]string {
 
 // target is a container of the pod (the first when none is named), its
 // current runtime ID (empty before it started) and the pod's network
-// namespace: what exec and port-forward reach.
+// namespace (see podWorker.netns): what exec and port-forward reach.
 func (w *podWorker) target(container string) (name, id, netns string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -613,4 +615,14 @@ func (w *podWorker) target(container string) (name, id, netns string) {
 		container = w.pod.Spec.Containers[0].Name
 	}
 	return container, w.ctrIDs[container], w.netns
+}
+
+// nodeNetwork is the netns of a pod in the node's network.
+const nodeNetwork = "node"
+
+// setNetns records where the pod's network is (see podWorker.netns).
+func (w *podWorker) setNetns(netns string) {
+	w.mu.Lock()
+	w.netns = netns
+	w.mu.Unlock()
 }
