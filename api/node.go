@@ -1,7 +1,9 @@
 package api
 
 import (
+	"net"
 	"slices"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -126,8 +128,10 @@ func WithConditionTaints(nodes []Node, now time.Time, timeout time.Duration) []N
 // Ready while its heartbeats are less than timeout apart.
 func (n *Node) ToKube(now time.Time, timeout time.Duration) corev1.Node {
 	ready, reason, message := corev1.ConditionFalse, "NodeStatusUnknown", "the node's agent stopped sending heartbeats"
+	since := n.RegisteredAt // a node is ready, or waits for its pod CIDR, from its registration on
 	switch {
 	case !n.ReadyWithin(now, timeout):
+		since = n.LastHeartbeat.Add(timeout)
 	case !n.NetworkReady():
 		reason, message = "NetworkNotReady", "the node has no pod CIDR yet"
 	default:
@@ -140,15 +144,40 @@ func (n *Node) ToKube(now time.Time, timeout time.Duration) corev1.Node {
 		ObjectMeta: objectMeta(n.Name, n.Labels, n.RegisteredAt),
 		Spec:       corev1.NodeSpec{Taints: n.Taints, Unschedulable: n.Unschedulable, PodCIDR: n.PodCIDR, PodCIDRs: podCIDRs(n.PodCIDR)},
 		Status: corev1.NodeStatus{
-			Capacity:    capacity,
-			Allocatable: capacity,
-			Addresses:   []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: n.Address}},
+			Capacity:        capacity,
+			Allocatable:     capacity,
+			Addresses:       n.addresses(),
+			DaemonEndpoints: n.daemonEndpoints(),
 			Conditions: []corev1.NodeCondition{{
 				Type: corev1.NodeReady, Status: ready, Reason: reason, Message: message,
-				LastHeartbeatTime: metaTime(n.LastHeartbeat),
+				LastHeartbeatTime: metaTime(n.LastHeartbeat), LastTransitionTime: metaTime(since),
 			}},
 		},
 	}
+}
+
+// addresses are the Node's addresses: the host of its agent's address as
+// InternalIP (the agent's port goes in daemonEndpoints, as the kubelet's
+// does), and its name as Hostname.
+func (n *Node) addresses() []corev1.NodeAddress {
+	var out []corev1.NodeAddress
+	if host, _, err := net.SplitHostPort(n.Address); err == nil {
+		out = append(out, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: host})
+	} else if n.Address != "" {
+		out = append(out, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: n.Address})
+	}
+	return append(out, corev1.NodeAddress{Type: corev1.NodeHostName, Address: n.Name})
+}
+
+// daemonEndpoints carries the port of the node's agent, where the
+// kubelet's goes.
+func (n *Node) daemonEndpoints() corev1.NodeDaemonEndpoints {
+	_, port, err := net.SplitHostPort(n.Address)
+	p, perr := strconv.Atoi(port)
+	if err != nil || perr != nil {
+		return corev1.NodeDaemonEndpoints{}
+	}
+	return corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(p)}}
 }
 
 // podCIDRs is the Node's spec.podCIDRs: its one range, or none.

@@ -146,7 +146,11 @@ func TestKubectl(t *testing.T) {
 		"ScalingReplicaSet", "Scaled up replica set web-"},
 		"describe", "deployment", "web")
 	c.mustKubectl([]string{"Name:                     web", "Endpoints:                10.", ":8080"}, "describe", "service", "web")
-	c.mustKubectl([]string{"Name:               n0", "Ready", "Non-terminated Pods:", pod}, "describe", "node", "n0")
+	described := c.mustKubectl([]string{"Name:               n0", "Ready", "Non-terminated Pods:", pod, "HolderIdentity:  n0",
+		"InternalIP:  127.0.0.1\n", "Hostname:    n0"}, "describe", "node", "n0")
+	if strings.Contains(described, "Failed to get lease") || strings.Contains(described, "01 Jan 0001") {
+		t.Errorf("kubectl describe node n0 shows no lease, or a zero time:\n%s", described)
+	}
 
 	// The API's own reference, and its resources.
 	c.mustKubectl([]string{"KIND:       Pod", "FIELD: containers <[]Container>", "List of containers belonging to the pod", "image\t<string>"},

@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -143,6 +144,8 @@ func zeroOf(r *resource) Object {
 		return &eventsv1.Event{}
 	case NetworkPolicies:
 		return &networkingv1.NetworkPolicy{}
+	case Leases:
+		return &coordinationv1.Lease{}
 	}
 	panic("kubeapi: no Go type for resource " + r.id)
 }

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -609,5 +610,17 @@ var networkPolicyPrinter = &printer{
 	row: func(o Object, now time.Time) []any {
 		p := o.(*networkingv1.NetworkPolicy)
 		return []any{p.Name, metav1.FormatLabelSelector(&p.Spec.PodSelector), age(p.CreationTimestamp, now)}
+	},
+}
+
+var leasePrinter = &printer{
+	columns: []metav1.TableColumnDefinition{nameCol, col("Holder", "string", coordinationv1.LeaseSpec{}.SwaggerDoc()["holderIdentity"]), ageCol},
+	row: func(o Object, now time.Time) []any {
+		l := o.(*coordinationv1.Lease)
+		holder := ""
+		if l.Spec.HolderIdentity != nil {
+			holder = *l.Spec.HolderIdentity
+		}
+		return []any{l.Name, holder, age(l.CreationTimestamp, now)}
 	},
 }

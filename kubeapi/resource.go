@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -48,6 +49,9 @@ const (
 	CronJobs               = "cronjobs.batch"
 	EndpointSlices         = "endpointslices.discovery.k8s.io"
 	NetworkPolicies        = "networkpolicies.networking.k8s.io"
+	// Leases are the nodes' heartbeats, in the kube-node-lease namespace
+	// (kubectl describe node reads them).
+	Leases = "leases.coordination.k8s.io"
 	// EventsV1 is not in a Snapshot: it serves the core Events as
 	// events.k8s.io/v1.
 	EventsV1 = "events.events.k8s.io"
@@ -113,6 +117,7 @@ var resources = []*resource{
 		convert: eventV1, fields: eventV1Fields, table: eventV1Printer},
 	{id: NetworkPolicies, gvk: networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"), short: []string{"netpol"}, namespaced: true,
 		table: networkPolicyPrinter},
+	{id: Leases, gvk: coordinationv1.SchemeGroupVersion.WithKind("Lease"), namespaced: true, table: leasePrinter},
 }
 
 // byGVR finds a resource by group, version and plural name.

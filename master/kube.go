@@ -10,10 +10,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/kubeapi"
@@ -92,6 +94,7 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 	kn := m.kubeNodes(v, now)
 	for i := range kn {
 		put(kubeapi.Nodes, "Node", &kn[i])
+		put(kubeapi.Leases, "Lease", nodeLease(&kn[i], m.nodeTimeout(v)))
 	}
 	events := m.store.Events(func(*corev1.Event) bool { return true })
 	events = uniqueNames(append(events, deploymentEvents(events, ws.ReplicaSets)...))
@@ -102,6 +105,18 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 		put(kubeapi.Namespaces, "Namespace", ns)
 	}
 	return kubeapi.Snapshot{Index: v.Index, Objects: objs}
+}
+
+// nodeLease is a node's heartbeat as the kubelet's Lease in
+// kube-node-lease, owned by the Node.
+func nodeLease(n *corev1.Node, timeout time.Duration) *coordinationv1.Lease {
+	renewed := metav1.NewMicroTime(n.Status.Conditions[0].LastHeartbeatTime.Time)
+	return &coordinationv1.Lease{
+		TypeMeta: metav1.TypeMeta{APIVersion: "coordination.k8s.io/v1", Kind: "Lease"},
+		ObjectMeta: metav1.ObjectMeta{Name: n.Name, Namespace: corev1.NamespaceNodeLease, CreationTimestamp: n.CreationTimestamp,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: n.Name, UID: n.UID}}},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(n.Name), LeaseDurationSeconds: ptr.To(int32(timeout / time.Second)), RenewTime: &renewed},
+	}
 }
 
 // deploymentEvents are the ScalingReplicaSet events of Deployments

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -215,10 +217,7 @@ func nodeTable(w io.Writer, nodes []corev1.Node, wide bool) {
 		if n.Spec.Unschedulable {
 			status += ",SchedulingDisabled"
 		}
-		addr := ""
-		if len(n.Status.Addresses) > 0 {
-			addr = n.Status.Addresses[0].Address
-		}
+		addr := agentAddress(&n)
 		taints := []string{}
 		for _, t := range n.Spec.Taints {
 			taints = append(taints, t.ToString())
@@ -250,4 +249,18 @@ func eventMessage(e *corev1.Event) string {
 		return fmt.Sprintf("%s (x%d)", e.Message, e.Count)
 	}
 	return e.Message
+}
+
+// agentAddress is where a node's agent listens: its InternalIP and the
+// port in its daemonEndpoints.
+func agentAddress(n *corev1.Node) string {
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			if port := n.Status.DaemonEndpoints.KubeletEndpoint.Port; port != 0 {
+				return net.JoinHostPort(a.Address, strconv.Itoa(int(port)))
+			}
+			return a.Address
+		}
+	}
+	return ""
 }
