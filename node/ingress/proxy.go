@@ -1,0 +1,108 @@
+package ingress
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"time"
+)
+
+// Proxy serves the current routing table: each request goes to a ready
+// endpoint of the Service its host and path match, through
+// httputil.ReverseProxy (HTTP/1.1 and HTTP/2 from clients, WebSocket
+// upgrades, responses streamed as they come). It sets X-Forwarded-For,
+// -Host and -Proto, and keeps the request's Host.
+type Proxy struct {
+	table atomic.Pointer[Table]
+	rp    *httputil.ReverseProxy
+	log   *slog.Logger
+}
+
+// targetKey carries the chosen endpoint to the proxy's Rewrite.
+type targetKey struct{}
+
+// NewProxy returns a proxy with an empty table (every request 404).
+func NewProxy(log *slog.Logger) *Proxy {
+	p := &Proxy{log: log}
+	p.table.Store(Build(Input{}))
+	transport := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // long polls and streams pass through
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			addr := pr.In.Context().Value(targetKey{}).(string)
+			pr.SetURL(&url.URL{Scheme: "http", Host: addr})
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+		Transport:     transport,
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			addr, _ := r.Context().Value(targetKey{}).(string)
+			if r.Context().Err() == nil {
+				p.log.Warn("ingress: backend failed", "host", r.Host, "path", r.URL.Path, "endpoint", addr, "err", err)
+			}
+			http.Error(w, fmt.Sprintf("ingress: endpoint %s: %v", addr, err), http.StatusBadGateway)
+		},
+	}
+	return p
+}
+
+// Update swaps in a new routing table; requests under way finish on the
+// old one.
+func (p *Proxy) Update(t *Table) { p.table.Store(t) }
+
+// Table is the routing table in use.
+func (p *Proxy) Table() *Table { return p.table.Load() }
+
+// ServeHTTP routes a request.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	b, ok := p.table.Load().Match(host, r.URL.Path)
+	if !ok {
+		http.Error(w, fmt.Sprintf("ingress: no rule for host %q path %q", host, r.URL.Path), http.StatusNotFound)
+		return
+	}
+	addr, ok := b.Pick()
+	if !ok {
+		http.Error(w, fmt.Sprintf("ingress: %s has no ready endpoint", b), http.StatusServiceUnavailable)
+		return
+	}
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, addr)))
+}
+
+// TLSConfig chooses each handshake's certificate by SNI from the table
+// in use (see certs.get), and offers HTTP/2.
+func (p *Proxy) TLSConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return p.table.Load().certs.get(hello)
+		},
+	}
+}
+
+// Server is an HTTP server of the proxy: HTTP/1.1, and HTTP/2 over TLS
+// and in clear text (h2c, prior knowledge).
+func (p *Proxy) Server(log *slog.Logger) *http.Server {
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{Handler: p, Protocols: protocols, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+}
