@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -35,6 +37,10 @@ type ObjectSet struct {
 	// NetworkPolicies (raftstore format 2: a commit holding one is
 	// refused while a master older than v0.2.0 votes).
 	NetworkPolicies []networkingv1.NetworkPolicy `json:"networkPolicies,omitempty"`
+	// Ingresses and IngressClasses (raftstore format 4: a commit holding
+	// one is refused while a master older than v0.5.0 votes).
+	Ingresses      []networkingv1.Ingress      `json:"ingresses,omitempty"`
+	IngressClasses []networkingv1.IngressClass `json:"ingressClasses,omitempty"`
 }
 
 // Count returns the number of objects in the set.
@@ -106,7 +112,19 @@ func (s *ObjectSet) keyedObjects() map[string]any {
 	keyAll(m, "Service", s.Services)
 	keyAll(m, "Endpoints", s.Endpoints)
 	keyAll(m, "NetworkPolicy", s.NetworkPolicies)
+	keyAll(m, "Ingress", s.Ingresses)
+	for i := range s.IngressClasses {
+		m["IngressClass/"+s.IngressClasses[i].Name] = &s.IngressClasses[i]
+	}
 	return m
+}
+
+// Keys lists the set's objects as "Kind/namespace/name" ("Kind/name" for
+// cluster-scoped kinds), sorted.
+func (s *ObjectSet) Keys() []string {
+	keys := slices.Collect(maps.Keys(s.keyedObjects()))
+	slices.Sort(keys)
+	return keys
 }
 
 // keyAll adds namespaced objects to m under "Kind/namespace/name".

@@ -116,9 +116,13 @@ type object struct {
 
 func (o *object) id() string { return objectID(o.kind, o.meta.Namespace, o.meta.Name) }
 
-// objectID is "Kind/namespace/name", or "Kind/name" for a Namespace.
+// clusterScoped are the kinds without a namespace.
+var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true}
+
+// objectID is "Kind/namespace/name", or "Kind/name" for a cluster-scoped
+// kind.
 func objectID(kind, namespace, name string) string {
-	if kind == "Namespace" || kind == "Node" {
+	if clusterScoped[kind] {
 		return kind + "/" + name
 	}
 	if namespace == "" {
@@ -367,6 +371,11 @@ var kinds = map[string]func() (any, *metav1.ObjectMeta){
 		o := &networkingv1.NetworkPolicy{}
 		return o, &o.ObjectMeta
 	},
+	"Ingress": func() (any, *metav1.ObjectMeta) { o := &networkingv1.Ingress{}; return o, &o.ObjectMeta },
+	"IngressClass": func() (any, *metav1.ObjectMeta) {
+		o := &networkingv1.IngressClass{}
+		return o, &o.ObjectMeta
+	},
 }
 
 // kindVersions is the apiVersion of each kind berth implements.
@@ -374,7 +383,7 @@ var kindVersions = map[string]string{
 	"Namespace": "v1", "Node": "v1", "ConfigMap": "v1", "Secret": "v1", "Pod": "v1", "ReplicationController": "v1",
 	"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1",
 	"Job": "batch/v1", "CronJob": "batch/v1", "Service": "v1", "Endpoints": "v1",
-	"NetworkPolicy": "networking.k8s.io/v1",
+	"NetworkPolicy": "networking.k8s.io/v1", "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1",
 }
 
 // retiredVersions are API versions Kubernetes removed, with what to use.
@@ -565,6 +574,10 @@ func buildSet(objs []*object) *api.ObjectSet {
 			set.Endpoints = append(set.Endpoints, *v.DeepCopy())
 		case *networkingv1.NetworkPolicy:
 			set.NetworkPolicies = append(set.NetworkPolicies, *v.DeepCopy())
+		case *networkingv1.Ingress:
+			set.Ingresses = append(set.Ingresses, *v.DeepCopy())
+		case *networkingv1.IngressClass:
+			set.IngressClasses = append(set.IngressClasses, *v.DeepCopy())
 		}
 	}
 	return set

@@ -97,6 +97,8 @@ var (
 		"Service":       serviceFields,
 		"Endpoints":     endpointsFields,
 		"NetworkPolicy": networkPolicyFields,
+		"Ingress":       ingressFields,
+		"IngressClass":  ingressClassFields,
 		"CronJob": concat(metadataFields, []string{
 			"spec.schedule", "spec.timeZone", "spec.concurrencyPolicy", "spec.startingDeadlineSeconds",
 			"spec.successfulJobsHistoryLimit", "spec.failedJobsHistoryLimit", "spec.suspend",

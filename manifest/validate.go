@@ -42,6 +42,11 @@ func validateObject(o *object, svc api.ServiceNetwork) []*fieldError {
 		defaultMeta(&v.ObjectMeta)
 		defaultNetworkPolicy(v)
 		return append(validateName("NetworkPolicy", &v.ObjectMeta, true), validateNetworkPolicy(v)...)
+	case *networkingv1.Ingress:
+		defaultMeta(&v.ObjectMeta)
+		return append(validateName("Ingress", &v.ObjectMeta, true), validateIngress(v)...)
+	case *networkingv1.IngressClass:
+		return append(validateName("IngressClass", &v.ObjectMeta, false), validateIngressClass(v)...)
 	case *corev1.Endpoints:
 		defaultMeta(&v.ObjectMeta)
 		defaultEndpoints(v)
@@ -88,11 +93,12 @@ func crossCheck(objs []*object) []error {
 		} else {
 			first[key] = o
 		}
-		if o.kind != "Namespace" && o.kind != "Node" && !declared[o.meta.Namespace] {
+		if !clusterScoped[o.kind] && !declared[o.meta.Namespace] {
 			errs = append(errs, o.errorAt(&fieldError{"metadata.namespace", fmt.Sprintf("namespace %q is not declared: add a Namespace manifest", o.meta.Namespace)}))
 		}
 	}
 	errs = append(errs, checkServices(objs)...)
+	errs = append(errs, checkIngresses(objs)...)
 	refs := newRefIndex(objs)
 	for _, o := range objs {
 		for _, fe := range refs.check(o) {

@@ -85,10 +85,10 @@ func (m *Master) revision(sha string, seenAt time.Time) (*api.Revision, error) {
 		rev.Objects = nil
 		rev.Errors = append([]string{msg}, rev.Errors...)
 	}
-	if len(rev.Errors) == 0 && rev.Objects != nil && len(rev.Objects.NetworkPolicies) > 0 && m.store.ClusterFormat() < raftstore.FormatPodCIDRs {
-		rev.Objects, rev.Errors = nil, []string{fmt.Sprintf("NetworkPolicy/%s/%s: refused while a master older than v0.2.0 votes "+
-			"(it cannot read NetworkPolicies; berth members shows the releases): upgrade every master first",
-			rev.Objects.NetworkPolicies[0].Namespace, rev.Objects.NetworkPolicies[0].Name)}
+	if len(rev.Errors) == 0 && rev.Objects != nil {
+		if msg := m.store.RefusedKind(rev.Objects); msg != "" {
+			rev.Objects, rev.Errors = nil, []string{msg}
+		}
 	}
 	if len(rev.Errors) == 0 {
 		if errs := reconciler.AssignServiceAddresses(v.Desired, rev.Objects, m.cfg.Services); len(errs) > 0 {

@@ -25,11 +25,12 @@ import (
 //	   RemoveNodeType
 //	3  v0.3.0: tokens and node key pins (TokenType, PinNodeType), data
 //	   keys and Secrets sealed at rest (KeyringType, ResealType)
-const Format = 3
+//	4  v0.5.0: Ingresses and IngressClasses in a revision's objects
+const Format = 4
 
 // formatReleases names the first release that reads each format, for
 // messages that tell an operator what to upgrade to.
-var formatReleases = []string{0: "v0.0.0", 1: "v0.1.0", 2: "v0.2.0", 3: "v0.3.0"}
+var formatReleases = []string{0: "v0.0.0", 1: "v0.1.0", 2: "v0.2.0", 3: "v0.3.0", 4: "v0.5.0"}
 
 // releaseOf is the first release that reads format f.
 func releaseOf(f int) string {

@@ -3,6 +3,7 @@ package raftstore
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -15,6 +16,25 @@ const formatMemberReleases = 1
 // CIDRs (api.Plan.PodCIDRs, api.Node.PodCIDR): a master before it halts
 // on the field.
 const FormatPodCIDRs = 2
+
+// kindFormats is the format from which a revision may hold each kind
+// that format 0 did not have: a master before it would drop the objects.
+var kindFormats = map[string]int{"NetworkPolicy": FormatPodCIDRs, "Ingress": 4, "IngressClass": 4}
+
+// RefusedKind returns why a revision's objects cannot be recorded while
+// the cluster runs an older format ("" when they can): the first object
+// whose kind an older master that votes cannot read.
+func (s *Store) RefusedKind(objs *api.ObjectSet) string {
+	on := s.ClusterFormat()
+	for _, key := range objs.Keys() {
+		kind, _, _ := strings.Cut(key, "/")
+		if f := kindFormats[kind]; f > on {
+			return fmt.Sprintf("%s: refused while a master older than %s votes (it cannot read %s objects; berth members shows the releases): "+
+				"upgrade every master first", key, releaseOf(f), kind)
+		}
+	}
+	return ""
+}
 
 // Release is the release this store runs.
 func (s *Store) Release() Release { return s.release }
