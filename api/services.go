@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -105,6 +106,12 @@ type ServiceTable struct {
 	Nodes []NodeRoute `json:"nodes,omitempty"`
 	// Policies are the NetworkPolicies, resolved against the pods.
 	Policies []CompiledPolicy `json:"policies,omitempty"`
+	// Ingresses and IngressClasses are the live revision's; IngressSecrets
+	// the kubernetes.io/tls Secrets the Ingresses name, opened (agents
+	// before v0.5.0 ignore them).
+	Ingresses      []networkingv1.Ingress      `json:"ingresses,omitempty"`
+	IngressClasses []networkingv1.IngressClass `json:"ingressClasses,omitempty"`
+	IngressSecrets []corev1.Secret             `json:"ingressSecrets,omitempty"`
 }
 
 // NodeRoute is where a node's pods are: its address and its pod CIDR.

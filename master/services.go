@@ -41,19 +41,47 @@ func (m *Master) serviceTable() *api.ServiceTable {
 	}
 	t := &api.ServiceTable{Services: []corev1.Service{}, Endpoints: []corev1.Endpoints{}}
 	t.Nodes = m.store.NodeRoutes()
-	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints)+len(desired.NetworkPolicies) > 0 {
+	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints)+len(desired.NetworkPolicies)+len(desired.Ingresses) > 0 {
 		v := m.store.View(false)
 		t.Services = v.Desired.Services
 		now := time.Now()
 		pods := reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.nodeTimeout(v))
 		t.Endpoints = reconciler.ServiceEndpoints(v.Desired, pods)
 		t.Policies = reconciler.CompileNetworkPolicies(v.Desired, v.Pods)
+		t.Ingresses, t.IngressClasses = v.Desired.Ingresses, v.Desired.IngressClasses
+		t.IngressSecrets = m.ingressSecrets(v.Desired)
 	}
 	data, _ := json.Marshal(t)
 	sum := sha256.Sum256(data)
 	t.Hash = hex.EncodeToString(sum[:8])
 	c.index, c.at, c.table = index, time.Now(), t
 	return t
+}
+
+// ingressSecrets are the Secrets the Ingresses' TLS entries name, opened
+// for the agents' proxies. One that will not open is left out (and the
+// agents say its Ingress has no certificate).
+func (m *Master) ingressSecrets(d *api.ObjectSet) []corev1.Secret {
+	named := map[string]bool{}
+	for _, ing := range d.Ingresses {
+		for _, t := range ing.Spec.TLS {
+			named[api.Key(ing.Namespace, t.SecretName)] = true
+		}
+	}
+	var out []corev1.Secret
+	for i := range d.Secrets {
+		s := &d.Secrets[i]
+		if !named[api.Key(s.Namespace, s.Name)] {
+			continue
+		}
+		opened, err := m.openSecret(s)
+		if err != nil {
+			m.log.Warn("ingress TLS secret will not open", "secret", api.Key(s.Namespace, s.Name), "err", err)
+			continue
+		}
+		out = append(out, opened)
+	}
+	return out
 }
 
 // handleServiceTable is the agents' blocking query: it answers when the

@@ -26,6 +26,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/node/dns"
+	"github.com/berth-dev/berth/node/ingress"
 	"github.com/berth-dev/berth/node/network"
 )
 
@@ -65,6 +66,9 @@ type Config struct {
 	// reach those of other nodes (network.HostGW when empty).
 	PodNetwork  bool
 	NetworkMode network.Mode
+	// IngressHTTP and IngressHTTPS are the ports the Ingress proxy serves
+	// on every address of the node (0: not served).
+	IngressHTTP, IngressHTTPS int
 	// CNIPluginDirs are where the CNI plugins are (network.DefaultPluginDirs
 	// when empty).
 	CNIPluginDirs []string
@@ -108,6 +112,8 @@ type Agent struct {
 	network atomic.Pointer[network.Network]
 	dns     atomic.Pointer[dns.Server]
 	table   atomic.Pointer[api.ServiceTable]
+	// ingress is the Ingress proxy (nil when the node serves none).
+	ingress *ingress.Proxy
 	// nodeRoutes keeps the routes to other nodes' pods, once the node has a
 	// pod CIDR.
 	nodeRoutes atomic.Pointer[network.Routes]
@@ -215,6 +221,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		srv = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return ctx }}
 		a.spawn(func() { srv.Serve(a.listener) })
+	}
+	if a.ingressOn() {
+		a.ingress = ingress.NewProxy(a.log)
+		a.runIngress(ctx)
 	}
 	if !a.cfg.Hollow {
 		a.spawn(func() { a.serviceLoop(ctx) })

@@ -48,7 +48,11 @@ const maxPendingEvents = 1000
 // event records an event about a pod, as the kubelet does, to be sent
 // with the next status batch.
 func (a *Agent) event(pod *corev1.Pod, typ, reason, msg string) {
-	e := api.NewEvent(api.PodRef(pod), typ, reason, msg, "kubelet", a.cfg.Name, a.now())
+	a.queueEvent(api.NewEvent(api.PodRef(pod), typ, reason, msg, "kubelet", a.cfg.Name, a.now()))
+}
+
+// queueEvent queues an event for the next status batch.
+func (a *Agent) queueEvent(e corev1.Event) {
 	a.mu.Lock()
 	a.events = append(a.events, e)
 	if over := len(a.events) - maxPendingEvents; over > 0 {

@@ -287,12 +287,4 @@ func stamp(p *corev1.Pod, ownerRef, commit, salt string) {
 // every master and after every restart.
 func ObjectUID(kind, namespace, name string) string { return uid(kind, namespace, name) }
 
-func uid(parts ...string) string {
-	h := fnv.New128a()
-	for _, s := range parts {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	b := h.Sum(nil)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func uid(parts ...string) string { return api.HashUID(parts...) }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/websocket"
 )
 
 func main() {
@@ -80,8 +82,18 @@ func main() {
 		log.Fatalf("kubia: listen on %s: %v", *listen, err)
 	}
 	log.Printf("kubia %s on %s listening on %s", version, host, ln.Addr())
+	echo := websocket.Handler(func(ws *websocket.Conn) { // a WebSocket that echoes each message (for tests of proxies)
+		var msg string
+		for websocket.Message.Receive(ws, &msg) == nil {
+			websocket.Message.Send(ws, host+" echoes "+msg)
+		}
+	})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log.Printf("request from %s", r.RemoteAddr)
+		if r.URL.Path == "/ws" {
+			echo.ServeHTTP(w, r)
+			return
+		}
 		if r.URL.Path == "/client" { // who is asking, as this pod sees it (for tests of NAT)
 			client, _, _ := net.SplitHostPort(r.RemoteAddr)
 			fmt.Fprintf(w, "client %s\n", client)

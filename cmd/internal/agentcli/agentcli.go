@@ -37,6 +37,8 @@ type Flags struct {
 	Hollow                         bool
 	HollowLatency                  time.Duration
 	ServiceProxy                   bool
+	Ingress                        bool
+	IngressPorts                   []int
 	PodNetwork                     string
 	// Token and TokenFile are the join token (--token, --token-file,
 	// $BERTH_TOKEN), needed until the node has a certificate.
@@ -127,6 +129,8 @@ func (f *Flags) Add(c *cobra.Command) {
 	c.Flags().StringVar(&f.PodNetwork, "pod-network", string(network.HostGW), "give each pod its own network namespace and address from the node's pod CIDR, through CNI, and reach other nodes' pods by host-gw (routes to their nodes on one L2 segment) or vxlan (a tunnel, for nodes in different subnets); off: pods share the node's network")
 	c.Flags().Lookup("pod-network").NoOptDefVal = string(network.HostGW)
 	c.Flags().BoolVar(&f.ServiceProxy, "service-proxy", true, "program nftables (the nft command) so that Services' cluster IPs and node ports answer on this node")
+	c.Flags().BoolVar(&f.Ingress, "ingress", true, "serve the cluster's Ingresses on this node's --ingress-ports, on all its addresses")
+	c.Flags().IntSliceVar(&f.IngressPorts, "ingress-ports", []int{80, 443}, "the Ingress proxy's HTTP and HTTPS ports")
 }
 
 func parseLabels(kvs []string) (map[string]string, error) {
@@ -220,6 +224,11 @@ func Config(f *Flags, log *slog.Logger) (node.Config, error) {
 	}
 	cfg := node.Config{Name: f.Name, DataDir: f.Data, Listen: f.Listen, Labels: labels, MaxPods: f.MaxPods,
 		HostPaths: f.HostPaths, Backoff: f.Backoff, Hollow: f.Hollow, ServiceProxy: f.ServiceProxy, PodNetwork: podNetwork, NetworkMode: mode, Logger: log}
+	if f.Ingress {
+		if cfg.IngressHTTP, cfg.IngressHTTPS, err = parseIngressPorts(f.IngressPorts); err != nil {
+			return node.Config{}, err
+		}
+	}
 	for _, q := range []struct {
 		flag, value string
 		dst         *apiresource.Quantity
@@ -234,6 +243,20 @@ func Config(f *Flags, log *slog.Logger) (node.Config, error) {
 		*q.dst = v
 	}
 	return cfg, nil
+}
+
+// parseIngressPorts reads --ingress-ports: the HTTP port, then the HTTPS
+// port, both between 1 and 65535 and different.
+func parseIngressPorts(ports []int) (http, https int, err error) {
+	if len(ports) != 2 || ports[0] == ports[1] {
+		return 0, 0, fmt.Errorf("--ingress-ports %v: want two different ports, HTTP then HTTPS, such as 80,443", ports)
+	}
+	for _, p := range ports {
+		if p < 1 || p > 65535 {
+			return 0, 0, fmt.Errorf("--ingress-ports %v: port %d is not between 1 and 65535", ports, p)
+		}
+	}
+	return ports[0], ports[1], nil
 }
 
 // parsePodNetwork reads --pod-network: off, host-gw or vxlan.

@@ -45,3 +45,39 @@ func TestPodNetworkFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestIngressFlags: ports 80 and 443 by default, others by
+// --ingress-ports, none with --ingress=false; bad ports name the flag.
+func TestIngressFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args        []string
+		http, https int
+		err         string
+	}{
+		{args: nil, http: 80, https: 443},
+		{args: []string{"--ingress-ports", "18080,18443"}, http: 18080, https: 18443},
+		{args: []string{"--ingress=false"}},
+		{args: []string{"--ingress-ports", "80"}, err: "--ingress-ports [80]: want two different ports"},
+		{args: []string{"--ingress-ports", "80,80"}, err: "--ingress-ports [80 80]: want two different ports"},
+		{args: []string{"--ingress-ports", "80,70000"}, err: "--ingress-ports [80 70000]: port 70000 is not between 1 and 65535"},
+	} {
+		var f Flags
+		c := &cobra.Command{Run: func(*cobra.Command, []string) {}}
+		f.AddIdentity(c)
+		f.Add(c)
+		c.SetArgs(append([]string{"--name", "n1", "--data", t.TempDir()}, tc.args...))
+		if err := c.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Config(&f, nil)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%v: error %v; want %q", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || cfg.IngressHTTP != tc.http || cfg.IngressHTTPS != tc.https {
+			t.Errorf("%v: ports %d,%d, %v; want %d,%d", tc.args, cfg.IngressHTTP, cfg.IngressHTTPS, err, tc.http, tc.https)
+		}
+	}
+}

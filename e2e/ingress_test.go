@@ -1,0 +1,178 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/websocket"
+
+	"github.com/berth-dev/berth/internal/testutil"
+)
+
+// ingressApps are two Deployments (shop and blog) with their Services,
+// a TLS Secret for each host and an Ingress: shop.example.com goes to
+// shop, but its /blog to blog; blog.example.com goes to blog.
+const ingressApps = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: %[1]s}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: %[1]s}}
+  template:
+    metadata: {labels: {app: %[1]s}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: app
+        image: kubia:v1
+        imagePullPolicy: IfNotPresent
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: %[1]s}
+spec:
+  selector: {app: %[1]s}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: %[1]s-tls}
+type: kubernetes.io/tls
+data: {tls.crt: %[2]s, tls.key: %[3]s}
+`
+
+const ingressRoutes = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: sites}
+spec:
+  tls:
+  - {hosts: [shop.example.com], secretName: shop-tls}
+  - {hosts: [blog.example.com], secretName: blog-tls}
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: shop, port: {name: http}}}}
+      - {path: /blog, pathType: Prefix, backend: {service: {name: blog, port: {number: 80}}}}
+  - host: blog.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: blog, port: {number: 80}}}}
+`
+
+// tlsSecretData is a self-signed certificate and key for host, base64
+// as a Secret's data holds them.
+func tlsSecretData(t *testing.T, host string) (crt, key string) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(k)
+	enc := base64.StdEncoding.EncodeToString
+	return enc(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), enc(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+}
+
+// TestIngress routes two hosts and two paths to two Services through the
+// agent's proxy, over HTTP and over HTTPS with the certificate chosen by
+// SNI, and passes a WebSocket through.
+func TestIngress(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
+	_, httpPort, _ := net.SplitHostPort(httpAddr)
+	_, httpsPort, _ := net.SplitHostPort(httpsAddr)
+	c.startAgent("--pod-network", "--ingress-ports", httpPort+","+httpsPort)
+	files := map[string]string{"ingress.yaml": ingressRoutes}
+	for _, app := range []string{"shop", "blog"} {
+		crt, key := tlsSecretData(t, app+".example.com")
+		files[app+".yaml"] = fmt.Sprintf(ingressApps, app, crt, key)
+	}
+	c.waitCommit(c.commit("sites", files), 0)
+
+	plain := &http.Client{Timeout: 5 * time.Second}
+	ask := func(client *http.Client, scheme, addr, host, path string) string {
+		req, _ := http.NewRequest("GET", scheme+"://"+addr+path, nil)
+		req.Host = host
+		resp, err := client.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, body)
+	}
+	for _, tc := range []struct{ host, path, want string }{
+		{"shop.example.com", "/", "200 You've hit shop-"},
+		{"shop.example.com", "/blog/post", "200 You've hit blog-"},
+		{"shop.example.com", "/blogroll", "200 You've hit shop-"},
+		{"blog.example.com", "/", "200 You've hit blog-"},
+		{"other.example.com", "/", "404 ingress: no rule for host"},
+	} {
+		testutil.Await(t, 30*time.Second, func() error {
+			if got := ask(plain, "http", httpAddr, tc.host, tc.path); !strings.HasPrefix(got, tc.want) {
+				return fmt.Errorf("http://%s%s through the ingress proxy: %q, want %q", tc.host, tc.path, got, tc.want)
+			}
+			return nil
+		})
+	}
+
+	// HTTPS: each host gets its own certificate (SNI), and the request
+	// goes where its Host says.
+	for _, host := range []string{"shop.example.com", "blog.example.com"} {
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{ServerName: host, InsecureSkipVerify: true, VerifyConnection: func(cs tls.ConnectionState) error {
+				if cn := cs.PeerCertificates[0].Subject.CommonName; cn != host {
+					return fmt.Errorf("SNI %s: the proxy showed the certificate of %s", host, cn)
+				}
+				return nil
+			}}}}
+		app, _, _ := strings.Cut(host, ".")
+		if got := ask(client, "https", httpsAddr, host, "/"); !strings.HasPrefix(got, "200 You've hit "+app+"-") {
+			t.Errorf("https://%s/ through the ingress proxy: %q", host, got)
+		}
+	}
+
+	// A WebSocket passes through to the pod and back.
+	conn, err := net.DialTimeout("tcp", httpAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	config, _ := websocket.NewConfig("ws://shop.example.com/ws", "http://shop.example.com/")
+	ws, err := websocket.NewClient(config, conn)
+	if err != nil {
+		t.Fatalf("WebSocket through the ingress proxy: %v", err)
+	}
+	var reply string
+	if err := websocket.Message.Send(ws, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if err := websocket.Message.Receive(ws, &reply); err != nil || !strings.HasPrefix(reply, "shop-") || !strings.HasSuffix(reply, " echoes hello") {
+		t.Errorf("the WebSocket's reply: %q, %v", reply, err)
+	}
+}
