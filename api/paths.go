@@ -22,6 +22,9 @@ const (
 	// PathEndpointSlices lists the EndpointSlices (discovery.k8s.io/v1)
 	// computed beside the Endpoints.
 	PathEndpointSlices = "/v1/endpointslices"
+	// PathIngresses lists the Ingresses, with the node addresses they
+	// answer on in status.loadBalancer.
+	PathIngresses = "/v1/ingresses"
 	PathRevisions      = "/v1/revisions"
 	// PathEvents lists events (?namespace=, ?for=Kind/name).
 	PathEvents    = "/v1/events"

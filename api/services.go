@@ -12,6 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
+// The Ingress classes berth serves: the built-in class, and any
+// IngressClass whose spec.controller is IngressController.
+const (
+	IngressClassBuiltin = "berth"
+	IngressController   = "berth.dev/ingress"
+)
+
 // The address ranges of Services, as in a default Kubernetes cluster.
 var (
 	// ServiceCIDR is the range cluster IPs come from (the apiserver's

@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,16 @@ func TestIngress(t *testing.T) {
 			t.Errorf("https://%s/ through the ingress proxy: %q", host, got)
 		}
 	}
+
+	// berth and kubectl show the Ingress with the node's address.
+	if out, _ := c.berth("get", "ingresses"); !strings.Contains(out, "sites") || !strings.Contains(out, "shop.example.com,blog.example.com") ||
+		!strings.Contains(out, "127.0.0.1") || !strings.Contains(out, "80, 443") {
+		t.Errorf("berth get ingresses:\n%s", out)
+	}
+	if out := c.mustKubectl([]string{"CLASS", "HOSTS", "ADDRESS", "PORTS"}, "get", "ingress"); !regexp.MustCompile(`sites\s+<none>\s+shop.example.com,blog.example.com\s+127.0.0.1\s+80, 443`).MatchString(out) {
+		t.Errorf("kubectl get ingress:\n%s", out)
+	}
+	c.mustKubectl([]string{"berth", "berth.dev/ingress"}, "get", "ingressclass")
 
 	// A WebSocket passes through to the pod and back.
 	conn, err := net.DialTimeout("tcp", httpAddr, 5*time.Second)

@@ -144,6 +144,10 @@ func zeroOf(r *resource) Object {
 		return &eventsv1.Event{}
 	case NetworkPolicies:
 		return &networkingv1.NetworkPolicy{}
+	case Ingresses:
+		return &networkingv1.Ingress{}
+	case IngressClasses:
+		return &networkingv1.IngressClass{}
 	case Leases:
 		return &coordinationv1.Lease{}
 	}

@@ -624,3 +624,47 @@ var leasePrinter = &printer{
 		return []any{l.Name, holder, age(l.CreationTimestamp, now)}
 	},
 }
+
+var ingressPrinter = &printer{
+	columns: []metav1.TableColumnDefinition{nameCol,
+		col("Class", "string", "The name of the IngressClass resource that should be used for ingress."),
+		col("Hosts", "string", "Hosts that incoming requests are matched against before the ingress rule"),
+		col("Address", "string", "Address is a list containing ingress points for the load-balancer"),
+		col("Ports", "string", "Ports of TLS configurations that open"),
+		ageCol},
+	row: func(o Object, now time.Time) []any {
+		ing := o.(*networkingv1.Ingress)
+		class := none
+		if ing.Spec.IngressClassName != nil {
+			class = *ing.Spec.IngressClassName
+		}
+		var hosts, addrs []string
+		for _, r := range ing.Spec.Rules {
+			if r.Host != "" {
+				hosts = append(hosts, r.Host)
+			}
+		}
+		if len(hosts) == 0 {
+			hosts = []string{"*"}
+		}
+		for _, in := range ing.Status.LoadBalancer.Ingress {
+			addrs = append(addrs, in.IP+in.Hostname)
+		}
+		ports := "80"
+		if len(ing.Spec.TLS) > 0 {
+			ports = "80, 443"
+		}
+		return []any{ing.Name, class, firstThree(hosts), strings.Join(addrs, ","), ports, age(ing.CreationTimestamp, now)}
+	},
+}
+
+var ingressClassPrinter = &printer{
+	columns: []metav1.TableColumnDefinition{nameCol,
+		col("Controller", "string", networkingv1.IngressClassSpec{}.SwaggerDoc()["controller"]),
+		col("Parameters", "string", networkingv1.IngressClassSpec{}.SwaggerDoc()["parameters"]),
+		ageCol},
+	row: func(o Object, now time.Time) []any {
+		c := o.(*networkingv1.IngressClass)
+		return []any{c.Name, c.Spec.Controller, none, age(c.CreationTimestamp, now)}
+	},
+}

@@ -52,6 +52,9 @@ const (
 	// Leases are the nodes' heartbeats, in the kube-node-lease namespace
 	// (kubectl describe node reads them).
 	Leases = "leases.coordination.k8s.io"
+	// Ingresses and IngressClasses, from Git (and the built-in class).
+	Ingresses      = "ingresses.networking.k8s.io"
+	IngressClasses = "ingressclasses.networking.k8s.io"
 	// EventsV1 is not in a Snapshot: it serves the core Events as
 	// events.k8s.io/v1.
 	EventsV1 = "events.events.k8s.io"
@@ -117,6 +120,9 @@ var resources = []*resource{
 		convert: eventV1, fields: eventV1Fields, table: eventV1Printer},
 	{id: NetworkPolicies, gvk: networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"), short: []string{"netpol"}, namespaced: true,
 		table: networkPolicyPrinter},
+	{id: Ingresses, gvk: networkingv1.SchemeGroupVersion.WithKind("Ingress"), short: []string{"ing"}, subresources: []string{"status"},
+		namespaced: true, table: ingressPrinter},
+	{id: IngressClasses, gvk: networkingv1.SchemeGroupVersion.WithKind("IngressClass"), table: ingressClassPrinter},
 	{id: Leases, gvk: coordinationv1.SchemeGroupVersion.WithKind("Lease"), namespaced: true, table: leasePrinter},
 }
 

@@ -83,6 +83,7 @@ func TestEveryEndpointAuthorizes(t *testing.T) {
 		{"GET", api.PathNodes, nil, view},
 		{"GET", api.PathServices, nil, view},
 		{"GET", api.PathEndpoints, nil, view},
+		{"GET", api.PathIngresses, nil, view},
 		{"GET", api.PathEndpointSlices, nil, view},
 		{"GET", api.PathRevisions, nil, view},
 		{"GET", api.PathEvents, nil, view},

@@ -55,6 +55,7 @@ func (m *Master) routes() http.Handler {
 	handle("DELETE "+api.PathNodes+"/{name}", auth.Admin, m.handleRemoveNode)
 	handle("GET "+api.PathServices, auth.View, m.handleServices)
 	handle("GET "+api.PathEndpoints, auth.View, m.handleEndpoints)
+	handle("GET "+api.PathIngresses, auth.View, m.handleIngresses)
 	handle("GET "+api.PathEndpointSlices, auth.View, m.handleEndpointSlices)
 	handle("GET "+api.PathServiceTable, auth.NodeOrView, m.handleServiceTable)
 	handle("GET "+api.PathRevisions, auth.View, m.handleRevisions)

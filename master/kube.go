@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -96,6 +97,14 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 		put(kubeapi.Nodes, "Node", &kn[i])
 		put(kubeapi.Leases, "Lease", nodeLease(&kn[i], m.nodeTimeout(v)))
 	}
+	lb := ingressAddresses(kn)
+	eachCopy(d.Ingresses, func(o kubeapi.Object) {
+		o.(*networkingv1.Ingress).Status.LoadBalancer = lb
+		put(kubeapi.Ingresses, "Ingress", o)
+	})
+	for _, c := range ingressClasses(d.IngressClasses, kn) {
+		put(kubeapi.IngressClasses, "IngressClass", c)
+	}
 	events := m.store.Events(func(*corev1.Event) bool { return true })
 	events = uniqueNames(append(events, deploymentEvents(events, ws.ReplicaSets)...))
 	for i := range events {
@@ -105,6 +114,47 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 		put(kubeapi.Namespaces, "Namespace", ns)
 	}
 	return kubeapi.Snapshot{Index: v.Index, Objects: objs}
+}
+
+// ingressAddresses are where the Ingresses answer: every Ready node's
+// InternalIP (each agent serves them on all its addresses).
+func ingressAddresses(nodes []corev1.Node) networkingv1.IngressLoadBalancerStatus {
+	var lb networkingv1.IngressLoadBalancerStatus
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		if n.Status.Conditions[0].Status != corev1.ConditionTrue {
+			continue
+		}
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP && !seen[a.Address] {
+				seen[a.Address] = true
+				lb.Ingress = append(lb.Ingress, networkingv1.IngressLoadBalancerIngress{IP: a.Address})
+			}
+		}
+	}
+	return lb
+}
+
+// ingressClasses are Git's IngressClasses and, unless Git names one so,
+// the built-in class berth serves, as old as the cluster's first node.
+func ingressClasses(git []networkingv1.IngressClass, nodes []corev1.Node) []*networkingv1.IngressClass {
+	var out []*networkingv1.IngressClass
+	builtin := true
+	for i := range git {
+		out = append(out, git[i].DeepCopy())
+		builtin = builtin && git[i].Name != api.IngressClassBuiltin
+	}
+	if builtin {
+		c := &networkingv1.IngressClass{TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "IngressClass"},
+			ObjectMeta: metav1.ObjectMeta{Name: api.IngressClassBuiltin}, Spec: networkingv1.IngressClassSpec{Controller: api.IngressController}}
+		for _, n := range nodes {
+			if c.CreationTimestamp.IsZero() || n.CreationTimestamp.Before(&c.CreationTimestamp) {
+				c.CreationTimestamp = n.CreationTimestamp
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // nodeLease is a node's heartbeat as the kubelet's Lease in

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/reconciler"
@@ -116,6 +117,20 @@ func (m *Master) handleServiceTable(w http.ResponseWriter, r *http.Request) {
 func (m *Master) handleServices(w http.ResponseWriter, r *http.Request) {
 	keep := func(ns string) bool { return inNamespace(r, ns) }
 	writeJSON(w, kubeList("v1", "Service", m.serviceTable().Services, keep))
+}
+
+// handleIngresses lists the Ingresses with the addresses they answer on.
+func (m *Master) handleIngresses(w http.ResponseWriter, r *http.Request) {
+	keep := func(ns string) bool { return inNamespace(r, ns) }
+	v := m.store.View(false)
+	lb := ingressAddresses(m.kubeNodes(v, time.Now()))
+	ings := make([]networkingv1.Ingress, 0, len(v.Desired.Ingresses))
+	for _, ing := range v.Desired.Ingresses {
+		ing = *ing.DeepCopy()
+		ing.Status.LoadBalancer = lb
+		ings = append(ings, ing)
+	}
+	writeJSON(w, kubeList("networking.k8s.io/v1", "Ingress", ings, keep))
 }
 
 // handleEndpoints lists the Endpoints of every Service.

@@ -12,6 +12,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 
@@ -93,6 +94,27 @@ var workloadResources = []resource{
 			}
 			row(w, f, o.Namespace, o.Name, o.Spec.Schedule, tz, fmt.Sprint(o.Spec.Suspend != nil && *o.Spec.Suspend),
 				fmt.Sprint(len(o.Status.Active)), startAge(o.Status.LastScheduleTime))
+		}
+	})},
+	{[]string{"ingresses", "ingress", "ing"}, listOf(api.PathIngresses, func(w io.Writer, f *getFlags, items []networkingv1.Ingress) {
+		header(w, f, "NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS")
+		for _, o := range items {
+			class := "<none>"
+			if o.Spec.IngressClassName != nil {
+				class = *o.Spec.IngressClassName
+			}
+			var hosts, addrs []string
+			for _, r := range o.Spec.Rules {
+				hosts = append(hosts, cmp.Or(r.Host, "*"))
+			}
+			for _, in := range o.Status.LoadBalancer.Ingress {
+				addrs = append(addrs, in.IP)
+			}
+			ports := "80"
+			if len(o.Spec.TLS) > 0 {
+				ports = "80, 443"
+			}
+			row(w, f, o.Namespace, o.Name, class, strings.Join(hosts, ","), strings.Join(addrs, ","), ports)
 		}
 	})},
 	{[]string{"services", "service", "svc"}, listOf(api.PathServices, func(w io.Writer, f *getFlags, items []corev1.Service) {

@@ -14,10 +14,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/berth-dev/berth/api"
 )
 
 // ControllerName is the spec.controller of an IngressClass berth serves.
-const ControllerName = "berth.dev/ingress"
+const ControllerName = api.IngressController
 
 // annotationDefaultClass marks the IngressClass that Ingresses without a
 // class take.
@@ -235,7 +237,7 @@ type classSet struct {
 }
 
 // BuiltinClass is the IngressClass berth serves without one in Git.
-const BuiltinClass = "berth"
+const BuiltinClass = api.IngressClassBuiltin
 
 // ourClasses finds berth's IngressClasses: the built-in one and those
 // whose controller is berth's.
