@@ -25,7 +25,7 @@ const (
 	// PathIngresses lists the Ingresses, with the node addresses they
 	// answer on in status.loadBalancer.
 	PathIngresses = "/v1/ingresses"
-	PathRevisions      = "/v1/revisions"
+	PathRevisions = "/v1/revisions"
 	// PathEvents lists events (?namespace=, ?for=Kind/name).
 	PathEvents    = "/v1/events"
 	PathRegister  = "/v1/agent/register"
