@@ -19,6 +19,12 @@ const (
 	IngressController   = "berth.dev/ingress"
 )
 
+// HasNodePorts reports whether a Service takes node ports: a NodePort
+// Service, or a LoadBalancer one (which Kubernetes gives node ports too).
+func HasNodePorts(s *corev1.Service) bool {
+	return s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer
+}
+
 // The address ranges of Services, as in a default Kubernetes cluster.
 var (
 	// ServiceCIDR is the range cluster IPs come from (the apiserver's

@@ -187,3 +187,37 @@ func TestIngress(t *testing.T) {
 		t.Errorf("the WebSocket's reply: %q, %v", reply, err)
 	}
 }
+
+// TestLoadBalancerService: a LoadBalancer Service answers at its port on
+// the node's address (as k3s's ServiceLB), keeps its node port, and
+// shows the node's address as its external IP.
+func TestLoadBalancerService(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent("--pod-network", "--ingress=false")
+	_, lbPort, _ := net.SplitHostPort(freeAddr(t))
+	manifest := strings.Replace(strings.Replace(webService(2, 8080), "type: NodePort", "type: LoadBalancer", 1),
+		"port: 80, targetPort: http", "port: "+lbPort+", targetPort: http", 1)
+	c.waitCommit(c.commit("lb", map[string]string{"web.yaml": manifest}), 0)
+
+	plain := &http.Client{Timeout: 5 * time.Second}
+	testutil.Await(t, 30*time.Second, func() error {
+		resp, err := plain.Get("http://127.0.0.1:" + lbPort + "/")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if !strings.HasPrefix(string(body), "You've hit web-") {
+			return fmt.Errorf("the load balancer port answered %q", body)
+		}
+		return nil
+	})
+	out := c.mustKubectl([]string{"EXTERNAL-IP"}, "get", "svc", "web")
+	if !regexp.MustCompile(`web\s+LoadBalancer\s+10\.\d+\.\d+\.\d+\s+127\.0\.0\.1\s+` + lbPort + `:3\d{4}/TCP`).MatchString(out) {
+		t.Errorf("kubectl get svc web:\n%s", out)
+	}
+	if out, _ := c.berth("get", "svc"); !regexp.MustCompile(`web\s+LoadBalancer\s+10\.\d+\.\d+\.\d+\s+127\.0\.0\.1\s+`).MatchString(out) {
+		t.Errorf("berth get svc:\n%s", out)
+	}
+}

@@ -42,7 +42,7 @@ func defaultService(s *corev1.Service) {
 		cluster := corev1.ServiceInternalTrafficPolicyCluster
 		s.Spec.InternalTrafficPolicy = &cluster
 	}
-	if s.Spec.Type == corev1.ServiceTypeNodePort && s.Spec.ExternalTrafficPolicy == "" {
+	if api.HasNodePorts(s) && s.Spec.ExternalTrafficPolicy == "" {
 		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
 	}
 	if s.Spec.ClusterIP == "" && len(s.Spec.ClusterIPs) > 0 {
@@ -95,16 +95,14 @@ func validateService(s *corev1.Service, svc api.ServiceNetwork) []*fieldError {
 		fes = append(fes, &fieldError{"metadata.name", fmt.Sprintf("%q: %s", s.Name, msg)})
 	}
 	switch s.Spec.Type {
-	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort:
+	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer:
 		if s.Spec.ExternalName != "" {
 			fes = append(fes, &fieldError{"spec.externalName", "may only be set for an ExternalName service"})
 		}
 	case corev1.ServiceTypeExternalName:
 		return append(fes, validateExternalName(s)...)
-	case corev1.ServiceTypeLoadBalancer:
-		fes = append(fes, &fieldError{"spec.type", fmt.Sprintf("%s: not supported by berth (ClusterIP, NodePort and ExternalName are)", s.Spec.Type)})
 	default:
-		fes = append(fes, &fieldError{"spec.type", fmt.Sprintf("unsupported value %q: supported values: \"ClusterIP\", \"ExternalName\", \"NodePort\"", s.Spec.Type)})
+		fes = append(fes, &fieldError{"spec.type", fmt.Sprintf("unsupported value %q: supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"", s.Spec.Type)})
 	}
 	fes = append(fes, validateAffinity(s)...)
 	fes = append(fes, validateTrafficPolicies(s)...)
@@ -177,8 +175,8 @@ func validateTrafficPolicies(s *corev1.Service) []*fieldError {
 	}
 	switch p := s.Spec.ExternalTrafficPolicy; {
 	case p == "":
-	case s.Spec.Type != corev1.ServiceTypeNodePort:
-		fes = append(fes, &fieldError{"spec.externalTrafficPolicy", "may only be set for a NodePort service"})
+	case !api.HasNodePorts(s):
+		fes = append(fes, &fieldError{"spec.externalTrafficPolicy", "may only be set for a NodePort or LoadBalancer service"})
 	case p != corev1.ServiceExternalTrafficPolicyCluster && p != corev1.ServiceExternalTrafficPolicyLocal:
 		fes = append(fes, &fieldError{"spec.externalTrafficPolicy", fmt.Sprintf("unsupported value %q: supported values: \"Cluster\", \"Local\"", p)})
 	}
@@ -196,8 +194,8 @@ func validateClusterIP(s *corev1.Service, svc api.ServiceNetwork) []*fieldError 
 	switch {
 	case ip == "":
 	case ip == corev1.ClusterIPNone:
-		if s.Spec.Type == corev1.ServiceTypeNodePort {
-			fes = append(fes, &fieldError{"spec.clusterIP", "may not be \"None\" for a NodePort service"})
+		if api.HasNodePorts(s) {
+			fes = append(fes, &fieldError{"spec.clusterIP", fmt.Sprintf("may not be \"None\" for a %s service", s.Spec.Type)})
 		}
 	default:
 		addr, err := netip.ParseAddr(ip)
@@ -284,8 +282,8 @@ func validateNodePort(s *corev1.Service, port int32, f string) []*fieldError {
 	switch {
 	case port == 0:
 		return nil
-	case s.Spec.Type != corev1.ServiceTypeNodePort:
-		return []*fieldError{{f, "may only be set for a NodePort service"}}
+	case !api.HasNodePorts(s):
+		return []*fieldError{{f, "may only be set for a NodePort or LoadBalancer service"}}
 	case port < api.NodePortMin || port > api.NodePortMax:
 		return []*fieldError{{f, fmt.Sprintf("%d: not in the node port range %d-%d", port, api.NodePortMin, api.NodePortMax)}}
 	}
@@ -339,7 +337,7 @@ func validateEndpointAddresses(addrs []corev1.EndpointAddress, f string, svc api
 // a Service whose selector already decides them.
 func checkServices(objs []*object) []error {
 	var errs []error
-	ips, nodePorts := map[string]*object{}, map[string]*object{}
+	ips, nodePorts, lbPorts := map[string]*object{}, map[string]*object{}, map[string]*object{}
 	selected := map[string]bool{}
 	for _, o := range objs {
 		s, ok := o.value.(*corev1.Service)
@@ -356,6 +354,10 @@ func checkServices(objs []*object) []error {
 			if p.NodePort != 0 {
 				key := fmt.Sprintf("%d/%s", p.NodePort, p.Protocol)
 				errs = appendClash(errs, nodePorts, key, o, fmt.Sprintf("spec.ports[%d].nodePort", i), "node port "+key)
+			}
+			if s.Spec.Type == corev1.ServiceTypeLoadBalancer { // every node's address answers on the port
+				key := fmt.Sprintf("%d/%s", p.Port, p.Protocol)
+				errs = appendClash(errs, lbPorts, key, o, fmt.Sprintf("spec.ports[%d].port", i), "load balancer port "+key)
 			}
 		}
 	}

@@ -60,7 +60,7 @@ func TestServiceValidation(t *testing.T) {
 		{"duplicate ports", service("  ports:\n  - {name: a, port: 80}\n  - {name: b, port: 80}\n"), "spec.ports[1]: port 80/TCP is listed twice"},
 		{"target port name", service("  ports:\n  - {port: 80, targetPort: not_a_name}\n"), "spec.ports[0].targetPort: not_a_name: must contain only alpha-numeric characters"},
 		{"sctp", service("  ports:\n  - {port: 80, protocol: SCTP}\n"), "spec.ports[0].protocol: SCTP: not supported by berth (TCP and UDP are)"},
-		{"load balancer", service("  type: LoadBalancer\n" + port), "spec.type: LoadBalancer: not supported by berth (ClusterIP, NodePort and ExternalName are)"},
+		{"unknown type", service("  type: Balanced\n" + port), `spec.type: unsupported value "Balanced": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"`},
 		{"external name required", service("  type: ExternalName\n" + port), "spec.externalName: required for an ExternalName service"},
 		{"external name syntax", service("  type: ExternalName\n  externalName: not_a_name\n"), `spec.externalName: "not_a_name": a lowercase RFC 1123 subdomain`},
 		{"external name without a cluster IP", service("  type: ExternalName\n  externalName: db.example.com\n  clusterIP: 10.96.0.30\n"), "spec.clusterIP: must be empty for an ExternalName service"},
@@ -71,8 +71,8 @@ func TestServiceValidation(t *testing.T) {
 			"spec.sessionAffinityConfig.clientIP.timeoutSeconds: 90000: must be greater than 0 and at most 86400"},
 		{"affinity config without affinity", service("  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}\n" + port), "spec.sessionAffinityConfig: must be empty when sessionAffinity is None"},
 		{"internal traffic policy", service("  internalTrafficPolicy: Nearby\n" + port), `spec.internalTrafficPolicy: unsupported value "Nearby"`},
-		{"external traffic policy of a ClusterIP service", service("  externalTrafficPolicy: Local\n" + port), "spec.externalTrafficPolicy: may only be set for a NodePort service"},
-		{"node port without NodePort", service("  ports:\n  - {port: 80, nodePort: 30080}\n"), "spec.ports[0].nodePort: may only be set for a NodePort service"},
+		{"external traffic policy of a ClusterIP service", service("  externalTrafficPolicy: Local\n" + port), "spec.externalTrafficPolicy: may only be set for a NodePort or LoadBalancer service"},
+		{"node port without NodePort", service("  ports:\n  - {port: 80, nodePort: 30080}\n"), "spec.ports[0].nodePort: may only be set for a NodePort or LoadBalancer service"},
 		{"node port range", service("  type: NodePort\n  ports:\n  - {port: 80, nodePort: 8080}\n"), "spec.ports[0].nodePort: 8080: not in the node port range 30000-32767"},
 		{"cluster IP range", service("  clusterIP: 192.168.0.1\n" + port), "spec.clusterIP: 192.168.0.1: not in the service range 10.96.0.0/12"},
 		{"cluster IP syntax", service("  clusterIP: nope\n" + port), `spec.clusterIP: "nope": must be "None", empty, or an IPv4 address`},
@@ -90,6 +90,9 @@ func TestServiceValidation(t *testing.T) {
 		{"node port twice", service("  type: NodePort\n  ports:\n  - {port: 80, nodePort: 30080}\n") + "---\n" +
 			strings.Replace(service("  type: NodePort\n  ports:\n  - {port: 80, nodePort: 30080}\n"), "name: web", "name: api", 1),
 			"Service/default/api: spec.ports[0].nodePort: node port 30080/TCP is also used by Service/default/web"},
+		{"load balancer port twice", service("  type: LoadBalancer\n  ports:\n  - {port: 8443}\n") + "---\n" +
+			strings.Replace(service("  type: LoadBalancer\n  ports:\n  - {port: 8443}\n"), "name: web", "name: api", 1),
+			"Service/default/api: spec.ports[0].port: load balancer port 8443/TCP is also used by Service/default/web"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { expectError(t, tc.data, tc.want) })

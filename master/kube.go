@@ -64,7 +64,8 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 	for i := range pods {
 		put(kubeapi.Pods, "Pod", &pods[i])
 	}
-	eachCopy(d.Services, func(o kubeapi.Object) { put(kubeapi.Services, "Service", o) })
+	kn := m.kubeNodes(v, now)
+	eachCopy(withLoadBalancers(d.Services, kn), func(o kubeapi.Object) { put(kubeapi.Services, "Service", o) })
 	eachCopy(d.ConfigMaps, func(o kubeapi.Object) { put(kubeapi.ConfigMaps, "ConfigMap", o) })
 	eachCopy(d.Secrets, func(o kubeapi.Object) { put(kubeapi.Secrets, "Secret", o) })
 	eachCopy(d.NetworkPolicies, func(o kubeapi.Object) { put(kubeapi.NetworkPolicies, "NetworkPolicy", o) })
@@ -92,7 +93,6 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 		s.CreationTimestamp = metav1.NewTime(serviceCreated[api.Key(s.Namespace, s.Labels[discoveryv1.LabelServiceName])])
 		put(kubeapi.EndpointSlices, "EndpointSlice", s)
 	}
-	kn := m.kubeNodes(v, now)
 	for i := range kn {
 		put(kubeapi.Nodes, "Node", &kn[i])
 		put(kubeapi.Leases, "Lease", nodeLease(&kn[i], m.nodeTimeout(v)))

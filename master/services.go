@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/reconciler"
@@ -116,7 +117,26 @@ func (m *Master) handleServiceTable(w http.ResponseWriter, r *http.Request) {
 // IPs and node ports they were given.
 func (m *Master) handleServices(w http.ResponseWriter, r *http.Request) {
 	keep := func(ns string) bool { return inNamespace(r, ns) }
-	writeJSON(w, kubeList("v1", "Service", m.serviceTable().Services, keep))
+	v := m.store.View(false)
+	writeJSON(w, kubeList("v1", "Service", withLoadBalancers(m.serviceTable().Services, m.kubeNodes(v, time.Now())), keep))
+}
+
+// withLoadBalancers copies the Services with the addresses a
+// LoadBalancer Service answers on (every Ready node's InternalIP, as the
+// Ingresses) in its status.
+func withLoadBalancers(svcs []corev1.Service, nodes []corev1.Node) []corev1.Service {
+	var lb []corev1.LoadBalancerIngress
+	for _, in := range ingressAddresses(nodes).Ingress {
+		lb = append(lb, corev1.LoadBalancerIngress{IP: in.IP, IPMode: ptr.To(corev1.LoadBalancerIPModeVIP)})
+	}
+	out := make([]corev1.Service, len(svcs))
+	for i := range svcs {
+		out[i] = svcs[i]
+		if svcs[i].Spec.Type == corev1.ServiceTypeLoadBalancer {
+			out[i].Status.LoadBalancer.Ingress = lb
+		}
+	}
+	return out
 }
 
 // handleIngresses lists the Ingresses with the addresses they answer on.

@@ -44,11 +44,14 @@ func TestProxyRules(t *testing.T) {
 		service("web", "10.96.0.10", http, dns),
 		service("headless", "None", http),
 		service("empty", "10.96.0.11", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP}),
+		service("lb", "10.96.0.12", corev1.ServicePort{Name: "http", Port: 8443, Protocol: corev1.ProtocolTCP, NodePort: 30443}),
 	},
 		// Two pods on one host share an address: one target.
 		endpoints("web", corev1.EndpointPort{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP}, "192.0.2.2", "192.0.2.3", "192.0.2.2"),
 		endpoints("headless", corev1.EndpointPort{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP}, "192.0.2.9"),
+		endpoints("lb", corev1.EndpointPort{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP}, "192.0.2.7"),
 	)
+	tab.Services[3].Spec.Type = corev1.ServiceTypeLoadBalancer
 	tab.Endpoints[0].Subsets = append(tab.Endpoints[0].Subsets, corev1.EndpointSubset{
 		Addresses: []corev1.EndpointAddress{{IP: "192.0.2.4"}}, Ports: []corev1.EndpointPort{{Name: "dns", Port: 5353, Protocol: corev1.ProtocolUDP}}})
 	var got []string
@@ -60,6 +63,9 @@ func TestProxyRules(t *testing.T) {
 		"fib daddr type local tcp dport 30080 -> 192.0.2.2 . 8080, 192.0.2.3 . 8080",
 		"ip daddr 10.96.0.10 udp dport 53 -> 192.0.2.4 . 5353",
 		"ip daddr 10.96.0.11 tcp dport 80 -> ",
+		"ip daddr 10.96.0.12 tcp dport 8443 -> 192.0.2.7 . 8080",
+		"fib daddr type local tcp dport 30443 -> 192.0.2.7 . 8080",
+		"fib daddr type local tcp dport 8443 -> 192.0.2.7 . 8080",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rules:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -36,7 +36,8 @@ const (
 // proxyRules lists the rules of a service table on a node: a Service
 // port's cluster IP reaches all its ready endpoints, or with
 // internalTrafficPolicy Local those on this node only; its node port the
-// same with externalTrafficPolicy.
+// same with externalTrafficPolicy, and so does a LoadBalancer Service's
+// port on every address of the node (k3s's ServiceLB).
 func proxyRules(t *api.ServiceTable, node string) []proxyRule {
 	eps := map[string]*corev1.Endpoints{}
 	for i := range t.Endpoints {
@@ -57,15 +58,21 @@ func proxyRules(t *api.ServiceTable, node string) []proxyRule {
 			e := eps[api.Key(s.Namespace, s.Name)]
 			rules = append(rules, proxyRule{match: fmt.Sprintf("ip daddr %s %s dport %d", s.Spec.ClusterIP, proto, p.Port), proto: proto,
 				targets: endpointTargets(e, p, localTo(node, internalLocal)), affinity: affinity})
-			if p.NodePort == 0 {
-				continue
+			external := []int32{p.NodePort}
+			if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
+				external = append(external, p.Port) // ServiceLB: every node's address answers on the port
 			}
-			r := proxyRule{match: fmt.Sprintf("fib daddr type local %s dport %d", proto, p.NodePort), proto: proto,
-				targets: endpointTargets(e, p, localTo(node, externalLocal)), mark: masqueradeMark, affinity: affinity}
-			if externalLocal {
-				r.mark = keepSourceMark
+			for _, port := range external {
+				if port == 0 {
+					continue
+				}
+				r := proxyRule{match: fmt.Sprintf("fib daddr type local %s dport %d", proto, port), proto: proto,
+					targets: endpointTargets(e, p, localTo(node, externalLocal)), mark: masqueradeMark, affinity: affinity}
+				if externalLocal {
+					r.mark = keepSourceMark
+				}
+				rules = append(rules, r)
 			}
-			rules = append(rules, r)
 		}
 	}
 	return rules

@@ -107,7 +107,7 @@ func keepsClusterIP(ip string, svc api.ServiceNetwork) bool {
 }
 
 func assignNodePorts(s, was *corev1.Service, used map[string]bool) []string {
-	if s.Spec.Type != corev1.ServiceTypeNodePort {
+	if !api.HasNodePorts(s) {
 		return nil
 	}
 	var errs []string
@@ -133,7 +133,7 @@ func assignNodePorts(s, was *corev1.Service, used map[string]bool) []string {
 // previousNodePort is the node port the same port (by name, or by number
 // and protocol when unnamed) had in the previous revision.
 func previousNodePort(was *corev1.Service, p *corev1.ServicePort) int32 {
-	if was == nil || was.Spec.Type != corev1.ServiceTypeNodePort {
+	if was == nil || !api.HasNodePorts(was) {
 		return 0
 	}
 	for _, q := range was.Spec.Ports {

@@ -120,7 +120,7 @@ var workloadResources = []resource{
 	{[]string{"services", "service", "svc"}, listOf(api.PathServices, func(w io.Writer, f *getFlags, items []corev1.Service) {
 		header(w, f, "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "SELECTOR")
 		for _, o := range items {
-			row(w, f, o.Namespace, o.Name, string(o.Spec.Type), cmp.Or(o.Spec.ClusterIP, "<none>"), cmp.Or(o.Spec.ExternalName, "<none>"), servicePorts(o.Spec.Ports), selectorString(o.Spec.Selector))
+			row(w, f, o.Namespace, o.Name, string(o.Spec.Type), cmp.Or(o.Spec.ClusterIP, "<none>"), externalIP(&o), servicePorts(o.Spec.Ports), selectorString(o.Spec.Selector))
 		}
 	})},
 	{[]string{"endpoints", "ep"}, listOf(api.PathEndpoints, func(w io.Writer, f *getFlags, items []corev1.Endpoints) {
@@ -135,6 +135,19 @@ var workloadResources = []resource{
 			row(w, f, o.Namespace, o.Name, string(o.AddressType), slicePorts(o.Ports), sliceAddresses(o.Endpoints))
 		}
 	})},
+}
+
+// externalIP is kubectl's EXTERNAL-IP column of a Service: its external
+// name, or the addresses a LoadBalancer answers on (<pending> while none).
+func externalIP(s *corev1.Service) string {
+	if s.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return cmp.Or(s.Spec.ExternalName, "<none>")
+	}
+	var ips []string
+	for _, in := range s.Status.LoadBalancer.Ingress {
+		ips = append(ips, in.IP)
+	}
+	return cmp.Or(strings.Join(ips, ","), "<pending>")
 }
 
 // slicePorts is kubectl's PORTS column of EndpointSlices: "8080,53".
