@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"sync/atomic"
 	"time"
+
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Proxy serves the current routing table: each request goes to a ready
@@ -24,8 +26,12 @@ type Proxy struct {
 	log   *slog.Logger
 }
 
-// targetKey carries the chosen endpoint to the proxy's Rewrite.
-type targetKey struct{}
+// targetKey carries the chosen endpoint to the proxy's Rewrite;
+// responseKey an HTTPRoute's response header filters to ModifyResponse.
+type (
+	targetKey   struct{}
+	responseKey struct{}
+)
 
 // NewProxy returns a proxy with an empty table (every request 404).
 func NewProxy(log *slog.Logger) *Proxy {
@@ -47,6 +53,13 @@ func NewProxy(log *slog.Logger) *Proxy {
 		},
 		Transport:     transport,
 		FlushInterval: -1,
+		ModifyResponse: func(resp *http.Response) error {
+			filters, _ := resp.Request.Context().Value(responseKey{}).([]*gatewayv1.HTTPHeaderFilter)
+			for _, f := range filters {
+				modifyHeaders(resp.Header, f)
+			}
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			addr, _ := r.Context().Value(targetKey{}).(string)
 			if r.Context().Err() == nil {
@@ -82,6 +95,47 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, addr)))
+}
+
+// RouteHandler serves a Gateway listener's requests (scheme "http" or
+// "https", on port) by its HTTPRoutes: the first match, its rule's
+// filters, a backendRef by weight and that ref's filters, then a ready
+// endpoint of its Service.
+func (p *Proxy) RouteHandler(router *Router, scheme string, port int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		m, ok := router.Route(r, host)
+		if !ok {
+			http.Error(w, fmt.Sprintf("gateway: no HTTPRoute matches host %q path %q", host, r.URL.Path), http.StatusNotFound)
+			return
+		}
+		var response []*gatewayv1.HTTPHeaderFilter
+		if applyFilters(w, r, m, m.filters, scheme, port, &response) {
+			return
+		}
+		b, filters, ok := m.backends.pick()
+		switch {
+		case !ok:
+			http.Error(w, fmt.Sprintf("gateway: rule %d of HTTPRoute %s has no backendRefs", m.rule, m.key), http.StatusInternalServerError)
+			return
+		case b == nil:
+			http.Error(w, fmt.Sprintf("gateway: a backendRef of rule %d of HTTPRoute %s does not resolve", m.rule, m.key), http.StatusInternalServerError)
+			return
+		}
+		if applyFilters(w, r, m, filters, scheme, port, &response) {
+			return
+		}
+		addr, ok := b.Pick()
+		if !ok {
+			http.Error(w, fmt.Sprintf("gateway: %s has no ready endpoint", b), http.StatusServiceUnavailable)
+			return
+		}
+		ctx := context.WithValue(context.WithValue(r.Context(), targetKey{}, addr), responseKey{}, response)
+		p.rp.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // TLSConfig chooses each handshake's certificate by SNI from the table
