@@ -11,6 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // ObjectSet is the set of typed objects decoded from one commit.
@@ -41,6 +42,11 @@ type ObjectSet struct {
 	// one is refused while a master older than v0.5.0 votes).
 	Ingresses      []networkingv1.Ingress      `json:"ingresses,omitempty"`
 	IngressClasses []networkingv1.IngressClass `json:"ingressClasses,omitempty"`
+	// The Gateway API's kinds (raftstore format 4 too).
+	GatewayClasses  []gatewayv1.GatewayClass   `json:"gatewayClasses,omitempty"`
+	Gateways        []gatewayv1.Gateway        `json:"gateways,omitempty"`
+	HTTPRoutes      []gatewayv1.HTTPRoute      `json:"httpRoutes,omitempty"`
+	ReferenceGrants []gatewayv1.ReferenceGrant `json:"referenceGrants,omitempty"`
 }
 
 // Count returns the number of objects in the set.
@@ -116,6 +122,12 @@ func (s *ObjectSet) keyedObjects() map[string]any {
 	for i := range s.IngressClasses {
 		m["IngressClass/"+s.IngressClasses[i].Name] = &s.IngressClasses[i]
 	}
+	for i := range s.GatewayClasses {
+		m["GatewayClass/"+s.GatewayClasses[i].Name] = &s.GatewayClasses[i]
+	}
+	keyAll(m, "Gateway", s.Gateways)
+	keyAll(m, "HTTPRoute", s.HTTPRoutes)
+	keyAll(m, "ReferenceGrant", s.ReferenceGrants)
 	return m
 }
 

@@ -25,7 +25,11 @@ const (
 	// PathIngresses lists the Ingresses, with the node addresses they
 	// answer on in status.loadBalancer.
 	PathIngresses = "/v1/ingresses"
-	PathRevisions = "/v1/revisions"
+	// PathGateways and PathHTTPRoutes list the Gateway API objects of
+	// berth's classes, with their status.
+	PathGateways   = "/v1/gateways"
+	PathHTTPRoutes = "/v1/httproutes"
+	PathRevisions  = "/v1/revisions"
 	// PathEvents lists events (?namespace=, ?for=Kind/name).
 	PathEvents    = "/v1/events"
 	PathRegister  = "/v1/agent/register"

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // The Ingress classes berth serves: the built-in class, and any
@@ -125,6 +126,11 @@ type ServiceTable struct {
 	Ingresses      []networkingv1.Ingress      `json:"ingresses,omitempty"`
 	IngressClasses []networkingv1.IngressClass `json:"ingressClasses,omitempty"`
 	IngressSecrets []corev1.Secret             `json:"ingressSecrets,omitempty"`
+	// Gateways are the Gateway listeners berth serves, with their
+	// attached routes, and HTTPRoutes those routes; their TLS Secrets are
+	// among IngressSecrets.
+	Gateways   []GatewayListener     `json:"gateways,omitempty"`
+	HTTPRoutes []gatewayv1.HTTPRoute `json:"httpRoutes,omitempty"`
 }
 
 // NodeRoute is where a node's pods are: its address and its pod CIDR.

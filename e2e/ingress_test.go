@@ -221,3 +221,103 @@ func TestLoadBalancerService(t *testing.T) {
 		t.Errorf("berth get svc:\n%s", out)
 	}
 }
+
+// gatewayApps are Deployments stable and canary behind their Services,
+// a Gateway of the built-in class with an HTTP listener on port %[1]s,
+// and an HTTPRoute splitting split.example.com 80/20 between them, with
+// a redirect of /old.
+const gatewayApps = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge}
+spec:
+  gatewayClassName: berth
+  listeners:
+  - {name: http, port: %[1]s, protocol: HTTP}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: split}
+spec:
+  parentRefs: [{name: edge}]
+  hostnames: [split.example.com]
+  rules:
+  - backendRefs: [{name: stable, port: 80, weight: 80}, {name: canary, port: 80, weight: 20}]
+  - matches: [{path: {type: Exact, value: /old}}]
+    filters: [{type: RequestRedirect, requestRedirect: {path: {type: ReplaceFullPath, replaceFullPath: /new}, statusCode: 301}}]
+`
+
+// TestGatewayAPI: an HTTPRoute of a Gateway splits 1,000 requests 80/20
+// (within 5%) between two Services through the agents' proxy, redirects,
+// and berth and kubectl show the Gateway programmed and the route
+// accepted.
+func TestGatewayAPI(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	_, gwPort, _ := net.SplitHostPort(freeAddr(t))
+	_, httpPort, _ := net.SplitHostPort(freeAddr(t))
+	_, httpsPort, _ := net.SplitHostPort(freeAddr(t))
+	c.startAgent("--pod-network", "--ingress-ports", httpPort+","+httpsPort)
+	files := map[string]string{"gateway.yaml": fmt.Sprintf(gatewayApps, gwPort)}
+	for _, app := range []string{"stable", "canary"} {
+		files[app+".yaml"] = strings.ReplaceAll(webService(1, 8080), "web", app)
+	}
+	c.waitCommit(c.commit("gateway", files), 0)
+
+	client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	ask := func(path string) (int, string, string) {
+		req, _ := http.NewRequest("GET", "http://127.0.0.1:"+gwPort+path, nil)
+		req.Host = "split.example.com"
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err.Error(), ""
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body), resp.Header.Get("Location")
+	}
+	// Both Services have a ready endpoint before the count starts.
+	testutil.Await(t, 60*time.Second, func() error {
+		seen := map[string]bool{}
+		for range 10 {
+			code, body, _ := ask("/")
+			if code != 200 {
+				return fmt.Errorf("through the Gateway: %d %q", code, body)
+			}
+			seen[strings.Fields(body + " x x x")[2][:6]] = true
+		}
+		if !seen["stable"] || !seen["canary"] {
+			return fmt.Errorf("10 requests reached %v", seen)
+		}
+		return nil
+	})
+	counts := map[string]int{}
+	for range 1000 {
+		code, body, _ := ask("/")
+		switch {
+		case code == 200 && strings.HasPrefix(body, "You've hit stable-"):
+			counts["stable"]++
+		case code == 200 && strings.HasPrefix(body, "You've hit canary-"):
+			counts["canary"]++
+		default:
+			counts[fmt.Sprintf("%d %s", code, body)]++
+		}
+	}
+	t.Logf("1,000 requests through the HTTPRoute: %v", counts)
+	if counts["stable"] < 750 || counts["stable"] > 850 || counts["stable"]+counts["canary"] != 1000 {
+		t.Errorf("1,000 requests split %v, want stable 800 ± 50 and canary the rest", counts)
+	}
+	if code, _, loc := ask("/old?x=1"); code != http.StatusMovedPermanently || loc != "http://split.example.com:"+gwPort+"/new?x=1" {
+		t.Errorf("the redirect: %d %s", code, loc)
+	}
+
+	if out, _ := c.berth("get", "gateways"); !regexp.MustCompile(`edge\s+berth\s+127\.0\.0\.1\s+True\s+http:` + gwPort + `/HTTP\(Programmed, 1 routes\)`).MatchString(out) {
+		t.Errorf("berth get gateways:\n%s", out)
+	}
+	if out, _ := c.berth("get", "httproutes"); !regexp.MustCompile(`split\s+split\.example\.com\s+edge:Accepted`).MatchString(out) {
+		t.Errorf("berth get httproutes:\n%s", out)
+	}
+	if out := c.mustKubectl([]string{"PROGRAMMED"}, "get", "gateway"); !regexp.MustCompile(`edge\s+berth\s+127\.0\.0\.1\s+True`).MatchString(out) {
+		t.Errorf("kubectl get gateway:\n%s", out)
+	}
+	c.mustKubectl([]string{"berth.dev/gateway", "True"}, "get", "gatewayclass", "berth")
+}

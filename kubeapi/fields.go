@@ -11,6 +11,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // The fields each kind offers field selectors, as kube-apiserver does.
@@ -148,6 +149,14 @@ func zeroOf(r *resource) Object {
 		return &networkingv1.Ingress{}
 	case IngressClasses:
 		return &networkingv1.IngressClass{}
+	case GatewayClasses:
+		return &gatewayv1.GatewayClass{}
+	case Gateways:
+		return &gatewayv1.Gateway{}
+	case HTTPRoutes:
+		return &gatewayv1.HTTPRoute{}
+	case ReferenceGrants:
+		return &gatewayv1.ReferenceGrant{}
 	case Leases:
 		return &coordinationv1.Lease{}
 	}

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/duration"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // printer is the columns kubectl prints for a kind, as kube-apiserver's
@@ -666,5 +667,57 @@ var ingressClassPrinter = &printer{
 	row: func(o Object, now time.Time) []any {
 		c := o.(*networkingv1.IngressClass)
 		return []any{c.Name, c.Spec.Controller, none, age(c.CreationTimestamp, now)}
+	},
+}
+
+// conditionCell is a condition's status, Unknown when missing (the
+// Gateway API CRDs' printer columns).
+func conditionCell(cs []metav1.Condition, typ string) string {
+	for _, c := range cs {
+		if c.Type == typ {
+			return string(c.Status)
+		}
+	}
+	return "Unknown"
+}
+
+var gatewayClassPrinter = &printer{
+	columns: []metav1.TableColumnDefinition{nameCol, col("Controller", "string", "The controller that manages Gateways of this class."),
+		col("Accepted", "string", "Whether the controller accepted the class."), ageCol},
+	row: func(o Object, now time.Time) []any {
+		c := o.(*gatewayv1.GatewayClass)
+		return []any{c.Name, string(c.Spec.ControllerName), conditionCell(c.Status.Conditions, "Accepted"), age(c.CreationTimestamp, now)}
+	},
+}
+
+var gatewayPrinter = &printer{
+	columns: []metav1.TableColumnDefinition{nameCol, col("Class", "string", "The GatewayClass of the Gateway."),
+		col("Address", "string", "Where the Gateway answers."), col("Programmed", "string", "Whether the Gateway is programmed."), ageCol},
+	row: func(o Object, now time.Time) []any {
+		g := o.(*gatewayv1.Gateway)
+		addr := ""
+		if len(g.Status.Addresses) > 0 {
+			addr = g.Status.Addresses[0].Value
+		}
+		return []any{g.Name, string(g.Spec.GatewayClassName), addr, conditionCell(g.Status.Conditions, "Programmed"), age(g.CreationTimestamp, now)}
+	},
+}
+
+var httpRoutePrinter = &printer{
+	columns: []metav1.TableColumnDefinition{nameCol, col("Hostnames", "string", "The hostnames the route matches."), ageCol},
+	row: func(o Object, now time.Time) []any {
+		r := o.(*gatewayv1.HTTPRoute)
+		var hosts []string
+		for _, h := range r.Spec.Hostnames {
+			hosts = append(hosts, string(h))
+		}
+		return []any{r.Name, "[" + strings.Join(hosts, " ") + "]", age(r.CreationTimestamp, now)}
+	},
+}
+
+var referenceGrantPrinter = &printer{
+	columns: []metav1.TableColumnDefinition{nameCol, ageCol},
+	row: func(o Object, now time.Time) []any {
+		return []any{o.GetName(), age(o.GetCreationTimestamp(), now)}
 	},
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Object is a Kubernetes object: a typed k8s.io/api pointer.
@@ -55,6 +56,11 @@ const (
 	// Ingresses and IngressClasses, from Git (and the built-in class).
 	Ingresses      = "ingresses.networking.k8s.io"
 	IngressClasses = "ingressclasses.networking.k8s.io"
+	// The Gateway API's kinds, with their status.
+	GatewayClasses  = "gatewayclasses.gateway.networking.k8s.io"
+	Gateways        = "gateways.gateway.networking.k8s.io"
+	HTTPRoutes      = "httproutes.gateway.networking.k8s.io"
+	ReferenceGrants = "referencegrants.gateway.networking.k8s.io"
 	// EventsV1 is not in a Snapshot: it serves the core Events as
 	// events.k8s.io/v1.
 	EventsV1 = "events.events.k8s.io"
@@ -123,6 +129,14 @@ var resources = []*resource{
 	{id: Ingresses, gvk: networkingv1.SchemeGroupVersion.WithKind("Ingress"), short: []string{"ing"}, subresources: []string{"status"},
 		namespaced: true, table: ingressPrinter},
 	{id: IngressClasses, gvk: networkingv1.SchemeGroupVersion.WithKind("IngressClass"), table: ingressClassPrinter},
+	{id: GatewayClasses, gvk: gatewayv1.SchemeGroupVersion.WithKind("GatewayClass"), short: []string{"gc"}, subresources: []string{"status"},
+		table: gatewayClassPrinter},
+	{id: Gateways, gvk: gatewayv1.SchemeGroupVersion.WithKind("Gateway"), short: []string{"gtw"}, subresources: []string{"status"},
+		namespaced: true, table: gatewayPrinter},
+	{id: HTTPRoutes, gvk: gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute"), subresources: []string{"status"}, namespaced: true,
+		table: httpRoutePrinter},
+	{id: ReferenceGrants, gvk: gatewayv1.SchemeGroupVersion.WithKind("ReferenceGrant"), short: []string{"refgrant"}, namespaced: true,
+		table: referenceGrantPrinter},
 	{id: Leases, gvk: coordinationv1.SchemeGroupVersion.WithKind("Lease"), namespaced: true, table: leasePrinter},
 }
 

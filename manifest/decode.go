@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -117,7 +118,7 @@ type object struct {
 func (o *object) id() string { return objectID(o.kind, o.meta.Namespace, o.meta.Name) }
 
 // clusterScoped are the kinds without a namespace.
-var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true}
+var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true, "GatewayClass": true}
 
 // objectID is "Kind/namespace/name", or "Kind/name" for a cluster-scoped
 // kind.
@@ -376,6 +377,13 @@ var kinds = map[string]func() (any, *metav1.ObjectMeta){
 		o := &networkingv1.IngressClass{}
 		return o, &o.ObjectMeta
 	},
+	"GatewayClass": func() (any, *metav1.ObjectMeta) { o := &gatewayv1.GatewayClass{}; return o, &o.ObjectMeta },
+	"Gateway":      func() (any, *metav1.ObjectMeta) { o := &gatewayv1.Gateway{}; return o, &o.ObjectMeta },
+	"HTTPRoute":    func() (any, *metav1.ObjectMeta) { o := &gatewayv1.HTTPRoute{}; return o, &o.ObjectMeta },
+	"ReferenceGrant": func() (any, *metav1.ObjectMeta) {
+		o := &gatewayv1.ReferenceGrant{}
+		return o, &o.ObjectMeta
+	},
 }
 
 // kindVersions is the apiVersion of each kind berth implements.
@@ -384,6 +392,8 @@ var kindVersions = map[string]string{
 	"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1",
 	"Job": "batch/v1", "CronJob": "batch/v1", "Service": "v1", "Endpoints": "v1",
 	"NetworkPolicy": "networking.k8s.io/v1", "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1",
+	"GatewayClass": gatewayv1.GroupVersion.String(), "Gateway": gatewayv1.GroupVersion.String(),
+	"HTTPRoute": gatewayv1.GroupVersion.String(), "ReferenceGrant": gatewayv1.GroupVersion.String(),
 }
 
 // retiredVersions are API versions Kubernetes removed, with what to use.
@@ -578,6 +588,14 @@ func buildSet(objs []*object) *api.ObjectSet {
 			set.Ingresses = append(set.Ingresses, *v.DeepCopy())
 		case *networkingv1.IngressClass:
 			set.IngressClasses = append(set.IngressClasses, *v.DeepCopy())
+		case *gatewayv1.GatewayClass:
+			set.GatewayClasses = append(set.GatewayClasses, *v.DeepCopy())
+		case *gatewayv1.Gateway:
+			set.Gateways = append(set.Gateways, *v.DeepCopy())
+		case *gatewayv1.HTTPRoute:
+			set.HTTPRoutes = append(set.HTTPRoutes, *v.DeepCopy())
+		case *gatewayv1.ReferenceGrant:
+			set.ReferenceGrants = append(set.ReferenceGrants, *v.DeepCopy())
 		}
 	}
 	return set

@@ -52,7 +52,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"wrong type", strings.Replace(deployment, "replicas: 3", "replicas: three", 1),
 			[]string{"app.yaml:6: Deployment/default/web: spec.replicas: cannot use string as int32 (document 0)"}},
 		{"invalid yaml", "---\n" + deployment + "---\nkind: [\n", []string{"app.yaml:18: invalid YAML: did not find expected node content (document 1)"}},
-		{"unknown kind", "apiVersion: v1\nkind: Widget\nmetadata: {name: a}\n", []string{`app.yaml:2: Widget/default/a: kind: v1 "Widget" is not a kind berth knows (berth knows: apps/v1 DaemonSet, apps/v1 Deployment, apps/v1 ReplicaSet, apps/v1 StatefulSet, batch/v1 CronJob, batch/v1 Job, networking.k8s.io/v1 Ingress, networking.k8s.io/v1 IngressClass, networking.k8s.io/v1 NetworkPolicy, v1 ConfigMap, v1 Endpoints, v1 Namespace, v1 Node, v1 Pod, v1 ReplicationController, v1 Secret, v1 Service) (document 0)`}},
+		{"unknown kind", "apiVersion: v1\nkind: Widget\nmetadata: {name: a}\n", []string{`app.yaml:2: Widget/default/a: kind: v1 "Widget" is not a kind berth knows (berth knows: apps/v1 DaemonSet, apps/v1 Deployment, apps/v1 ReplicaSet, apps/v1 StatefulSet, batch/v1 CronJob, batch/v1 Job, gateway.networking.k8s.io/v1 Gateway, gateway.networking.k8s.io/v1 GatewayClass, gateway.networking.k8s.io/v1 HTTPRoute, gateway.networking.k8s.io/v1 ReferenceGrant, networking.k8s.io/v1 Ingress, networking.k8s.io/v1 IngressClass, networking.k8s.io/v1 NetworkPolicy, v1 ConfigMap, v1 Endpoints, v1 Namespace, v1 Node, v1 Pod, v1 ReplicationController, v1 Secret, v1 Service) (document 0)`}},
 		{"retired version", strings.Replace(deployment, "apps/v1", "extensions/v1beta1", 1),
 			[]string{"app.yaml:1: Deployment/default/web: apiVersion: extensions/v1beta1 Deployment was removed from Kubernetes: use apiVersion apps/v1"}},
 		{"wrong version", strings.Replace(deployment, "apps/v1", "v1", 1),
@@ -148,6 +148,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(service("  type: NodePort\n  ports:\n  - {name: http, port: 80, targetPort: http, nodePort: 30080}\n  - {name: dns, port: 53, protocol: UDP}\n")))
 	f.Add([]byte("apiVersion: v1\nkind: Endpoints\nmetadata: {name: db}\nsubsets:\n- addresses: [{ip: 192.168.1.5}]\n  ports: [{port: 5432}]\n"))
 	f.Add([]byte(ingressApp))
+	f.Add([]byte(gatewayApp))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		set, errs := Decode([]File{{Name: "f.yaml", Data: data}})
 		if set == nil && len(errs) == 0 {

@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -47,6 +48,17 @@ func validateObject(o *object, svc api.ServiceNetwork) []*fieldError {
 		return append(validateName("Ingress", &v.ObjectMeta, true), validateIngress(v)...)
 	case *networkingv1.IngressClass:
 		return append(validateName("IngressClass", &v.ObjectMeta, false), validateIngressClass(v)...)
+	case *gatewayv1.GatewayClass:
+		return append(validateName("GatewayClass", &v.ObjectMeta, false), validateGatewayClass(v)...)
+	case *gatewayv1.Gateway:
+		defaultMeta(&v.ObjectMeta)
+		return append(validateName("Gateway", &v.ObjectMeta, true), validateGateway(v)...)
+	case *gatewayv1.HTTPRoute:
+		defaultMeta(&v.ObjectMeta)
+		return append(validateName("HTTPRoute", &v.ObjectMeta, true), validateHTTPRoute(v)...)
+	case *gatewayv1.ReferenceGrant:
+		defaultMeta(&v.ObjectMeta)
+		return append(validateName("ReferenceGrant", &v.ObjectMeta, true), validateReferenceGrant(v)...)
 	case *corev1.Endpoints:
 		defaultMeta(&v.ObjectMeta)
 		defaultEndpoints(v)

@@ -84,6 +84,8 @@ func TestEveryEndpointAuthorizes(t *testing.T) {
 		{"GET", api.PathServices, nil, view},
 		{"GET", api.PathEndpoints, nil, view},
 		{"GET", api.PathIngresses, nil, view},
+		{"GET", api.PathGateways, nil, view},
+		{"GET", api.PathHTTPRoutes, nil, view},
 		{"GET", api.PathEndpointSlices, nil, view},
 		{"GET", api.PathRevisions, nil, view},
 		{"GET", api.PathEvents, nil, view},

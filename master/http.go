@@ -56,6 +56,8 @@ func (m *Master) routes() http.Handler {
 	handle("GET "+api.PathServices, auth.View, m.handleServices)
 	handle("GET "+api.PathEndpoints, auth.View, m.handleEndpoints)
 	handle("GET "+api.PathIngresses, auth.View, m.handleIngresses)
+	handle("GET "+api.PathGateways, auth.View, m.handleGateways)
+	handle("GET "+api.PathHTTPRoutes, auth.View, m.handleHTTPRoutes)
 	handle("GET "+api.PathEndpointSlices, auth.View, m.handleEndpointSlices)
 	handle("GET "+api.PathServiceTable, auth.NodeOrView, m.handleServiceTable)
 	handle("GET "+api.PathRevisions, auth.View, m.handleRevisions)

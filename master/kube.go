@@ -105,6 +105,11 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 	for _, c := range ingressClasses(d.IngressClasses, kn) {
 		put(kubeapi.IngressClasses, "IngressClass", c)
 	}
+	gv := m.gatewayView(v, kn)
+	eachCopy(gv.Classes, func(o kubeapi.Object) { put(kubeapi.GatewayClasses, "GatewayClass", o) })
+	eachCopy(gv.Gateways, func(o kubeapi.Object) { put(kubeapi.Gateways, "Gateway", o) })
+	eachCopy(gv.Routes, func(o kubeapi.Object) { put(kubeapi.HTTPRoutes, "HTTPRoute", o) })
+	eachCopy(d.ReferenceGrants, func(o kubeapi.Object) { put(kubeapi.ReferenceGrants, "ReferenceGrant", o) })
 	events := m.store.Events(func(*corev1.Event) bool { return true })
 	events = uniqueNames(append(events, deploymentEvents(events, ws.ReplicaSets)...))
 	for i := range events {

@@ -130,6 +130,7 @@ type Master struct {
 	ring        *keyring.Ring // the data keys, unwrapped with the KEK
 	guard       *auth.Guard
 	kube        *kubeapi.Server // the Kubernetes API
+	liveApplied liveApplied     // when the live commit was applied
 	audit       io.Closer       // the audit log's file, if any
 	tokensKept  atomic.Bool     // the data directory's tokens are in Raft
 }

@@ -11,7 +11,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/reconciler"
@@ -43,7 +45,7 @@ func (m *Master) serviceTable() *api.ServiceTable {
 	}
 	t := &api.ServiceTable{Services: []corev1.Service{}, Endpoints: []corev1.Endpoints{}}
 	t.Nodes = m.store.NodeRoutes()
-	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints)+len(desired.NetworkPolicies)+len(desired.Ingresses) > 0 {
+	if desired := m.store.Desired(); desired != nil && len(desired.Services)+len(desired.Endpoints)+len(desired.NetworkPolicies)+len(desired.Ingresses)+len(desired.Gateways) > 0 {
 		v := m.store.View(false)
 		t.Services = v.Desired.Services
 		now := time.Now()
@@ -51,7 +53,9 @@ func (m *Master) serviceTable() *api.ServiceTable {
 		t.Endpoints = reconciler.ServiceEndpoints(v.Desired, pods)
 		t.Policies = reconciler.CompileNetworkPolicies(v.Desired, v.Pods)
 		t.Ingresses, t.IngressClasses = v.Desired.Ingresses, v.Desired.IngressClasses
-		t.IngressSecrets = m.ingressSecrets(v.Desired)
+		t.Gateways = reconciler.Gateways(v.Desired, nil, metav1.Time{}).Listeners
+		t.HTTPRoutes = attachedRoutes(v.Desired.HTTPRoutes, t.Gateways)
+		t.IngressSecrets = m.tlsSecrets(v.Desired, t.Gateways)
 	}
 	data, _ := json.Marshal(t)
 	sum := sha256.Sum256(data)
@@ -60,14 +64,37 @@ func (m *Master) serviceTable() *api.ServiceTable {
 	return t
 }
 
-// ingressSecrets are the Secrets the Ingresses' TLS entries name, opened
-// for the agents' proxies. One that will not open is left out (and the
-// agents say its Ingress has no certificate).
-func (m *Master) ingressSecrets(d *api.ObjectSet) []corev1.Secret {
+// attachedRoutes are the HTTPRoutes attached to a served listener.
+func attachedRoutes(routes []gatewayv1.HTTPRoute, listeners []api.GatewayListener) []gatewayv1.HTTPRoute {
+	named := map[string]bool{}
+	for _, l := range listeners {
+		for _, r := range l.Routes {
+			named[r.Route] = true
+		}
+	}
+	var out []gatewayv1.HTTPRoute
+	for _, r := range routes {
+		if named[api.Key(r.Namespace, r.Name)] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// tlsSecrets are the Secrets the Ingresses' TLS entries and the served
+// Gateway listeners name, opened for the agents' proxies. One that will
+// not open is left out (and the agents say its Ingress or listener has no
+// certificate).
+func (m *Master) tlsSecrets(d *api.ObjectSet, listeners []api.GatewayListener) []corev1.Secret {
 	named := map[string]bool{}
 	for _, ing := range d.Ingresses {
 		for _, t := range ing.Spec.TLS {
 			named[api.Key(ing.Namespace, t.SecretName)] = true
+		}
+	}
+	for _, l := range listeners {
+		for _, c := range l.Certificates {
+			named[c] = true
 		}
 	}
 	var out []corev1.Secret

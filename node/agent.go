@@ -112,8 +112,10 @@ type Agent struct {
 	network atomic.Pointer[network.Network]
 	dns     atomic.Pointer[dns.Server]
 	table   atomic.Pointer[api.ServiceTable]
-	// ingress is the Ingress proxy (nil when the node serves none).
-	ingress *ingress.Proxy
+	// ingress is the Ingress and Gateway proxy (nil when the node serves
+	// none); proxyPorts the ports it listens on.
+	ingress    *ingress.Proxy
+	proxyPorts proxyPorts
 	// nodeRoutes keeps the routes to other nodes' pods, once the node has a
 	// pod CIDR.
 	nodeRoutes atomic.Pointer[network.Routes]
@@ -224,7 +226,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.ingressOn() {
 		a.ingress = ingress.NewProxy(a.log)
-		a.runIngress(ctx)
+		a.ingress.SetIngressPorts(a.cfg.IngressHTTP, a.cfg.IngressHTTPS)
+		a.syncProxyPorts(ctx)
 	}
 	if !a.cfg.Hollow {
 		a.spawn(func() { a.serviceLoop(ctx) })

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,21 +33,61 @@ func (a *Agent) ingressOn() bool {
 	return !a.cfg.Hollow && (a.cfg.IngressHTTP != 0 || a.cfg.IngressHTTPS != 0)
 }
 
-// runIngress serves the proxy on its ports until ctx ends.
-func (a *Agent) runIngress(ctx context.Context) {
-	for _, l := range []struct {
-		port int
-		tls  *tls.Config
-	}{{a.cfg.IngressHTTP, nil}, {a.cfg.IngressHTTPS, a.ingress.TLSConfig()}} {
-		if l.port != 0 {
-			a.spawn(func() { a.serveIngress(ctx, l.port, l.tls) })
+// proxyPorts are the ports the proxy listens on, each with the TLS flag
+// it was opened with and the cancel of its server.
+type proxyPorts struct {
+	mu      sync.Mutex
+	running map[int]proxyPort
+}
+
+type proxyPort struct {
+	tls    bool
+	cancel context.CancelFunc
+}
+
+// syncProxyPorts opens the ports the proxy should listen on (the ingress
+// ports, and the Gateway listeners' of the last table) and closes the
+// others. A Gateway listener on an ingress port shares its server.
+func (a *Agent) syncProxyPorts(ctx context.Context) {
+	want := map[int]bool{}
+	for port, https := range a.ingress.Table().GatewayPorts() {
+		want[port] = https
+	}
+	if a.cfg.IngressHTTP != 0 {
+		want[a.cfg.IngressHTTP] = false
+	}
+	if a.cfg.IngressHTTPS != 0 {
+		want[a.cfg.IngressHTTPS] = true
+	}
+	p := &a.proxyPorts
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running == nil {
+		p.running = map[int]proxyPort{}
+	}
+	for port, l := range p.running {
+		if https, ok := want[port]; !ok || https != l.tls {
+			l.cancel()
+			delete(p.running, port)
 		}
+	}
+	for port, https := range want {
+		if _, ok := p.running[port]; ok {
+			continue
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		p.running[port] = proxyPort{tls: https, cancel: cancel}
+		var tlsConfig *tls.Config
+		if https {
+			tlsConfig = a.ingress.TLSConfig()
+		}
+		a.spawn(func() { a.serveProxyPort(lctx, port, tlsConfig) })
 	}
 }
 
-// serveIngress binds a port (again after a failure) and serves the proxy
-// on it until ctx ends.
-func (a *Agent) serveIngress(ctx context.Context, port int, tlsConfig *tls.Config) {
+// serveProxyPort binds a port (again after a failure) and serves the
+// proxy on it until ctx ends.
+func (a *Agent) serveProxyPort(ctx context.Context, port int, tlsConfig *tls.Config) {
 	addr := net.JoinHostPort("", strconv.Itoa(port))
 	var l net.Listener
 	for wait := time.Second; ; wait = min(2*wait, ingressBindRetry) {
@@ -79,18 +120,20 @@ func (a *Agent) serveIngress(ctx context.Context, port int, tlsConfig *tls.Confi
 	<-done
 }
 
-// updateIngress gives the proxy the table's Ingresses, logging what
-// could not be compiled when that changes.
-func (a *Agent) updateIngress(t *api.ServiceTable) {
+// updateIngress gives the proxy the table's Ingresses and Gateway
+// listeners, logging what could not be compiled when that changes, and
+// opens and closes the listeners' ports.
+func (a *Agent) updateIngress(ctx context.Context, t *api.ServiceTable) {
 	if a.ingress == nil {
 		return
 	}
 	table := ingress.Build(ingress.Input{Ingresses: t.Ingresses, Classes: t.IngressClasses, Services: t.Services,
-		Endpoints: t.Endpoints, Secrets: t.IngressSecrets})
+		Endpoints: t.Endpoints, Secrets: t.IngressSecrets, Listeners: t.Gateways, HTTPRoutes: t.HTTPRoutes})
 	if old := a.ingress.Table(); !slices.Equal(old.Problems, table.Problems) && len(table.Problems) > 0 {
 		a.log.Warn("ingress: not everything routes", "problems", strings.Join(table.Problems, "; "))
 	}
 	a.ingress.Update(table)
+	a.syncProxyPorts(ctx)
 }
 
 // nodeEvent records an event about the node.

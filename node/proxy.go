@@ -69,7 +69,7 @@ func (a *Agent) serviceLoop(ctx context.Context) {
 		t, err := a.client.ServiceTable(ctx, hash, 30*time.Second)
 		if err == nil && t.Hash != hash {
 			a.setServices(t.Services)
-			a.updateIngress(t)
+			a.updateIngress(ctx, t)
 			a.updateDNS(t)
 			a.setRoutes(t.Nodes)
 			if proxy {

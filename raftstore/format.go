@@ -25,7 +25,8 @@ import (
 //	   RemoveNodeType
 //	3  v0.3.0: tokens and node key pins (TokenType, PinNodeType), data
 //	   keys and Secrets sealed at rest (KeyringType, ResealType)
-//	4  v0.5.0: Ingresses and IngressClasses in a revision's objects
+//	4  v0.5.0: Ingresses, IngressClasses and the Gateway API's kinds in a
+//	   revision's objects
 const Format = 4
 
 // formatReleases names the first release that reads each format, for

@@ -19,7 +19,8 @@ const FormatPodCIDRs = 2
 
 // kindFormats is the format from which a revision may hold each kind
 // that format 0 did not have: a master before it would drop the objects.
-var kindFormats = map[string]int{"NetworkPolicy": FormatPodCIDRs, "Ingress": 4, "IngressClass": 4}
+var kindFormats = map[string]int{"NetworkPolicy": FormatPodCIDRs, "Ingress": 4, "IngressClass": 4,
+	"GatewayClass": 4, "Gateway": 4, "HTTPRoute": 4, "ReferenceGrant": 4}
 
 // RefusedKind returns why a revision's objects cannot be recorded while
 // the cluster runs an older format ("" when they can): the first object

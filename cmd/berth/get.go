@@ -31,7 +31,7 @@ type getFlags struct {
 func newGetCmd(g *globals) *cobra.Command {
 	f := &getFlags{}
 	c := &cobra.Command{
-		Use:   "get pods|nodes|events|deployments|replicasets|replicationcontrollers|daemonsets|statefulsets|jobs|cronjobs|services|endpoints|ingresses",
+		Use:   "get pods|nodes|events|deployments|replicasets|replicationcontrollers|daemonsets|statefulsets|jobs|cronjobs|services|endpoints|ingresses|gateways|httproutes",
 		Short: "list pods, nodes, workloads with their status, services, endpoints or ingresses",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

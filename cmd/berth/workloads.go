@@ -13,8 +13,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
@@ -117,6 +119,44 @@ var workloadResources = []resource{
 			row(w, f, o.Namespace, o.Name, class, strings.Join(hosts, ","), strings.Join(addrs, ","), ports)
 		}
 	})},
+	{[]string{"gateways", "gateway", "gtw"}, listOf(api.PathGateways, func(w io.Writer, f *getFlags, items []gatewayv1.Gateway) {
+		header(w, f, "NAME", "CLASS", "ADDRESS", "PROGRAMMED", "LISTENERS")
+		for _, o := range items {
+			var addrs, listeners []string
+			for _, a := range o.Status.Addresses {
+				addrs = append(addrs, a.Value)
+			}
+			for i, l := range o.Status.Listeners {
+				state := "Programmed"
+				if c := meta.FindStatusCondition(l.Conditions, "Programmed"); c == nil || c.Status != metav1.ConditionTrue {
+					state = "NotProgrammed"
+					if c := firstFalse(l.Conditions); c != nil {
+						state = c.Reason
+					}
+				}
+				listeners = append(listeners, fmt.Sprintf("%s:%d/%s(%s, %d routes)", l.Name, o.Spec.Listeners[i].Port, o.Spec.Listeners[i].Protocol, state, l.AttachedRoutes))
+			}
+			row(w, f, o.Namespace, o.Name, string(o.Spec.GatewayClassName), cmp.Or(strings.Join(addrs, ","), "<none>"),
+				conditionStatus(o.Status.Conditions, "Programmed"), strings.Join(listeners, " "))
+		}
+	})},
+	{[]string{"httproutes", "httproute"}, listOf(api.PathHTTPRoutes, func(w io.Writer, f *getFlags, items []gatewayv1.HTTPRoute) {
+		header(w, f, "NAME", "HOSTNAMES", "PARENTS")
+		for _, o := range items {
+			var hosts, parents []string
+			for _, h := range o.Spec.Hostnames {
+				hosts = append(hosts, string(h))
+			}
+			for _, p := range o.Status.Parents {
+				state := "Accepted"
+				if c := firstFalse(p.Conditions); c != nil {
+					state = c.Type + "=False(" + c.Reason + ")"
+				}
+				parents = append(parents, fmt.Sprintf("%s:%s", p.ParentRef.Name, state))
+			}
+			row(w, f, o.Namespace, o.Name, cmp.Or(strings.Join(hosts, ","), "*"), strings.Join(parents, " "))
+		}
+	})},
 	{[]string{"services", "service", "svc"}, listOf(api.PathServices, func(w io.Writer, f *getFlags, items []corev1.Service) {
 		header(w, f, "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "SELECTOR")
 		for _, o := range items {
@@ -135,6 +175,24 @@ var workloadResources = []resource{
 			row(w, f, o.Namespace, o.Name, string(o.AddressType), slicePorts(o.Ports), sliceAddresses(o.Endpoints))
 		}
 	})},
+}
+
+// conditionStatus is a condition's status, "Unknown" when missing.
+func conditionStatus(cs []metav1.Condition, typ string) string {
+	if c := meta.FindStatusCondition(cs, typ); c != nil {
+		return string(c.Status)
+	}
+	return "Unknown"
+}
+
+// firstFalse is the first condition that is False, if any.
+func firstFalse(cs []metav1.Condition) *metav1.Condition {
+	for i := range cs {
+		if cs[i].Status == metav1.ConditionFalse {
+			return &cs[i]
+		}
+	}
+	return nil
 }
 
 // externalIP is kubectl's EXTERNAL-IP column of a Service: its external

@@ -1,14 +1,19 @@
 package ingress
 
 import (
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/berth-dev/berth/api"
 )
 
 // resolver turns Ingress backends into Service endpoints and TLS entries
@@ -189,4 +194,73 @@ func (c *certs) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		return nil, fmt.Errorf("no Ingress serves TLS for %q", hello.ServerName)
 	}
 	return c.fallback, nil
+}
+
+// gateways compiles the Gateway listeners into one router per port (the
+// listeners of a port share it: their routes carry their hostnames), and
+// files their certificates by hostname.
+func (r *resolver) gateways(listeners []api.GatewayListener, routes []gatewayv1.HTTPRoute, c *certs, problems *[]string) map[int]*Router {
+	byKey := map[string]*gatewayv1.HTTPRoute{}
+	for i := range routes {
+		byKey[routes[i].Namespace+"/"+routes[i].Name] = &routes[i]
+	}
+	attached := map[int][]AttachedRoute{}
+	https := map[int]bool{}
+	for _, l := range listeners {
+		port := int(l.Port)
+		https[port] = l.Protocol == "HTTPS"
+		if _, ok := attached[port]; !ok {
+			attached[port] = nil // a listener without routes still answers (404)
+		}
+		for _, name := range l.Certificates {
+			ns, secret, _ := strings.Cut(name, "/")
+			cert, err := r.keyPair(ns, secret)
+			if err != nil {
+				*problems = append(*problems, fmt.Sprintf("gateway %s listener %s: %v", l.Gateway, l.Name, err))
+				continue
+			}
+			c.all = append(c.all, cert)
+			c.file(cmp.Or(strings.ToLower(l.Hostname), "*"), cert)
+			if l.Hostname == "" && c.fallback == nil {
+				c.fallback = cert
+			}
+		}
+		for _, ar := range l.Routes {
+			rt := byKey[ar.Route]
+			if rt == nil {
+				*problems = append(*problems, fmt.Sprintf("gateway %s listener %s: HTTPRoute %s is not in the table", l.Gateway, l.Name, ar.Route))
+				continue
+			}
+			attached[port] = append(attached[port], AttachedRoute{Route: rt, Hostnames: ar.Hostnames, Backends: r.routeBackends(rt.Namespace, ar.Denied)})
+		}
+	}
+	out := map[int]*Router{}
+	for port, routes := range attached {
+		out[port] = NewRouter(routes)
+		out[port].https = https[port]
+	}
+	if c.fallback == nil && len(c.all) > 0 {
+		c.fallback = c.all[0]
+	}
+	return out
+}
+
+// routeBackends resolves the backendRefs of a route in namespace ns:
+// Services by port number; those the route may not use do not resolve.
+func (r *resolver) routeBackends(ns string, denied []string) func(gatewayv1.BackendObjectReference) *Backend {
+	return func(ref gatewayv1.BackendObjectReference) *Backend {
+		target := ns
+		if ref.Namespace != nil {
+			target = string(*ref.Namespace)
+		}
+		if slices.Contains(denied, target+"/"+string(ref.Name)) || ref.Port == nil {
+			return nil
+		}
+		b, err := r.backend(target, &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+			Name: string(ref.Name), Port: networkingv1.ServiceBackendPort{Number: int32(*ref.Port)}}})
+		if err != nil {
+			return nil
+		}
+		return b
+	}
 }

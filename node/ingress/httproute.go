@@ -25,6 +25,7 @@ type AttachedRoute struct {
 
 // Router routes the requests of one listener by its HTTPRoutes.
 type Router struct {
+	https    bool                     // the listeners serve HTTPS
 	exact    map[string][]*routeMatch // by host
 	wildcard []wildcardHost           // longest suffix first
 	anyHost  []*routeMatch

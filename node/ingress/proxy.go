@@ -21,9 +21,10 @@ import (
 // upgrades, responses streamed as they come). It sets X-Forwarded-For,
 // -Host and -Proto, and keeps the request's Host.
 type Proxy struct {
-	table atomic.Pointer[Table]
-	rp    *httputil.ReverseProxy
-	log   *slog.Logger
+	table        atomic.Pointer[Table]
+	ingressPorts atomic.Pointer[map[int]bool]
+	rp           *httputil.ReverseProxy
+	log          *slog.Logger
 }
 
 // targetKey carries the chosen endpoint to the proxy's Rewrite;
@@ -78,13 +79,24 @@ func (p *Proxy) Update(t *Table) { p.table.Store(t) }
 // Table is the routing table in use.
 func (p *Proxy) Table() *Table { return p.table.Load() }
 
-// ServeHTTP routes a request.
+// ServeHTTP routes a request: by the HTTPRoutes of the Gateway listeners
+// on its port first, then by the Ingresses (on the ingress ports).
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	host, port, t := hostOf(r), localPort(r), p.table.Load()
+	if router := t.Gateway(port); router != nil {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		if p.serveRoute(w, r, router, scheme, port) {
+			return
+		}
+		if !p.servesIngress(port) {
+			http.Error(w, fmt.Sprintf("gateway: no HTTPRoute matches host %q path %q", host, r.URL.Path), http.StatusNotFound)
+			return
+		}
 	}
-	b, ok := p.table.Load().Match(host, r.URL.Path)
+	b, ok := t.Match(host, r.URL.Path)
 	if !ok {
 		http.Error(w, fmt.Sprintf("ingress: no rule for host %q path %q", host, r.URL.Path), http.StatusNotFound)
 		return
@@ -98,44 +110,80 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // RouteHandler serves a Gateway listener's requests (scheme "http" or
-// "https", on port) by its HTTPRoutes: the first match, its rule's
-// filters, a backendRef by weight and that ref's filters, then a ready
-// endpoint of its Service.
+// "https", on port) by its HTTPRoutes alone.
 func (p *Proxy) RouteHandler(router *Router, scheme string, port int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
+		if !p.serveRoute(w, r, router, scheme, port) {
+			http.Error(w, fmt.Sprintf("gateway: no HTTPRoute matches host %q path %q", hostOf(r), r.URL.Path), http.StatusNotFound)
 		}
-		m, ok := router.Route(r, host)
-		if !ok {
-			http.Error(w, fmt.Sprintf("gateway: no HTTPRoute matches host %q path %q", host, r.URL.Path), http.StatusNotFound)
-			return
-		}
-		var response []*gatewayv1.HTTPHeaderFilter
-		if applyFilters(w, r, m, m.filters, scheme, port, &response) {
-			return
-		}
-		b, filters, ok := m.backends.pick()
-		switch {
-		case !ok:
-			http.Error(w, fmt.Sprintf("gateway: rule %d of HTTPRoute %s has no backendRefs", m.rule, m.key), http.StatusInternalServerError)
-			return
-		case b == nil:
-			http.Error(w, fmt.Sprintf("gateway: a backendRef of rule %d of HTTPRoute %s does not resolve", m.rule, m.key), http.StatusInternalServerError)
-			return
-		}
-		if applyFilters(w, r, m, filters, scheme, port, &response) {
-			return
-		}
-		addr, ok := b.Pick()
-		if !ok {
-			http.Error(w, fmt.Sprintf("gateway: %s has no ready endpoint", b), http.StatusServiceUnavailable)
-			return
-		}
-		ctx := context.WithValue(context.WithValue(r.Context(), targetKey{}, addr), responseKey{}, response)
-		p.rp.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// serveRoute serves a request by a listener's HTTPRoutes: the first
+// match, its rule's filters, a backendRef by weight and that ref's
+// filters, then a ready endpoint of its Service. It reports false, having
+// written nothing, when no route matches.
+func (p *Proxy) serveRoute(w http.ResponseWriter, r *http.Request, router *Router, scheme string, port int) bool {
+	m, ok := router.Route(r, hostOf(r))
+	if !ok {
+		return false
+	}
+	var response []*gatewayv1.HTTPHeaderFilter
+	if applyFilters(w, r, m, m.filters, scheme, port, &response) {
+		return true
+	}
+	b, filters, ok := m.backends.pick()
+	switch {
+	case !ok:
+		http.Error(w, fmt.Sprintf("gateway: rule %d of HTTPRoute %s has no backendRefs", m.rule, m.key), http.StatusInternalServerError)
+		return true
+	case b == nil:
+		http.Error(w, fmt.Sprintf("gateway: a backendRef of rule %d of HTTPRoute %s does not resolve", m.rule, m.key), http.StatusInternalServerError)
+		return true
+	}
+	if applyFilters(w, r, m, filters, scheme, port, &response) {
+		return true
+	}
+	addr, ok := b.Pick()
+	if !ok {
+		http.Error(w, fmt.Sprintf("gateway: %s has no ready endpoint", b), http.StatusServiceUnavailable)
+		return true
+	}
+	ctx := context.WithValue(context.WithValue(r.Context(), targetKey{}, addr), responseKey{}, response)
+	p.rp.ServeHTTP(w, r.WithContext(ctx))
+	return true
+}
+
+// hostOf is a request's host without its port.
+func hostOf(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		return h
+	}
+	return r.Host
+}
+
+// localPort is the port a request came in on (0 when unknown).
+func localPort(r *http.Request) int {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
+}
+
+// SetIngressPorts says which ports serve Ingresses (all, until set): a
+// Gateway listener's port that is not one of them answers 404 when no
+// HTTPRoute matches.
+func (p *Proxy) SetIngressPorts(ports ...int) {
+	m := map[int]bool{}
+	for _, port := range ports {
+		m[port] = true
+	}
+	p.ingressPorts.Store(&m)
+}
+
+func (p *Proxy) servesIngress(port int) bool {
+	m := p.ingressPorts.Load()
+	return m == nil || (*m)[port]
 }
 
 // TLSConfig chooses each handshake's certificate by SNI from the table

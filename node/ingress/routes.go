@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -34,8 +35,13 @@ type Input struct {
 	Classes   []networkingv1.IngressClass
 	Services  []corev1.Service
 	Endpoints []corev1.Endpoints
-	// Secrets holds the kubernetes.io/tls Secrets the Ingresses name.
+	// Secrets holds the kubernetes.io/tls Secrets the Ingresses and the
+	// Gateway listeners name.
 	Secrets []corev1.Secret
+	// Listeners are the Gateway listeners berth serves, with their
+	// attached routes; HTTPRoutes the routes they name.
+	Listeners  []api.GatewayListener
+	HTTPRoutes []gatewayv1.HTTPRoute
 }
 
 // Backend is where a matched request goes: a Service port, resolved to
@@ -74,6 +80,8 @@ type Table struct {
 	fallback   *Backend           // the defaultBackend, if any
 	fallbackOf string             // the Ingress it is of
 	certs      *certs
+	// gateways are the routers of the Gateway listeners, by port.
+	gateways map[int]*Router
 	// Problems are what could not be compiled, one line each (a missing
 	// Service or port, a TLS Secret missing or malformed), for events.
 	Problems []string
@@ -100,6 +108,7 @@ func Build(in Input) *Table {
 		t.add(ing, r)
 	}
 	t.certs = r.certs(ings, classes, &t.Problems)
+	t.gateways = r.gateways(in.Listeners, in.HTTPRoutes, t.certs, &t.Problems)
 	sortRoutes(t.anyHost)
 	for _, m := range []map[string][]route{t.exact, t.wildcard} {
 		for _, rs := range m {
@@ -183,6 +192,19 @@ func sortRoutes(rs []route) {
 		}
 		return 0
 	})
+}
+
+// Gateway is the router of the Gateway listeners on a port, or nil.
+func (t *Table) Gateway(port int) *Router { return t.gateways[port] }
+
+// GatewayPorts are the ports of the Gateway listeners, with whether each
+// serves HTTPS.
+func (t *Table) GatewayPorts() map[int]bool {
+	out := map[int]bool{}
+	for port, r := range t.gateways {
+		out[port] = r.https
+	}
+	return out
 }
 
 // Match finds the backend of a request's host (without its port) and
