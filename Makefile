@@ -93,7 +93,7 @@ bench: test-deps build
 		-benchtime 5x -count=1 -timeout 40m ./e2e
 	BERTH_SIM_NODES=$(BENCH_SIM_NODES) BERTH_SIM_PODS=$(BENCH_SIM_PODS) BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) \
 		$(GO) test -tags e2e -run '^$$' -bench 'HollowScale|HollowLongPoll|KubeAPI' -benchtime 1x -count=1 -timeout 40m ./e2e
-	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'AgentFootprint' -benchtime 1x -count=1 ./e2e
+	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'AgentFootprint|Ingress' -benchtime 1x -count=1 ./e2e
 	@echo
 	@$(GO) run ./cmd/benchtable $(BENCH_ROWS)
 

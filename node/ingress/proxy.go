@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,7 @@ func NewProxy(log *slog.Logger) *Proxy {
 			pr.SetXForwarded()
 		},
 		Transport:     transport,
+		BufferPool:    bufferPool{},
 		FlushInterval: -1,
 		ModifyResponse: func(resp *http.Response) error {
 			filters, _ := resp.Request.Context().Value(responseKey{}).([]*gatewayv1.HTTPHeaderFilter)
@@ -71,6 +73,15 @@ func NewProxy(log *slog.Logger) *Proxy {
 	}
 	return p
 }
+
+// bufferPool recycles the reverse proxy's copy buffers (32 KiB each),
+// which it would otherwise allocate for every request.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 
 // Update swaps in a new routing table; requests under way finish on the
 // old one.

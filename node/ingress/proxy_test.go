@@ -29,7 +29,7 @@ import (
 // backendServer is a Service's pod: it answers with its name, the Host
 // and path it saw and X-Forwarded-For; /stream writes two lines a flush
 // apart; /ws echoes a line after an upgrade.
-func backendServer(t *testing.T, name string) (ip string, port int32) {
+func backendServer(t testing.TB, name string) (ip string, port int32) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/ws":
@@ -67,7 +67,7 @@ func backendUpgrade(w http.ResponseWriter, r *http.Request, name string) {
 }
 
 // selfSigned is a kubernetes.io/tls Secret for hosts.
-func selfSigned(t *testing.T, name string, hosts ...string) corev1.Secret {
+func selfSigned(t testing.TB, name string, hosts ...string) corev1.Secret {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ type proxyFixture struct {
 	proxy       *Proxy
 }
 
-func newProxyFixture(t *testing.T) *proxyFixture {
+func newProxyFixture(t testing.TB) *proxyFixture {
 	var svcs []corev1.Service
 	var eps []corev1.Endpoints
 	for _, name := range []string{"shop", "blog"} {
@@ -122,7 +122,7 @@ func newProxyFixture(t *testing.T) *proxyFixture {
 }
 
 // serve runs a server on a loopback port until the test ends.
-func serve(t *testing.T, srv *http.Server, tlsConfig *tls.Config) string {
+func serve(t testing.TB, srv *http.Server, tlsConfig *tls.Config) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
