@@ -49,6 +49,7 @@ run: deps build images
 	@echo "  export KUBECONFIG=$(abspath $(DATA))/berth/admin.kubeconfig"
 	@echo "  $(BIN) get pods -o wide            # the pods of the live commit"
 	@echo "  curl localhost:30080               # the sample app answers through its Service"
+	@echo "  curl localhost                     # and through the Ingress, on port 80"
 	@echo "  $(BIN) get svc                     # the Service's cluster IP (curl it on port 80)"
 	@echo "  cd $(DEMO_REPO) && sed -i 's/replicas: 3/replicas: 5/' kubia.yaml && git commit -qam 'scale to 5'"
 	@echo "  $(BIN) wait && $(BIN) get pods     # the commit is live"
