@@ -80,16 +80,23 @@ func TestIngressErrors(t *testing.T) {
 		{"type: kubernetes.io/tls\n", "", `spec.tls[0].secretName: Secret default/shop-tls has type "Opaque": it takes type kubernetes.io/tls`},
 		{"controller: berth.dev/ingress", "controller: berth", `IngressClass/berth: spec.controller: invalid value "berth"`},
 	} {
-		if !strings.Contains(ingressApp, tc.from) {
-			t.Fatalf("the fixture has no %q", tc.from)
-		}
-		_, errs := Decode([]File{{Name: "app.yaml", Data: []byte(strings.Replace(ingressApp, tc.from, tc.to, 1))}})
-		var all []string
-		for _, e := range errs {
-			all = append(all, e.Error())
-		}
-		if joined := strings.Join(all, "\n"); !strings.Contains(joined, tc.want) {
-			t.Errorf("%q -> %q: errors do not contain %q:\n%s", tc.from, tc.to, tc.want, joined)
-		}
+		expectMutationError(t, ingressApp, tc.from, tc.to, tc.want)
+	}
+}
+
+// expectMutationError decodes a fixture with one string replaced and
+// checks that the errors name want.
+func expectMutationError(t *testing.T, fixture, from, to, want string) {
+	t.Helper()
+	if !strings.Contains(fixture, from) {
+		t.Fatalf("the fixture has no %q", from)
+	}
+	_, errs := Decode([]File{{Name: "app.yaml", Data: []byte(strings.Replace(fixture, from, to, 1))}})
+	var all []string
+	for _, e := range errs {
+		all = append(all, e.Error())
+	}
+	if joined := strings.Join(all, "\n"); !strings.Contains(joined, want) {
+		t.Errorf("%q -> %q: errors do not contain %q:\n%s", from, to, want, joined)
 	}
 }

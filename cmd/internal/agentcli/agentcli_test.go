@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/node"
 	"github.com/berth-dev/berth/node/network"
 )
 
@@ -25,15 +26,7 @@ func TestPodNetworkFlag(t *testing.T) {
 		{args: []string{"--pod-network=off"}, on: false},
 		{args: []string{"--pod-network=flannel"}, err: `--pod-network "flannel": want off, host-gw or vxlan`},
 	} {
-		var f Flags
-		c := &cobra.Command{Run: func(*cobra.Command, []string) {}}
-		f.AddIdentity(c)
-		f.Add(c)
-		c.SetArgs(append([]string{"--name", "n1", "--data", t.TempDir()}, tc.args...))
-		if err := c.Execute(); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := Config(&f, nil)
+		cfg, err := configFor(t, tc.args...)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%v: error %v; want %q", tc.args, err, tc.err)
@@ -61,15 +54,7 @@ func TestIngressFlags(t *testing.T) {
 		{args: []string{"--ingress-ports", "80,80"}, err: "--ingress-ports [80 80]: want two different ports"},
 		{args: []string{"--ingress-ports", "80,70000"}, err: "--ingress-ports [80 70000]: port 70000 is not between 1 and 65535"},
 	} {
-		var f Flags
-		c := &cobra.Command{Run: func(*cobra.Command, []string) {}}
-		f.AddIdentity(c)
-		f.Add(c)
-		c.SetArgs(append([]string{"--name", "n1", "--data", t.TempDir()}, tc.args...))
-		if err := c.Execute(); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := Config(&f, nil)
+		cfg, err := configFor(t, tc.args...)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%v: error %v; want %q", tc.args, err, tc.err)
@@ -80,4 +65,18 @@ func TestIngressFlags(t *testing.T) {
 			t.Errorf("%v: ports %d,%d, %v; want %d,%d", tc.args, cfg.IngressHTTP, cfg.IngressHTTPS, err, tc.http, tc.https)
 		}
 	}
+}
+
+// configFor parses an agent's flags (with --name and --data) into its
+// config.
+func configFor(t *testing.T, args ...string) (node.Config, error) {
+	var f Flags
+	c := &cobra.Command{Run: func(*cobra.Command, []string) {}}
+	f.AddIdentity(c)
+	f.Add(c)
+	c.SetArgs(append([]string{"--name", "n1", "--data", t.TempDir()}, args...))
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	return Config(&f, nil)
 }
