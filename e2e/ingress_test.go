@@ -255,7 +255,14 @@ func TestGatewayAPI(t *testing.T) {
 	c.startMaster()
 	_, gwPort, _ := net.SplitHostPort(freeAddr(t))
 	_, httpPort, _ := net.SplitHostPort(freeAddr(t))
-	_, httpsPort, _ := net.SplitHostPort(freeAddr(t))
+	// Something else holds the HTTPS ingress port: a Warning event on the
+	// node, and the rest of the proxy serves.
+	held, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	_, httpsPort, _ := net.SplitHostPort(held.Addr().String())
 	c.startAgent("--pod-network", "--ingress-ports", httpPort+","+httpsPort)
 	files := map[string]string{"gateway.yaml": fmt.Sprintf(gatewayApps, gwPort)}
 	for _, app := range []string{"stable", "canary"} {
@@ -320,4 +327,11 @@ func TestGatewayAPI(t *testing.T) {
 		t.Errorf("kubectl get gateway:\n%s", out)
 	}
 	c.mustKubectl([]string{"berth.dev/gateway", "True"}, "get", "gatewayclass", "berth")
+	testutil.Await(t, 10*time.Second, func() error {
+		if out, _ := c.berth("get", "events"); !strings.Contains(out, "IngressPortUnavailable") ||
+			!strings.Contains(out, "ingress proxy cannot listen on port "+httpsPort) {
+			return fmt.Errorf("no IngressPortUnavailable event:\n%s", out)
+		}
+		return nil
+	})
 }

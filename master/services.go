@@ -16,6 +16,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/auth"
 	"github.com/berth-dev/berth/reconciler"
 )
 
@@ -123,21 +124,36 @@ func (m *Master) handleServiceTable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
+	agent := auth.From(r.Context()).IsNode()
 	for {
 		index := m.store.PodsIndex()
 		t := m.serviceTable()
-		if t.Hash != have || have == "" {
-			writeJSON(w, t)
+		if t.Hash != have || have == "" || ctx.Err() != nil {
+			writeJSON(w, forCaller(t, agent))
 			return
 		}
 		wait, cancel := context.WithTimeout(ctx, tableMaxAge)
 		m.store.WaitPodsChange(wait, index)
 		cancel()
-		if ctx.Err() != nil {
-			writeJSON(w, t)
-			return
+	}
+}
+
+// forCaller is the service table as a caller may read it: the TLS
+// Secrets' values go to agents only (a viewer reads them redacted, as
+// Secrets everywhere else).
+func forCaller(t *api.ServiceTable, agent bool) *api.ServiceTable {
+	if agent || len(t.IngressSecrets) == 0 {
+		return t
+	}
+	c := *t
+	c.IngressSecrets = make([]corev1.Secret, len(t.IngressSecrets))
+	for i, s := range t.IngressSecrets {
+		c.IngressSecrets[i] = *s.DeepCopy()
+		for k := range c.IngressSecrets[i].Data {
+			c.IngressSecrets[i].Data[k] = nil
 		}
 	}
+	return &c
 }
 
 // handleServices lists the Services of the live revision, with the cluster

@@ -90,6 +90,7 @@ func (a *Agent) syncProxyPorts(ctx context.Context) {
 func (a *Agent) serveProxyPort(ctx context.Context, port int, tlsConfig *tls.Config) {
 	addr := net.JoinHostPort("", strconv.Itoa(port))
 	var l net.Listener
+	last := ""
 	for wait := time.Second; ; wait = min(2*wait, ingressBindRetry) {
 		var err error
 		if l, err = (&net.ListenConfig{}).Listen(ctx, "tcp", addr); err == nil {
@@ -98,9 +99,16 @@ func (a *Agent) serveProxyPort(ctx context.Context, port int, tlsConfig *tls.Con
 		if ctx.Err() != nil {
 			return
 		}
+		// One event and warning per cause; the retries after it are
+		// debug lines.
 		msg := fmt.Sprintf("ingress proxy cannot listen on port %d: %v; retrying", port, err)
-		a.log.Warn(msg)
-		a.nodeEvent(corev1.EventTypeWarning, "IngressPortUnavailable", msg)
+		if msg != last {
+			a.log.Warn(msg)
+			a.nodeEvent(corev1.EventTypeWarning, "IngressPortUnavailable", msg)
+			last = msg
+		} else {
+			a.log.Debug(msg)
+		}
 		if !sleep(ctx, wait) {
 			return
 		}
