@@ -351,7 +351,7 @@ func (m *Master) handleNodes(w http.ResponseWriter, r *http.Request) {
 func (m *Master) handleEvents(w http.ResponseWriter, r *http.Request) {
 	kind, name, _ := strings.Cut(r.URL.Query().Get("for"), "/")
 	events := m.store.Events(func(e *corev1.Event) bool {
-		return inNamespace(r, e.InvolvedObject.Namespace) &&
+		return inNamespace(r, e.Namespace) &&
 			(kind == "" || (strings.EqualFold(e.InvolvedObject.Kind, kind) && e.InvolvedObject.Name == name))
 	})
 	writeJSON(w, corev1.EventList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "EventList"}, Items: events})
