@@ -54,12 +54,12 @@ func TestMatchVolume(t *testing.T) {
 		class string
 		want  string // a volume's name, or part of why none fits
 	}{
-		{claimOf("a", "1Gi", rwo), "manual", "small"},                   // the smallest that fits
-		{claimOf("b", "2Gi", rwo), "manual", "medium"},                  // taken and reserved are not free
-		{claimOf("c", "1Gi", rox), "manual", "medium"},                  // access modes
-		{claimOf("d", "1Gi", rwx), "manual", "large"},                   // access modes
-		{claimOf("e", "1Gi", rwo), "ssd", "fast"},                       // class
-		{claimOf("owner", "1Gi", rwo), "manual", "reserved"},            // its claimRef
+		{claimOf("a", "1Gi", rwo), "manual", "small"},        // the smallest that fits
+		{claimOf("b", "2Gi", rwo), "manual", "medium"},       // taken and reserved are not free
+		{claimOf("c", "1Gi", rox), "manual", "medium"},       // access modes
+		{claimOf("d", "1Gi", rwx), "manual", "large"},        // access modes
+		{claimOf("e", "1Gi", rwo), "ssd", "fast"},            // class
+		{claimOf("owner", "1Gi", rwo), "manual", "reserved"}, // its claimRef
 		{claimOf("f", "20Gi", rwo), "manual", `no persistent volume of class "manual" offers 20Gi`},
 		{claimOf("g", "1Gi", rwo), "", `no persistent volume of class ""`},
 		{selective, "manual", "large"},
