@@ -134,8 +134,12 @@ func (g *gatewayPass) gateway(gw gatewayv1.Gateway, addrs []string) gatewayv1.Ga
 	gw = *gw.DeepCopy()
 	gk := key(gw.Namespace, gw.Name)
 	programmed := 0
+	same := map[string]int{} // listeners by port, protocol and hostname
 	for _, l := range gw.Spec.Listeners {
-		sl, st := g.listener(&gw, l)
+		same[listenerKey(l)]++
+	}
+	for _, l := range gw.Spec.Listeners {
+		sl, st := g.listener(&gw, l, same[listenerKey(l)] > 1)
 		g.listeners[gk] = append(g.listeners[gk], sl)
 		gw.Status.Listeners = append(gw.Status.Listeners, st)
 		if sl.served {
@@ -162,9 +166,21 @@ func (g *gatewayPass) gateway(gw gatewayv1.Gateway, addrs []string) gatewayv1.Ga
 	return gw
 }
 
+// listenerKey is what two listeners of a Gateway may not share: port,
+// protocol and hostname.
+func listenerKey(l gatewayv1.Listener) string {
+	host := ""
+	if l.Hostname != nil {
+		host = string(*l.Hostname)
+	}
+	return fmt.Sprintf("%d/%s/%s", l.Port, l.Protocol, host)
+}
+
 // listener checks one listener: its port's protocol against the
-// listeners before it, its certificates, its route kinds.
-func (g *gatewayPass) listener(gw *gatewayv1.Gateway, l gatewayv1.Listener) (*servedListener, gatewayv1.ListenerStatus) {
+// listeners before it, its hostname against the Gateway's other listeners
+// (sameHost: another has its port, protocol and hostname), its
+// certificates, its route kinds.
+func (g *gatewayPass) listener(gw *gatewayv1.Gateway, l gatewayv1.Listener, sameHost bool) (*servedListener, gatewayv1.ListenerStatus) {
 	gen := gw.Generation
 	sl := &servedListener{spec: l, GatewayListener: api.GatewayListener{Gateway: key(gw.Namespace, gw.Name), Name: string(l.Name),
 		Port: int32(l.Port), Protocol: string(l.Protocol)}}
@@ -172,9 +188,12 @@ func (g *gatewayPass) listener(gw *gatewayv1.Gateway, l gatewayv1.Listener) (*se
 		sl.Hostname = string(*l.Hostname)
 	}
 	st := gatewayv1.ListenerStatus{Name: l.Name, SupportedKinds: []gatewayv1.RouteGroupKind{{Group: ptrTo(gatewayv1.Group(gatewayv1.GroupName)), Kind: "HTTPRoute"}}}
-	conflict, refs, kinds := "", "", ""
+	conflict, conflictReason, refs, kinds := "", gatewayv1.ListenerReasonProtocolConflict, "", ""
 	if taken, ok := g.ports[sl.Port]; ok && taken != sl.Protocol {
 		conflict = fmt.Sprintf("port %d serves %s already", sl.Port, taken)
+	} else if sameHost {
+		conflict = fmt.Sprintf("another listener of the Gateway has port %d, protocol %s and hostname %q", sl.Port, sl.Protocol, sl.Hostname)
+		conflictReason = gatewayv1.ListenerReasonHostnameConflict
 	}
 	if l.Protocol == gatewayv1.HTTPSProtocolType && l.TLS != nil {
 		sl.Certificates, refs = g.certificates(gw, l.TLS.CertificateRefs)
@@ -190,7 +209,7 @@ func (g *gatewayPass) listener(gw *gatewayv1.Gateway, l gatewayv1.Listener) (*se
 	}
 	switch {
 	case conflict != "":
-		st.Conditions[0].Reason, st.Conditions[1].Reason = string(gatewayv1.ListenerReasonPortUnavailable), string(gatewayv1.ListenerReasonProtocolConflict)
+		st.Conditions[0].Reason, st.Conditions[1].Reason = string(gatewayv1.ListenerReasonPortUnavailable), string(conflictReason)
 	case refs != "":
 		st.Conditions[2].Reason = string(gatewayv1.ListenerReasonInvalidCertificateRef)
 	case kinds != "":

@@ -116,6 +116,9 @@ spec:
 	if got := gwCondition(gw.Status.Listeners[2].Conditions, "Conflicted"); got != "True/ProtocolConflict" {
 		t.Errorf("an HTTP listener on the HTTPS port: Conflicted %s", got)
 	}
+	if got := gwCondition(gw.Status.Listeners[0].Conditions, "Conflicted"); got != "False/NoConflicts" {
+		t.Errorf("a listener alone on its port: Conflicted %s", got)
+	}
 	if gw.Status.Listeners[0].AttachedRoutes != 1 || gw.Status.Listeners[1].AttachedRoutes != 1 {
 		t.Errorf("attached routes: %d, %d", gw.Status.Listeners[0].AttachedRoutes, gw.Status.Listeners[1].AttachedRoutes)
 	}
@@ -176,5 +179,30 @@ func TestHostnameIntersection(t *testing.T) {
 		if strings.Join(got, ",") != tc.want || ok != tc.ok {
 			t.Errorf("%q and %v: %v %v, want %q %v", tc.listener, tc.route, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// Two listeners of one Gateway with the same port, protocol and hostname
+// are both Conflicted (HostnameConflict) and not served; another
+// hostname on the port is.
+func TestGatewayHostnameConflict(t *testing.T) {
+	v := Gateways(gatewaySet(t, `kind: Gateway
+metadata: {name: twice, namespace: default}
+spec:
+  gatewayClassName: berth
+  listeners:
+  - {name: a, port: 8080, protocol: HTTP, hostname: a.example.com}
+  - {name: b, port: 8080, protocol: HTTP, hostname: a.example.com}
+  - {name: c, port: 8080, protocol: HTTP, hostname: c.example.com}
+`), []string{"192.0.2.1"}, metav1.Time{})
+	var got []string
+	for _, st := range v.Gateways[0].Status.Listeners {
+		got = append(got, string(st.Name)+"="+gwCondition(st.Conditions, "Conflicted"))
+	}
+	if want := "a=True/HostnameConflict b=True/HostnameConflict c=False/NoConflicts"; strings.Join(got, " ") != want {
+		t.Errorf("listeners: %s, want %s", strings.Join(got, " "), want)
+	}
+	if len(v.Listeners) != 1 || v.Listeners[0].Name != "c" {
+		t.Errorf("served listeners: %+v", v.Listeners)
 	}
 }
