@@ -26,30 +26,29 @@ func gatewaySet(t *testing.T, docs ...string) *api.ObjectSet {
 	for _, doc := range docs {
 		var tm metav1.TypeMeta
 		yaml.Unmarshal([]byte(doc), &tm)
-		var err error
 		switch tm.Kind {
 		case "Gateway":
-			var o gatewayv1.Gateway
-			err = yaml.UnmarshalStrict([]byte(doc), &o)
-			d.Gateways = append(d.Gateways, o)
+			appendDoc(t, doc, &d.Gateways)
 		case "HTTPRoute":
-			var o gatewayv1.HTTPRoute
-			err = yaml.UnmarshalStrict([]byte(doc), &o)
-			d.HTTPRoutes = append(d.HTTPRoutes, o)
+			appendDoc(t, doc, &d.HTTPRoutes)
 		case "ReferenceGrant":
-			var o gatewayv1.ReferenceGrant
-			err = yaml.UnmarshalStrict([]byte(doc), &o)
-			d.ReferenceGrants = append(d.ReferenceGrants, o)
+			appendDoc(t, doc, &d.ReferenceGrants)
 		case "GatewayClass":
-			var o gatewayv1.GatewayClass
-			err = yaml.UnmarshalStrict([]byte(doc), &o)
-			d.GatewayClasses = append(d.GatewayClasses, o)
-		}
-		if err != nil {
-			t.Fatal(err)
+			appendDoc(t, doc, &d.GatewayClasses)
+		default:
+			t.Fatalf("no kind berth's gateway tests take: %q", tm.Kind)
 		}
 	}
 	return d
+}
+
+// appendDoc decodes a YAML document strictly and appends it to list.
+func appendDoc[T any](t *testing.T, doc string, list *[]T) {
+	var o T
+	if err := yaml.UnmarshalStrict([]byte(doc), &o); err != nil {
+		t.Fatal(err)
+	}
+	*list = append(*list, o)
 }
 
 const edgeGateway = `kind: Gateway

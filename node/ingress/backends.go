@@ -1,7 +1,6 @@
 package ingress
 
 import (
-	"cmp"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -108,9 +107,30 @@ type certs struct {
 	byHost   map[string]*tls.Certificate
 	wildcard map[string]*tls.Certificate // by the suffix after "*."
 	// fallback serves a name no entry lists: the first entry without
-	// hosts, else the first certificate.
+	// hosts, else the first certificate (see settle).
 	fallback *tls.Certificate
+	hostless *tls.Certificate // the first entry without hosts
 	all      []*tls.Certificate
+}
+
+// add records a certificate for its hosts (an Ingress TLS entry's, or a
+// listener's hostname); one without hosts may serve names nobody lists.
+func (c *certs) add(cert *tls.Certificate, hosts ...string) {
+	c.all = append(c.all, cert)
+	if len(hosts) == 0 && c.hostless == nil {
+		c.hostless = cert
+	}
+	for _, h := range hosts {
+		c.file(strings.ToLower(h), cert)
+	}
+}
+
+// settle chooses the fallback once every certificate is added.
+func (c *certs) settle() {
+	c.fallback = c.hostless
+	if c.fallback == nil && len(c.all) > 0 {
+		c.fallback = c.all[0]
+	}
 }
 
 // certs loads the certificates of the served Ingresses' TLS entries.
@@ -118,7 +138,6 @@ type certs struct {
 // hosts are served with another certificate if one covers them.
 func (r *resolver) certs(ings []networkingv1.Ingress, classes classSet, problems *[]string) *certs {
 	c := &certs{byHost: map[string]*tls.Certificate{}, wildcard: map[string]*tls.Certificate{}}
-	var hostless *tls.Certificate
 	for i := range ings {
 		ing := &ings[i]
 		if !classes.serves(ing) {
@@ -130,18 +149,8 @@ func (r *resolver) certs(ings []networkingv1.Ingress, classes classSet, problems
 				*problems = append(*problems, fmt.Sprintf("ingress %s/%s: spec.tls[%d]: %v", ing.Namespace, ing.Name, j, err))
 				continue
 			}
-			c.all = append(c.all, cert)
-			if len(entry.Hosts) == 0 && hostless == nil {
-				hostless = cert
-			}
-			for _, h := range entry.Hosts {
-				c.file(strings.ToLower(h), cert)
-			}
+			c.add(cert, entry.Hosts...)
 		}
-	}
-	c.fallback = hostless
-	if c.fallback == nil && len(c.all) > 0 {
-		c.fallback = c.all[0]
 	}
 	return c
 }
@@ -219,10 +228,10 @@ func (r *resolver) gateways(listeners []api.GatewayListener, routes []gatewayv1.
 				*problems = append(*problems, fmt.Sprintf("gateway %s listener %s: %v", l.Gateway, l.Name, err))
 				continue
 			}
-			c.all = append(c.all, cert)
-			c.file(cmp.Or(strings.ToLower(l.Hostname), "*"), cert)
-			if l.Hostname == "" && c.fallback == nil {
-				c.fallback = cert
+			if l.Hostname == "" {
+				c.add(cert)
+			} else {
+				c.add(cert, l.Hostname)
 			}
 		}
 		for _, ar := range l.Routes {
@@ -238,9 +247,6 @@ func (r *resolver) gateways(listeners []api.GatewayListener, routes []gatewayv1.
 	for port, routes := range attached {
 		out[port] = NewRouter(routes)
 		out[port].https = https[port]
-	}
-	if c.fallback == nil && len(c.all) > 0 {
-		c.fallback = c.all[0]
 	}
 	return out
 }

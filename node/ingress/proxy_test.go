@@ -24,6 +24,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/api"
 )
 
 // backendServer is a Service's pod: it answers with its name, the Host
@@ -239,5 +241,35 @@ func TestProxyUpgradesAndStreams(t *testing.T) {
 	defer resp.Body.Close()
 	if line, err := bufio.NewReader(resp.Body).ReadString('\n'); line != "first\n" {
 		t.Errorf("a streamed response: read %q, %v before it ended", line, err)
+	}
+}
+
+// A Gateway listener without a hostname serves the names nobody lists,
+// even beside an Ingress's certificate for its host; a listener with a
+// hostname serves that name.
+func TestGatewayCertificates(t *testing.T) {
+	shop := ingressOf("shop", "shop.example.com", "Prefix:/=shop")
+	shop.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"shop.example.com"}, SecretName: "shop-tls"}}
+	svcs, eps := servicesFor("shop")
+	table := Build(Input{
+		Ingresses: []networkingv1.Ingress{shop}, Services: svcs, Endpoints: eps,
+		Secrets: []corev1.Secret{selfSigned(t, "shop-tls", "shop.example.com"), selfSigned(t, "any-tls", "gateway.example"),
+			selfSigned(t, "api-tls", "api.example.org")},
+		Listeners: []api.GatewayListener{
+			{Gateway: "default/edge", Name: "any", Port: 8443, Protocol: "HTTPS", Certificates: []string{"default/any-tls"}},
+			{Gateway: "default/edge", Name: "api", Port: 8443, Protocol: "HTTPS", Hostname: "api.example.org", Certificates: []string{"default/api-tls"}},
+		},
+	})
+	if len(table.Problems) > 0 {
+		t.Fatal(table.Problems)
+	}
+	for name, want := range map[string]string{"shop.example.com": "shop.example.com", "api.example.org": "api.example.org",
+		"nobody.example.net": "gateway.example"} {
+		cert, err := table.certs.get(&tls.ClientHelloInfo{ServerName: name})
+		if err != nil {
+			t.Errorf("SNI %s: %v", name, err)
+		} else if got := cert.Leaf.Subject.CommonName; got != want {
+			t.Errorf("SNI %s got the certificate of %s, want %s's", name, got, want)
+		}
 	}
 }

@@ -109,6 +109,7 @@ func Build(in Input) *Table {
 	}
 	t.certs = r.certs(ings, classes, &t.Problems)
 	t.gateways = r.gateways(in.Listeners, in.HTTPRoutes, t.certs, &t.Problems)
+	t.certs.settle()
 	sortRoutes(t.anyHost)
 	for _, m := range []map[string][]route{t.exact, t.wildcard} {
 		for _, rs := range m {
