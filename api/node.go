@@ -31,6 +31,9 @@ type Node struct {
 	// PodNetwork says the agent gives pods their own network: the node
 	// takes no pods until it has a pod CIDR (raftstore format 2).
 	PodNetwork bool `json:"podNetwork,omitempty"`
+	// StorageDir is the agent's data folder: local-path volumes are made
+	// in its volumes/ folder (raftstore format 4).
+	StorageDir string `json:"storageDir,omitempty"`
 }
 
 // NetworkReady reports whether the node can network new pods: an agent
@@ -199,7 +202,10 @@ type Registration struct {
 	MaxPods int `json:"maxPods,omitempty"`
 	// PodNetwork says the agent gives pods their own network (raftstore
 	// format 2; left out before).
-	PodNetwork bool      `json:"podNetwork,omitempty"`
+	PodNetwork bool `json:"podNetwork,omitempty"`
+	// StorageDir is the agent's data folder (raftstore format 4; left
+	// out before).
+	StorageDir string    `json:"storageDir,omitempty"`
 	Time       time.Time `json:"time"`
 }
 
@@ -214,6 +220,9 @@ type HeartbeatAnswer struct {
 	// IntervalMillis is the shortest wait before the next heartbeat, in
 	// milliseconds (0: the agent's own interval).
 	IntervalMillis int64 `json:"intervalMillis,omitempty"`
+	// Register asks the agent to register again: the master's record of
+	// the node lacks what a newer format keeps (its storage folder).
+	Register bool `json:"register,omitempty"`
 }
 
 // MaxHeartbeatsPerSecond is how many heartbeats a cluster sends its
@@ -253,6 +262,9 @@ type StatusBatch struct {
 	// Time is when the master took the batch; it dates the conditions
 	// that changed (the agent's clock is not trusted).
 	Time time.Time `json:"time,omitempty"`
+	// VolumesDeleted names the volumes being deleted whose folders the
+	// agent removed (raftstore format 4).
+	VolumesDeleted []string `json:"volumesDeleted,omitempty"`
 }
 
 // Assignments is the answer of the blocking query for a node's pods, with
@@ -278,6 +290,10 @@ type Assignments struct {
 	Pods          []corev1.Pod       `json:"pods"`
 	ConfigMaps    []corev1.ConfigMap `json:"configMaps,omitempty"`
 	Secrets       []corev1.Secret    `json:"secrets,omitempty"`
+	// Volumes are the PersistentVolumes bound to the claims of the pods,
+	// and the node's volumes being deleted (DeletionTimestamp set),
+	// whose folders the agent removes.
+	Volumes []corev1.PersistentVolume `json:"volumes,omitempty"`
 }
 
 // References returns the ConfigMap and Secret names ("namespace/name") a

@@ -11,6 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -47,6 +48,11 @@ type ObjectSet struct {
 	Gateways        []gatewayv1.Gateway        `json:"gateways,omitempty"`
 	HTTPRoutes      []gatewayv1.HTTPRoute      `json:"httpRoutes,omitempty"`
 	ReferenceGrants []gatewayv1.ReferenceGrant `json:"referenceGrants,omitempty"`
+	// Storage (raftstore format 4 too): StorageClasses (besides the
+	// built-in local-path), static PersistentVolumes, and claims.
+	StorageClasses         []storagev1.StorageClass       `json:"storageClasses,omitempty"`
+	PersistentVolumes      []corev1.PersistentVolume      `json:"persistentVolumes,omitempty"`
+	PersistentVolumeClaims []corev1.PersistentVolumeClaim `json:"persistentVolumeClaims,omitempty"`
 }
 
 // Count returns the number of objects in the set.
@@ -128,6 +134,13 @@ func (s *ObjectSet) keyedObjects() map[string]any {
 	keyAll(m, "Gateway", s.Gateways)
 	keyAll(m, "HTTPRoute", s.HTTPRoutes)
 	keyAll(m, "ReferenceGrant", s.ReferenceGrants)
+	for i := range s.StorageClasses {
+		m["StorageClass/"+s.StorageClasses[i].Name] = &s.StorageClasses[i]
+	}
+	for i := range s.PersistentVolumes {
+		m["PersistentVolume/"+s.PersistentVolumes[i].Name] = &s.PersistentVolumes[i]
+	}
+	keyAll(m, "PersistentVolumeClaim", s.PersistentVolumeClaims)
 	return m
 }
 

@@ -36,6 +36,19 @@ type Plan struct {
 	// (raftstore format 2: a plan carries them only once the cluster has
 	// turned that format on).
 	PodCIDRs []PodCIDR `json:"podCIDRs,omitempty"`
+	// Volumes records PersistentVolumes as they now are: bound to a
+	// claim, provisioned for one on a node, released, or being deleted
+	// (raftstore format 4, as are the three fields after it).
+	Volumes []corev1.PersistentVolume `json:"volumes,omitempty"`
+	// ForgetVolumes drops volume records by name: a static volume no
+	// longer in Git and bound to nothing.
+	ForgetVolumes []string `json:"forgetVolumes,omitempty"`
+	// Claims records the claims StatefulSets make from their
+	// volumeClaimTemplates ("<template>-<set>-<ordinal>").
+	Claims []corev1.PersistentVolumeClaim `json:"claims,omitempty"`
+	// DeleteClaims forgets such claims by "namespace/name", as the
+	// StatefulSet's persistentVolumeClaimRetentionPolicy asks.
+	DeleteClaims []string `json:"deleteClaims,omitempty"`
 }
 
 // PodCIDR gives a node its range of pod addresses.
@@ -60,7 +73,12 @@ type PendingReason struct {
 func (p *Plan) Empty() bool {
 	return len(p.Create) == 0 && len(p.Bind) == 0 && len(p.Unschedulable) == 0 && len(p.Delete) == 0 && len(p.ForceDelete) == 0 &&
 		len(p.Jobs) == 0 && len(p.DeleteJobs) == 0 && len(p.CronJobs) == 0 && len(p.DeleteCronJobs) == 0 &&
-		len(p.PodCIDRs) == 0
+		len(p.PodCIDRs) == 0 && !p.ChangesStorage()
+}
+
+// ChangesStorage reports whether the plan records volumes or claims.
+func (p *Plan) ChangesStorage() bool {
+	return len(p.Volumes) > 0 || len(p.ForgetVolumes) > 0 || len(p.Claims) > 0 || len(p.DeleteClaims) > 0
 }
 
 // MovesPods reports whether the plan creates, binds or deletes pods.

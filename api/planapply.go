@@ -29,13 +29,17 @@ type PlanState interface {
 	// looks again); it is called with "" for an unbound pod.
 	Touch(node string)
 	// ClaimNode is the node that holds a claim's data ("" while none);
-	// SetClaimNode records it.
+	// SetClaimNode records it ("" forgets it).
 	ClaimNode(claim string) string
 	SetClaimNode(claim, node string)
 	// JobRecords and CronJobRecords are the records by key, to change in
 	// place.
 	JobRecords() map[string]*batchv1.Job
 	CronJobRecords() map[string]*batchv1.CronJob
+	// VolumeRecords are the PersistentVolumes by name, and ClaimRecords
+	// the StatefulSets' claims by key, to change in place.
+	VolumeRecords() map[string]*corev1.PersistentVolume
+	ClaimRecords() map[string]*corev1.PersistentVolumeClaim
 }
 
 // Apply applies the plan to s at now, as every master records it: the
@@ -47,6 +51,7 @@ type PlanState interface {
 // force-deleted (a terminating pod is forgotten), in that order.
 func (p *Plan) Apply(s PlanState, now time.Time) {
 	p.applyRecords(s)
+	p.applyStorage(s)
 	for _, c := range p.PodCIDRs {
 		if s.HasNode(c.Node) {
 			s.SetPodCIDR(c.Node, c.CIDR)
@@ -127,6 +132,38 @@ func (p *Plan) applyRecords(s PlanState) {
 	for i := range p.CronJobs {
 		c := p.CronJobs[i].DeepCopy()
 		crons[Key(c.Namespace, c.Name)] = c
+	}
+}
+
+// applyStorage stores the volume and claim records the plan changes;
+// a volume records the node that holds its data, which pins the claim
+// there.
+func (p *Plan) applyStorage(s PlanState) {
+	if !p.ChangesStorage() {
+		return
+	}
+	volumes, claims := s.VolumeRecords(), s.ClaimRecords()
+	for _, name := range p.ForgetVolumes {
+		delete(volumes, name)
+	}
+	for i := range p.Volumes {
+		v := p.Volumes[i].DeepCopy()
+		volumes[v.Name] = v
+		switch c, n := ClaimKey(v), VolumeNode(v); {
+		case c == "" || n == "":
+		case v.Status.Phase == corev1.VolumeBound && v.DeletionTimestamp == nil:
+			s.SetClaimNode(c, n)
+		case s.ClaimNode(c) == n:
+			s.SetClaimNode(c, "") // released: a new claim of that name starts afresh
+		}
+		s.Touch(VolumeNode(v))
+	}
+	for _, key := range p.DeleteClaims {
+		delete(claims, key)
+	}
+	for i := range p.Claims {
+		c := p.Claims[i].DeepCopy()
+		claims[Key(c.Namespace, c.Name)] = c
 	}
 }
 

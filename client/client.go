@@ -362,11 +362,16 @@ func (c *Client) Register(ctx context.Context, r *api.Registration) error {
 // Heartbeat tells the master that a node is alive, and returns the
 // shortest wait the master asks for before the next one (0: none).
 func (c *Client) Heartbeat(ctx context.Context, node string) (next time.Duration, err error) {
+	a, err := c.HeartbeatAnswer(ctx, node)
+	return time.Duration(a.IntervalMillis) * time.Millisecond, err
+}
+
+// HeartbeatAnswer sends a heartbeat and returns the master's whole
+// answer: the interval to keep, and whether to register again.
+func (c *Client) HeartbeatAnswer(ctx context.Context, node string) (api.HeartbeatAnswer, error) {
 	var a api.HeartbeatAnswer
-	if err := c.call(ctx, http.MethodPost, api.PathHeartbeat, nil, api.Heartbeat{Name: node}, &a); err != nil {
-		return 0, err
-	}
-	return time.Duration(a.IntervalMillis) * time.Millisecond, nil
+	err := c.call(ctx, http.MethodPost, api.PathHeartbeat, nil, api.Heartbeat{Name: node}, &a)
+	return a, err
 }
 
 // Report sends a batch of pod status reports.

@@ -130,7 +130,8 @@ func validateVolumes(s *corev1.PodSpec, field string) []*fieldError {
 		}
 		names[v.Name] = true
 		sources := 0
-		for _, set := range []bool{v.EmptyDir != nil, v.ConfigMap != nil, v.Secret != nil, v.HostPath != nil, v.DownwardAPI != nil, v.Projected != nil} {
+		for _, set := range []bool{v.EmptyDir != nil, v.ConfigMap != nil, v.Secret != nil, v.HostPath != nil, v.DownwardAPI != nil, v.Projected != nil,
+			v.PersistentVolumeClaim != nil} {
 			if set {
 				sources++
 			}
@@ -164,6 +165,10 @@ func validateVolumes(s *corev1.PodSpec, field string) []*fieldError {
 				fes = append(fes, &fieldError{vf + ".secret.secretName", "required"})
 			}
 			fes = append(fes, validateItems(v.Secret.Items, v.Secret.DefaultMode, vf+".secret")...)
+		case v.PersistentVolumeClaim != nil:
+			for _, msg := range validation.IsDNS1123Subdomain(v.PersistentVolumeClaim.ClaimName) {
+				fes = append(fes, &fieldError{vf + ".persistentVolumeClaim.claimName", fmt.Sprintf("%q: %s", v.PersistentVolumeClaim.ClaimName, msg)})
+			}
 		}
 	}
 	for i, c := range allContainers(s) {

@@ -17,6 +17,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	kjson "sigs.k8s.io/json"
@@ -118,7 +119,8 @@ type object struct {
 func (o *object) id() string { return objectID(o.kind, o.meta.Namespace, o.meta.Name) }
 
 // clusterScoped are the kinds without a namespace.
-var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true, "GatewayClass": true}
+var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "IngressClass": true, "GatewayClass": true,
+	"StorageClass": true, "PersistentVolume": true}
 
 // objectID is "Kind/namespace/name", or "Kind/name" for a cluster-scoped
 // kind.
@@ -384,6 +386,15 @@ var kinds = map[string]func() (any, *metav1.ObjectMeta){
 		o := &gatewayv1.ReferenceGrant{}
 		return o, &o.ObjectMeta
 	},
+	"StorageClass": func() (any, *metav1.ObjectMeta) { o := &storagev1.StorageClass{}; return o, &o.ObjectMeta },
+	"PersistentVolume": func() (any, *metav1.ObjectMeta) {
+		o := &corev1.PersistentVolume{}
+		return o, &o.ObjectMeta
+	},
+	"PersistentVolumeClaim": func() (any, *metav1.ObjectMeta) {
+		o := &corev1.PersistentVolumeClaim{}
+		return o, &o.ObjectMeta
+	},
 }
 
 // kindVersions is the apiVersion of each kind berth implements.
@@ -394,6 +405,7 @@ var kindVersions = map[string]string{
 	"NetworkPolicy": "networking.k8s.io/v1", "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1",
 	"GatewayClass": gatewayv1.GroupVersion.String(), "Gateway": gatewayv1.GroupVersion.String(),
 	"HTTPRoute": gatewayv1.GroupVersion.String(), "ReferenceGrant": gatewayv1.GroupVersion.String(),
+	"StorageClass": "storage.k8s.io/v1", "PersistentVolume": "v1", "PersistentVolumeClaim": "v1",
 }
 
 // retiredVersions are API versions Kubernetes removed, with what to use.
@@ -596,6 +608,12 @@ func buildSet(objs []*object) *api.ObjectSet {
 			set.HTTPRoutes = append(set.HTTPRoutes, *v.DeepCopy())
 		case *gatewayv1.ReferenceGrant:
 			set.ReferenceGrants = append(set.ReferenceGrants, *v.DeepCopy())
+		case *storagev1.StorageClass:
+			set.StorageClasses = append(set.StorageClasses, *v.DeepCopy())
+		case *corev1.PersistentVolume:
+			set.PersistentVolumes = append(set.PersistentVolumes, *v.DeepCopy())
+		case *corev1.PersistentVolumeClaim:
+			set.PersistentVolumeClaims = append(set.PersistentVolumeClaims, *v.DeepCopy())
 		}
 	}
 	return set

@@ -9,6 +9,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -59,6 +60,15 @@ func validateObject(o *object, svc api.ServiceNetwork) []*fieldError {
 	case *gatewayv1.ReferenceGrant:
 		defaultMeta(&v.ObjectMeta)
 		return append(validateName("ReferenceGrant", &v.ObjectMeta, true), validateReferenceGrant(v)...)
+	case *storagev1.StorageClass:
+		defaultStorageClass(v)
+		return append(validateName("StorageClass", &v.ObjectMeta, false), validateStorageClass(v)...)
+	case *corev1.PersistentVolume:
+		defaultPersistentVolume(v)
+		return append(validateName("PersistentVolume", &v.ObjectMeta, false), validatePersistentVolume(v)...)
+	case *corev1.PersistentVolumeClaim:
+		defaultMeta(&v.ObjectMeta)
+		return append(validateName("PersistentVolumeClaim", &v.ObjectMeta, true), validateClaimSpec(&v.Spec, "spec")...)
 	case *corev1.Endpoints:
 		defaultMeta(&v.ObjectMeta)
 		defaultEndpoints(v)
@@ -111,6 +121,7 @@ func crossCheck(objs []*object) []error {
 	}
 	errs = append(errs, checkServices(objs)...)
 	errs = append(errs, checkIngresses(objs)...)
+	errs = append(errs, checkStorage(objs)...)
 	refs := newRefIndex(objs)
 	for _, o := range objs {
 		for _, fe := range refs.check(o) {

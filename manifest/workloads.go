@@ -2,6 +2,8 @@ package manifest
 
 import (
 	"fmt"
+	"github.com/berth-dev/berth/api"
+	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -343,7 +345,7 @@ func validateDaemonSet(ds *appsv1.DaemonSet) []*fieldError {
 func validateStatefulSet(s *appsv1.StatefulSet) []*fieldError {
 	sel, err := appsSelector(s.Spec.Selector)
 	fes := validateWorkload("statefulset", s.Spec.Replicas, sel, err, withClaimVolumes(&s.Spec.Template, s.Spec.VolumeClaimTemplates))
-	fes = append(fes, validateClaimTemplates(s.Spec.VolumeClaimTemplates, s.Spec.Template.Spec.Volumes)...)
+	fes = append(fes, validateClaimTemplates(s)...)
 	fes = append(fes, nonNegative("spec.minReadySeconds", s.Spec.MinReadySeconds)...)
 	fes = append(fes, nonNegative("spec.revisionHistoryLimit", *s.Spec.RevisionHistoryLimit)...)
 	switch s.Spec.PodManagementPolicy {
@@ -364,6 +366,26 @@ func validateStatefulSet(s *appsv1.StatefulSet) []*fieldError {
 	return fes
 }
 
+// validateRetention checks a persistentVolumeClaimRetentionPolicy, and
+// fills in its defaults (Retain).
+func validateRetention(p *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy) []*fieldError {
+	if p == nil {
+		return nil
+	}
+	var fes []*fieldError
+	for f, v := range map[string]*appsv1.PersistentVolumeClaimRetentionPolicyType{"whenDeleted": &p.WhenDeleted, "whenScaled": &p.WhenScaled} {
+		switch *v {
+		case "":
+			*v = appsv1.RetainPersistentVolumeClaimRetentionPolicyType
+		case appsv1.RetainPersistentVolumeClaimRetentionPolicyType, appsv1.DeletePersistentVolumeClaimRetentionPolicyType:
+		default:
+			fes = append(fes, &fieldError{"spec.persistentVolumeClaimRetentionPolicy." + f, fmt.Sprintf("unsupported value %q (Retain or Delete)", *v)})
+		}
+	}
+	sort.Slice(fes, func(i, j int) bool { return fes[i].field < fes[j].field })
+	return fes
+}
+
 // withClaimVolumes is the template as the StatefulSet's pods get it: one
 // volume per claim template, which its containers may mount.
 func withClaimVolumes(t *corev1.PodTemplateSpec, claims []corev1.PersistentVolumeClaim) *corev1.PodTemplateSpec {
@@ -371,43 +393,27 @@ func withClaimVolumes(t *corev1.PodTemplateSpec, claims []corev1.PersistentVolum
 		return t
 	}
 	c := t.DeepCopy()
-	for _, claim := range claims {
-		c.Spec.Volumes = append(c.Spec.Volumes, corev1.Volume{Name: claim.Name, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim.Name},
-		}})
-	}
+	c.Spec.Volumes = api.WithClaimVolumes(c.Spec.Volumes, claims, func(t string) string { return t })
 	return c
 }
 
-// validateClaimTemplates checks volumeClaimTemplates: a name (not also a
-// volume of the template), access modes a node's own disk can give, and
-// a storage request.
-func validateClaimTemplates(claims []corev1.PersistentVolumeClaim, volumes []corev1.Volume) []*fieldError {
-	var fes []*fieldError
+// validateClaimTemplates checks volumeClaimTemplates: a name (not another
+// template's; a volume of the pod template of the same name is replaced
+// by the claim), access modes a node's own disk can give, a storage
+// request, and the retention policy.
+func validateClaimTemplates(s *appsv1.StatefulSet) []*fieldError {
+	fes := validateRetention(s.Spec.PersistentVolumeClaimRetentionPolicy)
 	taken := map[string]bool{}
-	for _, v := range volumes {
-		taken[v.Name] = true
-	}
-	for i, c := range claims {
+	for i, c := range s.Spec.VolumeClaimTemplates {
 		f := fmt.Sprintf("spec.volumeClaimTemplates[%d]", i)
 		for _, msg := range validation.IsDNS1123Label(c.Name) {
 			fes = append(fes, &fieldError{f + ".metadata.name", fmt.Sprintf("%q: %s", c.Name, msg)})
 		}
 		if taken[c.Name] {
-			fes = append(fes, &fieldError{f + ".metadata.name", fmt.Sprintf("%q is also a volume or another claim of the pod template", c.Name)})
+			fes = append(fes, &fieldError{f + ".metadata.name", fmt.Sprintf("%q is the name of another claim template", c.Name)})
 		}
 		taken[c.Name] = true
-		if len(c.Spec.AccessModes) == 0 {
-			fes = append(fes, &fieldError{f + ".spec.accessModes", "required: at least 1 access mode"})
-		}
-		for j, m := range c.Spec.AccessModes {
-			if m != corev1.ReadWriteOnce && m != corev1.ReadWriteOncePod {
-				fes = append(fes, &fieldError{fmt.Sprintf("%s.spec.accessModes[%d]", f, j), fmt.Sprintf("%q not supported by berth: claims are folders on one node (ReadWriteOnce, ReadWriteOncePod)", m)})
-			}
-		}
-		if _, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; !ok {
-			fes = append(fes, &fieldError{f + ".spec.resources.requests.storage", "required"})
-		}
+		fes = append(fes, validateClaimSpec(&c.Spec, f+".spec")...)
 	}
 	return fes
 }

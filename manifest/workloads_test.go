@@ -112,7 +112,7 @@ func TestWorkloadValidation(t *testing.T) {
 		{"statefulset claim shared", workload("apps/v1", "StatefulSet", "  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}\n", "Always"),
 			`spec.volumeClaimTemplates[0].spec.accessModes[0]: "ReadWriteMany" not supported by berth`},
 		{"statefulset storage class", workload("apps/v1", "StatefulSet", "  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {storageClassName: fast, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n", "Always"),
-			"spec.volumeClaimTemplates[0].spec.storageClassName: not supported by berth"},
+			`spec.volumeClaimTemplates[0].spec.storageClassName: StorageClass "fast" is not in this commit (nor built in: local-path)`},
 		{"job restart policy", workload("batch/v1", "Job", "", "Always"),
 			`spec.template.spec.restartPolicy: unsupported value "Always": supported values: "OnFailure", "Never"`},
 		{"job selector", strings.Replace(workload("batch/v1", "Job", "", "Never"), "spec:\n", "spec:\n  selector:\n    matchLabels: {app: w}\n", 1),

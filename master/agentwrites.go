@@ -48,7 +48,7 @@ func (m *Master) heartbeat(name string) (api.HeartbeatAnswer, error) {
 	}
 	m.agentWrites.heartbeats.post(name)
 	interval, _ := api.HeartbeatPace(m.store.NodeCount(), m.cfg.NodeTimeout)
-	return api.HeartbeatAnswer{IntervalMillis: interval.Milliseconds()}, nil
+	return api.HeartbeatAnswer{IntervalMillis: interval.Milliseconds(), Register: m.store.LacksStorageDir(name)}, nil
 }
 
 // nodeTimeout is how long the nodes of v may go without a heartbeat and

@@ -170,6 +170,9 @@ func (m *Master) input(v raftstore.View, now time.Time) reconciler.Input {
 	if m.store.ClusterFormat() >= raftstore.FormatPodCIDRs {
 		in.PodNetwork = &m.cfg.PodNetwork
 	}
+	if m.store.StorageOn() {
+		in.Storage, in.Volumes, in.PVCs = true, v.Volumes, v.PVCs
+	}
 	return in
 }
 

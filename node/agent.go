@@ -103,6 +103,10 @@ type Agent struct {
 	pending map[string]api.PodReport // reports not yet sent, by pod UID
 	sent    map[string]api.PodReport // last report sent, by pod UID
 	events  []corev1.Event           // events not yet sent
+	// deletingVolumes are the volumes whose folders are being removed;
+	// volumesDeleted those removed and not yet reported.
+	deletingVolumes map[string]bool
+	volumesDeleted  []string
 	// services are the cluster's Services, for service links; not under mu.
 	services atomic.Pointer[[]corev1.Service]
 	wake     chan struct{} // signals the reporter
@@ -182,7 +186,7 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 		cfg.Memory = *resource.NewQuantity(machineMemory(), resource.BinarySI)
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger.With("node", cfg.Name), client: c, rt: rt,
-		workers: map[string]*podWorker{}, pending: map[string]api.PodReport{}, sent: map[string]api.PodReport{},
+		workers: map[string]*podWorker{}, pending: map[string]api.PodReport{}, sent: map[string]api.PodReport{}, deletingVolumes: map[string]bool{},
 		config: newConfigSet(&api.Assignments{}),
 		wake:   make(chan struct{}, 1)}
 	if cfg.Listen != "" {
@@ -266,10 +270,19 @@ func wellKnownLabels(name string, own map[string]string) map[string]string {
 	return out
 }
 
+// storageDir is the folder the node's local-path volumes are made in
+// (for a hollow node, which makes none, a name that says so).
+func (a *Agent) storageDir() string {
+	if a.cfg.Hollow || a.cfg.DataDir == "" {
+		return "(hollow)"
+	}
+	return a.cfg.DataDir
+}
+
 // register announces the node, retrying until a master accepts it.
 func (a *Agent) register(ctx context.Context) error {
 	reg := &api.Registration{Name: a.cfg.Name, Labels: wellKnownLabels(a.cfg.Name, a.cfg.Labels), CPU: a.cfg.CPU, Memory: a.cfg.Memory, MaxPods: a.cfg.MaxPods,
-		PodNetwork: a.cfg.PodNetwork && !a.cfg.Hollow}
+		PodNetwork: a.cfg.PodNetwork && !a.cfg.Hollow, StorageDir: a.storageDir()}
 	if a.listener != nil {
 		reg.Address = a.registeredAddress()
 	}
@@ -294,6 +307,7 @@ func (a *Agent) register(ctx context.Context) error {
 // the master asks for that (a large cluster: api.HeartbeatPace).
 func (a *Agent) heartbeatLoop(ctx context.Context) {
 	interval := a.cfg.Heartbeat
+	reregistered := false
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -302,14 +316,19 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		asked, err := a.client.Heartbeat(ctx, a.cfg.Name)
+		ans, err := a.client.HeartbeatAnswer(ctx, a.cfg.Name)
+		asked := time.Duration(ans.IntervalMillis) * time.Millisecond
 		if next := max(a.cfg.Heartbeat, asked); err == nil && next != interval {
 			interval = next
 			t.Reset(interval)
 		}
 		var apiErr *client.APIError
-		if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+		switch {
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
 			err = a.register(ctx) // the master forgot this node
+		case err == nil && ans.Register && !reregistered:
+			reregistered = true // once: the record lacks what this release registers
+			err = a.register(ctx)
 		}
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("heartbeat failed", "err", err)
@@ -355,6 +374,7 @@ func (a *Agent) sync(ctx context.Context, as *api.Assignments, first bool) {
 	a.serviceNet.Store(&svc)
 	a.setUpNetwork(ctx, as.PodCIDR, as.ClusterCIDR)
 	config := newConfigSet(as)
+	a.deleteVolumes(ctx, as.Volumes)
 	configChanged := !a.config.equal(config)
 	a.config = config
 	assigned := map[string]bool{}
@@ -459,7 +479,7 @@ func (a *Agent) nodeInfo() nodeInfo {
 		}
 	}
 	return nodeInfo{hostIP: ip, cpu: a.cfg.CPU, memory: a.cfg.Memory, hostPaths: a.cfg.HostPaths, services: a.currentServices(),
-		claimsDir: filepath.Join(a.cfg.DataDir, "claims")}
+		claimsDir: filepath.Join(a.cfg.DataDir, claimsFolder), dataDir: a.cfg.DataDir}
 }
 
 // currentConfig returns the ConfigMaps and Secrets of the last assignment.

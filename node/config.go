@@ -21,10 +21,12 @@ import (
 type configSet struct {
 	configMaps map[string]*corev1.ConfigMap
 	secrets    map[string]*corev1.Secret
+	// volumes are the volumes bound to the pods' claims, by claim key.
+	volumes map[string]*corev1.PersistentVolume
 }
 
 func newConfigSet(as *api.Assignments) *configSet {
-	c := &configSet{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}}
+	c := &configSet{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}, volumes: claimVolumes(as.Volumes)}
 	for i := range as.ConfigMaps {
 		cm := &as.ConfigMaps[i]
 		c.configMaps[api.Key(cm.Namespace, cm.Name)] = cm
@@ -38,7 +40,7 @@ func newConfigSet(as *api.Assignments) *configSet {
 
 // equal tells whether two sets hold the same ConfigMaps and Secrets.
 func (c *configSet) equal(o *configSet) bool {
-	return sameObjects(c.configMaps, o.configMaps) && sameObjects(c.secrets, o.secrets)
+	return sameObjects(c.configMaps, o.configMaps) && sameObjects(c.secrets, o.secrets) && sameObjects(c.volumes, o.volumes)
 }
 
 func sameObjects[T any](a, b map[string]*T) bool {
@@ -103,8 +105,9 @@ type nodeInfo struct {
 	// hostPaths are the prefixes hostPath volumes may use (--allow-host-path).
 	hostPaths []string
 	// claimsDir holds the data of StatefulSet claims, one folder per
-	// claim, kept when pods go.
-	claimsDir string
+	// claim, kept when pods go (releases before v0.5.0); dataDir is the
+	// agent's data folder, where it provisions local-path volumes.
+	claimsDir, dataDir string
 }
 
 // resolveEnv builds a container's environment as the kubelet does: envFrom
@@ -214,7 +217,7 @@ func prepareVolumes(dir string, pod *corev1.Pod, cfg *configSet, node nodeInfo) 
 		var opt *bool
 		switch {
 		case v.PersistentVolumeClaim != nil:
-			cdir, err := claimDir(node.claimsDir, pod.Namespace, v.PersistentVolumeClaim.ClaimName)
+			cdir, err := claimPath(pod, v.PersistentVolumeClaim.ClaimName, cfg, node)
 			if err != nil {
 				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 			}

@@ -80,19 +80,23 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		case <-time.After(reportInterval):
 		}
 		a.mu.Lock()
-		batch := &api.StatusBatch{Node: a.cfg.Name, Events: a.events}
+		batch := &api.StatusBatch{Node: a.cfg.Name, Events: a.events, VolumesDeleted: a.volumesDeleted}
+		a.volumesDeleted = nil
 		for _, r := range a.pending {
 			batch.Reports = append(batch.Reports, r)
 		}
 		a.pending = map[string]api.PodReport{}
 		a.events = nil
 		a.mu.Unlock()
-		if len(batch.Reports) == 0 && len(batch.Events) == 0 {
+		if len(batch.Reports) == 0 && len(batch.Events) == 0 && len(batch.VolumesDeleted) == 0 {
 			continue
 		}
 		if err := a.client.Report(ctx, batch); err != nil {
 			a.log.Warn("status report failed; will retry", "err", err, "pods", len(batch.Reports))
 			a.requeue(batch.Reports, batch.Events)
+			a.mu.Lock()
+			a.volumesDeleted = append(batch.VolumesDeleted, a.volumesDeleted...)
+			a.mu.Unlock()
 			if !sleep(ctx, reportRetry) {
 				return
 			}

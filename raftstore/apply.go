@@ -198,10 +198,31 @@ func (t planTarget) SetPodCIDR(node, cidr string) {
 func (t planTarget) ClaimNode(claim string) string { return t.st.Claims[claim] }
 
 func (t planTarget) SetClaimNode(claim, node string) {
+	if node == "" {
+		delete(t.st.Claims, claim)
+		return
+	}
 	if t.st.Claims == nil {
 		t.st.Claims = map[string]string{}
 	}
 	t.st.Claims[claim] = node
+}
+
+// VolumeRecords are the volume records; Plan.Apply replaces a record
+// rather than change it (clone shares them).
+func (t planTarget) VolumeRecords() map[string]*corev1.PersistentVolume {
+	if t.st.Volumes == nil {
+		t.st.Volumes = map[string]*corev1.PersistentVolume{}
+	}
+	return t.st.Volumes
+}
+
+// ClaimRecords are the StatefulSets' claims, replaced like volumes.
+func (t planTarget) ClaimRecords() map[string]*corev1.PersistentVolumeClaim {
+	if t.st.PVCs == nil {
+		t.st.PVCs = map[string]*corev1.PersistentVolumeClaim{}
+	}
+	return t.st.PVCs
 }
 
 func (t planTarget) JobRecords() map[string]*batchv1.Job {
@@ -232,6 +253,7 @@ func (st *state) registerNode(c *api.Registration) {
 		st.Nodes[c.Name] = n
 	}
 	n.Address, n.Labels, n.CPU, n.Memory, n.MaxPods, n.PodNetwork = c.Address, c.Labels, c.CPU, c.Memory, c.MaxPods, c.PodNetwork
+	n.StorageDir = c.StorageDir
 	n.LastHeartbeat = c.Time
 }
 
@@ -267,6 +289,7 @@ func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
 	for _, e := range c.Events {
 		st.addEvent(e, c.Time)
 	}
+	st.volumesDeleted(c.Node, c.VolumesDeleted, index)
 	for _, r := range c.Reports {
 		key := api.Key(r.Namespace, r.Name)
 		p, ok := st.Pods[key]
@@ -284,6 +307,17 @@ func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
 		datePodConditions(&edited.Status, old, metav1.NewTime(c.Time))
 		mergeScheduled(&edited.Status, old)
 		st.putPod(key, &edited)
+	}
+}
+
+// volumesDeleted forgets the volumes being deleted whose folders the
+// node's agent removed.
+func (st *state) volumesDeleted(node string, names []string, index uint64) {
+	for _, name := range names {
+		if v := st.Volumes[name]; v != nil && v.DeletionTimestamp != nil && api.VolumeNode(v) == node {
+			delete(st.Volumes, name)
+			st.touchNode(node, index)
+		}
 	}
 }
 

@@ -32,6 +32,11 @@ type state struct {
 	// Claims maps "namespace/claim" to the node its first pod was bound
 	// to, which keeps its data.
 	Claims map[string]string `json:"claims,omitempty"`
+	// Volumes are the PersistentVolumes bound, provisioned, released or
+	// being deleted, by name; PVCs the claims StatefulSets made, by key
+	// (format 4).
+	Volumes map[string]*corev1.PersistentVolume      `json:"volumes,omitempty"`
+	PVCs    map[string]*corev1.PersistentVolumeClaim `json:"pvcs,omitempty"`
 	// Events are kept for api.EventTTL, oldest first.
 	Events []corev1.Event `json:"events,omitempty"`
 	// Members are the masters' addresses, by Raft server name.
@@ -116,6 +121,8 @@ func (st *state) clone() *state {
 	c.Jobs = maps.Clone(st.Jobs)
 	c.CronJobs = maps.Clone(st.CronJobs)
 	c.Claims = maps.Clone(st.Claims)
+	c.Volumes = maps.Clone(st.Volumes) // records are replaced, never changed in place
+	c.PVCs = maps.Clone(st.PVCs)
 	c.Events = slices.Clone(st.Events)
 	c.Members = maps.Clone(st.Members)
 	c.Tokens = maps.Clone(st.Tokens) // tokens are replaced, never changed in place
@@ -154,6 +161,10 @@ type View struct {
 	CronJobs []batchv1.CronJob
 	// Claims maps "namespace/claim" to the node that holds its data.
 	Claims map[string]string
+	// Volumes are the volume records, and PVCs the StatefulSets' claims,
+	// sorted by name (format 4).
+	Volumes []corev1.PersistentVolume
+	PVCs    []corev1.PersistentVolumeClaim
 	// HeartbeatStamp is the time of the newest heartbeat recorded.
 	HeartbeatStamp time.Time
 
@@ -189,6 +200,12 @@ func (st *state) view(withLog bool) View {
 	for k, n := range st.Claims {
 		v.Claims[k] = n
 	}
+	for _, k := range sortedKeys(st.Volumes) {
+		v.Volumes = append(v.Volumes, *st.Volumes[k].DeepCopy())
+	}
+	for _, k := range sortedKeys(st.PVCs) {
+		v.PVCs = append(v.PVCs, *st.PVCs[k].DeepCopy())
+	}
 	for _, k := range sortedKeys(st.Jobs) {
 		v.Jobs = append(v.Jobs, *st.Jobs[k].DeepCopy())
 	}
@@ -203,6 +220,31 @@ func (st *state) view(withLog bool) View {
 		v.LiveEntry = &cp
 	}
 	return v
+}
+
+// nodeVolumes are the volume records a node's agent needs: those bound
+// to the claims of its pods, and its volumes being deleted; sorted by
+// name. Records are replaced, never changed, so the caller may copy them
+// after releasing the lock.
+func (st *state) nodeVolumes(node string, pods []*corev1.Pod) []*corev1.PersistentVolume {
+	if len(st.Volumes) == 0 {
+		return nil
+	}
+	claims := map[string]bool{}
+	for _, p := range pods {
+		for _, c := range api.ClaimsOf(p) {
+			claims[c] = true
+		}
+	}
+	var out []*corev1.PersistentVolume
+	for _, name := range sortedKeys(st.Volumes) {
+		v := st.Volumes[name]
+		if v.DeletionTimestamp != nil && api.VolumeNode(v) == node ||
+			v.DeletionTimestamp == nil && v.Status.Phase == corev1.VolumeBound && claims[api.ClaimKey(v)] {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -351,7 +351,20 @@ func (s *Store) RegisterNode(r *api.Registration) (uint64, error) {
 	if s.ClusterFormat() < FormatPodCIDRs {
 		r.PodNetwork = false // a master before format 2 would halt on the field
 	}
+	if s.ClusterFormat() < formatStorage {
+		r.StorageDir = ""
+	}
 	return s.apply(RegisterNodeType, r)
+}
+
+// LacksStorageDir reports whether the cluster records volumes and the
+// node's record has no storage folder: its agent registered before, and
+// is to register again (a v0.4.0 agent ignores the request).
+func (s *Store) LacksStorageDir(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := s.state.Nodes[name]
+	return s.state.Format >= formatStorage && n != nil && n.StorageDir == ""
 }
 
 // RemoveNode forgets a node (ErrUnknownNode if there is none of that
@@ -386,14 +399,14 @@ func (s *Store) EndRollout(commit string, r api.Rollout) (uint64, error) {
 
 // ReportStatus records one node's batch of pod status reports.
 func (s *Store) ReportStatus(b *api.StatusBatch) (uint64, error) {
-	return s.apply(StatusBatchesType, StatusBatchesCommand{Batches: []api.StatusBatch{*b}, Time: commandTime()})
+	return s.apply(StatusBatchesType, StatusBatchesCommand{Batches: []api.StatusBatch{s.batchForFormat(*b)}, Time: commandTime()})
 }
 
 // ReportStatuses records several nodes' status batches in one entry.
 func (s *Store) ReportStatuses(bs []*api.StatusBatch) error {
 	c := StatusBatchesCommand{Batches: make([]api.StatusBatch, len(bs)), Time: commandTime()}
 	for i, b := range bs {
-		c.Batches[i] = *b
+		c.Batches[i] = s.batchForFormat(*b)
 	}
 	_, err := s.apply(StatusBatchesType, c)
 	return err
@@ -567,7 +580,11 @@ func (s *Store) NodePods(ctx context.Context, node string, after uint64) api.Ass
 			for _, p := range s.state.byNode[node] {
 				pods = append(pods, p)
 			}
+			vols := s.state.nodeVolumes(node, pods)
 			s.mu.RUnlock()
+			for _, v := range vols {
+				out.Volumes = append(out.Volumes, *v.DeepCopy())
+			}
 			out.Pods = make([]corev1.Pod, len(pods)) // stored pods are never changed: copy them unlocked
 			for i, p := range pods {
 				p.DeepCopyInto(&out.Pods[i])

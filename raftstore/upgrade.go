@@ -20,7 +20,11 @@ const FormatPodCIDRs = 2
 // kindFormats is the format from which a revision may hold each kind
 // that format 0 did not have: a master before it would drop the objects.
 var kindFormats = map[string]int{"NetworkPolicy": FormatPodCIDRs, "Ingress": 4, "IngressClass": 4,
-	"GatewayClass": 4, "Gateway": 4, "HTTPRoute": 4, "ReferenceGrant": 4}
+	"GatewayClass": 4, "Gateway": 4, "HTTPRoute": 4, "ReferenceGrant": 4,
+	"StorageClass": formatStorage, "PersistentVolume": formatStorage, "PersistentVolumeClaim": formatStorage}
+
+// formatStorage is the format that records volumes and claims (v0.5.0).
+const formatStorage = 4
 
 // RefusedKind returns why a revision's objects cannot be recorded while
 // the cluster runs an older format ("" when they can): the first object
@@ -122,8 +126,24 @@ func (s *Store) planForFormat(p api.Plan) api.Plan {
 	if s.ClusterFormat() < FormatPodCIDRs {
 		p.PodCIDRs = nil
 	}
+	if s.ClusterFormat() < formatStorage {
+		p.Volumes, p.ForgetVolumes, p.Claims, p.DeleteClaims = nil, nil, nil, nil
+	}
 	return p
 }
+
+// batchForFormat strips from a status batch what the cluster's format
+// does not have yet.
+func (s *Store) batchForFormat(b api.StatusBatch) api.StatusBatch {
+	if s.ClusterFormat() < formatStorage {
+		b.VolumesDeleted = nil
+	}
+	return b
+}
+
+// StorageOn reports whether the cluster records volumes and claims
+// (format 4): the leader plans storage only then.
+func (s *Store) StorageOn() bool { return s.ClusterFormat() >= formatStorage }
 
 // forFormat strips from a member record what the cluster's format does
 // not have yet (an older master would drop it).

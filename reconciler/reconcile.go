@@ -36,6 +36,13 @@ type Input struct {
 	// PodNetwork gives nodes their pod CIDRs; nil gives none (the cluster
 	// has not turned on the format that records them).
 	PodNetwork *PodNetwork
+	// Storage says the cluster records volumes and claims (format 4):
+	// only then are claims bound, volumes provisioned and released, and
+	// StatefulSets' claims recorded. Volumes are the volume records and
+	// PVCs the StatefulSets' claims.
+	Storage bool
+	Volumes []corev1.PersistentVolume
+	PVCs    []corev1.PersistentVolumeClaim
 }
 
 // nodeTimeout is the input's node timeout, or the default.
@@ -57,6 +64,8 @@ type pass struct {
 	nodes    []api.Node               // registered nodes with Git's labels and taints
 	plan     api.Plan
 	nameNext map[string]int // freeName's counter of each name base
+	// claimRecords are the StatefulSets' claims, by key.
+	claimRecords map[string]*corev1.PersistentVolumeClaim
 }
 
 // Reconcile computes the plan that moves the pods toward the desired
@@ -78,8 +87,34 @@ func Reconcile(in Input, now time.Time) api.Plan {
 	r.forceDelete()
 	r.collectOrphans()
 	r.dedupeDeletes()
-	schedule(&r.plan, in, now)
+	st := r.storage()
+	schedule(&r.plan, in, now, st)
+	if st != nil {
+		st.release(claimsInUse(in.Pods, r.plan.Create))
+		st.record(&r.plan)
+	}
 	return r.plan
+}
+
+// storage is the pass's view of claims and volumes once the controllers
+// made and deleted claims, with the claims that wait for nothing bound
+// and the claim folders of older releases adopted (nil while the cluster
+// does not record storage).
+func (r *pass) storage() *storage {
+	if !r.in.Storage {
+		return nil
+	}
+	r.collectClaims(claimsInUse(r.in.Pods, r.plan.Create))
+	st := newStorage(&r.in, r.desired, r.now)
+	for _, key := range r.plan.DeleteClaims {
+		delete(st.claims, key)
+	}
+	for i := range r.plan.Claims {
+		st.addClaim(&r.plan.Claims[i])
+	}
+	st.adopt()
+	st.bindImmediate()
+	return st
 }
 
 func newPass(in Input, now time.Time) *pass {
@@ -94,6 +129,10 @@ func newPass(in Input, now time.Time) *pass {
 		}
 	}
 	r.nodes = api.WithConditionTaints(api.WithGit(in.Nodes, r.desired.Nodes), now, in.nodeTimeout())
+	r.claimRecords = map[string]*corev1.PersistentVolumeClaim{}
+	for i := range in.PVCs {
+		r.claimRecords[api.Key(in.PVCs[i].Namespace, in.PVCs[i].Name)] = &in.PVCs[i]
+	}
 	return r
 }
 
@@ -134,7 +173,7 @@ func (r *pass) controllers() []controller {
 	}
 	for i := range d.StatefulSets {
 		o := &d.StatefulSets[i]
-		add("StatefulSet", o.Namespace, o.Name, func() { r.statefulSet(o) })
+		add("StatefulSet", o.Namespace, o.Name, func() { r.statefulSet(o); r.statefulClaims(o) })
 	}
 	for _, j := range r.jobs() {
 		add("Job", j.Namespace, j.Name, func() { r.job(j) })

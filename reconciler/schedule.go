@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -51,9 +52,12 @@ type nodeInfo struct {
 type scheduler struct {
 	now    time.Time
 	claims map[string]string // "namespace/claim" to the node that holds it
-	nodes  []*nodeInfo
-	byName map[string]*nodeInfo
-	placed []placedPod // pods bound to a node and not finished
+	// storage binds the claims of the pods placed (nil: the cluster does
+	// not record volumes yet).
+	storage *storage
+	nodes   []*nodeInfo
+	byName  map[string]*nodeInfo
+	placed  []placedPod // pods bound to a node and not finished
 	// antiAffinity are the placed pods with required anti-affinity terms,
 	// which keep matching pods out of their topology domain.
 	antiAffinity []placedPod
@@ -85,8 +89,9 @@ type placedPod struct {
 
 // schedule binds the plan's new pods and the cluster's Pending pods to
 // nodes, or records why each fits nowhere.
-func schedule(plan *api.Plan, in Input, now time.Time) {
+func schedule(plan *api.Plan, in Input, now time.Time, st *storage) {
 	s := newScheduler(in, now)
+	s.storage = st
 	deleting := map[string]bool{}
 	for _, k := range plan.Delete {
 		deleting[k] = true
@@ -107,6 +112,9 @@ func schedule(plan *api.Plan, in Input, now time.Time) {
 		p := &plan.Create[i]
 		if p.Spec.NodeName != "" { // bound by its controller (a DaemonSet's pod)
 			s.charge(p, s.byName[p.Spec.NodeName])
+			if n := s.byName[p.Spec.NodeName]; n != nil {
+				s.pinClaims(p, n)
+			}
 			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
 			continue
 		}
@@ -136,7 +144,7 @@ func newScheduler(in Input, now time.Time) *scheduler {
 		git = in.Desired.Nodes
 	}
 	nodes := api.WithGit(in.Nodes, git)
-	s := &scheduler{now: now, byName: map[string]*nodeInfo{}, claims: in.Claims, selectors: map[*metav1.LabelSelector]labels.Selector{}}
+	s := &scheduler{now: now, byName: map[string]*nodeInfo{}, claims: cloneOrNew(in.Claims), selectors: map[*metav1.LabelSelector]labels.Selector{}}
 	for i := range nodes {
 		n := &nodes[i]
 		info := &nodeInfo{
@@ -228,6 +236,11 @@ func quantity(r corev1.ResourceRequirements, name corev1.ResourceName) *resource
 // feasibleToFind feasible nodes only; one with them, on every feasible
 // node (their scores compare domains across the cluster).
 func (s *scheduler) place(p *corev1.Pod) (string, string) {
+	if s.storage != nil {
+		if why := s.storage.claimMissing(p); why != "" {
+			return "", why
+		}
+	}
 	f := s.newFilter(p)
 	want := len(s.nodes)
 	if f.terms == nil {
@@ -252,7 +265,22 @@ func (s *scheduler) place(p *corev1.Pod) (string, string) {
 	}
 	best := s.best(p, f, feasible)
 	s.charge(p, best)
+	s.pinClaims(p, best)
 	return best.node.Name, ""
+}
+
+// pinClaims records that the claims of a pod placed on a node keep
+// their data there (the next pod of the pass that shares one follows),
+// and binds those that waited for this first consumer.
+func (s *scheduler) pinClaims(p *corev1.Pod, n *nodeInfo) {
+	for _, key := range api.ClaimsOf(p) {
+		if s.claims[key] == "" {
+			s.claims[key] = n.node.Name
+		}
+	}
+	if s.storage != nil {
+		s.storage.placed(p, n.kube)
+	}
 }
 
 func share(used, capacity int64) float64 {
@@ -312,6 +340,11 @@ func (f *filter) check(n *nodeInfo) string {
 	if f.dataOn != "" && f.dataOn != n.node.Name {
 		return reasonVolumeNode
 	}
+	if f.s.storage != nil {
+		if why := f.s.storage.nodeFor(f.pod, n.kube); why != "" {
+			return why
+		}
+	}
 	if t := untolerated(n.node.Taints, f.pod.Spec.Tolerations); t != nil {
 		return fmt.Sprintf("node(s) had untolerated taint {%s: %s}", t.Key, t.Value)
 	}
@@ -357,4 +390,12 @@ func tolerated(t *corev1.Taint, tolerations []corev1.Toleration) bool {
 		}
 	}
 	return false
+}
+
+// cloneOrNew copies a map, or makes one in place of nil.
+func cloneOrNew(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return maps.Clone(m)
 }

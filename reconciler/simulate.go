@@ -71,11 +71,20 @@ type simState struct {
 	claims map[string]string
 	jobs   map[string]*batchv1.Job
 	crons  map[string]*batchv1.CronJob
+	vols   map[string]*corev1.PersistentVolume
+	pvcs   map[string]*corev1.PersistentVolumeClaim
 }
 
 func newSimState(in Input) *simState {
 	s := &simState{pods: indexPods(in.Pods), nodes: map[string]bool{}, cidrs: map[string]string{}, claims: map[string]string{},
-		jobs: map[string]*batchv1.Job{}, crons: map[string]*batchv1.CronJob{}}
+		jobs: map[string]*batchv1.Job{}, crons: map[string]*batchv1.CronJob{},
+		vols: map[string]*corev1.PersistentVolume{}, pvcs: map[string]*corev1.PersistentVolumeClaim{}}
+	for i := range in.Volumes {
+		s.vols[in.Volumes[i].Name] = &in.Volumes[i]
+	}
+	for i := range in.PVCs {
+		s.pvcs[api.Key(in.PVCs[i].Namespace, in.PVCs[i].Name)] = &in.PVCs[i]
+	}
 	for _, n := range in.Nodes {
 		s.nodes[n.Name] = true
 	}
@@ -108,6 +117,14 @@ func (s *simState) input(in Input) Input {
 		in.Pods = append(in.Pods, *s.pods[k])
 	}
 	in.Claims = s.claims
+	in.Volumes = make([]corev1.PersistentVolume, 0, len(s.vols))
+	for _, k := range sortedKeys(s.vols) {
+		in.Volumes = append(in.Volumes, *s.vols[k])
+	}
+	in.PVCs = make([]corev1.PersistentVolumeClaim, 0, len(s.pvcs))
+	for _, k := range sortedKeys(s.pvcs) {
+		in.PVCs = append(in.PVCs, *s.pvcs[k])
+	}
 	in.Jobs = make([]batchv1.Job, 0, len(s.jobs))
 	for _, k := range sortedKeys(s.jobs) {
 		in.Jobs = append(in.Jobs, *s.jobs[k])
@@ -119,13 +136,21 @@ func (s *simState) input(in Input) Input {
 	return in
 }
 
-func (s *simState) Pod(key string) *corev1.Pod                  { return s.pods[key] }
-func (s *simState) PutPod(key string, p *corev1.Pod)            { s.pods[key] = p }
-func (s *simState) RemovePod(key string)                        { delete(s.pods, key) }
-func (s *simState) HasNode(name string) bool                    { return s.nodes[name] }
-func (s *simState) Touch(string)                                {}
-func (s *simState) SetPodCIDR(node, cidr string)                { s.cidrs[node] = cidr }
-func (s *simState) ClaimNode(claim string) string               { return s.claims[claim] }
-func (s *simState) SetClaimNode(claim, node string)             { s.claims[claim] = node }
-func (s *simState) JobRecords() map[string]*batchv1.Job         { return s.jobs }
-func (s *simState) CronJobRecords() map[string]*batchv1.CronJob { return s.crons }
+func (s *simState) Pod(key string) *corev1.Pod       { return s.pods[key] }
+func (s *simState) PutPod(key string, p *corev1.Pod) { s.pods[key] = p }
+func (s *simState) RemovePod(key string)             { delete(s.pods, key) }
+func (s *simState) HasNode(name string) bool         { return s.nodes[name] }
+func (s *simState) Touch(string)                     {}
+func (s *simState) SetPodCIDR(node, cidr string)     { s.cidrs[node] = cidr }
+func (s *simState) ClaimNode(claim string) string    { return s.claims[claim] }
+func (s *simState) SetClaimNode(claim, node string) {
+	if node == "" {
+		delete(s.claims, claim)
+		return
+	}
+	s.claims[claim] = node
+}
+func (s *simState) VolumeRecords() map[string]*corev1.PersistentVolume     { return s.vols }
+func (s *simState) ClaimRecords() map[string]*corev1.PersistentVolumeClaim { return s.pvcs }
+func (s *simState) JobRecords() map[string]*batchv1.Job                    { return s.jobs }
+func (s *simState) CronJobRecords() map[string]*batchv1.CronJob            { return s.crons }

@@ -92,7 +92,7 @@ func (r *pass) statefulSet(s *appsv1.StatefulSet) {
 
 // ClaimName is the claim of ordinal i for a claim template, named as
 // Kubernetes names the PersistentVolumeClaim: "<template>-<set>-<i>".
-func ClaimName(template, set string, i int) string { return fmt.Sprintf("%s-%s-%d", template, set, i) }
+func ClaimName(template, set string, i int) string { return api.ClaimName(template, set, i) }
 
 func revisionName(set, hash string) string { return set + "-" + hash }
 
@@ -107,10 +107,6 @@ func (r *pass) statefulPod(s *appsv1.StatefulSet, i int, hash string) corev1.Pod
 	})
 	// Its DNS name is NAME.SERVICE (the headless Service of serviceName).
 	p.Spec.Hostname, p.Spec.Subdomain = name, s.Spec.ServiceName
-	for _, claim := range s.Spec.VolumeClaimTemplates {
-		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: claim.Name, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: ClaimName(claim.Name, s.Name, i)},
-		}})
-	}
+	p.Spec.Volumes = api.WithClaimVolumes(p.Spec.Volumes, s.Spec.VolumeClaimTemplates, func(t string) string { return ClaimName(t, s.Name, i) })
 	return p
 }
