@@ -29,7 +29,13 @@ const (
 	// berth's classes, with their status.
 	PathGateways   = "/v1/gateways"
 	PathHTTPRoutes = "/v1/httproutes"
-	PathRevisions  = "/v1/revisions"
+	// PathStorageClasses, PathPersistentVolumes and
+	// PathPersistentVolumeClaims list the storage objects with their
+	// status (?namespace= for claims).
+	PathStorageClasses         = "/v1/storageclasses"
+	PathPersistentVolumes      = "/v1/persistentvolumes"
+	PathPersistentVolumeClaims = "/v1/persistentvolumeclaims"
+	PathRevisions              = "/v1/revisions"
 	// PathEvents lists events (?namespace=, ?for=Kind/name).
 	PathEvents    = "/v1/events"
 	PathRegister  = "/v1/agent/register"

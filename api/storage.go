@@ -33,6 +33,9 @@ const (
 	// AnnotationAdopted marks a volume made for the folder of a
 	// StatefulSet claim kept by a release before v0.5.0.
 	AnnotationAdopted = "berth.dev/adopted-claim-folder"
+	// AnnotationSizeEnforced says whether a bound claim's size limits
+	// its volume: a folder's size is limited by nothing ("false").
+	AnnotationSizeEnforced = "berth.dev/size-enforced"
 )
 
 // ProvisionsLocalPath reports whether a provisioner is berth's local-path

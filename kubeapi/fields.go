@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -157,6 +158,12 @@ func zeroOf(r *resource) Object {
 		return &gatewayv1.HTTPRoute{}
 	case ReferenceGrants:
 		return &gatewayv1.ReferenceGrant{}
+	case StorageClasses:
+		return &storagev1.StorageClass{}
+	case PersistentVolumes:
+		return &corev1.PersistentVolume{}
+	case PersistentVolumeClaims:
+		return &corev1.PersistentVolumeClaim{}
 	case Leases:
 		return &coordinationv1.Lease{}
 	}

@@ -17,6 +17,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -61,6 +62,11 @@ const (
 	Gateways        = "gateways.gateway.networking.k8s.io"
 	HTTPRoutes      = "httproutes.gateway.networking.k8s.io"
 	ReferenceGrants = "referencegrants.gateway.networking.k8s.io"
+	// Storage: the classes (and the built-in local-path), volumes and
+	// claims, with their status.
+	StorageClasses         = "storageclasses.storage.k8s.io"
+	PersistentVolumes      = "persistentvolumes"
+	PersistentVolumeClaims = "persistentvolumeclaims"
 	// EventsV1 is not in a Snapshot: it serves the core Events as
 	// events.k8s.io/v1.
 	EventsV1 = "events.events.k8s.io"
@@ -137,6 +143,11 @@ var resources = []*resource{
 		table: httpRoutePrinter},
 	{id: ReferenceGrants, gvk: gatewayv1.SchemeGroupVersion.WithKind("ReferenceGrant"), short: []string{"refgrant"}, namespaced: true,
 		table: referenceGrantPrinter},
+	{id: PersistentVolumes, gvk: corev1.SchemeGroupVersion.WithKind("PersistentVolume"), short: []string{"pv"}, subresources: []string{"status"},
+		table: persistentVolumePrinter},
+	{id: PersistentVolumeClaims, gvk: corev1.SchemeGroupVersion.WithKind("PersistentVolumeClaim"), short: []string{"pvc"},
+		subresources: []string{"status"}, namespaced: true, table: persistentVolumeClaimPrinter},
+	{id: StorageClasses, gvk: storagev1.SchemeGroupVersion.WithKind("StorageClass"), short: []string{"sc"}, table: storageClassPrinter},
 	{id: Leases, gvk: coordinationv1.SchemeGroupVersion.WithKind("Lease"), namespaced: true, table: leasePrinter},
 }
 

@@ -68,3 +68,27 @@ func (m *Master) handleHTTPRoutes(w http.ResponseWriter, r *http.Request) {
 	keep := func(ns string) bool { return inNamespace(r, ns) }
 	writeJSON(w, kubeList("gateway.networking.k8s.io/v1", "HTTPRoute", m.currentGateways().Routes, keep))
 }
+
+// currentStorage is the storage view of the store now.
+func (m *Master) currentStorage() reconciler.StorageView {
+	v := m.store.View(false)
+	return reconciler.Storage(v.Desired, v.Volumes, v.PVCs)
+}
+
+// handleStorageClasses lists the StorageClasses, the built-in one too.
+func (m *Master) handleStorageClasses(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, kubeList("storage.k8s.io/v1", "StorageClass", m.currentStorage().Classes, func(string) bool { return true }))
+}
+
+// handlePersistentVolumes lists the volumes: recorded, and Git's static
+// volumes that no claim holds (Available).
+func (m *Master) handlePersistentVolumes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, kubeList("v1", "PersistentVolume", m.currentStorage().Volumes, func(string) bool { return true }))
+}
+
+// handlePersistentVolumeClaims lists the claims, Git's and the
+// StatefulSets', Bound or Pending.
+func (m *Master) handlePersistentVolumeClaims(w http.ResponseWriter, r *http.Request) {
+	keep := func(ns string) bool { return inNamespace(r, ns) }
+	writeJSON(w, kubeList("v1", "PersistentVolumeClaim", m.currentStorage().Claims, keep))
+}

@@ -110,6 +110,10 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 	eachCopy(gv.Gateways, func(o kubeapi.Object) { put(kubeapi.Gateways, "Gateway", o) })
 	eachCopy(gv.Routes, func(o kubeapi.Object) { put(kubeapi.HTTPRoutes, "HTTPRoute", o) })
 	eachCopy(d.ReferenceGrants, func(o kubeapi.Object) { put(kubeapi.ReferenceGrants, "ReferenceGrant", o) })
+	sv := reconciler.Storage(d, v.Volumes, v.PVCs)
+	eachCopy(sv.Classes, func(o kubeapi.Object) { put(kubeapi.StorageClasses, "StorageClass", o) })
+	eachCopy(sv.Volumes, func(o kubeapi.Object) { put(kubeapi.PersistentVolumes, "PersistentVolume", o) })
+	eachCopy(sv.Claims, func(o kubeapi.Object) { put(kubeapi.PersistentVolumeClaims, "PersistentVolumeClaim", o) })
 	events := m.store.Events(func(*corev1.Event) bool { return true })
 	events = uniqueNames(append(events, deploymentEvents(events, ws.ReplicaSets)...))
 	for i := range events {

@@ -31,8 +31,8 @@ type getFlags struct {
 func newGetCmd(g *globals) *cobra.Command {
 	f := &getFlags{}
 	c := &cobra.Command{
-		Use:   "get pods|nodes|events|deployments|replicasets|replicationcontrollers|daemonsets|statefulsets|jobs|cronjobs|services|endpoints|ingresses|gateways|httproutes",
-		Short: "list pods, nodes, workloads with their status, services, endpoints or ingresses",
+		Use:   "get pods|nodes|events|deployments|replicasets|replicationcontrollers|daemonsets|statefulsets|jobs|cronjobs|services|endpoints|ingresses|gateways|httproutes|pv|pvc|storageclasses",
+		Short: "list pods, nodes, workloads with their status, services, endpoints, ingresses or storage",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch f.output {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -265,10 +266,10 @@ func endpointsString(subsets []corev1.EndpointSubset) string {
 }
 
 func findResource(name string) *resource {
-	for i := range workloadResources {
-		for _, n := range workloadResources[i].names {
-			if n == strings.ToLower(name) {
-				return &workloadResources[i]
+	for _, list := range [][]resource{workloadResources, storageResources} {
+		for i := range list {
+			if slices.Contains(list[i].names, strings.ToLower(name)) {
+				return &list[i]
 			}
 		}
 	}
@@ -326,7 +327,7 @@ func startAge(t *metav1.Time) string {
 
 func workloadNames() string {
 	var names []string
-	for _, r := range workloadResources {
+	for _, r := range append(workloadResources, storageResources...) {
 		names = append(names, r.names[0])
 	}
 	return strings.Join(names, ", ")
