@@ -167,6 +167,7 @@ func TestStatefulSetOrder(t *testing.T) {
 		t.Fatalf("rollout status: exit %d: %s", code, out)
 	}
 
+	c.execUntil("db-2", "db", nil, "sh", "-c", "echo first life > /data/mark")
 	sha = c.commit("db x1", map[string]string{"db.yaml": statefulSetYAML(1)})
 	var gone []string
 	deadline = time.Now().Add(90 * time.Second)
@@ -190,14 +191,26 @@ func TestStatefulSetOrder(t *testing.T) {
 		t.Fatalf("pods went in order %v", gone)
 	}
 	c.waitCommit(sha, 0)
-	// Each ordinal wrote into its own claim, and the claims outlive the
-	// pods that scale-down removed.
+	// Each ordinal wrote into its own claim, a local-path volume in the
+	// agent's volumes folder, and the claims outlive the pods that
+	// scale-down removed.
+	vols := c.volumes()
 	for i := 0; i < 3; i++ {
-		f := filepath.Join(c.dir, "agent", "claims", "default", fmt.Sprintf("data-db-%d", i), "hello")
-		if _, err := os.Stat(f); err != nil {
+		v := vols[fmt.Sprintf("data-db-%d", i)]
+		if v.Spec.Local == nil || filepath.Dir(v.Spec.Local.Path) != filepath.Join(c.dir, "agent", "volumes") {
+			t.Fatalf("volume of db-%d: %+v", i, v.Spec)
+		}
+		if _, err := os.Stat(filepath.Join(v.Spec.Local.Path, "hello")); err != nil {
 			t.Errorf("claim of db-%d: %v", i, err)
 		}
 	}
+	c.mustKubectl([]string{"data-db-0", "data-db-1", "data-db-2", "Bound"}, "get", "pvc")
+	// Scaled up again, db-2 is back on its own data.
+	c.waitCommit(c.commit("db x3 again", map[string]string{"db.yaml": statefulSetYAML(3)}), 0)
+	if v := c.volumes()["data-db-2"]; v.Name != vols["data-db-2"].Name {
+		t.Fatalf("db-2 came back to volume %s, not its own %s", v.Name, vols["data-db-2"].Name)
+	}
+	c.execUntil("db-2", "db", []string{"first life"}, "cat", "/data/mark")
 }
 
 const indexedJob = `apiVersion: batch/v1

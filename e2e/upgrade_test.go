@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/client"
 	"github.com/berth-dev/berth/internal/testutil"
@@ -167,10 +169,12 @@ func TestUpgradeInPlace(t *testing.T) {
 	h.startAll()
 	h.startAgent("n1")
 	h.startAgent("n2")
-	sha := h.commit("web on "+prev.version, map[string]string{"web.yaml": deployment("web", 4, "v1")})
+	// A StatefulSet's claim: on the previous release, a folder in the
+	// agent's claims/ folder, which this release adopts as a bound volume.
+	sha := h.commit("web and db on "+prev.version, map[string]string{"web.yaml": deployment("web", 4, "v1"), "db.yaml": statefulSetYAML(1)})
 	h.waitCommit(sha, 0)
 	before := h.containers()
-	if len(before.pids) != 4 {
+	if len(before.pids) != 5 {
 		t.Fatalf("running before the upgrade: %v", before.pids)
 	}
 
@@ -221,13 +225,41 @@ func TestUpgradeInPlace(t *testing.T) {
 	h.checkRevisionLog()
 	after := h.containers()
 	sameContainers(t, before, after)
-	if len(after.pids) != 5 {
-		t.Errorf("running after the upgrade: %d containers; want web's 4 and api's 1", len(after.pids))
+	if len(after.pids) != 6 {
+		t.Errorf("running after the upgrade: %d containers; want web's 4, db's 1 and api's 1", len(after.pids))
 	}
+	h.adoptedClaim("default/data-db-0")
 	h.agreeOnState("")
 	out, _ := h.berth("members")
 	if strings.Count(out, api.Version) != 3 {
 		t.Errorf("berth members does not show %s for every master:\n%s", api.Version, out)
+	}
+}
+
+// adoptedClaim checks that a claim folder of the previous release is a
+// bound volume of the same folder, with the file its pod wrote.
+func (h *ha) adoptedClaim(claim string) {
+	h.t.Helper()
+	var pv *corev1.PersistentVolume
+	testutil.Await(h.t, 30*time.Second, func() error {
+		var l corev1.PersistentVolumeList
+		if err := h.client.List(h.ctx(), api.PathPersistentVolumes, "", &l); err != nil {
+			return err
+		}
+		for i := range l.Items {
+			if v := &l.Items[i]; api.ClaimKey(v) == claim && v.Status.Phase == corev1.VolumeBound {
+				pv = v
+				return nil
+			}
+		}
+		return fmt.Errorf("no volume bound to claim %s: %d volumes", claim, len(l.Items))
+	})
+	ns, name, _ := strings.Cut(claim, "/")
+	if pv.Annotations[api.AnnotationAdopted] != "true" || pv.Spec.Local == nil || !strings.HasSuffix(pv.Spec.Local.Path, filepath.Join("claims", ns, name)) {
+		h.t.Fatalf("volume of the adopted claim %s: %s %+v", claim, pv.Name, pv.Spec.Local)
+	}
+	if _, err := os.Stat(filepath.Join(pv.Spec.Local.Path, "hello")); err != nil {
+		h.t.Errorf("the adopted claim's file: %v", err)
 	}
 }
 

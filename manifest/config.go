@@ -110,7 +110,7 @@ func defaultVolumes(s *corev1.PodSpec) {
 				m := defaultMode
 				v.Projected.DefaultMode = &m
 			}
-		case v.EmptyDir == nil && v.HostPath == nil:
+		case v.EmptyDir == nil && v.HostPath == nil && v.PersistentVolumeClaim == nil:
 			v.EmptyDir = &corev1.EmptyDirVolumeSource{}
 		}
 	}
