@@ -265,6 +265,9 @@ type StatusBatch struct {
 	// VolumesDeleted names the volumes being deleted whose folders the
 	// agent removed (raftstore format 4).
 	VolumesDeleted []string `json:"volumesDeleted,omitempty"`
+	// Volumes says which local-path volumes the agent set up have their
+	// size enforced (raftstore format 4).
+	Volumes []VolumeReport `json:"volumes,omitempty"`
 }
 
 // Assignments is the answer of the blocking query for a node's pods, with

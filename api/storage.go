@@ -33,10 +33,21 @@ const (
 	// AnnotationAdopted marks a volume made for the folder of a
 	// StatefulSet claim kept by a release before v0.5.0.
 	AnnotationAdopted = "berth.dev/adopted-claim-folder"
-	// AnnotationSizeEnforced says whether a bound claim's size limits
-	// its volume: a folder's size is limited by nothing ("false").
-	AnnotationSizeEnforced = "berth.dev/size-enforced"
+	// AnnotationSizeEnforced says whether a volume's (and its claim's)
+	// size limits what it holds: "true" for a local-path volume its
+	// agent made a filesystem of that size, "false" for a plain folder,
+	// whose size nothing limits; AnnotationSizeNotEnforced says why not.
+	AnnotationSizeEnforced    = "berth.dev/size-enforced"
+	AnnotationSizeNotEnforced = "berth.dev/size-not-enforced"
 )
+
+// VolumeReport is what an agent says of a local-path volume it set up:
+// whether its size is enforced, and why not.
+type VolumeReport struct {
+	Name         string `json:"name"`
+	SizeEnforced bool   `json:"sizeEnforced"`
+	Reason       string `json:"reason,omitempty"`
+}
 
 // ProvisionsLocalPath reports whether a provisioner is berth's local-path
 // provisioner (under either name).

@@ -94,10 +94,15 @@ func TestClaimOutlivesItsPod(t *testing.T) {
 	c.waitCommit(c.commit("claims and a writer", storageRepo("writer")), 0)
 	c.execUntil("writer", "app", nil, "sh", "-c", "echo kept > /notes/note && echo old > /archive/note")
 	c.mustKubectl([]string{"notes", "Bound", "64Mi", "RWO", "local-path", "archive", "keep"}, "get", "pvc")
-	out, code := c.berth("get", "pvc")
-	if code != 0 || !strings.Contains(out, "not enforced") {
-		t.Fatalf("berth get pvc: exit %d:\n%s", code, out)
-	}
+	// The agent made each folder a 64 MiB filesystem: the size holds.
+	testutil.Await(t, 30*time.Second, func() error {
+		out, code := c.berth("get", "pvc")
+		if code != 0 || strings.Count(out, " enforced\n") != 2 {
+			return fmt.Errorf("berth get pvc: exit %d; want both sizes enforced:\n%s", code, out)
+		}
+		return nil
+	})
+	c.execUntil("writer", "app", []string{"No space left on device"}, "sh", "-c", "dd if=/dev/zero of=/notes/big bs=1M count=100 2>&1; rm -f /notes/big")
 	vols := c.volumes()
 	notes, archive := vols["notes"], vols["archive"]
 	if notes.Spec.Local == nil || !strings.HasPrefix(notes.Spec.Local.Path, filepath.Join(c.dir, "agent", "volumes", "pvc-")) ||
@@ -128,6 +133,9 @@ func TestClaimOutlivesItsPod(t *testing.T) {
 		return nil
 	})
 	testutil.WaitFor(t, 30*time.Second, "volume of notes forgotten", func() bool { _, ok := c.volumes()["notes"]; return !ok })
+	if _, err := os.Stat(notes.Spec.Local.Path + ".img"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the filesystem image of claim notes is still there: %v", err)
+	}
 	if v := c.volumes()["archive"]; v.Status.Phase != corev1.VolumeReleased {
 		t.Fatalf("the Retain volume of claim archive: %s", v.Status.Phase)
 	}

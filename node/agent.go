@@ -107,6 +107,10 @@ type Agent struct {
 	// volumesDeleted those removed and not yet reported.
 	deletingVolumes map[string]bool
 	volumesDeleted  []string
+	// volumeReports are the reports of local-path volumes set up, not
+	// yet sent; reportedVolumes those queued once by this process.
+	volumeReports   []api.VolumeReport
+	reportedVolumes map[string]bool
 	// services are the cluster's Services, for service links; not under mu.
 	services atomic.Pointer[[]corev1.Service]
 	wake     chan struct{} // signals the reporter
@@ -186,7 +190,7 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 		cfg.Memory = *resource.NewQuantity(machineMemory(), resource.BinarySI)
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger.With("node", cfg.Name), client: c, rt: rt,
-		workers: map[string]*podWorker{}, pending: map[string]api.PodReport{}, sent: map[string]api.PodReport{}, deletingVolumes: map[string]bool{},
+		workers: map[string]*podWorker{}, pending: map[string]api.PodReport{}, sent: map[string]api.PodReport{}, deletingVolumes: map[string]bool{}, reportedVolumes: map[string]bool{},
 		config: newConfigSet(&api.Assignments{}),
 		wake:   make(chan struct{}, 1)}
 	if cfg.Listen != "" {
@@ -479,7 +483,7 @@ func (a *Agent) nodeInfo() nodeInfo {
 		}
 	}
 	return nodeInfo{hostIP: ip, cpu: a.cfg.CPU, memory: a.cfg.Memory, hostPaths: a.cfg.HostPaths, services: a.currentServices(),
-		claimsDir: filepath.Join(a.cfg.DataDir, claimsFolder), dataDir: a.cfg.DataDir}
+		claimsDir: filepath.Join(a.cfg.DataDir, claimsFolder), dataDir: a.cfg.DataDir, localVolume: a.setUpLocalVolume}
 }
 
 // currentConfig returns the ConfigMaps and Secrets of the last assignment.

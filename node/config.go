@@ -108,6 +108,9 @@ type nodeInfo struct {
 	// claim, kept when pods go (releases before v0.5.0); dataDir is the
 	// agent's data folder, where it provisions local-path volumes.
 	claimsDir, dataDir string
+	// localVolume sets up a local-path volume's folder (nil: a plain
+	// folder).
+	localVolume func(pv *corev1.PersistentVolume, dir string) error
 }
 
 // resolveEnv builds a container's environment as the kubelet does: envFrom

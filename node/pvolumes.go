@@ -63,10 +63,38 @@ func claimPath(pod *corev1.Pod, claim string, cfg *configSet, node nodeInfo) (st
 	if err != nil {
 		return "", &configError{fmt.Sprintf("PersistentVolume %s: %v", pv.Name, err)}
 	}
+	if node.localVolume != nil && pv.Annotations[api.AnnotationAdopted] == "" {
+		return dir, node.localVolume(pv, dir)
+	}
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return "", err
 	}
 	return dir, os.Chmod(dir, 0o777)
+}
+
+// setUpLocalVolume makes a local-path volume's folder a filesystem of
+// the claim's size (or, where that cannot be done, a plain folder), and
+// reports which once per volume.
+func (a *Agent) setUpLocalVolume(pv *corev1.PersistentVolume, dir string) error {
+	size := pv.Spec.Capacity[corev1.ResourceStorage]
+	why, err := mountSized(dir, size.Value())
+	if err != nil {
+		return fmt.Errorf("PersistentVolume %s: %w", pv.Name, err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.reportedVolumes[pv.Name] {
+		a.reportedVolumes[pv.Name] = true
+		a.volumeReports = append(a.volumeReports, api.VolumeReport{Name: pv.Name, SizeEnforced: why == "", Reason: why})
+		if why != "" {
+			a.log.Warn("a volume's size is not enforced", "volume", pv.Name, "why", why)
+		}
+		a.wakeReporter()
+	}
+	return nil
 }
 
 // ownFolder checks that a provisioned volume's folder is one of this
@@ -101,6 +129,7 @@ func (a *Agent) deleteVolumes(ctx context.Context, vols []corev1.PersistentVolum
 			a.mu.Lock()
 			delete(a.deletingVolumes, v.Name)
 			if err == nil {
+				delete(a.reportedVolumes, v.Name)
 				a.volumesDeleted = append(a.volumesDeleted, v.Name)
 			}
 			a.mu.Unlock()
@@ -122,6 +151,9 @@ func (a *Agent) removeVolumeFolder(v *corev1.PersistentVolume) error {
 	}
 	dir, err := ownFolder(a.cfg.DataDir, v.Spec.Local.Path)
 	if err != nil {
+		return err
+	}
+	if err := unmountSized(dir); err != nil {
 		return err
 	}
 	return os.RemoveAll(dir)

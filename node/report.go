@@ -80,15 +80,15 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		case <-time.After(reportInterval):
 		}
 		a.mu.Lock()
-		batch := &api.StatusBatch{Node: a.cfg.Name, Events: a.events, VolumesDeleted: a.volumesDeleted}
-		a.volumesDeleted = nil
+		batch := &api.StatusBatch{Node: a.cfg.Name, Events: a.events, VolumesDeleted: a.volumesDeleted, Volumes: a.volumeReports}
+		a.volumesDeleted, a.volumeReports = nil, nil
 		for _, r := range a.pending {
 			batch.Reports = append(batch.Reports, r)
 		}
 		a.pending = map[string]api.PodReport{}
 		a.events = nil
 		a.mu.Unlock()
-		if len(batch.Reports) == 0 && len(batch.Events) == 0 && len(batch.VolumesDeleted) == 0 {
+		if len(batch.Reports) == 0 && len(batch.Events) == 0 && len(batch.VolumesDeleted) == 0 && len(batch.Volumes) == 0 {
 			continue
 		}
 		if err := a.client.Report(ctx, batch); err != nil {
@@ -96,6 +96,7 @@ func (a *Agent) reportLoop(ctx context.Context) {
 			a.requeue(batch.Reports, batch.Events)
 			a.mu.Lock()
 			a.volumesDeleted = append(batch.VolumesDeleted, a.volumesDeleted...)
+			a.volumeReports = append(batch.Volumes, a.volumeReports...)
 			a.mu.Unlock()
 			if !sleep(ctx, reportRetry) {
 				return

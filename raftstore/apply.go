@@ -1,6 +1,7 @@
 package raftstore
 
 import (
+	"strconv"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -290,6 +291,7 @@ func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
 		st.addEvent(e, c.Time)
 	}
 	st.volumesDeleted(c.Node, c.VolumesDeleted, index)
+	st.volumeReports(c.Node, c.Volumes)
 	for _, r := range c.Reports {
 		key := api.Key(r.Namespace, r.Name)
 		p, ok := st.Pods[key]
@@ -318,6 +320,27 @@ func (st *state) volumesDeleted(node string, names []string, index uint64) {
 			delete(st.Volumes, name)
 			st.touchNode(node, index)
 		}
+	}
+}
+
+// volumeReports records whether the sizes of a node's local-path volumes
+// are enforced (the record is replaced, not changed: clone shares it).
+func (st *state) volumeReports(node string, reports []api.VolumeReport) {
+	for _, r := range reports {
+		v := st.Volumes[r.Name]
+		if v == nil || api.VolumeNode(v) != node {
+			continue
+		}
+		c := v.DeepCopy()
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[api.AnnotationSizeEnforced] = strconv.FormatBool(r.SizeEnforced)
+		delete(c.Annotations, api.AnnotationSizeNotEnforced)
+		if r.Reason != "" {
+			c.Annotations[api.AnnotationSizeNotEnforced] = r.Reason
+		}
+		st.Volumes[r.Name] = c
 	}
 }
 

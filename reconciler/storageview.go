@@ -76,8 +76,29 @@ func claimStatus(c *corev1.PersistentVolumeClaim, pv *corev1.PersistentVolume, c
 	if c.Annotations == nil {
 		c.Annotations = map[string]string{}
 	}
-	c.Annotations[api.AnnotationSizeEnforced] = "false"
+	enforced, why := sizeEnforced(pv)
+	if enforced != "" {
+		c.Annotations[api.AnnotationSizeEnforced] = enforced
+	}
+	if why != "" {
+		c.Annotations[api.AnnotationSizeNotEnforced] = why
+	}
 	if n := api.VolumeNode(pv); n != "" {
 		c.Annotations[api.AnnotationSelectedNode] = n
 	}
+}
+
+// sizeEnforced is whether a volume's size is enforced ("true", "false",
+// or "" until its agent says), and why not: its agent's report, or what
+// berth knows of a static volume or an adopted claim folder.
+func sizeEnforced(pv *corev1.PersistentVolume) (string, string) {
+	switch {
+	case pv.Annotations[api.AnnotationSizeEnforced] != "":
+		return pv.Annotations[api.AnnotationSizeEnforced], pv.Annotations[api.AnnotationSizeNotEnforced]
+	case pv.Annotations[api.AnnotationProvisionedBy] == "":
+		return "false", "a static volume: berth does not limit hostPath or local volumes"
+	case pv.Annotations[api.AnnotationAdopted] != "":
+		return "false", "a claim folder of a release before v0.5.0"
+	}
+	return "", ""
 }

@@ -47,8 +47,15 @@ var storageResources = []resource{
 			if c.Spec.StorageClassName != nil {
 				class = *c.Spec.StorageClassName
 			}
-			if c.Annotations[api.AnnotationSizeEnforced] == "false" {
-				size = "not enforced"
+			switch c.Annotations[api.AnnotationSizeEnforced] {
+			case "true":
+				size = "enforced"
+			case "false":
+				size = "not enforced: " + c.Annotations[api.AnnotationSizeNotEnforced]
+			default:
+				if c.Status.Phase == corev1.ClaimBound {
+					size = "<pending>"
+				}
 			}
 			row(w, f, c.Namespace, c.Name, string(c.Status.Phase), cmp.Or(c.Spec.VolumeName, "<none>"), cmp.Or(capacity, "<none>"),
 				cmp.Or(accessModes(c.Status.AccessModes), "<none>"), cmp.Or(class, "<none>"), cmp.Or(size, "<none>"))
