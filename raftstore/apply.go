@@ -1,9 +1,9 @@
 package raftstore
 
 import (
-	"strconv"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
