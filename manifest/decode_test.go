@@ -149,6 +149,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("apiVersion: v1\nkind: Endpoints\nmetadata: {name: db}\nsubsets:\n- addresses: [{ip: 192.168.1.5}]\n  ports: [{port: 5432}]\n"))
 	f.Add([]byte(ingressApp))
 	f.Add([]byte(gatewayApp))
+	f.Add([]byte(storageApp))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		set, errs := Decode([]File{{Name: "f.yaml", Data: data}})
 		if set == nil && len(errs) == 0 {
