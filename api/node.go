@@ -34,7 +34,14 @@ type Node struct {
 	// StorageDir is the agent's data folder: local-path volumes are made
 	// in its volumes/ folder (raftstore format 4).
 	StorageDir string `json:"storageDir,omitempty"`
+	// Conditions are what the agent reports of the node beside its
+	// readiness (IngressPortsBound; raftstore format 4).
+	Conditions []corev1.NodeCondition `json:"conditions,omitempty"`
 }
+
+// NodeIngressPortsBound is the node condition that says whether the
+// agent's Ingress proxy holds every one of its ports.
+const NodeIngressPortsBound corev1.NodeConditionType = "IngressPortsBound"
 
 // NetworkReady reports whether the node can network new pods: an agent
 // that gives pods their own network needs its pod CIDR first.
@@ -151,10 +158,10 @@ func (n *Node) ToKube(now time.Time, timeout time.Duration) corev1.Node {
 			Allocatable:     capacity,
 			Addresses:       n.addresses(),
 			DaemonEndpoints: n.daemonEndpoints(),
-			Conditions: []corev1.NodeCondition{{
+			Conditions: append([]corev1.NodeCondition{{
 				Type: corev1.NodeReady, Status: ready, Reason: reason, Message: message,
 				LastHeartbeatTime: metaTime(n.LastHeartbeat), LastTransitionTime: metaTime(since),
-			}},
+			}}, n.Conditions...),
 		},
 	}
 }
@@ -268,6 +275,10 @@ type StatusBatch struct {
 	// Volumes says which local-path volumes the agent set up have their
 	// size enforced (raftstore format 4).
 	Volumes []VolumeReport `json:"volumes,omitempty"`
+	// Conditions, when set, are the node's conditions as the agent now
+	// sees them (all of them: nil leaves them as they were; raftstore
+	// format 4).
+	Conditions []corev1.NodeCondition `json:"conditions,omitempty"`
 }
 
 // Assignments is the answer of the blocking query for a node's pods, with

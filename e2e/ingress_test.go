@@ -334,4 +334,12 @@ func TestGatewayAPI(t *testing.T) {
 		}
 		return nil
 	})
+	// It is a condition of the node too, which stays Ready.
+	testutil.Await(t, 10*time.Second, func() error {
+		out, _ := c.kubectl("get", "node", "n0", "-o", `jsonpath={range .status.conditions[*]}{.type}={.status}:{.message}{"\n"}{end}`)
+		if !strings.Contains(out, "Ready=True") || !regexp.MustCompile(`IngressPortsBound=False:.*port `+httpsPort).MatchString(out) {
+			return fmt.Errorf("node conditions:\n%s", out)
+		}
+		return nil
+	})
 }

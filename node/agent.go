@@ -111,6 +111,8 @@ type Agent struct {
 	// yet sent; reportedVolumes those queued once by this process.
 	volumeReports   []api.VolumeReport
 	reportedVolumes map[string]bool
+	// nodeConditions are the node's conditions to send (nil: unchanged).
+	nodeConditions []corev1.NodeCondition
 	// services are the cluster's Services, for service links; not under mu.
 	services atomic.Pointer[[]corev1.Service]
 	wake     chan struct{} // signals the reporter

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -38,6 +39,10 @@ func (a *Agent) ingressOn() bool {
 type proxyPorts struct {
 	mu      sync.Mutex
 	running map[int]proxyPort
+	// failed holds why each port that could not be bound failed;
+	// reported is the IngressPortsBound condition last queued.
+	failed   map[int]string
+	reported *corev1.NodeCondition
 }
 
 type proxyPort struct {
@@ -69,8 +74,10 @@ func (a *Agent) syncProxyPorts(ctx context.Context) {
 		if https, ok := want[port]; !ok || https != l.tls {
 			l.cancel()
 			delete(p.running, port)
+			delete(p.failed, port)
 		}
 	}
+	a.reportPortsLocked()
 	for port, https := range want {
 		if _, ok := p.running[port]; ok {
 			continue
@@ -102,6 +109,7 @@ func (a *Agent) serveProxyPort(ctx context.Context, port int, tlsConfig *tls.Con
 		// One event and warning per cause; the retries after it are
 		// debug lines.
 		msg := fmt.Sprintf("ingress proxy cannot listen on port %d: %v; retrying", port, err)
+		a.portState(port, fmt.Sprintf("port %d: %v", port, err))
 		if msg != last {
 			a.log.Warn(msg)
 			a.nodeEvent(corev1.EventTypeWarning, "IngressPortUnavailable", msg)
@@ -113,6 +121,7 @@ func (a *Agent) serveProxyPort(ctx context.Context, port int, tlsConfig *tls.Con
 			return
 		}
 	}
+	a.portState(port, "")
 	scheme := "http"
 	if tlsConfig != nil {
 		l, scheme = tls.NewListener(l, tlsConfig), "https"
@@ -126,6 +135,51 @@ func (a *Agent) serveProxyPort(ctx context.Context, port int, tlsConfig *tls.Con
 		a.log.Error("ingress proxy", "port", port, "err", err)
 	}
 	<-done
+}
+
+// portState records that a port is bound (why "") or why it is not, and
+// reports the node's IngressPortsBound condition when that changes it.
+func (a *Agent) portState(port int, why string) {
+	p := &a.proxyPorts
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.running[port]; !ok {
+		return // closed meanwhile
+	}
+	if p.failed == nil {
+		p.failed = map[int]string{}
+	}
+	if why == "" {
+		delete(p.failed, port)
+	} else {
+		p.failed[port] = why
+	}
+	a.reportPortsLocked()
+}
+
+// reportPortsLocked queues the node's IngressPortsBound condition for the
+// next status batch when it differs from the last one queued; the caller
+// holds proxyPorts.mu.
+func (a *Agent) reportPortsLocked() {
+	p := &a.proxyPorts
+	c := corev1.NodeCondition{Type: api.NodeIngressPortsBound, Status: corev1.ConditionTrue, Reason: "IngressPortsBound",
+		Message: "the Ingress proxy listens on all its ports"}
+	if len(p.failed) > 0 {
+		ports := slices.Sorted(maps.Keys(p.failed))
+		var whys []string
+		for _, port := range ports {
+			whys = append(whys, p.failed[port])
+		}
+		c.Status, c.Reason, c.Message = corev1.ConditionFalse, "IngressPortUnavailable", strings.Join(whys, "; ")
+	}
+	if r := p.reported; r != nil && r.Status == c.Status && r.Message == c.Message {
+		return
+	}
+	p.reported = &c
+	a.mu.Lock()
+	a.nodeConditions = []corev1.NodeCondition{c}
+	a.mu.Unlock()
+	a.wakeReporter()
 }
 
 // updateIngress gives the proxy the table's Ingresses and Gateway

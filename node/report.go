@@ -80,15 +80,17 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		case <-time.After(reportInterval):
 		}
 		a.mu.Lock()
-		batch := &api.StatusBatch{Node: a.cfg.Name, Events: a.events, VolumesDeleted: a.volumesDeleted, Volumes: a.volumeReports}
-		a.volumesDeleted, a.volumeReports = nil, nil
+		batch := &api.StatusBatch{Node: a.cfg.Name, Events: a.events, VolumesDeleted: a.volumesDeleted, Volumes: a.volumeReports,
+			Conditions: a.nodeConditions}
+		a.volumesDeleted, a.volumeReports, a.nodeConditions = nil, nil, nil
 		for _, r := range a.pending {
 			batch.Reports = append(batch.Reports, r)
 		}
 		a.pending = map[string]api.PodReport{}
 		a.events = nil
 		a.mu.Unlock()
-		if len(batch.Reports) == 0 && len(batch.Events) == 0 && len(batch.VolumesDeleted) == 0 && len(batch.Volumes) == 0 {
+		if len(batch.Reports) == 0 && len(batch.Events) == 0 && len(batch.VolumesDeleted) == 0 && len(batch.Volumes) == 0 &&
+			batch.Conditions == nil {
 			continue
 		}
 		if err := a.client.Report(ctx, batch); err != nil {
@@ -97,6 +99,9 @@ func (a *Agent) reportLoop(ctx context.Context) {
 			a.mu.Lock()
 			a.volumesDeleted = append(batch.VolumesDeleted, a.volumesDeleted...)
 			a.volumeReports = append(batch.Volumes, a.volumeReports...)
+			if a.nodeConditions == nil {
+				a.nodeConditions = batch.Conditions
+			}
 			a.mu.Unlock()
 			if !sleep(ctx, reportRetry) {
 				return

@@ -3,6 +3,7 @@ package raftstore
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -292,6 +293,9 @@ func (st *state) applyStatus(c *api.StatusBatch, index uint64) {
 	}
 	st.volumesDeleted(c.Node, c.VolumesDeleted, index)
 	st.volumeReports(c.Node, c.Volumes)
+	if n := st.Nodes[c.Node]; n != nil && c.Conditions != nil {
+		n.Conditions = dateNodeConditions(c.Conditions, n.Conditions, metav1.NewTime(c.Time))
+	}
 	for _, r := range c.Reports {
 		key := api.Key(r.Namespace, r.Name)
 		p, ok := st.Pods[key]
@@ -342,6 +346,23 @@ func (st *state) volumeReports(node string, reports []api.VolumeReport) {
 		}
 		st.Volumes[r.Name] = c
 	}
+}
+
+// dateNodeConditions gives each reported node condition the time it
+// last changed (kept when its status is the same) and the batch's time
+// as its heartbeat.
+func dateNodeConditions(reported, old []corev1.NodeCondition, now metav1.Time) []corev1.NodeCondition {
+	out := slices.Clone(reported)
+	for i := range out {
+		c := &out[i]
+		c.LastHeartbeatTime, c.LastTransitionTime = now, now
+		for _, o := range old {
+			if o.Type == c.Type && o.Status == c.Status {
+				c.LastTransitionTime = o.LastTransitionTime
+			}
+		}
+	}
+	return out
 }
 
 // datePodConditions gives each reported condition the time it last

@@ -136,7 +136,7 @@ func (s *Store) planForFormat(p api.Plan) api.Plan {
 // does not have yet.
 func (s *Store) batchForFormat(b api.StatusBatch) api.StatusBatch {
 	if s.ClusterFormat() < formatStorage {
-		b.VolumesDeleted, b.Volumes = nil, nil
+		b.VolumesDeleted, b.Volumes, b.Conditions = nil, nil, nil
 	}
 	return b
 }
