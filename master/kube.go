@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -125,13 +126,24 @@ func (k *kubeSource) Snapshot() kubeapi.Snapshot {
 	return kubeapi.Snapshot{Index: v.Index, Objects: objs}
 }
 
-// ingressAddresses are where the Ingresses answer: every Ready node's
-// InternalIP (each agent serves them on all its addresses).
+// ingressAddresses are where the Ingresses and Gateways answer: the
+// InternalIP of every Ready node that runs the Ingress proxy (its agent
+// reports the IngressPortsBound condition; it serves on all the node's
+// addresses).
 func ingressAddresses(nodes []corev1.Node) networkingv1.IngressLoadBalancerStatus {
+	return readyAddresses(nodes, true)
+}
+
+// readyAddresses are the InternalIPs of the Ready nodes (only those that
+// run the Ingress proxy with proxied set).
+func readyAddresses(nodes []corev1.Node, proxied bool) networkingv1.IngressLoadBalancerStatus {
 	var lb networkingv1.IngressLoadBalancerStatus
 	seen := map[string]bool{}
 	for _, n := range nodes {
 		if n.Status.Conditions[0].Status != corev1.ConditionTrue {
+			continue
+		}
+		if proxied && !slices.ContainsFunc(n.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == api.NodeIngressPortsBound }) {
 			continue
 		}
 		for _, a := range n.Status.Addresses {

@@ -169,7 +169,7 @@ func (m *Master) handleServices(w http.ResponseWriter, r *http.Request) {
 // Ingresses) in its status.
 func withLoadBalancers(svcs []corev1.Service, nodes []corev1.Node) []corev1.Service {
 	var lb []corev1.LoadBalancerIngress
-	for _, in := range ingressAddresses(nodes).Ingress {
+	for _, in := range readyAddresses(nodes, false).Ingress { // nftables on every node
 		lb = append(lb, corev1.LoadBalancerIngress{IP: in.IP, IPMode: ptr.To(corev1.LoadBalancerIPModeVIP)})
 	}
 	out := make([]corev1.Service, len(svcs))
