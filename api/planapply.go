@@ -148,6 +148,7 @@ func (p *Plan) applyStorage(s PlanState) {
 	}
 	for i := range p.Volumes {
 		v := p.Volumes[i].DeepCopy()
+		keepReported(v, volumes[v.Name])
 		volumes[v.Name] = v
 		switch c, n := ClaimKey(v), VolumeNode(v); {
 		case c == "" || n == "":
@@ -164,6 +165,23 @@ func (p *Plan) applyStorage(s PlanState) {
 	for i := range p.Claims {
 		c := p.Claims[i].DeepCopy()
 		claims[Key(c.Namespace, c.Name)] = c
+	}
+}
+
+// keepReported carries what the agent reported of a volume (whether its
+// size is enforced) from the stored record to its new one, which a plan
+// made before the report does not have.
+func keepReported(v, old *corev1.PersistentVolume) {
+	if old == nil {
+		return
+	}
+	for _, k := range []string{AnnotationSizeEnforced, AnnotationSizeNotEnforced} {
+		if _, ok := v.Annotations[k]; !ok && old.Annotations[k] != "" {
+			if v.Annotations == nil {
+				v.Annotations = map[string]string{}
+			}
+			v.Annotations[k] = old.Annotations[k]
+		}
 	}
 }
 
