@@ -29,6 +29,9 @@ type serviceTables struct {
 	index uint64 // the store's PodsIndex
 	at    time.Time
 	table *api.ServiceTable
+	// unopened are the TLS Secrets that would not open, with why: each
+	// is logged once, not at every rebuild of the table.
+	unopened map[string]string
 }
 
 const tableMaxAge = time.Second
@@ -99,18 +102,23 @@ func (m *Master) tlsSecrets(d *api.ObjectSet, listeners []api.GatewayListener) [
 		}
 	}
 	var out []corev1.Secret
+	unopened := map[string]string{}
 	for i := range d.Secrets {
 		s := &d.Secrets[i]
-		if !named[api.Key(s.Namespace, s.Name)] {
+		key := api.Key(s.Namespace, s.Name)
+		if !named[key] {
 			continue
 		}
 		opened, err := m.openSecret(s)
 		if err != nil {
-			m.log.Warn("ingress TLS secret will not open", "secret", api.Key(s.Namespace, s.Name), "err", err)
+			if unopened[key] = err.Error(); m.services.unopened[key] != err.Error() {
+				m.log.Warn("ingress TLS secret will not open", "secret", key, "err", err)
+			}
 			continue
 		}
 		out = append(out, opened)
 	}
+	m.services.unopened = unopened // the caller holds m.services.mu
 	return out
 }
 
