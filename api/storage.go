@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -166,4 +167,15 @@ func WithClaimVolumes(volumes []corev1.Volume, templates []corev1.PersistentVolu
 		}})
 	}
 	return out
+}
+
+// AccessModes prints access modes as kubectl does: RWO, ROX, RWX, RWOP.
+func AccessModes(modes []corev1.PersistentVolumeAccessMode) string {
+	short := map[corev1.PersistentVolumeAccessMode]string{corev1.ReadWriteOnce: "RWO", corev1.ReadOnlyMany: "ROX",
+		corev1.ReadWriteMany: "RWX", corev1.ReadWriteOncePod: "RWOP"}
+	out := make([]string, 0, len(modes))
+	for _, m := range modes {
+		out = append(out, short[m])
+	}
+	return strings.Join(out, ",")
 }

@@ -1,12 +1,13 @@
 package kubeapi
 
 import (
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-dev/berth/api"
 )
 
 // The printers of the storage kinds, with kube-apiserver's columns.
@@ -33,7 +34,7 @@ var (
 			if v.Spec.VolumeMode != nil {
 				mode = *v.Spec.VolumeMode
 			}
-			return []any{v.Name, capacity.String(), accessModes(v.Spec.AccessModes), string(v.Spec.PersistentVolumeReclaimPolicy),
+			return []any{v.Name, capacity.String(), api.AccessModes(v.Spec.AccessModes), string(v.Spec.PersistentVolumeReclaimPolicy),
 				string(v.Status.Phase), claim, v.Spec.StorageClassName, unset, v.Status.Reason, age(v.CreationTimestamp, now), string(mode)}
 		},
 	}
@@ -58,7 +59,7 @@ var (
 			if c.Spec.VolumeMode != nil {
 				mode = string(*c.Spec.VolumeMode)
 			}
-			return []any{c.Name, string(c.Status.Phase), c.Spec.VolumeName, capacity, accessModes(c.Status.AccessModes), class, unset,
+			return []any{c.Name, string(c.Status.Phase), c.Spec.VolumeName, capacity, api.AccessModes(c.Status.AccessModes), class, unset,
 				age(c.CreationTimestamp, now), mode}
 		},
 	}
@@ -72,7 +73,7 @@ var (
 		row: func(o Object, now time.Time) []any {
 			sc := o.(*storagev1.StorageClass)
 			name := sc.Name
-			if sc.Annotations["storageclass.kubernetes.io/is-default-class"] == "true" {
+			if sc.Annotations[api.AnnotationDefaultStorageClass] == "true" {
 				name += " (default)"
 			}
 			reclaim, mode := string(corev1.PersistentVolumeReclaimDelete), string(storagev1.VolumeBindingImmediate)
@@ -90,14 +91,3 @@ var (
 
 // unset is the cell of a field that is not set, as kubectl prints it.
 const unset = "<unset>"
-
-// accessModes prints access modes as kubectl does: RWO, ROX, RWX, RWOP.
-func accessModes(modes []corev1.PersistentVolumeAccessMode) string {
-	short := map[corev1.PersistentVolumeAccessMode]string{corev1.ReadWriteOnce: "RWO", corev1.ReadOnlyMany: "ROX",
-		corev1.ReadWriteMany: "RWX", corev1.ReadWriteOncePod: "RWOP"}
-	var out []string
-	for _, m := range modes {
-		out = append(out, short[m])
-	}
-	return strings.Join(out, ",")
-}

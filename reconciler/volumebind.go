@@ -10,14 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/berth-dev/berth/api"
 )
 
 // The binding of PersistentVolumeClaims to PersistentVolumes, by the rules
 // of Kubernetes' PV controller (issue #19; not wired into the plan yet).
-
-// annotationDefaultStorageClass marks the StorageClass that claims
-// without storageClassName take.
-const annotationDefaultStorageClass = "storageclass.kubernetes.io/is-default-class"
 
 // ClaimClass is the StorageClass a claim asks for: its storageClassName,
 // or the default class when it names none ("" when there is no default).
@@ -28,7 +26,7 @@ func ClaimClass(c *corev1.PersistentVolumeClaim, classes []storagev1.StorageClas
 	}
 	var defaults []storagev1.StorageClass
 	for _, sc := range classes {
-		if sc.Annotations[annotationDefaultStorageClass] == "true" {
+		if sc.Annotations[api.AnnotationDefaultStorageClass] == "true" {
 			defaults = append(defaults, sc)
 		}
 	}

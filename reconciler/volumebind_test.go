@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/berth-dev/berth/api"
 )
 
 // pvOf is a volume of class with size and access modes.
@@ -84,7 +86,7 @@ func TestMatchVolume(t *testing.T) {
 
 func TestClaimClass(t *testing.T) {
 	old, recent := metav1.NewTime(time.Unix(1, 0)), metav1.NewTime(time.Unix(2, 0))
-	def := map[string]string{annotationDefaultStorageClass: "true"}
+	def := map[string]string{api.AnnotationDefaultStorageClass: "true"}
 	classes := []storagev1.StorageClass{
 		{ObjectMeta: metav1.ObjectMeta{Name: "local-path", Annotations: def, CreationTimestamp: old}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "fast", Annotations: def, CreationTimestamp: recent}},

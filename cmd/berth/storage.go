@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"io"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -33,7 +32,7 @@ var storageResources = []resource{
 				status = "Deleting"
 			}
 			capacity := v.Spec.Capacity[corev1.ResourceStorage]
-			row(w, g, "", v.Name, capacity.String(), accessModes(v.Spec.AccessModes), string(v.Spec.PersistentVolumeReclaimPolicy), status,
+			row(w, g, "", v.Name, capacity.String(), api.AccessModes(v.Spec.AccessModes), string(v.Spec.PersistentVolumeReclaimPolicy), status,
 				cmp.Or(claim, "<none>"), cmp.Or(v.Spec.StorageClassName, "<none>"), cmp.Or(api.VolumeNode(&v), "<any>"), path)
 		}
 	})},
@@ -58,7 +57,7 @@ var storageResources = []resource{
 				}
 			}
 			row(w, f, c.Namespace, c.Name, string(c.Status.Phase), cmp.Or(c.Spec.VolumeName, "<none>"), cmp.Or(capacity, "<none>"),
-				cmp.Or(accessModes(c.Status.AccessModes), "<none>"), cmp.Or(class, "<none>"), cmp.Or(size, "<none>"))
+				cmp.Or(api.AccessModes(c.Status.AccessModes), "<none>"), cmp.Or(class, "<none>"), cmp.Or(size, "<none>"))
 		}
 	})},
 	{[]string{"storageclasses", "storageclass", "sc"}, listOf(api.PathStorageClasses, func(w io.Writer, f *getFlags, items []storagev1.StorageClass) {
@@ -87,15 +86,4 @@ func clusterScoped(f *getFlags) *getFlags {
 	g := *f
 	g.allNamespaces = false
 	return &g
-}
-
-// accessModes prints access modes as kubectl does.
-func accessModes(modes []corev1.PersistentVolumeAccessMode) string {
-	short := map[corev1.PersistentVolumeAccessMode]string{corev1.ReadWriteOnce: "RWO", corev1.ReadOnlyMany: "ROX",
-		corev1.ReadWriteMany: "RWX", corev1.ReadWriteOncePod: "RWOP"}
-	var out []string
-	for _, m := range modes {
-		out = append(out, short[m])
-	}
-	return strings.Join(out, ",")
 }
