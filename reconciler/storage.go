@@ -33,6 +33,7 @@ type storage struct {
 	inGit   map[string]bool                          // static volume names
 	bound   map[string]*corev1.PersistentVolume      // claim key to its Bound volume
 	legacy  map[string]string                        // Input.Claims: claim to node
+	users   map[string]string                        // claim to a pod on a node that uses it
 	dirty   map[string]bool                          // records the plan changes
 	forget  []string
 }
@@ -42,6 +43,7 @@ const (
 	reasonUnboundImmediate = "pod has unbound immediate PersistentVolumeClaims"
 	reasonNoStorageDir     = "node(s) cannot provision local-path volumes (their agent is older than v0.5.0)"
 	reasonNoVolumeOnNode   = "node(s) didn't find available persistent volumes to bind"
+	reasonClaimInUse       = "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode"
 )
 
 // newStorage indexes the input's claims and volumes (nil when the cluster
@@ -53,7 +55,12 @@ func newStorage(in *Input, desired *api.ObjectSet, now time.Time) *storage {
 	s := &storage{now: now, nodes: map[string]*api.Node{}, classes: desired.StorageClassesWithBuiltin(),
 		claims: map[string]*corev1.PersistentVolumeClaim{}, records: map[string]*corev1.PersistentVolume{},
 		static: desired.PersistentVolumes, inGit: map[string]bool{}, bound: map[string]*corev1.PersistentVolume{},
-		legacy: in.Claims, dirty: map[string]bool{}}
+		legacy: in.Claims, users: map[string]string{}, dirty: map[string]bool{}}
+	for i := range in.Pods {
+		if p := &in.Pods[i]; p.Spec.NodeName != "" && (p.DeletionTimestamp != nil || !finished(p)) {
+			s.use(p)
+		}
+	}
 	for i := range in.Nodes {
 		s.nodes[in.Nodes[i].Name] = &in.Nodes[i]
 	}
@@ -80,6 +87,20 @@ func newStorage(in *Input, desired *api.ObjectSet, now time.Time) *storage {
 
 func (s *storage) addClaim(c *corev1.PersistentVolumeClaim) {
 	s.claims[api.Key(c.Namespace, c.Name)] = c
+}
+
+// use records that a pod on a node uses its claims.
+func (s *storage) use(p *corev1.Pod) {
+	for _, key := range api.ClaimsOf(p) {
+		if s.users[key] == "" {
+			s.users[key] = api.PodKey(p)
+		}
+	}
+}
+
+// onePodOnly reports whether a claim asks that one pod at a time use it.
+func onePodOnly(c *corev1.PersistentVolumeClaim) bool {
+	return slices.Contains(c.Spec.AccessModes, corev1.ReadWriteOncePod)
 }
 
 // class is the StorageClass a claim asks for (nil: none, or a class of
@@ -151,6 +172,9 @@ func (s *storage) nodeFor(p *corev1.Pod, n *corev1.Node) string {
 		if c == nil {
 			continue // the scheduler reports it (claimMissing)
 		}
+		if user := s.users[key]; onePodOnly(c) && user != "" && user != api.PodKey(p) {
+			return reasonClaimInUse
+		}
 		if pv := s.bound[key]; pv != nil {
 			if !volumeAllows(pv, n) {
 				return reasonVolumeNode
@@ -210,6 +234,7 @@ func volumeAllows(pv *corev1.PersistentVolume, n *corev1.Node) bool {
 // for their first consumer: a static volume on n, or a new local-path
 // folder there.
 func (s *storage) placed(p *corev1.Pod, n *corev1.Node) {
+	s.use(p)
 	for _, key := range api.ClaimsOf(p) {
 		c := s.claims[key]
 		if c == nil || s.bound[key] != nil {

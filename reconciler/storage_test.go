@@ -192,3 +192,26 @@ func TestStatefulSetClaimRecords(t *testing.T) {
 		t.Fatalf("adopted volume %+v", v)
 	}
 }
+
+// TestReadWriteOncePod lets one pod at a time use a ReadWriteOncePod
+// claim: the second replica waits, saying why.
+func TestReadWriteOncePod(t *testing.T) {
+	c := claim("solo", "1Gi", nil)
+	c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod}
+	in := Input{Commit: "c1", Storage: true, Nodes: []api.Node{storageNode("n1", "/d1")},
+		Desired: &api.ObjectSet{PersistentVolumeClaims: []corev1.PersistentVolumeClaim{c},
+			Deployments: []appsv1.Deployment{withClaim(deploy("web", 2, "a"), "solo")}}}
+	in, _ = step(in, now)
+	var bound, waiting int
+	for _, p := range in.Pods {
+		switch {
+		case p.Spec.NodeName != "":
+			bound++
+		case strings.Contains(p.Status.Conditions[0].Message, "ReadWriteOncePod"):
+			waiting++
+		}
+	}
+	if bound != 1 || waiting != 1 {
+		t.Fatalf("%d pods bound, %d waiting for the ReadWriteOncePod claim; want 1 and 1", bound, waiting)
+	}
+}
