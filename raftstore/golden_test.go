@@ -19,7 +19,8 @@ import (
 
 // goldenAfter adds to the scenario of every release what the releases
 // since v0.0.0 brought: the newest format turned on and a master's
-// release recorded (v0.1.0); a node's pod CIDR (v0.2.0).
+// release recorded (v0.1.0); a node's pod CIDR (v0.2.0); volumes,
+// claims and node conditions (v0.5.0, goldenStorage).
 func goldenAfter(t *testing.T, s *Store) {
 	t.Helper()
 	m := api.Member{Name: "m0", RaftAddr: s.RaftAddr(), APIAddr: "127.0.0.1:7070", Version: api.Version, Format: Format}
@@ -59,6 +60,41 @@ func goldenAfter(t *testing.T, s *Store) {
 	if err := s.Reseal(s.View(false).LiveCommit, []corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "db",
 		Annotations: map[string]string{"berth.dev/sealed-by": "k000001"}}, Data: map[string][]byte{"password": []byte("sealed")}}}); err != nil {
 		t.Fatal(err)
+	}
+	goldenStorage(t, s)
+}
+
+// goldenStorage is v0.5.0's: a node's storage folder, a StatefulSet's
+// claim and its local-path volume, an agent's report of the volume's
+// size and of a node condition, and a volume deleted and forgotten.
+func goldenStorage(t *testing.T, s *Store) {
+	t.Helper()
+	at := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
+	if _, err := s.RegisterNode(&api.Registration{Name: "n2", Address: "10.0.0.2:7072", StorageDir: "/var/lib/berth"}); err != nil {
+		t.Fatal(err)
+	}
+	claim := corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "data-db-0",
+		Annotations: map[string]string{api.AnnotationOwner: "StatefulSet/db"}},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}}}
+	pv := corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pvc-1", Annotations: map[string]string{api.AnnotationProvisionedBy: api.LocalPathProvisioner}},
+		Spec: corev1.PersistentVolumeSpec{StorageClassName: api.LocalPathClass, NodeAffinity: api.PinToNode("n2"),
+			PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: "/var/lib/berth/volumes/pvc-1"}},
+			ClaimRef:               &corev1.ObjectReference{Namespace: "default", Name: "data-db-0"}},
+		Status: corev1.PersistentVolumeStatus{Phase: corev1.VolumeBound}}
+	gone := *pv.DeepCopy()
+	gone.Name, gone.DeletionTimestamp = "pvc-2", &metav1.Time{Time: at}
+	if _, err := s.ApplyPlan(&api.Plan{Claims: []corev1.PersistentVolumeClaim{claim}, Volumes: []corev1.PersistentVolume{pv, gone},
+		ForgetVolumes: []string{"pvc-0"}, DeleteClaims: []string{"default/data-db-9"}}, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReportStatus(&api.StatusBatch{Node: "n2", VolumesDeleted: []string{"pvc-2"},
+		Volumes:    []api.VolumeReport{{Name: "pvc-1", SizeEnforced: true}},
+		Conditions: []corev1.NodeCondition{{Type: api.NodeIngressPortsBound, Status: corev1.ConditionFalse, Reason: "IngressPortUnavailable", Message: "port 80: in use"}}}); err != nil {
+		t.Fatal(err)
+	}
+	v := s.View(false)
+	if len(v.Volumes) != 1 || v.Volumes[0].Annotations[api.AnnotationSizeEnforced] != "true" || len(v.PVCs) != 1 {
+		t.Fatalf("golden storage: volumes %+v, claims %d", v.Volumes, len(v.PVCs))
 	}
 }
 
