@@ -11,7 +11,7 @@ import (
 // releases it names the next one with a "-dev" suffix. What masters of
 // different releases can exchange is decided by raftstore.Format, not by
 // this string.
-const Version = "v0.5.0"
+const Version = "v0.6.0-dev"
 
 // commit is the commit the binary was built from, when the build says
 // (make build sets it with -ldflags -X).
