@@ -228,7 +228,7 @@ func TestUpgradeInPlace(t *testing.T) {
 	if len(after.pids) != 6 {
 		t.Errorf("running after the upgrade: %d containers; want web's 4, db's 1 and api's 1", len(after.pids))
 	}
-	h.adoptedClaim("default/data-db-0")
+	h.claimKept("default/data-db-0", api.NewerVersion("v0.5.0", prev.version))
 	h.agreeOnState("")
 	out, _ := h.berth("members")
 	if strings.Count(out, api.Version) != 3 {
@@ -236,9 +236,10 @@ func TestUpgradeInPlace(t *testing.T) {
 	}
 }
 
-// adoptedClaim checks that a claim folder of the previous release is a
-// bound volume of the same folder, with the file its pod wrote.
-func (h *ha) adoptedClaim(claim string) {
+// claimKept checks that a StatefulSet's claim is bound to a volume that
+// holds the file its pod wrote; from a release before v0.5.0 (adopted),
+// a volume of the claim folder that release kept.
+func (h *ha) claimKept(claim string, adopted bool) {
 	h.t.Helper()
 	var pv *corev1.PersistentVolume
 	testutil.Await(h.t, 30*time.Second, func() error {
@@ -255,8 +256,8 @@ func (h *ha) adoptedClaim(claim string) {
 		return fmt.Errorf("no volume bound to claim %s: %d volumes", claim, len(l.Items))
 	})
 	ns, name, _ := strings.Cut(claim, "/")
-	if pv.Annotations[api.AnnotationAdopted] != "true" || pv.Spec.Local == nil || !strings.HasSuffix(pv.Spec.Local.Path, filepath.Join("claims", ns, name)) {
-		h.t.Fatalf("volume of the adopted claim %s: %s %+v", claim, pv.Name, pv.Spec.Local)
+	if pv.Spec.Local == nil || adopted && (pv.Annotations[api.AnnotationAdopted] != "true" || !strings.HasSuffix(pv.Spec.Local.Path, filepath.Join("claims", ns, name))) {
+		h.t.Fatalf("volume of claim %s (adopted: %v): %s %+v", claim, adopted, pv.Name, pv.Spec.Local)
 	}
 	if _, err := os.Stat(filepath.Join(pv.Spec.Local.Path, "hello")); err != nil {
 		h.t.Errorf("the adopted claim's file: %v", err)
