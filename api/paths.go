@@ -56,6 +56,11 @@ const (
 	AgentPathExec        = "/exec/"
 	AgentPathAttach      = "/attach/"
 	AgentPathPortForward = "/portforward/"
+	// PathMetrics is a master's Prometheus metrics; PathNodeMetrics
+	// (PathNodes/NAME/metrics) a node's agent's, through the master.
+	PathMetrics = "/metrics"
+	// AgentPathMetrics is the agent's Prometheus metrics (masters only).
+	AgentPathMetrics = "/metrics"
 	// AgentPathStats is the agent's last CPU and memory readings.
 	AgentPathStats = "/stats"
 

@@ -87,6 +87,8 @@ func TestEveryEndpointAuthorizes(t *testing.T) {
 		{"GET", api.PathGateways, nil, view},
 		{"GET", api.PathHTTPRoutes, nil, view},
 		{"GET", api.PathStorageClasses, nil, view},
+		{"GET", api.PathMetrics, nil, view},
+		{"GET", api.PathNodes + "/n1/metrics", nil, view},
 		{"GET", api.PathPersistentVolumes, nil, view},
 		{"GET", api.PathPersistentVolumeClaims, nil, view},
 		{"GET", api.PathEndpointSlices, nil, view},

@@ -52,6 +52,8 @@ func (m *Master) routes() http.Handler {
 		handle("GET "+path, auth.View, m.handleWorkloads(path))
 	}
 	handle("GET "+api.PathNodes, auth.View, m.handleNodes)
+	mux.Handle("GET "+api.PathMetrics, m.guard.Wrap(auth.View, m.prom.handler())) // this master's, not the leader's
+	mux.Handle("GET "+api.PathNodes+"/{node}/metrics", m.guard.Wrap(auth.View, http.HandlerFunc(m.handleNodeMetrics)))
 	handle("DELETE "+api.PathNodes+"/{name}", auth.Admin, m.handleRemoveNode)
 	handle("GET "+api.PathServices, auth.View, m.handleServices)
 	handle("GET "+api.PathEndpoints, auth.View, m.handleEndpoints)

@@ -20,11 +20,13 @@ func (m *Master) gitLoop(ctx context.Context, firstPass <-chan struct{}) {
 	seen := m.store.View(false).SeenCommit
 	m.src.Watch(ctx, seen, m.log, func(sha string) {
 		seenAt := time.Now().UTC()
+		m.prom.commitSeen(sha, seenAt)
 		rev, err := m.revision(sha, seenAt)
 		if err != nil {
 			m.log.Error("cannot read commit", "commit", sha, "err", err)
 			return
 		}
+		m.prom.gitRead.Observe(time.Since(seenAt).Seconds())
 		if rev.Objects != nil && len(rev.Objects.Secrets) > 0 {
 			select { // the cluster's first data key, on a new cluster
 			case <-firstPass:
@@ -40,10 +42,13 @@ func (m *Master) gitLoop(ctx context.Context, firstPass <-chan struct{}) {
 			m.log.Error("cannot record revision", "commit", sha, "err", err)
 			return
 		}
+		m.prom.revisions.WithLabelValues(string(api.OutcomeSuperseded)).Add(float64(len(rev.Superseded)))
 		switch {
 		case len(rev.Errors) > 0:
+			m.prom.revisions.WithLabelValues(string(api.OutcomeRejected)).Inc()
 			m.log.Warn("commit rejected", "commit", sha, "errors", len(rev.Errors), "first", rev.Errors[0])
 		default:
+			m.prom.revisions.WithLabelValues(string(api.OutcomeApplied)).Inc()
 			m.log.Info("commit applied", "commit", sha, "objects", rev.Objects.Count(),
 				"superseded", len(rev.Superseded), "rewrite", rev.Rewrite, "decode", time.Since(seenAt))
 		}
@@ -149,6 +154,7 @@ func (m *Master) reconcileOnce() {
 	ps := &pass{view: v, in: m.input(v, now), now: now}
 	ps.plan = reconciler.Reconcile(ps.in, now)
 	ps.took = time.Since(now)
+	m.prom.reconcile.Observe(ps.took.Seconds())
 	m.passes.publish(ps)
 	plan := ps.plan
 	if plan.Empty() {
@@ -202,5 +208,9 @@ func (m *Master) endRollout(ps *pass) {
 	}
 	if _, err := m.store.EndRollout(v.LiveCommit, r); err != nil {
 		m.log.Warn("cannot record the end of a rollout", "commit", v.LiveCommit, "err", err)
+		return
+	}
+	if r.State == api.RolloutConverged {
+		m.prom.rolloutConverged(v.LiveCommit, e.AppliedAt, now)
 	}
 }

@@ -124,6 +124,7 @@ type Master struct {
 	statusCache statusCache
 	passes      passes
 	agentWrites *agentWrites
+	prom        *metrics // Prometheus metrics (/metrics)
 	releases    releases
 	ready       chan struct{} // closed once the log is replayed (WaitReady)
 	sec         *security
@@ -171,7 +172,7 @@ func New(cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger, src: src, ready: make(chan struct{}), sec: sec, ring: keyring.NewRing(sec.kek)}
+	m := &Master{cfg: cfg, log: cfg.Logger, src: src, ready: make(chan struct{}), sec: sec, ring: keyring.NewRing(sec.kek), prom: newMetrics()}
 	if err := m.open(); err != nil {
 		return nil, err
 	}
@@ -210,7 +211,7 @@ func (m *Master) open() error {
 		Transport: raft.NewNetworkTransport(stream, 3, 10*time.Second, slogWriter{cfg.Logger}),
 		Bootstrap: cfg.Bootstrap, MaxLog: cfg.MaxLog, LogOutput: slogWriter{cfg.Logger},
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval, TrailingLogs: cfg.TrailingLogs,
-		Logger: cfg.Logger, Release: cfg.Release,
+		Logger: cfg.Logger, Release: cfg.Release, ObserveApply: func(d time.Duration) { m.prom.raftApply.Observe(d.Seconds()) },
 	})
 	if err != nil {
 		stream.Close()
@@ -220,6 +221,7 @@ func (m *Master) open() error {
 	}
 	opened.Store(store)
 	m.store, m.agentWrites = store, newAgentWrites(store)
+	m.prom.register(m)
 	m.listener = tls.NewListener(ln, m.sec.serverTLS())
 	m.guard = &auth.Guard{Auth: &auth.Authenticator{Pool: func() *x509.CertPool { return m.sec.pool }, Token: m.token}, Audit: audit}
 	m.kube = kubeapi.New(kubeapi.Config{Source: &kubeSource{m: m}, Repo: cfg.Git.Repo, Branch: m.src.Branch(),

@@ -113,6 +113,8 @@ type Agent struct {
 	reportedVolumes map[string]bool
 	// nodeConditions are the node's conditions to send (nil: unchanged).
 	nodeConditions []corev1.NodeCondition
+	// metrics are the agent's Prometheus metrics.
+	metrics *agentMetrics
 	// services are the cluster's Services, for service links; not under mu.
 	services atomic.Pointer[[]corev1.Service]
 	wake     chan struct{} // signals the reporter
@@ -195,6 +197,7 @@ func New(cfg Config, c *client.Client, rt Runtime) (*Agent, error) {
 		workers: map[string]*podWorker{}, pending: map[string]api.PodReport{}, sent: map[string]api.PodReport{}, deletingVolumes: map[string]bool{}, reportedVolumes: map[string]bool{},
 		config: newConfigSet(&api.Assignments{}),
 		wake:   make(chan struct{}, 1)}
+	a.metrics = newAgentMetrics(a)
 	if cfg.Listen != "" {
 		if cfg.TLS == nil {
 			return nil, errors.New("agent: serving logs needs the node's TLS config")

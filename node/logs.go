@@ -22,6 +22,7 @@ func (a *Agent) routes() http.Handler {
 	mux.HandleFunc("GET "+api.AgentPathLogs+"{namespace}/{pod}", a.handleLogs)
 	a.streamRoutes(mux)
 	mux.HandleFunc("GET "+api.AgentPathStats, a.handleStats)
+	mux.Handle("GET "+api.AgentPathMetrics, a.metrics.handler())
 	return mux
 }
 

@@ -44,6 +44,15 @@ type statsCollector struct {
 	last  map[string]sample
 	node  sample
 	stats api.NodeStats
+	// readings are the last reading of each running container, for the
+	// agent's metrics.
+	readings []containerReading
+}
+
+// containerReading is a container's cumulative CPU time and working set.
+type containerReading struct {
+	pod, container string // pod is "namespace/name"
+	sample
 }
 
 // statsLoop reads the cgroups every statsInterval until ctx ends.
@@ -66,6 +75,7 @@ func (a *Agent) collectStats(ctx context.Context) {
 	c := &a.stats
 	now := time.Now()
 	seen := map[string]sample{}
+	var readings []containerReading
 	out := api.NodeStats{Node: a.cfg.Name}
 	for _, w := range a.allWorkers() {
 		ns, name, _ := strings.Cut(w.key, "/")
@@ -77,6 +87,7 @@ func (a *Agent) collectStats(ctx context.Context) {
 			}
 			cur := sample{at: now, cpu: u.CPU, workingSet: u.WorkingSet}
 			seen[id] = cur
+			readings = append(readings, containerReading{pod: w.key, container: container, sample: cur})
 			c.mu.Lock()
 			prev, ok := c.last[id]
 			c.mu.Unlock()
@@ -97,7 +108,7 @@ func (a *Agent) collectStats(ctx context.Context) {
 	if err == nil {
 		c.node = node
 	}
-	c.last, c.stats = seen, out
+	c.last, c.stats, c.readings = seen, out, readings
 }
 
 // handleStats answers the last stats (the master's metrics.k8s.io).

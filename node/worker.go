@@ -74,6 +74,9 @@ type podWorker struct {
 	volumes          map[string]string // host folder of each volume, once prepared
 	stale            []Container       // adopted older attempts, removed on start
 	started          time.Time
+	// startMeasured is set once the pod's start latency was observed (or
+	// it started before this agent did).
+	startMeasured bool
 	// evicted is the reason the pod was evicted (an emptyDir over its
 	// sizeLimit); an evicted pod runs nothing more.
 	evicted string
@@ -115,6 +118,7 @@ func newPodWorker(a *Agent, p *corev1.Pod, adopted []Container) *podWorker {
 		exits: make(chan exitEvent, 8), probes: make(chan probeEvent, 8), kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		logPaths: map[string]string{}, ctrIDs: map[string]string{}, ctrs: map[string]*ctrState{}, started: a.now()}
 	w.initDone = len(p.Spec.InitContainers) == 0
+	w.startMeasured = len(adopted) > 0
 	if p.Status.Reason == "Evicted" && len(adopted) == 0 {
 		w.evicted = p.Status.Message // evicted before this agent started: it stays so
 	}
@@ -240,8 +244,25 @@ func (w *podWorker) syncPod(ctx context.Context) time.Duration {
 			w.a.log.Warn("updating ConfigMap and Secret volumes", "pod", w.key, "err", err)
 		}
 	}
-	w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Status: w.status(pod)})
+	status := w.status(pod)
+	w.measureStart(&status)
+	w.a.publish(api.PodReport{Namespace: pod.Namespace, Name: pod.Name, UID: w.uid, Status: status})
 	return next
+}
+
+// measureStart observes the pod's start latency the first time all its
+// containers run: from the pod reaching this agent.
+func (w *podWorker) measureStart(s *corev1.PodStatus) {
+	if w.startMeasured || w.a.metrics == nil || s.Phase != corev1.PodRunning || len(s.ContainerStatuses) == 0 {
+		return
+	}
+	for _, c := range s.ContainerStatuses {
+		if c.State.Running == nil {
+			return
+		}
+	}
+	w.startMeasured = true
+	w.a.metrics.podStart.Observe(w.a.now().Sub(w.started).Seconds())
 }
 
 // syncInit runs the init containers in order: a regular one to success

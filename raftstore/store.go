@@ -55,6 +55,9 @@ type Config struct {
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
+	// ObserveApply, when set, gets the time each command this master
+	// proposed took to be committed and applied (its metrics).
+	ObserveApply func(time.Duration)
 	// Logger receives the store's own lines (slog.Default when nil).
 	Logger *slog.Logger
 	// Transport, when set, carries Raft instead of TCP on RaftAddr
@@ -97,6 +100,7 @@ type Store struct {
 	release Release
 	log     *slog.Logger
 	halt    *halt
+	stats   raftStats
 }
 
 // HadState reports whether the store opened existing Raft state (a master
@@ -134,7 +138,7 @@ func newStore(cfg Config) *Store {
 		cfg.Release = current()
 	}
 	return &Store{state: newState(), changed: make(chan struct{}), maxLog: cfg.MaxLog, nodeCh: map[string]chan struct{}{},
-		release: cfg.Release, log: cfg.Logger, halt: newHalt()}
+		release: cfg.Release, log: cfg.Logger, halt: newHalt(), stats: raftStats{observeApply: cfg.ObserveApply}}
 }
 
 func (s *Store) open(cfg Config) error {
@@ -185,6 +189,7 @@ func (s *Store) open(cfg Config) error {
 		return fmt.Errorf("starting raft: %w", err)
 	}
 	s.openIndex = lastCommandIndex(bolt)
+	s.watchLeader()
 	if cfg.Bootstrap && !existing {
 		servers := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: s.transport.LocalAddr()}}}
 		if err := s.raft.BootstrapCluster(servers).Error(); err != nil {
@@ -219,6 +224,7 @@ func (s *Store) Close() error {
 	var err error
 	if s.raft != nil {
 		err = s.raft.Shutdown().Error()
+		s.stopWatchingLeader()
 	}
 	s.closeStores()
 	return err
@@ -323,9 +329,13 @@ func (s *Store) propose(t MessageType, body any) (raft.ApplyFuture, error) {
 
 // apply commits one command and returns its index or the FSM's error.
 func (s *Store) apply(t MessageType, body any) (uint64, error) {
+	start := time.Now()
 	f, err := s.propose(t, body)
 	if err != nil {
 		return 0, err
+	}
+	if s.stats.observeApply != nil {
+		s.stats.observeApply(time.Since(start))
 	}
 	if err, ok := f.Response().(error); ok && err != nil {
 		return f.Index(), err
