@@ -7,7 +7,7 @@ IMAGE     := examples/images/kubia.tar
 DATA      ?= .data
 DEMO_REPO := $(DATA)/demo-repo
 DEBS      := containerd runc git nftables containernetworking-plugins busybox-static e2fsprogs mount
-TEST_DEBS := $(DEBS) docker-registry gnupg crun tmux prometheus
+TEST_DEBS := $(DEBS) docker-registry gnupg crun tmux prometheus chromium
 
 .PHONY: run test unit e2e build images bench bench-large deps test-deps docs fuzz clean
 

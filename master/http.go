@@ -27,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
 	"github.com/berth-dev/berth/reconciler"
+	"github.com/berth-dev/berth/ui"
 )
 
 // maxWait caps the wait of a blocking query.
@@ -53,6 +54,8 @@ func (m *Master) routes() http.Handler {
 	}
 	handle("GET "+api.PathNodes, auth.View, m.handleNodes)
 	mux.Handle("GET "+api.PathMetrics, m.guard.Wrap(auth.View, m.prom.handler())) // this master's, not the leader's
+	mux.Handle(ui.Prefix, m.ui)                                                   // it authenticates itself (a browser signs in)
+	mux.Handle("GET /ui", http.RedirectHandler(ui.Prefix, http.StatusMovedPermanently))
 	mux.Handle("GET "+api.PathNodes+"/{node}/metrics", m.guard.Wrap(auth.View, http.HandlerFunc(m.handleNodeMetrics)))
 	handle("DELETE "+api.PathNodes+"/{name}", auth.Admin, m.handleRemoveNode)
 	handle("GET "+api.PathServices, auth.View, m.handleServices)

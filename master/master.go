@@ -27,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/manifest"
 	"github.com/berth-dev/berth/raftstore"
 	"github.com/berth-dev/berth/reconciler"
+	"github.com/berth-dev/berth/ui"
 )
 
 // Config configures a master.
@@ -125,6 +126,7 @@ type Master struct {
 	passes      passes
 	agentWrites *agentWrites
 	prom        *metrics // Prometheus metrics (/metrics)
+	ui          *ui.Server
 	releases    releases
 	ready       chan struct{} // closed once the log is replayed (WaitReady)
 	sec         *security
@@ -226,6 +228,7 @@ func (m *Master) open() error {
 	m.guard = &auth.Guard{Auth: &auth.Authenticator{Pool: func() *x509.CertPool { return m.sec.pool }, Token: m.token}, Audit: audit}
 	m.kube = kubeapi.New(kubeapi.Config{Source: &kubeSource{m: m}, Repo: cfg.Git.Repo, Branch: m.src.Branch(),
 		OpenSecret: m.openSecret, SealedAnnotation: keyring.SealedAnnotation, Metrics: m.clusterStats, Logger: cfg.Logger})
+	m.ui = ui.New(ui.Config{Source: &uiSource{m: m}, Auth: m.guard.Auth, Audit: audit, Logger: cfg.Logger})
 	m.server = newServer(m.routes(), cfg.Logger)
 	return nil
 }

@@ -521,6 +521,13 @@ func (s *Store) Events(keep func(*corev1.Event) bool) []corev1.Event {
 	return out
 }
 
+// LiveCommit is the commit that is live ("" when none).
+func (s *Store) LiveCommit() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.state.LiveCommit
+}
+
 // Desired returns the live revision's objects. The set is replaced whole
 // when a revision goes live and never changed in place: read it only.
 func (s *Store) Desired() *api.ObjectSet {

@@ -1,0 +1,177 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/accessibility"
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts Debian's headless Chromium for a test. It trusts the
+// master's serving key alone (--ignore-certificate-errors-spki-list
+// pins it), not any certificate.
+func (c *cluster) browser(t *testing.T) context.Context {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("Debian's chromium is not installed (make test-deps installs it): %v", err)
+	}
+	conn, err := tls.Dial("tcp", c.api, &tls.Config{InsecureSkipVerify: true}) // only to read the key to pin
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki := sha256.Sum256(conn.ConnectionState().PeerCertificates[0].RawSubjectPublicKeyInfo)
+	conn.Close()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless,
+		chromedp.UserDataDir(filepath.Join(c.dir, "chromium")), chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])),
+		chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	tctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return tctx
+}
+
+// screenshot saves the page as NAME.png in the test's folder (and in
+// $BERTH_UI_SCREENSHOTS when set, to look at after the test).
+func (c *cluster) screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	for _, dir := range []string{c.dir, os.Getenv("BERTH_UI_SCREENSHOTS")} {
+		if dir != "" {
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+		}
+	}
+}
+
+// TestUIRevisions signs in with a viewer's token and goes, by keyboard
+// alone, from the timeline (which shows a refused commit's errors) to a
+// revision and its diff against the one before; every control of each
+// page has an accessible name.
+func TestUIRevisions(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent()
+	v1 := c.commit("web x1", map[string]string{"web.yaml": deployment("web", 1, "v1")})
+	c.waitCommit(v1, 0)
+	v2 := c.commit("web x2", map[string]string{"web.yaml": deployment("web", 2, "v1")})
+	c.waitCommit(v2, 0)
+	bad := c.commit("web x-1", map[string]string{"web.yaml": deployment("web", -1, "v1")})
+	c.waitCommit(bad, 1)
+	out, code := c.berth("token", "create", "--role", "viewer", "--description", "ui test")
+	if code != 0 {
+		t.Fatalf("berth token create: exit %d: %s", code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	token := lines[len(lines)-1]
+
+	ctx := c.browser(t)
+	base := "https://" + c.api + "/ui/"
+	must := func(step string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	must("open the UI", c.navigate(ctx, base, "#token"))
+	c.screenshot(t, ctx, "signin")
+	c.accessibleNames(t, ctx, "the sign-in page")
+	// The token field has the focus: type the token, and Enter.
+	must("sign in by keyboard", chromedp.Do(ctx, chromedp.KeyEvent(token+"\r"), chromedp.WaitVisible("table.timeline")))
+	html, err := chromedp.Run(ctx, chromedp.OuterHTML("body"))
+	must("read the timeline", err)
+	for _, want := range []string{v1[:7], v2[:7], bad[:7], "rejected", "spec.replicas: must be", "Signed in as user:"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the timeline has no %q:\n%s", want, html)
+		}
+	}
+	c.screenshot(t, ctx, "timeline")
+	c.accessibleNames(t, ctx, "the timeline")
+
+	// Tab to v2's link, Enter; on its page, Tab to "Show the diff", Enter.
+	c.tabTo(t, ctx, fmt.Sprintf(`a[href="/ui/revisions/%s"]`, v2))
+	must("open the revision", chromedp.Do(ctx, chromedp.KeyEvent("\r"), chromedp.WaitVisible("form.compare")))
+	c.screenshot(t, ctx, "revision")
+	c.accessibleNames(t, ctx, "a revision")
+	c.tabTo(t, ctx, "form.compare button")
+	must("open the diff", chromedp.Do(ctx, chromedp.KeyEvent("\r"), chromedp.WaitVisible("h1")))
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	diff, err := chromedp.Run(ctx, chromedp.OuterHTML("main"))
+	must("read the diff", err)
+	if !strings.Contains(loc, "/ui/diff?") || !strings.Contains(diff, "Deployment/default/web") || !strings.Contains(diff, "spec.replicas") {
+		t.Errorf("the diff of %s against %s (at %s) does not show the replicas:\n%s", v2[:7], v1[:7], loc, diff)
+	}
+	c.screenshot(t, ctx, "diff")
+	c.accessibleNames(t, ctx, "the diff")
+}
+
+// navigate opens a page and waits for sel, again when Chromium saw the
+// machine's network change (the agent adds a pod's veth) and gave up.
+func (c *cluster) navigate(ctx context.Context, url, sel string) error {
+	var err error
+	for range 5 {
+		if err = chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(sel)); err == nil || !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") {
+			return err
+		}
+	}
+	return err
+}
+
+// tabTo presses Tab until the element that sel finds has the focus (at
+// most 60 times).
+func (c *cluster) tabTo(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	check := fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, sel)
+	for range 60 {
+		if focused, err := chromedp.Run(ctx, chromedp.Evaluate[bool](check)); err == nil && focused {
+			return
+		}
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("60 Tabs did not reach %s", sel)
+}
+
+// accessibleNames fails the test for each control (link, button, text
+// field) of the page without a name in Chromium's accessibility tree.
+func (c *cluster) accessibleNames(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	tree, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
+	if err != nil {
+		t.Fatalf("accessibility tree of %s: %v", where, err)
+	}
+	controls := 0
+	for _, n := range tree.Nodes {
+		if n.Ignored || n.Role == nil {
+			continue
+		}
+		role := strings.Trim(string(n.Role.Value), `"`)
+		switch role {
+		case "link", "button", "textbox", "combobox", "checkbox":
+			controls++
+			if n.Name == nil || strings.Trim(string(n.Name.Value), `" `) == "" {
+				t.Errorf("%s: a %s without an accessible name", where, role)
+			}
+		}
+	}
+	if controls == 0 {
+		t.Errorf("%s: no controls in the accessibility tree", where)
+	}
+}

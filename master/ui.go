@@ -1,0 +1,65 @@
+package master
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// uiSource is what the web UI reads (ui.Source): the revision log, the
+// live commit, and the objects of any commit, decoded from Git (a few
+// kept, as a diff page asks for the same ones again).
+type uiSource struct {
+	m *Master
+
+	mu      sync.Mutex
+	objects map[string]*api.ObjectSet
+}
+
+// uiObjectsKept bounds the decoded commits the UI keeps.
+const uiObjectsKept = 32
+
+func (u *uiSource) Log() []api.LogEntry { return u.m.store.Log() }
+
+func (u *uiSource) LiveCommit() string { return u.m.store.LiveCommit() }
+
+// Objects decodes a commit's manifests (a prefix of 7 or more hex digits
+// names a commit of the log).
+func (u *uiSource) Objects(commit string) (*api.ObjectSet, error) {
+	commit = u.fullCommit(commit)
+	u.mu.Lock()
+	objs, ok := u.objects[commit]
+	u.mu.Unlock()
+	if ok {
+		return objs, nil
+	}
+	rev, err := u.m.src.Load(commit)
+	if err != nil {
+		return nil, err
+	}
+	if len(rev.Errors) > 0 {
+		return nil, fmt.Errorf("it does not decode (%d errors; the first: %s)", len(rev.Errors), rev.Errors[0])
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.objects == nil || len(u.objects) >= uiObjectsKept {
+		u.objects = map[string]*api.ObjectSet{}
+	}
+	u.objects[commit] = rev.Objects
+	return rev.Objects, nil
+}
+
+// fullCommit is the commit of the log a prefix names, or commit as it is.
+func (u *uiSource) fullCommit(commit string) string {
+	if len(commit) >= 40 || len(commit) < 7 {
+		return commit
+	}
+	for _, e := range u.m.store.Log() {
+		if strings.HasPrefix(e.Commit, commit) {
+			return e.Commit
+		}
+	}
+	return commit
+}
