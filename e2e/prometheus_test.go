@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -119,5 +120,22 @@ func TestPrometheusScrapes(t *testing.T) {
 			}
 			return nil
 		})
+	}
+	// Every series the example Grafana dashboard draws is scraped.
+	dashboard, err := os.ReadFile(filepath.Join(moduleRoot, "examples", "grafana", "berth-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\b(?:berth|container)_[a-z_]+`).FindAllString(string(dashboard), -1) {
+		names[strings.TrimSuffix(m, "_bucket")] = true
+	}
+	for name := range names {
+		if _, err := query(`count({__name__=~"` + name + `(_bucket)?"})`); err != nil {
+			t.Errorf("the dashboard draws %s, which Prometheus has no series of: %v", name, err)
+		}
+	}
+	if len(names) < 10 {
+		t.Errorf("the dashboard names %d series: %v", len(names), names)
 	}
 }
