@@ -54,6 +54,7 @@ run: deps build images
 	@echo "  cd $(DEMO_REPO) && sed -i 's/replicas: 3/replicas: 5/' kubia.yaml && git commit -qam 'scale to 5'"
 	@echo "  $(BIN) wait && $(BIN) get pods     # the commit is live"
 	@echo "  $(BIN) status                      # live commit, rejected commits"
+	@echo "  $(BIN) token create --role viewer  # then open https://127.0.0.1:7070/ui/ and sign in with it"
 	@echo "Stop with Ctrl-C."
 	@echo
 	$(BIN) up --repo $(DEMO_REPO) --data $(DATA)/berth --import $(IMAGE)
@@ -94,7 +95,7 @@ bench: test-deps build
 		-benchtime 5x -count=1 -timeout 40m ./e2e
 	BERTH_SIM_NODES=$(BENCH_SIM_NODES) BERTH_SIM_PODS=$(BENCH_SIM_PODS) BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) \
 		$(GO) test -tags e2e -run '^$$' -bench 'HollowScale|HollowLongPoll|KubeAPI' -benchtime 1x -count=1 -timeout 40m ./e2e
-	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'AgentFootprint|Ingress' -benchtime 1x -count=1 ./e2e
+	BERTH_BENCH_ROWS=$(abspath $(BENCH_ROWS)) $(GO) test -tags e2e -run '^$$' -bench 'AgentFootprint|Ingress|UITimeline' -benchtime 1x -count=1 ./e2e
 	@echo
 	@$(GO) run ./cmd/benchtable $(BENCH_ROWS)
 

@@ -74,6 +74,14 @@ func BenchmarkKubeAPI(b *testing.B) {
 			}
 		}
 		benchrow.Record(b, benchrow.Row{ID: "B9", Name: "kubectl get pods -A", Value: took.Seconds(), Unit: "s", Better: "lower", Work: work})
+		// B11: the UI's tree of every pod (one namespace), and its cluster page.
+		token := c.viewerToken(b)
+		tree := c.uiPageTime(b, token, "/ui/namespaces/default", "Deployment")
+		nodesPage := c.uiPageTime(b, token, "/ui/cluster", "Nodes")
+		benchrow.Record(b, benchrow.Row{ID: "B11", Name: "UI: a namespace's tree of workloads and pods", Value: float64(tree.Microseconds()) / 1000,
+			Unit: "ms", Target: 200, Better: "lower", Work: work + "; median of 20 GETs"})
+		benchrow.Record(b, benchrow.Row{ID: "B11", Name: "UI: the cluster page (nodes, namespaces)", Value: float64(nodesPage.Microseconds()) / 1000,
+			Unit: "ms", Target: 200, Better: "lower", Work: work + "; median of 20 GETs"})
 
 		w := startWatchers(b, c, watchers)
 		var peak atomic.Int64

@@ -84,6 +84,9 @@ func TestClientGoInformer(t *testing.T) {
 		if st := d.Status; st.UpdatedReplicas != 3 || st.AvailableReplicas != 3 || st.Replicas != 3 {
 			return fmt.Errorf("the informer's Deployment status: %+v", st)
 		}
+		if n := deleted.Load(); n < 3 { // the last old pod may still be terminating
+			return fmt.Errorf("the informer saw %d pods deleted so far", n)
+		}
 		return nil
 	})
 	if n := added.Load() - initial; n < 3 || updated.Load() == 0 || deleted.Load() < 3 {

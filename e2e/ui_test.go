@@ -17,6 +17,8 @@ import (
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/chromedp"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 // browser starts Debian's headless Chromium for a test. It trusts the
@@ -74,13 +76,7 @@ func TestUIRevisions(t *testing.T) {
 	c.waitCommit(v2, 0)
 	bad := c.commit("web x-1", map[string]string{"web.yaml": deployment("web", -1, "v1")})
 	c.waitCommit(bad, 1)
-	out, code := c.berth("token", "create", "--role", "viewer", "--description", "ui test")
-	if code != 0 {
-		t.Fatalf("berth token create: exit %d: %s", code, out)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	token := lines[len(lines)-1]
-
+	token := c.viewerToken(t)
 	ctx := c.browser(t)
 	base := "https://" + c.api + "/ui/"
 	must := func(step string, err error) {
@@ -119,6 +115,66 @@ func TestUIRevisions(t *testing.T) {
 	}
 	c.screenshot(t, ctx, "diff")
 	c.accessibleNames(t, ctx, "the diff")
+}
+
+// viewerToken mints a viewer's token.
+func (c *cluster) viewerToken(t testing.TB) string {
+	t.Helper()
+	out, code := c.berth("token", "create", "--role", "viewer", "--description", "ui test")
+	if code != 0 {
+		t.Fatalf("berth token create: exit %d: %s", code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}
+
+// TestUILiveCluster shows a namespace's workloads as a tree, with each
+// pod's commit, and a pod that a new commit brings appears on the open
+// page without a reload.
+func TestUILiveCluster(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent()
+	c.waitCommit(c.commit("web x2", map[string]string{"web.yaml": deployment("web", 2, "v1")}), 0)
+	ctx := c.browser(t)
+	if err := c.navigate(ctx, "https://"+c.api+"/ui/", "#token"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(c.viewerToken(t)+"\r"), chromedp.WaitVisible("table.timeline")); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	if err := c.navigate(ctx, "https://"+c.api+"/ui/cluster", "table.nodes"); err != nil {
+		t.Fatal(err)
+	}
+	nodes, _ := chromedp.Run(ctx, chromedp.Text("table.nodes"))
+	if !strings.Contains(nodes, "n0") || !strings.Contains(nodes, "Ready") {
+		t.Errorf("the cluster page's nodes: %q", nodes)
+	}
+	c.screenshot(t, ctx, "cluster")
+	c.accessibleNames(t, ctx, "the cluster page")
+	if err := c.navigate(ctx, "https://"+c.api+"/ui/namespaces/default", "ul.tree"); err != nil {
+		t.Fatal(err)
+	}
+	c.screenshot(t, ctx, "namespace")
+	c.accessibleNames(t, ctx, "a namespace")
+	// A mark in the page's window: a reload would lose it.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.berthMark = 7")); err != nil {
+		t.Fatal(err)
+	}
+	api := c.commit("api x1", map[string]string{"api.yaml": deployment("api", 1, "v1")})
+	var text string
+	testutil.Await(t, 60*time.Second, func() error {
+		var err error
+		text, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("main").innerText`))
+		if err == nil && (!strings.Contains(text, "api-") || !strings.Contains(text, api[:7])) {
+			err = fmt.Errorf("no pod of api from %s on the page yet:\n%s", api[:7], text)
+		}
+		return err
+	})
+	if mark, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.berthMark")); err != nil || mark != 7 {
+		t.Errorf("the page was reloaded (mark %d, %v)", mark, err)
+	}
+	c.screenshot(t, ctx, "namespace-live")
 }
 
 // navigate opens a page and waits for sel, again when Chromium saw the

@@ -1,11 +1,15 @@
 package master
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/reconciler"
+	"github.com/berth-dev/berth/ui"
 )
 
 // uiSource is what the web UI reads (ui.Source): the revision log, the
@@ -24,6 +28,10 @@ const uiObjectsKept = 32
 func (u *uiSource) Log() []api.LogEntry { return u.m.store.Log() }
 
 func (u *uiSource) LiveCommit() string { return u.m.store.LiveCommit() }
+
+func (u *uiSource) Index() uint64 { return u.m.store.PodsIndex() }
+
+func (u *uiSource) Wait(ctx context.Context, after uint64) { u.m.store.WaitPodsChange(ctx, after) }
 
 // Objects decodes a commit's manifests (a prefix of 7 or more hex digits
 // names a commit of the log).
@@ -62,4 +70,26 @@ func (u *uiSource) fullCommit(commit string) string {
 		}
 	}
 	return commit
+}
+
+// Cluster is the live cluster as the Kubernetes API shows it: nodes with
+// their conditions, pods marked not ready on nodes that are down,
+// workloads with their status, Services and Ingresses with their
+// addresses, and claims with theirs.
+func (u *uiSource) Cluster() *ui.Cluster {
+	m := u.m
+	v := m.store.View(false)
+	now := time.Now()
+	kn := m.kubeNodes(v, now)
+	ws := reconciler.WorkloadStatus(m.input(v, now), now)
+	c := &ui.Cluster{Nodes: kn, Pods: reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.nodeTimeout(v)),
+		Deployments: ws.Deployments, StatefulSets: ws.StatefulSets, DaemonSets: ws.DaemonSets, Jobs: ws.Jobs,
+		Services: withLoadBalancers(v.Desired.Services, kn), Claims: reconciler.Storage(v.Desired, v.Volumes, v.PVCs).Claims}
+	lb := ingressAddresses(kn)
+	for _, ing := range v.Desired.Ingresses {
+		ing = *ing.DeepCopy()
+		ing.Status.LoadBalancer = lb
+		c.Ingresses = append(c.Ingresses, ing)
+	}
+	return c
 }

@@ -10,6 +10,7 @@
 package ui
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -37,6 +38,12 @@ type Source interface {
 	LiveCommit() string
 	// Objects are a commit's objects, as berth decodes them from Git.
 	Objects(commit string) (*api.ObjectSet, error)
+	// Cluster is the live cluster, with status.
+	Cluster() *Cluster
+	// Index is the state's index; Wait returns once it passes after, or
+	// ctx ends.
+	Index() uint64
+	Wait(ctx context.Context, after uint64)
 }
 
 // Config is what a UI server needs.
@@ -76,6 +83,9 @@ func New(cfg Config) *Server {
 	s.mux.Handle("GET "+Prefix+"{$}", s.authenticated(s.timeline))
 	s.mux.Handle("GET "+Prefix+"revisions/{commit}", s.authenticated(s.revision))
 	s.mux.Handle("GET "+Prefix+"diff", s.authenticated(s.diff))
+	s.mux.Handle("GET "+Prefix+"cluster", s.authenticated(s.cluster))
+	s.mux.Handle("GET "+Prefix+"namespaces/{namespace}", s.authenticated(s.namespace))
+	s.mux.Handle("GET "+Prefix+"events", s.authenticated(s.events))
 	return s
 }
 
@@ -164,7 +174,9 @@ type page struct {
 	Title string
 	Who   string // the signed-in identity ("" on the sign-in page)
 	Error string
-	Data  any
+	// Live pages follow the cluster's changes without a reload.
+	Live bool
+	Data any
 }
 
 // render writes a page, or logs why it could not.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,6 +21,9 @@ func (f *fakeSource) LiveCommit() string  { return f.log[len(f.log)-1].Commit }
 func (f *fakeSource) Objects(string) (*api.ObjectSet, error) {
 	return &api.ObjectSet{}, nil
 }
+func (f *fakeSource) Cluster() *Cluster                  { return &Cluster{} }
+func (f *fakeSource) Index() uint64                      { return 1 }
+func (f *fakeSource) Wait(ctx context.Context, _ uint64) { <-ctx.Done() }
 
 func newTestServer(t *testing.T, revisions int) (*Server, string) {
 	t.Helper()
