@@ -3,9 +3,12 @@ package master
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/reconciler"
@@ -73,23 +76,55 @@ func (u *uiSource) fullCommit(commit string) string {
 }
 
 // Cluster is the live cluster as the Kubernetes API shows it: nodes with
-// their conditions, pods marked not ready on nodes that are down,
-// workloads with their status, Services and Ingresses with their
+// their conditions, pods marked not ready on nodes that are down and,
+// for a namespace, its workloads with their status (computed over that
+// namespace's objects only), Services and Ingresses with their
 // addresses, and claims with theirs.
-func (u *uiSource) Cluster() *ui.Cluster {
+func (u *uiSource) Cluster(namespace string) *ui.Cluster {
 	m := u.m
 	v := m.store.View(false)
 	now := time.Now()
 	kn := m.kubeNodes(v, now)
-	ws := reconciler.WorkloadStatus(m.input(v, now), now)
-	c := &ui.Cluster{Nodes: kn, Pods: reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.nodeTimeout(v)),
-		Deployments: ws.Deployments, StatefulSets: ws.StatefulSets, DaemonSets: ws.DaemonSets, Jobs: ws.Jobs,
-		Services: withLoadBalancers(v.Desired.Services, kn), Claims: reconciler.Storage(v.Desired, v.Volumes, v.PVCs).Claims}
+	c := &ui.Cluster{Nodes: kn, Pods: reconciler.MarkPodsNotReady(v.Pods, m.creditedNodes(v, now), now, m.nodeTimeout(v))}
+	if namespace == "" {
+		return c
+	}
+	in := m.input(v, now)
+	in.Desired = objectsOf(v.Desired, namespace)
+	in.Pods = slices.DeleteFunc(slices.Clone(v.Pods), func(p corev1.Pod) bool { return p.Namespace != namespace })
+	ws := reconciler.WorkloadStatus(in, now)
+	c.Deployments, c.StatefulSets, c.DaemonSets, c.Jobs = ws.Deployments, ws.StatefulSets, ws.DaemonSets, ws.Jobs
+	c.Services = withLoadBalancers(in.Desired.Services, kn)
+	c.Claims = reconciler.Storage(in.Desired, v.Volumes, v.PVCs).Claims
 	lb := ingressAddresses(kn)
-	for _, ing := range v.Desired.Ingresses {
+	for _, ing := range in.Desired.Ingresses {
 		ing = *ing.DeepCopy()
 		ing.Status.LoadBalancer = lb
 		c.Ingresses = append(c.Ingresses, ing)
 	}
 	return c
+}
+
+// objectsOf is the objects of one namespace that the UI shows with
+// their status.
+func objectsOf(d *api.ObjectSet, ns string) *api.ObjectSet {
+	return &api.ObjectSet{Nodes: d.Nodes, StorageClasses: d.StorageClasses, PersistentVolumes: d.PersistentVolumes,
+		Deployments: ofNamespace(d.Deployments, ns), ReplicaSets: ofNamespace(d.ReplicaSets, ns), StatefulSets: ofNamespace(d.StatefulSets, ns),
+		DaemonSets: ofNamespace(d.DaemonSets, ns), Jobs: ofNamespace(d.Jobs, ns), CronJobs: ofNamespace(d.CronJobs, ns),
+		ReplicationControllers: ofNamespace(d.ReplicationControllers, ns), Pods: ofNamespace(d.Pods, ns),
+		Services: ofNamespace(d.Services, ns), Ingresses: ofNamespace(d.Ingresses, ns), PersistentVolumeClaims: ofNamespace(d.PersistentVolumeClaims, ns)}
+}
+
+// ofNamespace keeps the objects of one namespace.
+func ofNamespace[T any, P interface {
+	*T
+	GetNamespace() string
+}](items []T, ns string) []T {
+	var out []T
+	for i := range items {
+		if P(&items[i]).GetNamespace() == ns {
+			out = append(out, items[i])
+		}
+	}
+	return out
 }

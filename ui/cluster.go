@@ -76,7 +76,7 @@ type clusterData struct {
 
 // cluster shows the nodes and the namespaces.
 func (s *Server) cluster(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	c := s.cfg.Source.Cluster()
+	c := s.cfg.Source.Cluster("")
 	d := clusterData{}
 	perNode := map[string]int{}
 	for _, p := range c.Pods {
@@ -153,7 +153,7 @@ type namespaceData struct {
 // pods), paged on the server, and its Services, Ingresses and claims.
 func (s *Server) namespace(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	ns := r.PathValue("namespace")
-	c := s.cfg.Source.Cluster()
+	c := s.cfg.Source.Cluster(ns)
 	all := workloadTree(c, ns)
 	d := namespaceData{Name: ns, TotalWorkloads: len(all)}
 	d.Pages = max(1, (len(all)+pageSize-1)/pageSize)

@@ -38,8 +38,10 @@ type Source interface {
 	LiveCommit() string
 	// Objects are a commit's objects, as berth decodes them from Git.
 	Objects(commit string) (*api.ObjectSet, error)
-	// Cluster is the live cluster, with status.
-	Cluster() *Cluster
+	// Cluster is the live cluster, with status: the nodes and pods of
+	// every namespace, and, when namespace is set, that namespace's
+	// workloads, Services, Ingresses and claims.
+	Cluster(namespace string) *Cluster
 	// Index is the state's index; Wait returns once it passes after, or
 	// ctx ends.
 	Index() uint64

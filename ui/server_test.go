@@ -21,7 +21,7 @@ func (f *fakeSource) LiveCommit() string  { return f.log[len(f.log)-1].Commit }
 func (f *fakeSource) Objects(string) (*api.ObjectSet, error) {
 	return &api.ObjectSet{}, nil
 }
-func (f *fakeSource) Cluster() *Cluster                  { return &Cluster{} }
+func (f *fakeSource) Cluster(string) *Cluster            { return &Cluster{} }
 func (f *fakeSource) Index() uint64                      { return 1 }
 func (f *fakeSource) Wait(ctx context.Context, _ uint64) { <-ctx.Done() }
 
