@@ -106,7 +106,7 @@ func TestUIRevisions(t *testing.T) {
 	c.screenshot(t, ctx, "revision")
 	c.accessibleNames(t, ctx, "a revision")
 	c.tabTo(t, ctx, "form.compare button")
-	must("open the diff", chromedp.Do(ctx, chromedp.KeyEvent("\r"), chromedp.WaitVisible("h1")))
+	must("open the diff", chromedp.Do(ctx, chromedp.KeyEvent("\r"), chromedp.WaitVisible("#diff-title")))
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	diff, err := chromedp.Run(ctx, chromedp.OuterHTML("main"))
 	must("read the diff", err)
