@@ -231,3 +231,53 @@ func (c *cluster) accessibleNames(t *testing.T, ctx context.Context, where strin
 		t.Errorf("%s: no controls in the accessibility tree", where)
 	}
 }
+
+// TestUIPodLog follows a pod's log on its page: an operator sees the
+// lines the container writes after the page opened, without a reload.
+func TestUIPodLog(t *testing.T) {
+	c := newCluster(t)
+	c.startMaster()
+	c.startAgent()
+	c.waitCommit(c.commit("ticker", map[string]string{"ticker.yaml": `apiVersion: v1
+kind: Pod
+metadata: {name: ticker}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: tick
+    image: kubia:v1
+    imagePullPolicy: Never
+    command: ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"]
+`}), 0)
+	out, code := c.berth("token", "create", "--role", "operator", "--description", "ui log test")
+	if code != 0 {
+		t.Fatalf("berth token create: exit %d: %s", code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	ctx := c.browser(t)
+	if err := c.navigate(ctx, "https://"+c.api+"/ui/", "#token"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(lines[len(lines)-1]+"\r"), chromedp.WaitVisible("table.timeline")); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	if err := c.navigate(ctx, "https://"+c.api+"/ui/namespaces/default/pods/ticker", "pre[data-log]"); err != nil {
+		t.Fatal(err)
+	}
+	last := func() int {
+		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("pre[data-log]").textContent`))
+		n := -1
+		for _, l := range strings.Split(text, "\n") {
+			var i int
+			if _, err := fmt.Sscanf(l, "tick %d", &i); err == nil && i > n {
+				n = i
+			}
+		}
+		return n
+	}
+	var first int
+	testutil.WaitFor(t, 30*time.Second, "the log's first lines on the page", func() bool { first = last(); return first >= 0 })
+	testutil.WaitFor(t, 30*time.Second, "lines written after the page opened", func() bool { return last() >= first+10 })
+	c.screenshot(t, ctx, "pod")
+	c.accessibleNames(t, ctx, "a pod")
+}

@@ -3,7 +3,12 @@ package master
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -127,4 +132,53 @@ func ofNamespace[T any, P interface {
 		}
 	}
 	return out
+}
+
+// Events are the events of one object.
+func (u *uiSource) Events(namespace, kind, name string) []corev1.Event {
+	return u.m.store.Events(func(e *corev1.Event) bool {
+		o := e.InvolvedObject
+		return o.Namespace == namespace && o.Kind == kind && o.Name == name
+	})
+}
+
+// PodLog reads a pod's log from its node's agent, as GET /v1/logs does:
+// its last tail lines, then what it writes, until ctx ends.
+func (u *uiSource) PodLog(ctx context.Context, namespace, pod string, tail int) (io.ReadCloser, error) {
+	node, addr, _, err := u.m.podAgent(namespace, pod)
+	if err != nil {
+		return nil, err
+	}
+	target := "https://" + addr + api.AgentPathLogs + url.PathEscape(namespace) + "/" + url.PathEscape(pod) +
+		"?follow=true&tailLines=" + strconv.Itoa(tail)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	agent := &http.Client{Transport: &http.Transport{TLSClientConfig: u.m.sec.agentTLS(node), DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+	resp, err := agent.Do(req)
+	if err != nil {
+		agent.CloseIdleConnections()
+		return nil, fmt.Errorf("the log of %s/%s on node %s: %w", namespace, pod, node, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		resp.Body.Close()
+		agent.CloseIdleConnections()
+		return nil, fmt.Errorf("the log of %s/%s on node %s: HTTP %d: %s", namespace, pod, node, resp.StatusCode, strings.TrimSpace(string(msg)))
+	}
+	return closeBoth{resp.Body, agent}, nil
+}
+
+// closeBoth is a log's body whose Close also drops its client's
+// connection to the agent.
+type closeBoth struct {
+	io.ReadCloser
+	client *http.Client
+}
+
+func (c closeBoth) Close() error {
+	err := c.ReadCloser.Close()
+	c.client.CloseIdleConnections()
+	return err
 }

@@ -14,10 +14,13 @@ import (
 	"embed"
 	"errors"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/auth"
@@ -42,8 +45,12 @@ type Source interface {
 	// every namespace, and, when namespace is set, that namespace's
 	// workloads, Services, Ingresses and claims.
 	Cluster(namespace string) *Cluster
-	// Index is the state's index; Wait returns once it passes after, or
-	// ctx ends.
+	// Events are the events of an object; PodLog a pod's log, its last
+	// tail lines then what it writes, until ctx ends.
+	Events(namespace, kind, name string) []corev1.Event
+	PodLog(ctx context.Context, namespace, pod string, tail int) (io.ReadCloser, error)
+	// Index is the index of the last change of the pods or objects;
+	// Wait returns once it passes after, or ctx ends.
 	Index() uint64
 	Wait(ctx context.Context, after uint64)
 }
@@ -88,6 +95,8 @@ func New(cfg Config) *Server {
 	s.mux.Handle("GET "+Prefix+"cluster", s.authenticated(s.cluster))
 	s.mux.Handle("GET "+Prefix+"namespaces/{namespace}", s.authenticated(s.namespace))
 	s.mux.Handle("GET "+Prefix+"events", s.authenticated(s.events))
+	s.mux.Handle("GET "+Prefix+"namespaces/{namespace}/pods/{pod}", s.authenticated(s.pod))
+	s.mux.Handle("GET "+Prefix+"namespaces/{namespace}/pods/{pod}/log", s.authenticated(s.podLog))
 	return s
 }
 
@@ -176,9 +185,10 @@ type page struct {
 	Title string
 	Who   string // the signed-in identity ("" on the sign-in page)
 	Error string
-	// Live pages follow the cluster's changes without a reload.
-	Live bool
-	Data any
+	// Live pages follow the cluster's changes without a reload; Log
+	// pages follow a pod's log.
+	Live, Log bool
+	Data      any
 }
 
 // render writes a page, or logs why it could not.

@@ -2,11 +2,15 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/auth"
@@ -21,7 +25,11 @@ func (f *fakeSource) LiveCommit() string  { return f.log[len(f.log)-1].Commit }
 func (f *fakeSource) Objects(string) (*api.ObjectSet, error) {
 	return &api.ObjectSet{}, nil
 }
-func (f *fakeSource) Cluster(string) *Cluster            { return &Cluster{} }
+func (f *fakeSource) Cluster(string) *Cluster                      { return &Cluster{} }
+func (f *fakeSource) Events(string, string, string) []corev1.Event { return nil }
+func (f *fakeSource) PodLog(context.Context, string, string, int) (io.ReadCloser, error) {
+	return nil, errors.New("no logs here")
+}
 func (f *fakeSource) Index() uint64                      { return 1 }
 func (f *fakeSource) Wait(ctx context.Context, _ uint64) { <-ctx.Done() }
 
