@@ -9,7 +9,6 @@ import (
 	stdlog "log"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -538,7 +537,7 @@ func (m *Master) handleLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err)
 		return
 	}
-	agent := &http.Client{Transport: &http.Transport{TLSClientConfig: m.sec.agentTLS(nodeName), DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+	agent := m.agentClient(nodeName)
 	defer agent.CloseIdleConnections()
 	resp, err := agent.Do(req)
 	if err != nil {

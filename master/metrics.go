@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/berth-dev/berth/api"
 )
@@ -43,7 +41,7 @@ func (m *Master) nodeStats(ctx context.Context, node, addr string) (api.NodeStat
 	if err != nil {
 		return api.NodeStats{}, err
 	}
-	agent := &http.Client{Transport: &http.Transport{TLSClientConfig: m.sec.agentTLS(node), DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+	agent := m.agentClient(node)
 	defer agent.CloseIdleConnections()
 	resp, err := agent.Do(req)
 	if err != nil {

@@ -168,7 +168,8 @@ func (m *Master) handleNodeMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Header.Set("Accept", r.Header.Get("Accept"))
-	agent := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: m.sec.agentTLS(node)}}
+	agent := m.agentClient(node)
+	agent.Timeout = 30 * time.Second
 	defer agent.CloseIdleConnections()
 	resp, err := agent.Do(req)
 	if err != nil {

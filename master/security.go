@@ -261,3 +261,11 @@ func peerURL(addr string) string {
 	}
 	return "https://" + addr
 }
+
+// agentClient is an HTTP client of one node's agent (its logs, stats,
+// metrics): TLS with this master's certificate, the agent's checked as
+// that node's. Its caller closes its idle connections when done.
+func (m *Master) agentClient(node string) *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: m.sec.agentTLS(node),
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+}

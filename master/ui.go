@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -155,7 +154,7 @@ func (u *uiSource) PodLog(ctx context.Context, namespace, pod string, tail int) 
 	if err != nil {
 		return nil, err
 	}
-	agent := &http.Client{Transport: &http.Transport{TLSClientConfig: u.m.sec.agentTLS(node), DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+	agent := u.m.agentClient(node)
 	resp, err := agent.Do(req)
 	if err != nil {
 		agent.CloseIdleConnections()

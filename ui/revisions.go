@@ -18,12 +18,7 @@ const pageSize = 50
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
-	"short": func(sha string) string {
-		if len(sha) > 7 {
-			return sha[:7]
-		}
-		return sha
-	},
+	"short":     short,
 	"firstLine": func(s string) string { l, _, _ := strings.Cut(strings.TrimSpace(s), "\n"); return l },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
@@ -32,6 +27,14 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
 	"add": func(a, b int) int { return a + b },
+}
+
+// short is a commit's first 7 characters, as Git abbreviates it.
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
 }
 
 // timelineData is a page of the timeline, newest first.
@@ -102,7 +105,7 @@ func (s *Server) revision(w http.ResponseWriter, r *http.Request, id auth.Identi
 	if d.Entry.Outcome == api.OutcomeApplied {
 		d.Revert, d.Rollback, d.Problem = s.previews(d.Entry, d.Live)
 	}
-	s.render(w, http.StatusOK, "revision", page{Title: "Revision " + funcs["short"].(func(string) string)(d.Entry.Commit), Who: id.String(), Data: d})
+	s.render(w, http.StatusOK, "revision", page{Title: "Revision " + short(d.Entry.Commit), Who: id.String(), Data: d})
 }
 
 // previews are the images and replica counts that reverting a commit
